@@ -1,0 +1,184 @@
+"""App factory: the Bolt app, the WSGI routes, the server and background jobs.
+
+This is the one place in bot/ that imports the listeners (handlers/).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.config import Settings
+from bot.review import ReviewService
+from bot.services import Services
+
+log = logging.getLogger("gigdesk")
+
+
+def build_services(settings: Settings, *, post_interval: float | None = None) -> Services:
+    """Every long-lived object, with the feature services attached."""
+    services = Services.build(settings)
+    services.review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval)
+    _attach_optional(services)
+    return services
+
+
+def _attach_optional(services: Services) -> None:
+    """Feature services built in their own modules (commands, digest, Wonolo)."""
+    try:
+        from bot.commands import CommandService
+    except ModuleNotFoundError as e:
+        if e.name != "bot.commands":
+            raise
+    else:
+        services.commands = CommandService(services)
+    try:
+        from bot.digest import DigestService
+    except ModuleNotFoundError as e:
+        if e.name != "bot.digest":
+            raise
+    else:
+        services.digest = DigestService(services)
+    if services.wonolo is not None:
+        try:
+            from bot.wonolo_desk import WonoloDesk
+        except ModuleNotFoundError as e:
+            if e.name != "bot.wonolo_desk":
+                raise
+        else:
+            services.wonolo_desk = WonoloDesk(services)
+
+
+def create_bolt_app(services: Services) -> App:
+    """The Bolt app: acks first, listeners run on a pool sized for slow APIs."""
+    from handlers import register_all
+
+    settings = services.settings
+    app = App(
+        client=services.slack,
+        signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
+        request_verification_enabled=not settings.socket_mode,
+        token_verification_enabled=False,
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="listener"),
+        logger=logging.getLogger("gigdesk.bolt"),
+    )
+    register_all(app, services)
+    return app
+
+
+def create_wsgi_app(services: Services, bolt_app: App):
+    """POST /slack/events, POST /wonolo/webhook, GET /healthz."""
+    slack_handler = SlackRequestHandler(bolt_app, path="/slack/events")
+
+    def respond(start_response, status: str, payload: dict):
+        body = json.dumps(payload).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def application(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/slack/events" and method == "POST":
+            return slack_handler(environ, start_response)
+        if path == "/wonolo/webhook" and method == "POST":
+            desk = getattr(services, "wonolo_desk", None)
+            if desk is None:
+                return respond(start_response, "404 Not Found", {"error": "Wonolo is not configured"})
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(min(length, 1_000_000)) if length else b""
+            status, payload = desk.receive(raw, environ.get("HTTP_X_WONOLO_WEBHOOK_TOKEN"))
+            return respond(start_response, status, payload)
+        if path == "/healthz" and method == "GET":
+            return respond(start_response, "200 OK", {"ok": True})
+        return respond(start_response, "404 Not Found", {"error": "not found"})
+
+    return application
+
+
+class Background:
+    """The review sync every GIGDESK_POLL_SECONDS and the daily digest (APScheduler)."""
+
+    def __init__(self, services: Services):
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.services = services
+        self.scheduler = BackgroundScheduler(timezone=services.settings.tz)
+
+    def start(self) -> None:
+        settings = self.services.settings
+        self.scheduler.add_job(
+            self._sync, "interval", seconds=settings.poll_seconds, id="review-sync",
+            max_instances=1, coalesce=True, next_run_time=None,
+        )
+        digest = getattr(self.services, "digest", None)
+        if digest is not None:
+            digest.schedule(self.scheduler)
+        self.scheduler.start()
+        threading.Thread(target=self._at_start, name="startup", daemon=True).start()
+
+    def _at_start(self) -> None:
+        """Settle decisions cut short by a crash, then sync once straight away."""
+        try:
+            settled = self.services.review.settle_in_flight()
+            if settled:
+                log.info("settled %d decisions that were in flight at the last stop", settled)
+        except Exception:
+            log.exception("settling in-flight decisions failed")
+        self._sync()
+
+    def _sync(self) -> None:
+        try:
+            report = self.services.review.sync()
+            log.info("review sync: %s", report.summary())
+        except Exception:
+            log.exception("review sync failed")
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+
+
+def make_server(settings: Settings, services: Services | None = None, *, host: str = "0.0.0.0", port: int | None = None):
+    """A waitress server (threads for concurrent acks) around the WSGI app."""
+    import waitress
+
+    services = services or build_services(settings)
+    wsgi = create_wsgi_app(services, create_bolt_app(services))
+    server = waitress.create_server(
+        wsgi, host=host, port=settings.port if port is None else port,
+        threads=max(8, settings.workers // 2), connection_limit=1000, channel_timeout=30,
+        ident="gigdesk", clear_untrusted_proxy_headers=True,
+    )
+    return server, services
+
+
+def serve(settings: Settings) -> int:
+    """`gigdesk serve`: HTTP (or Socket Mode) with the background jobs in-process."""
+    services = build_services(settings)
+    background = Background(services)
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        app = create_bolt_app(services)
+        background.start()
+        log.info("gigdesk serving over Socket Mode")
+        try:
+            SocketModeHandler(app, settings.slack_app_token).start()
+        finally:
+            background.stop()
+        return 0
+    server, _ = make_server(settings, services)
+    background.start()
+    log.info("gigdesk listening on http://%s:%s (POST /slack/events, POST /wonolo/webhook, GET /healthz)", server.effective_host, server.effective_port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        background.stop()
+    return 0

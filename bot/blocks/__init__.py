@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions from stored state to (text, blocks)."""

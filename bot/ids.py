@@ -1,0 +1,34 @@
+"""Every Block Kit action_id, callback_id and metadata event type, in one place."""
+
+# Review messages
+REVIEW_APPROVE = "review-approve"
+REVIEW_REJECT = "review-reject"
+REVIEW_BLOCK = "review-block"
+REVIEW_REJECT_MODAL = "review-reject-modal"
+REJECT_REASON_BLOCK = "reject-reason"
+REJECT_REASON_INPUT = "reject-reason-input"
+REJECT_PRESET_BLOCK = "reject-preset"
+REJECT_PRESET_INPUT = "reject-preset-input"
+SUBMISSION_EVENT = "gigdesk_submission"  # Slack message metadata event_type
+
+# Spending (job creation, approve-all) and /rw
+SPEND_CONFIRM = "spend-confirm"
+SPEND_CANCEL = "spend-cancel"
+JOB_MODAL = "rw-job-modal"
+NEW_CAMPAIGN_MODAL = "rw-new-campaign-modal"
+CAMPAIGN_APPROVE_ALL = "campaign-approve-all"
+CAMPAIGN_POST_PENDING = "campaign-post-pending"
+
+# App Home
+HOME_NEW_JOB = "home-new-job"
+HOME_POST_DIGEST = "home-post-digest"
+HOME_REFRESH = "home-refresh"
+
+# Wonolo
+WONOLO_RESEND = "wonolo-resend-notifications"
+WONOLO_RERANK = "wonolo-rerank-workers"
+WONOLO_CANCEL_REQUEST = "wonolo-cancel-request"
+WONOLO_CANCEL_JOB = "wonolo-cancel-job"
+WONOLO_MESSAGE_WORKER = "wonolo-message-worker"
+WONOLO_CANCEL_JOB_MODAL = "wonolo-cancel-job-modal"
+WONOLO_MESSAGE_MODAL = "wonolo-message-modal"

@@ -1,0 +1,83 @@
+"""The long-lived objects the bot shares: settings, store, API clients.
+
+Built once at start; the Bolt middleware in handlers/ puts them in each
+request's context so listeners never build their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.config import Settings
+from bot.rapidworkers import RapidWorkersClient
+from storage.db import Store
+
+log = logging.getLogger("gigdesk")
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """A WebClient that waits out 429s (Retry-After) but never repeats a 5xx.
+
+    A 5xx from chat.postMessage may still have posted; the review sync finds
+    such messages by their metadata instead of posting again.
+    """
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=5)],
+    )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    slack: WebClient
+    rw: RapidWorkersClient
+    wonolo: object | None = None
+    review: object | None = None
+    commands: object | None = None
+    digest: object | None = None
+    wonolo_desk: object | None = None
+    _members: tuple[float, frozenset[str]] = field(default=(0.0, frozenset()), repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Services":
+        rw = RapidWorkersClient(
+            settings.rapidworkers_api_key,
+            settings.rapidworkers_base_url,
+            hourly_limit=settings.rw_hourly_limit,
+        )
+        wonolo = None
+        if settings.wonolo_enabled:
+            from bot.wonolo import WonoloClient
+
+            wonolo = WonoloClient(settings.wonolo_api_key, settings.wonolo_secret_key, settings.wonolo_base_url)
+        return cls(settings=settings, store=Store(settings.db_path), slack=slack_client(settings), rw=rw, wonolo=wonolo)
+
+    def is_allowed(self, user_id: str | None) -> bool:
+        """GIGDESK_ALLOWED_USERS, or when empty, members of the review channel (cached 60 s)."""
+        if not user_id:
+            return False
+        if self.settings.allowed_users:
+            return user_id in self.settings.allowed_users
+        return user_id in self._review_members()
+
+    def _review_members(self) -> frozenset[str]:
+        with self._lock:
+            fetched_at, members = self._members
+            if time.monotonic() - fetched_at < 60 and members:
+                return members
+            found: set[str] = set()
+            for page in self.slack.conversations_members(channel=self.settings.review_channel, limit=1000):
+                found.update(page.get("members", []))
+            self._members = (time.monotonic(), frozenset(found))
+            return self._members[1]

@@ -1,0 +1,47 @@
+"""Review message buttons and the reject modal. Ack first, then work."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext
+
+from bot import ids
+from bot.blocks.review import reason_from_view, reject_modal
+from handlers.common import action_value, reply
+
+
+def approve(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    outcome = context["review"].approve(action_value(body), context["actor"])
+    if outcome.message:
+        reply(context, body, outcome.message)
+
+
+def open_reject_modal(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    row = context["review"].check_actionable(action_value(body), context["actor"], "reject")
+    context["services"].slack.views_open(trigger_id=body["trigger_id"], view=reject_modal(row))
+
+
+def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
+    reason = reason_from_view(view["state"]["values"])
+    if not reason:
+        ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: "Pick a common reason or type one: the worker is told why."})
+        return
+    ack()
+    outcome = context["review"].reject(view.get("private_metadata", ""), context["actor"], reason)
+    if outcome.message:
+        reply(context, body, outcome.message)
+
+
+def block_worker(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    outcome = context["review"].block_worker(action_value(body), context["actor"])
+    if outcome.message:
+        reply(context, body, outcome.message)
+
+
+def register(app: App) -> None:
+    app.action(ids.REVIEW_APPROVE)(approve)
+    app.action(ids.REVIEW_REJECT)(open_reject_modal)
+    app.view_submission(ids.REVIEW_REJECT_MODAL)(submit_reject)
+    app.action(ids.REVIEW_BLOCK)(block_worker)

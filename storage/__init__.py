@@ -1,0 +1,1 @@
+"""gigdesk: storage."""

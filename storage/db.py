@@ -1,0 +1,89 @@
+"""Opening the database: WAL, busy timeout, one connection per thread, migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from typing import Iterator
+
+import sqlite_utils
+
+from storage.migrations import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def utcnow() -> str:
+    """Timestamps are stored as ISO 8601 UTC text, sortable as strings."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def connect(path: str) -> sqlite_utils.Database:
+    """A new connection with WAL and a generous busy timeout."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if path != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+@contextlib.contextmanager
+def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """A write transaction taken with BEGIN IMMEDIATE.
+
+    db.atomic() begins DEFERRED; under WAL a transaction that reads and then
+    writes can then fail with SQLITE_BUSY at once, whatever the busy timeout.
+    Taking the write lock up front makes concurrent writers wait instead.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    else:
+        db.commit()
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the numbered migrations not yet applied; return the schema version."""
+    with write(db):
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in db.execute("SELECT version FROM schema_migrations").fetchall()}
+        for version, name, statements in MIGRATIONS:
+            if version in done:
+                continue
+            for statement in statements:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [version, name, utcnow()],
+            )
+        return max([v for v, _, _ in MIGRATIONS] + list(done))
+
+
+class Store:
+    """The database file; each thread gets its own connection."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        self.schema_version = migrate(self.db)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = connect(self.path)
+        return db
+
+    def write(self):
+        """Shorthand for storage.db.write(store.db)."""
+        return write(self.db)

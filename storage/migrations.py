@@ -1,0 +1,117 @@
+"""Numbered schema migrations. Append; never edit one that has shipped."""
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "initial schema",
+        [
+            # One row per RapidWorkers submission the bot has claimed for posting.
+            # state: claimed -> posted -> approving|rejecting -> approved|rejected
+            """CREATE TABLE submissions (
+                submission_id INTEGER PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                worker_id TEXT,
+                state TEXT NOT NULL,
+                data TEXT NOT NULL,
+                channel TEXT,
+                ts TEXT,
+                claimed_at TEXT NOT NULL,
+                posted_at TEXT,
+                acting_user TEXT,
+                acting_since TEXT,
+                decided_by TEXT,
+                decided_at TEXT,
+                outcome TEXT,
+                amount_paid TEXT,
+                notes TEXT,
+                decided_via TEXT
+            )""",
+            "CREATE INDEX submissions_state ON submissions(state)",
+            "CREATE INDEX submissions_campaign ON submissions(campaign_id, state)",
+            "CREATE INDEX submissions_worker ON submissions(worker_id)",
+            # Last seen counts per campaign: a sync only reads submissions of
+            # campaigns whose counts changed.
+            """CREATE TABLE campaigns (
+                campaign_id TEXT PRIMARY KEY,
+                title TEXT,
+                status TEXT,
+                pending INTEGER, approved INTEGER, rejected INTEGER,
+                completed INTEGER, total INTEGER,
+                synced_at TEXT,
+                completed_seen_at TEXT
+            )""",
+            # Every click and every spend, allowed or not.
+            """CREATE TABLE audit (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                user_id TEXT,
+                action TEXT NOT NULL,
+                target TEXT,
+                outcome TEXT NOT NULL,
+                detail TEXT,
+                amount TEXT
+            )""",
+            "CREATE INDEX audit_at ON audit(at)",
+            # Spending offers: Confirm works once, and only before expires_at.
+            """CREATE TABLE confirmations (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                action TEXT NOT NULL,
+                params TEXT NOT NULL,
+                cost TEXT,
+                state TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                finished_at TEXT,
+                result TEXT
+            )""",
+            """CREATE TABLE jobs_created (
+                job_id TEXT PRIMARY KEY,
+                confirmation_id TEXT UNIQUE,
+                kind TEXT NOT NULL,
+                title TEXT,
+                cost TEXT,
+                created_by TEXT,
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE worker_blocks (
+                worker_id TEXT PRIMARY KEY,
+                worker_name TEXT,
+                blocked_by TEXT,
+                blocked_at TEXT NOT NULL
+            )""",
+            # kind 'scheduled' is unique per local day; 'manual' digests are not.
+            """CREATE TABLE digests (
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL,
+                day TEXT NOT NULL,
+                posted_at TEXT NOT NULL,
+                channel TEXT,
+                ts TEXT,
+                balance TEXT
+            )""",
+            "CREATE UNIQUE INDEX digests_one_scheduled_per_day ON digests(day) WHERE kind = 'scheduled'",
+            "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT)",
+            """CREATE TABLE wonolo_deliveries (
+                delivery_key TEXT PRIMARY KEY,
+                received_at TEXT NOT NULL,
+                resource_type TEXT,
+                resource_id TEXT,
+                state TEXT
+            )""",
+            """CREATE TABLE wonolo_requests (
+                job_request_id TEXT PRIMARY KEY,
+                channel TEXT,
+                ts TEXT,
+                state TEXT,
+                updated_at TEXT
+            )""",
+            """CREATE TABLE wonolo_jobs (
+                job_id TEXT PRIMARY KEY,
+                job_request_id TEXT,
+                state TEXT,
+                updated_at TEXT
+            )""",
+        ],
+    ),
+]

@@ -1,0 +1,173 @@
+"""Posted submissions and the decision state machine.
+
+claimed -> posted -> approving | rejecting -> approved | rejected
+Every transition is one guarded UPDATE, so two clicks can never both win.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from storage.db import utcnow, write
+
+WAITING = ("claimed", "posted", "approving", "rejecting")
+IN_FLIGHT = ("approving", "rejecting")
+DECIDED = ("approved", "rejected")
+
+
+def _row(cursor) -> dict | None:
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([c[0] for c in cursor.description], row))
+
+
+def _rows(cursor) -> list[dict]:
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def get(db: Database, submission_id: int) -> dict | None:
+    """The stored row, with `data` decoded."""
+    row = _row(db.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id]))
+    if row is not None:
+        row["data"] = json.loads(row["data"])
+    return row
+
+
+def known_ids(db: Database, submission_ids: list[int]) -> set[int]:
+    """Which of these submissions were claimed already."""
+    if not submission_ids:
+        return set()
+    found: set[int] = set()
+    for start in range(0, len(submission_ids), 500):
+        chunk = submission_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(r[0] for r in db.execute(f"SELECT submission_id FROM submissions WHERE submission_id IN ({marks})", chunk))
+    return found
+
+
+def claim(db: Database, submission_id: int, campaign_id: str, worker_id: str | None, data: dict) -> bool:
+    """Claim a submission for posting; False when it was claimed before."""
+    with write(db):
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at)"
+            " VALUES (?, ?, ?, 'claimed', ?, ?)",
+            [submission_id, campaign_id, worker_id, json.dumps(data), utcnow()],
+        )
+        return cursor.rowcount == 1
+
+
+def unposted(db: Database) -> list[dict]:
+    """Claims whose message was not recorded as posted (a crash, or Slack failed)."""
+    rows = _rows(db.execute("SELECT * FROM submissions WHERE state = 'claimed' ORDER BY submission_id"))
+    for row in rows:
+        row["data"] = json.loads(row["data"])
+    return rows
+
+
+def mark_posted(db: Database, submission_id: int, channel: str, ts: str) -> None:
+    """Record where the review message lives."""
+    with write(db):
+        db.execute(
+            "UPDATE submissions SET state = 'posted', channel = ?, ts = ?, posted_at = ?"
+            " WHERE submission_id = ? AND state = 'claimed'",
+            [channel, ts, utcnow(), submission_id],
+        )
+
+
+def release_claim(db: Database, submission_id: int) -> None:
+    """Forget a claim whose message never reached Slack, so it is posted again."""
+    with write(db):
+        db.execute("DELETE FROM submissions WHERE submission_id = ? AND state = 'claimed'", [submission_id])
+
+
+def begin_decision(db: Database, submission_id: int, in_flight_state: str, user_id: str) -> bool:
+    """Move posted -> approving/rejecting; True only for the one caller that wins."""
+    assert in_flight_state in IN_FLIGHT
+    with write(db):
+        cursor = db.execute(
+            "UPDATE submissions SET state = ?, acting_user = ?, acting_since = ?"
+            " WHERE submission_id = ? AND state = 'posted'",
+            [in_flight_state, user_id, utcnow(), submission_id],
+        )
+        return cursor.rowcount == 1
+
+
+def finish_decision(
+    db: Database,
+    submission_id: int,
+    outcome: str,
+    *,
+    decided_by: str | None,
+    amount_paid: str | None = None,
+    notes: str | None = None,
+    via: str = "slack",
+) -> None:
+    """Store a decision that RapidWorkers confirmed (approved/rejected)."""
+    assert outcome in DECIDED
+    with write(db):
+        db.execute(
+            "UPDATE submissions SET state = ?, decided_by = ?, decided_at = ?, outcome = ?,"
+            " amount_paid = ?, notes = ?, decided_via = ?, acting_user = NULL, acting_since = NULL"
+            " WHERE submission_id = ? AND state NOT IN ('approved', 'rejected')",
+            [outcome, decided_by, utcnow(), outcome, amount_paid, notes, via, submission_id],
+        )
+
+
+def revert_decision(db: Database, submission_id: int) -> None:
+    """The API call failed: make the submission actionable again."""
+    with write(db):
+        db.execute(
+            "UPDATE submissions SET state = 'posted', acting_user = NULL, acting_since = NULL"
+            " WHERE submission_id = ? AND state IN ('approving', 'rejecting')",
+            [submission_id],
+        )
+
+
+def in_flight(db: Database) -> list[dict]:
+    """Decisions that were under way when the bot stopped."""
+    rows = _rows(db.execute("SELECT * FROM submissions WHERE state IN ('approving', 'rejecting')"))
+    for row in rows:
+        row["data"] = json.loads(row["data"])
+    return rows
+
+
+def posted(db: Database, *, campaign_id: str | None = None, worker_id: str | None = None) -> list[dict]:
+    """Posted, undecided submissions, optionally of one campaign or worker."""
+    sql = "SELECT * FROM submissions WHERE state IN ('posted', 'approving', 'rejecting')"
+    params: list = []
+    if campaign_id is not None:
+        sql += " AND campaign_id = ?"
+        params.append(campaign_id)
+    if worker_id is not None:
+        sql += " AND worker_id = ?"
+        params.append(worker_id)
+    rows = _rows(db.execute(sql + " ORDER BY submission_id", params))
+    for row in rows:
+        row["data"] = json.loads(row["data"])
+    return rows
+
+
+def waiting_summary(db: Database) -> dict:
+    """How many posted submissions wait for a decision, and the oldest one."""
+    count = db.execute("SELECT count(*) FROM submissions WHERE state = 'posted'").fetchone()[0]
+    oldest = _row(
+        db.execute("SELECT * FROM submissions WHERE state = 'posted' ORDER BY claimed_at, submission_id LIMIT 1")
+    )
+    if oldest is not None:
+        oldest["data"] = json.loads(oldest["data"])
+    return {"count": count, "oldest": oldest}
+
+
+def recent_decisions(db: Database, since: str, limit: int | None = None) -> list[dict]:
+    """Decisions made since an ISO timestamp, newest first."""
+    sql = "SELECT * FROM submissions WHERE decided_at >= ? ORDER BY decided_at DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    rows = _rows(db.execute(sql, [since]))
+    for row in rows:
+        row["data"] = json.loads(row["data"])
+    return rows

@@ -1,0 +1,45 @@
+"""Fixtures: the RapidWorkers simulator, the Slack stand-in and the running bot."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.sandbox import Sandbox
+from tests.support.harness import RunningBot, bot_env
+from tests.support.slack_standin import SlackStandin
+
+
+@pytest.fixture
+def sandbox():
+    sim = Sandbox(demo_data=False)
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def slack():
+    standin = SlackStandin()
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def make_bot(slack, sandbox, tmp_path):
+    """make_bot(**env_overrides) -> a started RunningBot; all are stopped after the test."""
+    bots = []
+
+    def make(**overrides):
+        bot = RunningBot(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **overrides)).start()
+        bots.append(bot)
+        return bot
+
+    yield make
+    for bot in bots:
+        bot.stop()
+
+
+@pytest.fixture
+def bot(make_bot):
+    return make_bot()

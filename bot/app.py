@@ -138,6 +138,13 @@ class Background:
             log.info("review sync: %s", report.summary())
         except Exception:
             log.exception("review sync failed")
+        try:
+            from bot.alerts import check_balance_throttled
+
+            # Throttled: an idle cycle must stay at one RapidWorkers request.
+            check_balance_throttled(self.services)
+        except Exception:
+            log.exception("balance check failed")
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=False)

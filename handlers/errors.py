@@ -1,7 +1,14 @@
-"""One error handler: known errors become short ephemeral replies."""
+"""One error handler: known errors become short ephemeral replies.
+
+Listeners are wrapped with @guarded instead of relying on app.error alone:
+when a listener raises right after ack(), Bolt's thread runner resets the
+ack response to None, and the request is answered 404 after three seconds
+(slack_bolt/listener/thread_runner.py). Catching inside keeps the ack.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 
@@ -13,26 +20,52 @@ from handlers.common import reply
 log = logging.getLogger("gigdesk.handlers")
 
 
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from bot.rapidworkers import RapidWorkersError
+
+    known: tuple[type[BaseException], ...] = (UserError, RapidWorkersError)
+    try:
+        from bot.wonolo import WonoloError
+
+        known += (WonoloError,)
+    except ImportError:
+        pass
+    return known
+
+
+def report_error(error: BaseException, body: dict | None, context) -> None:
+    """Tell the user: known errors as they are, anything else with a reference."""
+    if isinstance(error, _known_errors()):
+        text = str(error)
+    else:
+        ref = secrets.token_hex(3)
+        log.error("listener failed (ref %s)", ref, exc_info=error)
+        text = f"Something went wrong on my side (reference {ref}). Please try again."
+    try:
+        reply(context, body or {}, f":warning: {text}")
+    except Exception:
+        log.exception("could not report an error to the user")
+
+
+def guarded(listener):
+    """Run a listener; turn what it raises into an ephemeral reply.
+
+    The listener must take `body` and `context` (Bolt injects by name and
+    follows __wrapped__ to read the listener's own parameters).
+    """
+
+    @functools.wraps(listener)
+    def run(**kwargs):
+        try:
+            return listener(**kwargs)
+        except Exception as error:
+            report_error(error, kwargs.get("body"), kwargs.get("context"))
+
+    return run
+
+
 def register(app: App) -> None:
     @app.error
     def turn_errors_into_replies(error, body, context):
-        """Never a traceback to a user: known errors as they are, others with a reference."""
-        from bot.rapidworkers import RapidWorkersError
-
-        known = (UserError, RapidWorkersError)
-        try:
-            from bot.wonolo import WonoloError
-
-            known += (WonoloError,)
-        except ImportError:
-            pass
-        if isinstance(error, known):
-            text = str(error)
-        else:
-            ref = secrets.token_hex(3)
-            log.exception("listener failed (ref %s)", ref, exc_info=error)
-            text = f"Something went wrong on my side (reference {ref}). Please try again."
-        try:
-            reply(context, body or {}, f":warning: {text}")
-        except Exception:
-            log.exception("could not report an error to the user")
+        """Last resort for errors outside guarded listeners (middleware)."""
+        report_error(error, body, context)

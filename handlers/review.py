@@ -7,8 +7,10 @@ from slack_bolt import Ack, App, BoltContext
 from bot import ids
 from bot.blocks.review import reason_from_view, reject_modal
 from handlers.common import action_value, reply
+from handlers.errors import guarded
 
 
+@guarded
 def approve(ack: Ack, body: dict, context: BoltContext):
     ack()
     outcome = context["review"].approve(action_value(body), context["actor"])
@@ -16,12 +18,14 @@ def approve(ack: Ack, body: dict, context: BoltContext):
         reply(context, body, outcome.message)
 
 
+@guarded
 def open_reject_modal(ack: Ack, body: dict, context: BoltContext):
     ack()
     row = context["review"].check_actionable(action_value(body), context["actor"], "reject")
     context["services"].slack.views_open(trigger_id=body["trigger_id"], view=reject_modal(row))
 
 
+@guarded
 def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
     reason = reason_from_view(view["state"]["values"])
     if not reason:
@@ -33,6 +37,7 @@ def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
         reply(context, body, outcome.message)
 
 
+@guarded
 def block_worker(ack: Ack, body: dict, context: BoltContext):
     ack()
     outcome = context["review"].block_worker(action_value(body), context["actor"])

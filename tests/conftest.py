@@ -43,3 +43,13 @@ def make_bot(slack, sandbox, tmp_path):
 @pytest.fixture
 def bot(make_bot):
     return make_bot()
+
+
+@pytest.fixture
+def poster(bot, slack):
+    """Signed requests to the running bot; replies land in the stand-in."""
+    from tests.support.slack_requests import SlackPoster
+
+    client = SlackPoster(bot.events_url, standin=slack)
+    yield client
+    client.session.close()  # a kept-alive connection would hold up the server's shutdown

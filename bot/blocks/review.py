@@ -180,10 +180,14 @@ def review_buttons(submission_id: int, worker: str, *, has_block: bool) -> Actio
                 style="danger",
                 confirm=ConfirmObject(
                     title="Block this worker?",
-                    text=truncate(
-                        f"{plain(worker, 100)} will no longer see any of your campaigns. "
-                        "This submission stays open for review.",
-                        300,
+                    # A plain str would become mrkdwn here; plain_text parses no mentions.
+                    text=PlainTextObject(
+                        text=truncate(
+                            f"{plain(worker, 100)} will no longer see any of your campaigns. "
+                            "This submission stays open for review.",
+                            300,
+                        ),
+                        emoji=False,
                     ),
                     confirm="Block worker",
                     deny="Cancel",

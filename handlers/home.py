@@ -1,0 +1,58 @@
+"""App Home: the dashboard tab and its Post digest now / Refresh buttons.
+
+HOME_NEW_JOB (the New job button) is handled with the /rw listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk.errors import SlackApiError
+
+from bot import ids
+
+log = logging.getLogger("gigdesk.handlers")
+
+
+def _user(body: dict, context: BoltContext) -> str | None:
+    return context.get("actor") or (body.get("user") or {}).get("id")
+
+
+def _publish(context: BoltContext, user_id: str | None, status: str | None = None, *, fresh: bool = False) -> None:
+    if not user_id:
+        return
+    digest = context["services"].digest
+    try:
+        digest.publish_home(user_id, status, fresh=fresh)
+    except SlackApiError as e:
+        log.warning("views.publish failed for the home of %s: %s", user_id, e.response.get("error"))
+
+
+def home_opened(event: dict, context: BoltContext):
+    """app_home_opened: publish the dashboard (Bolt acks events before this runs)."""
+    if event.get("tab", "home") != "home":
+        return
+    _publish(context, event.get("user") or context.user_id)
+
+
+def refresh(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    _publish(context, _user(body, context), fresh=True)
+
+
+def post_digest(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    user_id = _user(body, context)
+    try:
+        status = context["services"].digest.post_from_home(user_id)
+    except Exception as e:  # show it on the home rather than nowhere
+        log.exception("posting the digest from the home failed")
+        status = f":warning: Could not post the digest ({type(e).__name__}). Please try again."
+    _publish(context, user_id, status, fresh=True)
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(home_opened)
+    app.action(ids.HOME_REFRESH)(refresh)
+    app.action(ids.HOME_POST_DIGEST)(post_digest)

@@ -107,18 +107,6 @@ def cmd_check(args) -> int:
     return 0 if ok else 1
 
 
-def cmd_sandbox(args) -> int:
-    from bot import sandbox
-
-    return sandbox.main(args.rest)
-
-
-def cmd_wonolo_sandbox(args) -> int:
-    from bot import wonolo_sandbox
-
-    return wonolo_sandbox.main(args.rest)
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gigdesk", description="Run RapidWorkers and Wonolo crowd work from Slack.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -128,16 +116,22 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--dry-run", action="store_true", help="print the Block Kit JSON instead of posting")
     d.set_defaults(func=cmd_digest)
     sub.add_parser("check", help="verify settings and reachability of Slack and RapidWorkers").set_defaults(func=cmd_check)
-    s = sub.add_parser("sandbox", help="run the bundled RapidWorkers simulator on loopback", add_help=False)
-    s.add_argument("rest", nargs=argparse.REMAINDER)
-    s.set_defaults(func=cmd_sandbox)
-    w = sub.add_parser("wonolo-sandbox", help="run the bundled Wonolo simulator on loopback", add_help=False)
-    w.add_argument("rest", nargs=argparse.REMAINDER)
-    w.set_defaults(func=cmd_wonolo_sandbox)
+    # Listed for --help; main() hands their arguments to the simulators themselves.
+    sub.add_parser("sandbox", help="run the bundled RapidWorkers simulator on loopback (--port N)")
+    sub.add_parser("wonolo-sandbox", help="run the bundled Wonolo simulator on loopback (--port N)")
     return p
 
 
+SIMULATORS = {"sandbox": "bot.sandbox", "wonolo-sandbox": "bot.wonolo_sandbox"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SIMULATORS:
+        # The simulators own their options (argparse.REMAINDER would drop a leading --port).
+        import importlib
+
+        return importlib.import_module(SIMULATORS[argv[0]]).main(argv[1:])
     args = parser().parse_args(argv)
     try:
         return args.func(args)

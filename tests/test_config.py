@@ -134,3 +134,13 @@ def _root():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[1]
+
+
+def test_cli_passes_options_to_the_simulators(capsys):
+    from bot.cli import main
+
+    for command in ("sandbox", "wonolo-sandbox"):
+        with pytest.raises(SystemExit) as caught:
+            main([command, "--help"])
+        assert caught.value.code == 0
+        assert "--port" in capsys.readouterr().out

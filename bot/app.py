@@ -54,10 +54,28 @@ def _attach_optional(services: Services) -> None:
             services.wonolo_desk = WonoloDesk(services)
 
 
+def _parse_body(body: str, content_type: str | None) -> dict:
+    """slack_bolt.request.internals.parse_body, minus its bug: Bolt 1.30 treats any
+    form body that merely *contains* the text "payload" (a slash command like
+    `/rw job … https://instagram.com/payload 10`) as interactivity, finds no
+    payload field and drops the request (404). Decide by the field instead."""
+    from urllib.parse import parse_qsl
+
+    if not body:
+        return {}
+    if content_type == "application/json" or body.startswith("{"):
+        return json.loads(body)
+    params = dict(parse_qsl(body, keep_blank_values=True))
+    return json.loads(params["payload"]) if "payload" in params else params
+
+
 def create_bolt_app(services: Services) -> App:
     """The Bolt app: acks first, listeners run on a pool sized for slow APIs."""
+    import slack_bolt.request.request as bolt_request
+
     from handlers import register_all
 
+    bolt_request.parse_body = _parse_body
     settings = services.settings
     app = App(
         client=services.slack,
@@ -65,6 +83,8 @@ def create_bolt_app(services: Services) -> App:
         request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=False,
         process_before_response=False,
+        # Listeners only ack and queue work (handlers.errors.after_ack), so this
+        # pool is never held up by a slow API.
         listener_executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="listener"),
         logger=logging.getLogger("gigdesk.bolt"),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -46,6 +47,7 @@ class Services:
     commands: object | None = None
     digest: object | None = None
     wonolo_desk: object | None = None
+    work: ThreadPoolExecutor | None = field(default=None, repr=False)
     _members: tuple[float, frozenset[str]] = field(default=(0.0, frozenset()), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -61,7 +63,14 @@ class Services:
             from bot.wonolo import WonoloClient
 
             wonolo = WonoloClient(settings.wonolo_api_key, settings.wonolo_secret_key, settings.wonolo_base_url)
-        return cls(settings=settings, store=Store(settings.db_path), slack=slack_client(settings), rw=rw, wonolo=wonolo)
+        return cls(
+            settings=settings,
+            store=Store(settings.db_path),
+            slack=slack_client(settings),
+            rw=rw,
+            wonolo=wonolo,
+            work=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="work"),
+        )
 
     def is_allowed(self, user_id: str | None) -> bool:
         """GIGDESK_ALLOWED_USERS, or when empty, members of the review channel (cached 60 s)."""

@@ -64,6 +64,26 @@ def guarded(listener):
     return run
 
 
+def after_ack(context, body: dict, work) -> None:
+    """Run slow work (API calls) on the work pool, not on Bolt's listener threads.
+
+    Listener threads then only ever ack, so a burst of clicks on a slow
+    RapidWorkers is acknowledged at once however many are still working.
+    Text that `work()` returns is replied to the user; errors are reported.
+    """
+    services = context["services"]
+
+    def run():
+        try:
+            text = work()
+            if text:
+                reply(context, body, text)
+        except Exception as error:
+            report_error(error, body, context)
+
+    services.work.submit(run)
+
+
 def register(app: App) -> None:
     @app.error
     def turn_errors_into_replies(error, body, context):

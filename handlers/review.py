@@ -6,16 +6,15 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot import ids
 from bot.blocks.review import reason_from_view, reject_modal
-from handlers.common import action_value, reply
-from handlers.errors import guarded
+from handlers.common import action_value
+from handlers.errors import after_ack, guarded
 
 
 @guarded
 def approve(ack: Ack, body: dict, context: BoltContext):
     ack()
-    outcome = context["review"].approve(action_value(body), context["actor"])
-    if outcome.message:
-        reply(context, body, outcome.message)
+    review, submission, user = context["review"], action_value(body), context["actor"]
+    after_ack(context, body, lambda: review.approve(submission, user).message)
 
 
 @guarded
@@ -32,17 +31,15 @@ def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
         ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: "Pick a common reason or type one: the worker is told why."})
         return
     ack()
-    outcome = context["review"].reject(view.get("private_metadata", ""), context["actor"], reason)
-    if outcome.message:
-        reply(context, body, outcome.message)
+    review, submission, user = context["review"], view.get("private_metadata", ""), context["actor"]
+    after_ack(context, body, lambda: review.reject(submission, user, reason).message)
 
 
 @guarded
 def block_worker(ack: Ack, body: dict, context: BoltContext):
     ack()
-    outcome = context["review"].block_worker(action_value(body), context["actor"])
-    if outcome.message:
-        reply(context, body, outcome.message)
+    review, submission, user = context["review"], action_value(body), context["actor"]
+    after_ack(context, body, lambda: review.block_worker(submission, user).message)
 
 
 def register(app: App) -> None:

@@ -114,4 +114,28 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        "wonolo desk: rendered digests, job replies, action claims",
+        [
+            # sha256 of the last text+blocks sent, so an unchanged message is not re-sent.
+            "ALTER TABLE wonolo_requests ADD COLUMN rendered TEXT",
+            # The job's latest thread reply (its buttons) and the snapshot it shows.
+            "ALTER TABLE wonolo_jobs ADD COLUMN channel TEXT",
+            "ALTER TABLE wonolo_jobs ADD COLUMN reply_ts TEXT",
+            "ALTER TABLE wonolo_jobs ADD COLUMN data TEXT",
+            # One row per Wonolo action under way or done: a double click, or two
+            # people clicking at once, reach Wonolo once.
+            # state: running -> done (or the row is deleted when the call failed)
+            """CREATE TABLE wonolo_actions (
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                user_id TEXT,
+                state TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                PRIMARY KEY (action, target)
+            )""",
+        ],
+    ),
 ]

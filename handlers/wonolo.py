@@ -1,0 +1,155 @@
+"""/wonolo, the Wonolo message buttons and their two modals.
+
+Thin listeners: ack first (modal submissions: validate, then ack with the
+field errors or ack), then hand one call into bot.wonolo_desk.WonoloDesk to
+the work pool (so a slow Wonolo never delays an ack) and show its answer
+ephemerally. Opening a modal stays on the listener thread: Slack's
+trigger_id lasts 3 seconds, and the checks before it touch only SQLite.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext
+
+from bot import ids
+from bot.blocks.wonolo import cancel_reason_from_view, job_id_from_metadata, message_from_view
+from bot.errors import UserError
+from bot.wonolo import WonoloError
+from handlers.common import action_value, reply
+from handlers.errors import after_ack, guarded, report_error
+
+NOT_CONFIGURED = "Wonolo is not configured (set WONOLO_API_KEY and WONOLO_SECRET_KEY)."
+
+
+def _desk(context: BoltContext):
+    desk = getattr(context["services"], "wonolo_desk", None)
+    if desk is None:
+        raise UserError(NOT_CONFIGURED)
+    return desk
+
+
+def _clicked(body: dict) -> tuple[str, str]:
+    """(channel, ts) of the message a button was clicked on; ("", "") when there is none."""
+    container = body.get("container")
+    if not isinstance(container, dict) or container.get("type") != "message" or container.get("is_ephemeral"):
+        return ("", "")
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    return (channel, ts) if isinstance(channel, str) and isinstance(ts, str) else ("", "")
+
+
+def _later(context: BoltContext, body: dict, work) -> None:
+    """Like after_ack, for work that replies itself (blocks, or in a given channel)."""
+    def run():
+        try:
+            work()
+        except Exception as error:
+            report_error(error, body, context)
+
+    pool = getattr(context["services"], "work", None)
+    if pool is None:
+        run()
+    else:
+        pool.submit(run)
+
+
+@guarded
+def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
+    ack()
+    desk = getattr(context["services"], "wonolo_desk", None)
+    if desk is None:
+        reply(context, body, NOT_CONFIGURED)
+        return
+    text, user = command.get("text") or "", context["actor"]
+
+    def run():
+        result = desk.run(text, user)
+        reply(context, body, result.text, result.blocks)
+
+    _later(context, body, run)
+
+
+@guarded
+def resend_notifications(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    desk, value, user, shown = _desk(context), action_value(body), context["actor"], _clicked(body)
+    after_ack(context, body, lambda: desk.resend_notifications(value, user, message=shown).message)
+
+
+@guarded
+def rerank_workers(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    desk, value, user, shown = _desk(context), action_value(body), context["actor"], _clicked(body)
+    after_ack(context, body, lambda: desk.rerank_workers(value, user, message=shown).message)
+
+
+@guarded
+def cancel_request(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    desk, value, user, shown = _desk(context), action_value(body), context["actor"], _clicked(body)
+    after_ack(context, body, lambda: desk.cancel_request(value, user, message=shown).message)
+
+
+@guarded
+def open_cancel_job(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    view = _desk(context).cancel_job_view(action_value(body), context["actor"], message=_clicked(body))
+    context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+@guarded
+def open_message_worker(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    view = _desk(context).message_view(action_value(body), context["actor"], message=_clicked(body))
+    context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _answer_in_channel(context: BoltContext, body: dict, work) -> None:
+    """A modal has no response_url: answer ephemerally in the Wonolo channel."""
+    channel = context["services"].settings.wonolo_channel
+
+    def run():
+        try:
+            outcome = work()
+        except (UserError, WonoloError) as e:
+            reply(context, body, f":warning: {e}", channel=channel)
+            return
+        if outcome.message:
+            reply(context, body, outcome.message, channel=channel)
+
+    _later(context, body, run)
+
+
+@guarded
+def submit_cancel_job(ack: Ack, body: dict, context: BoltContext, view: dict):
+    reason = cancel_reason_from_view(view["state"]["values"])
+    if not reason:
+        ack(response_action="errors",
+            errors={ids.WONOLO_CANCEL_REASON_BLOCK: "Pick a reason or type one: Wonolo needs it."})
+        return
+    ack()
+    desk, user = _desk(context), context["actor"]
+    job_id = job_id_from_metadata(view.get("private_metadata"))
+    _answer_in_channel(context, body, lambda: desk.cancel_job(job_id, user, reason))
+
+
+@guarded
+def submit_message_worker(ack: Ack, body: dict, context: BoltContext, view: dict):
+    text = message_from_view(view["state"]["values"])
+    if not text:
+        ack(response_action="errors", errors={ids.WONOLO_MESSAGE_BLOCK: "Write a message."})
+        return
+    ack()
+    desk, user = _desk(context), context["actor"]
+    job_id, view_id = job_id_from_metadata(view.get("private_metadata")), view.get("id")
+    _answer_in_channel(context, body, lambda: desk.message_worker(job_id, user, text, view_id))
+
+
+def register(app: App) -> None:
+    app.command("/wonolo")(wonolo_command)
+    app.action(ids.WONOLO_RESEND)(resend_notifications)
+    app.action(ids.WONOLO_RERANK)(rerank_workers)
+    app.action(ids.WONOLO_CANCEL_REQUEST)(cancel_request)
+    app.action(ids.WONOLO_CANCEL_JOB)(open_cancel_job)
+    app.action(ids.WONOLO_MESSAGE_WORKER)(open_message_worker)
+    app.view_submission(ids.WONOLO_CANCEL_JOB_MODAL)(submit_cancel_job)
+    app.view_submission(ids.WONOLO_MESSAGE_MODAL)(submit_message_worker)

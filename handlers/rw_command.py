@@ -1,8 +1,10 @@
 """/rw: the slash command, Confirm / Cancel, campaign buttons, the two modals.
 
 Thin listeners: ack first (modal submissions: validate, then ack with the
-field errors or ack), then one call into bot.commands.CommandService, then
-show the Reply it returns.
+field errors or ack), then one call into bot.commands.CommandService on the
+work pool, then show the Reply it returns. Opening a modal is the exception:
+it happens on the listener thread right after ack, while the trigger_id is
+fresh (it only costs Slack calls).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot import ids
-from bot.commands import OpenModal, Reply, channel_from_metadata
+from bot.blocks.commands import notice_modal
+from bot.commands import OpenModal, Reply, channel_from_metadata, opens_modal
 from handlers.common import action_value
+from handlers.errors import guarded, report_error
 
 log = logging.getLogger("gigdesk.handlers")
 
@@ -50,58 +54,94 @@ def _show(context: BoltContext, body: dict, result: Reply | OpenModal, *, channe
     _send(context, body, result, channel=channel)
 
 
+def _after_ack(context: BoltContext, body: dict, work, *, channel: str | None = None) -> None:
+    """Run `work` (API calls) on the work pool and show the Reply it returns; errors are reported."""
+
+    def run():
+        try:
+            _show(context, body, work(), channel=channel)
+        except Exception as error:
+            report_error(error, body, context)
+
+    pool = context["services"].work
+    if pool is None:
+        run()
+    else:
+        pool.submit(run)
+
+
+@guarded
 def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     ack()
-    channel = command.get("channel_id")
-    result = context["services"].commands.run(command.get("text") or "", context["actor"], channel)
-    _show(context, body, result, channel=channel)
+    commands, user = context["services"].commands, context["actor"]
+    text, channel = command.get("text") or "", command.get("channel_id")
+    if opens_modal(text):
+        _show(context, body, commands.run(text, user, channel), channel=channel)
+    else:
+        _after_ack(context, body, lambda: commands.run(text, user, channel), channel=channel)
 
 
+@guarded
 def confirm_spend(ack: Ack, body: dict, context: BoltContext):
     ack()
-    _send(context, body, context["services"].commands.confirm(action_value(body), context["actor"]))
+    commands, value, user = context["services"].commands, action_value(body), context["actor"]
+    _after_ack(context, body, lambda: commands.confirm(value, user))
 
 
+@guarded
 def cancel_spend(ack: Ack, body: dict, context: BoltContext):
     ack()
-    _send(context, body, context["services"].commands.cancel(action_value(body), context["actor"]))
+    commands, value, user = context["services"].commands, action_value(body), context["actor"]
+    _after_ack(context, body, lambda: commands.cancel(value, user))
 
 
+@guarded
 def campaign_approve_all(ack: Ack, body: dict, context: BoltContext):
     ack()
-    _send(context, body, context["services"].commands.offer_approve_all(action_value(body), context["actor"]))
+    commands, value, user = context["services"].commands, action_value(body), context["actor"]
+    _after_ack(context, body, lambda: commands.offer_approve_all(value, user))
 
 
+@guarded
 def campaign_post_pending(ack: Ack, body: dict, context: BoltContext):
     ack()
-    _send(context, body, context["services"].commands.post_pending(action_value(body), context["actor"]))
+    commands, value, user = context["services"].commands, action_value(body), context["actor"]
+    _after_ack(context, body, lambda: commands.post_pending(value, user))
 
 
+@guarded
 def home_new_job(ack: Ack, body: dict, context: BoltContext):
     ack()
-    _show(context, body, context["services"].commands.job_modal(context["actor"], None))
+    result = context["services"].commands.job_modal(context["actor"], None)
+    if isinstance(result, Reply):  # App Home has no channel to answer in: say it in a modal
+        result = OpenModal(notice_modal("New job", result.text))
+    _show(context, body, result)
 
 
+@guarded
 def submit_job(ack: Ack, body: dict, context: BoltContext, view: dict):
-    commands = context["services"].commands
-    params, errors = commands.check_job_view(view["state"]["values"])
+    services = context["services"]
+    params, errors = services.commands.check_job_view(view["state"]["values"])
     if errors:
         ack(response_action="errors", errors=errors)
         return
     ack()
-    channel = channel_from_metadata(view.get("private_metadata"), context["services"].settings.review_channel)
-    _send(context, body, commands.submit_job_view(params, context["actor"]), channel=channel)
+    channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
+    user = context["actor"]
+    _after_ack(context, body, lambda: services.commands.submit_job_view(params, user), channel=channel)
 
 
+@guarded
 def submit_new_campaign(ack: Ack, body: dict, context: BoltContext, view: dict):
-    commands = context["services"].commands
-    params, errors = commands.check_new_view(view["state"]["values"])
+    services = context["services"]
+    params, errors = services.commands.check_new_view(view["state"]["values"])
     if errors:
         ack(response_action="errors", errors=errors)
         return
     ack()
-    channel = channel_from_metadata(view.get("private_metadata"), context["services"].settings.review_channel)
-    _send(context, body, commands.submit_new_view(params, context["actor"]), channel=channel)
+    channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
+    user = context["actor"]
+    _after_ack(context, body, lambda: services.commands.submit_new_view(params, user), channel=channel)
 
 
 def register(app: App) -> None:

@@ -32,7 +32,9 @@ from urllib.parse import urlencode, urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
+
+from bot.loopback import LoopbackServer
 from werkzeug.wrappers import Request, Response
 
 from bot.rapidworkers import (
@@ -258,8 +260,7 @@ class Sandbox:
         self._latency: dict[str | None, float] = {None: latency} if latency else {}
         self._next_sub = 1001
         self._next_worker = 10001
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loop = LoopbackServer(self.wsgi_app, name="rw-sandbox", request_handler=_QuietHandler)
         if demo_data:
             self._seed_demo()
 
@@ -267,27 +268,15 @@ class Sandbox:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a daemon thread; return the base URL."""
-        if self._server is not None:
+        if self._loop.running:
             return self.url
-        server = make_server(host, port, self.wsgi_app, threaded=True, request_handler=_QuietHandler)
-        server.sandbox_verbose = self.verbose  # type: ignore[attr-defined]
-        self._server = server
-        self.url = f"http://{host}:{server.port}"
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="rw-sandbox", daemon=True
-        )
-        self._thread.start()
+        self.url = self._loop.start(host, port)
+        self._loop.server.sandbox_verbose = self.verbose  # type: ignore[union-attr]
         return self.url
 
     def stop(self) -> None:
         """Stop serving (idempotent)."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._loop.stop()
 
     def __enter__(self) -> "Sandbox":
         self.start()

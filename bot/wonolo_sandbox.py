@@ -24,7 +24,9 @@ from typing import Any, Callable
 import requests
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
+
+from bot.loopback import LoopbackServer
 from werkzeug.wrappers import Request, Response
 
 from bot.wonolo import JOB_REQUEST_STATES, JOB_STATES, USER_TYPES, _redact_query
@@ -157,8 +159,7 @@ class WonoloSandbox:
         self.customers: dict[int, dict] = {}
         self.multi_day: dict[int, dict] = {}
         self._failures: list[dict] = []
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loop = LoopbackServer(self, name="wonolo-sandbox", request_handler=_QuietHandler, join_timeout=2)
         self._url: str | None = None
         self.employer_id: int | None = None
         self._rules = Map([
@@ -199,26 +200,14 @@ class WonoloSandbox:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a daemon thread; returns the base URL (without /api_v2)."""
-        if self._server is not None:
+        if self._loop.running:
             return self.url
-        self._server = make_server(host, port, self, threaded=True, request_handler=_QuietHandler)
-        self._url = f"http://{host}:{self._server.port}"
-        # A short poll interval keeps stop() fast (tests start many sandboxes).
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="wonolo-sandbox", daemon=True)
-        self._thread.start()
+        self._url = self._loop.start(host, port)
         return self._url
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        self._loop.stop()
 
     @property
     def url(self) -> str:

@@ -5,8 +5,10 @@ This is the one place in bot/ that imports the listeners (handlers/).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -92,20 +94,64 @@ def create_bolt_app(services: Services) -> App:
     return app
 
 
+def _is_ssl_check(raw: bytes) -> bool:
+    """Slack's certificate ping for slash commands (`ssl_check=1&token=…`): nothing to do but 200."""
+    from urllib.parse import parse_qsl
+
+    try:
+        fields = dict(parse_qsl(raw.decode("ascii")))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return fields.get("ssl_check") == "1" and set(fields) <= {"ssl_check", "token"}
+
+
 def create_wsgi_app(services: Services, bolt_app: App):
     """POST /slack/events, POST /wonolo/webhook, GET /healthz."""
-    slack_handler = SlackRequestHandler(bolt_app, path="/slack/events")
+    from slack_sdk.signature import SignatureVerifier
 
-    def respond(start_response, status: str, payload: dict):
+    slack_handler = SlackRequestHandler(bolt_app, path="/slack/events")
+    secret = services.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret) if secret else None
+
+    def respond(start_response, status: str, payload: dict, exc_info=None):
         body = json.dumps(payload).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], exc_info)
         return [body]
+
+    def signed(raw: bytes, environ) -> bool:
+        try:
+            return verifier is not None and verifier.is_valid(
+                raw, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), environ.get("HTTP_X_SLACK_SIGNATURE")
+            )
+        except (ValueError, TypeError):
+            return False
+
+    def slack_events(environ, start_response):
+        try:
+            length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
+        except ValueError:
+            length = 0
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        # Bolt parses the body, and runs middleware that may reply to the
+        # response_url in it, before or while it checks the signature (a
+        # timestamp that is not a number makes that check raise). So nothing
+        # unsigned reaches Bolt.
+        if verifier is not None and not signed(raw, environ):
+            if _is_ssl_check(raw):
+                return respond(start_response, "200 OK", {})
+            return respond(start_response, "401 Unauthorized", {"error": "invalid request"})
+        try:
+            return slack_handler(environ, start_response)
+        except Exception as e:  # a signed body Bolt cannot read: refused, never answered 500
+            log.warning("refused an unreadable request to /slack/events (%s)", type(e).__name__)
+            return respond(start_response, "400 Bad Request", {"error": "unreadable request"}, sys.exc_info())
 
     def application(environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and method == "POST":
-            return slack_handler(environ, start_response)
+            return slack_events(environ, start_response)
         if path == "/wonolo/webhook" and method == "POST":
             desk = getattr(services, "wonolo_desk", None)
             if desk is None:

@@ -81,6 +81,14 @@ class Outcome:
     message: str | None = None
 
 
+def _describe(e: RapidWorkersError) -> str:
+    """An API error for the sync report: what RapidWorkers said, and the HTTP status."""
+    text = str(e) if str(e).startswith("RapidWorkers") else f"RapidWorkers: {e}"
+    if e.status and str(e.status) not in text:
+        text += f" (HTTP {e.status})"
+    return text
+
+
 def _counts(c: Campaign) -> dict:
     return {
         "campaign_id": c.id,
@@ -150,7 +158,7 @@ class ReviewService:
             try:
                 campaigns = rw.list_campaigns()
             except RapidWorkersError as e:
-                report.errors.append(f"RapidWorkers: {e}")
+                report.errors.append(_describe(e))
                 return report
             seen = records.campaign_counts(self.db)
             active = [c for c in campaigns if c.status == "Active"]
@@ -167,7 +175,7 @@ class ReviewService:
                 try:
                     pending = rw.list_submissions(campaign.id, status="Pending")
                 except RapidWorkersError as e:
-                    report.errors.append(f"campaign {campaign.id}: {e}")
+                    report.errors.append(f"campaign {campaign.id}: {_describe(e)}")
                     continue
                 todo.append((campaign, pending))
                 self._settle_vanished(campaign, pending, report)
@@ -292,7 +300,7 @@ class ReviewService:
         try:
             upstream = {s.id: s for s in self.s.rw.background_view().list_submissions(campaign.id)}
         except RapidWorkersError as e:
-            report.errors.append(f"campaign {campaign.id}: {e}")
+            report.errors.append(f"campaign {campaign.id}: {_describe(e)}")
             return
         for row in vanished:
             found = upstream.get(row["submission_id"])
@@ -309,13 +317,24 @@ class ReviewService:
 
     # --- decisions -------------------------------------------------------------------
 
-    def _row_for_action(self, submission_id: object) -> dict:
-        try:
-            sid = int(str(submission_id))
-        except ValueError:
-            raise UserError("That button does not belong to a submission I know.") from None
-        row = subs.get(self.db, sid)
+    def _row_for_action(self, submission_id: object, message: tuple[str, str] | None = None) -> dict:
+        """The stored row a button (or modal) names.
+
+        Only the exact value the bot wrote is accepted (ASCII digits; not
+        "1_001", " 1001" or "１００１", which int() would take), and with
+        `message` (channel, ts of the clicked message) the submission must be
+        the one that message shows: a button acts on its own message only.
+        """
+        if isinstance(submission_id, int) and not isinstance(submission_id, bool):
+            text = str(submission_id)  # from code, not from a payload
+        else:
+            text = submission_id if isinstance(submission_id, str) else ""
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise UserError("That button does not belong to a submission I know.")
+        row = subs.get(self.db, int(text))
         if row is None:
+            raise UserError("That button does not belong to a submission I know.")
+        if message is not None and (row.get("channel"), row.get("ts")) != tuple(message):
             raise UserError("That button does not belong to a submission I know.")
         return row
 
@@ -331,9 +350,12 @@ class ReviewService:
             return f"Submission {row['submission_id']} is still being posted; try again in a moment."
         return None
 
-    def check_actionable(self, submission_id: object, user_id: str, action: str) -> dict:
-        """Refuse (UserError) unless the user may act and the submission waits for a decision."""
-        row = self._row_for_action(submission_id)
+    def check_actionable(self, submission_id: object, user_id: str, action: str, *, message: tuple[str, str] | None = None) -> dict:
+        """Refuse (UserError) unless the user may act and the submission waits for a decision.
+
+        `message`: (channel, ts) of the message whose button was clicked, if any.
+        """
+        row = self._row_for_action(submission_id, message)
         if not self.s.is_allowed(user_id):
             records.audit(self.db, user_id, action, str(row["submission_id"]), "refused", "not an allowed user")
             raise NotAllowed("You are not allowed to review submissions. Ask an admin to add you to the review channel.")
@@ -343,8 +365,8 @@ class ReviewService:
             raise UserError(already)
         return row
 
-    def approve(self, submission_id: object, user_id: str) -> Outcome:
-        return self._decide(submission_id, user_id, "approve", None)
+    def approve(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Outcome:
+        return self._decide(submission_id, user_id, "approve", None, message)
 
     def reject(self, submission_id: object, user_id: str, reason: str) -> Outcome:
         reason = (reason or "").strip()
@@ -352,8 +374,8 @@ class ReviewService:
             raise UserError("A rejection needs a reason.")
         return self._decide(submission_id, user_id, "reject", reason[:1000])
 
-    def _decide(self, submission_id: object, user_id: str, action: str, notes: str | None) -> Outcome:
-        row = self.check_actionable(submission_id, user_id, action)
+    def _decide(self, submission_id: object, user_id: str, action: str, notes: str | None, message: tuple[str, str] | None = None) -> Outcome:
+        row = self.check_actionable(submission_id, user_id, action, message=message)
         sid = row["submission_id"]
         if not subs.begin_decision(self.db, sid, "approving" if action == "approve" else "rejecting", user_id):
             row = subs.get(self.db, sid)
@@ -435,15 +457,19 @@ class ReviewService:
             self._refresh_quietly(row["submission_id"])
         return settled
 
-    def block_worker(self, submission_id: object, user_id: str) -> Outcome:
+    def block_worker(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Outcome:
         """Block the submission's worker; the submission stays reviewable."""
-        row = self._row_for_action(submission_id)
+        row = self._row_for_action(submission_id, message)
         sid = row["submission_id"]
         if not self.s.is_allowed(user_id):
             records.audit(self.db, user_id, "block", str(sid), "refused", "not an allowed user")
             raise NotAllowed("You are not allowed to block workers. Ask an admin to add you to the review channel.")
         worker_id = row.get("worker_id")
         name = row["data"].get("worker_name")
+        already = self._already(row)
+        if already:  # a decided message has no Block button any more
+            records.audit(self.db, user_id, "block", str(sid), "refused", already)
+            raise UserError(f"{already} To block its worker, use `/rw block {escape(worker_id or '?')}`.")
         if records.block_of(self.db, worker_id):
             raise UserError(f"{escape(name or worker_id)} is already blocked.")
         self.block(worker_id, user_id, worker_name=name, target=str(sid))

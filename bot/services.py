@@ -69,7 +69,11 @@ class Services:
             slack=slack_client(settings),
             rw=rw,
             wonolo=wonolo,
-            work=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="work"),
+            # A quarter of GIGDESK_WORKERS (16 by default): enough concurrent API
+            # calls for the hourly limit, and few enough that a burst of work
+            # does not starve the acks of CPU (benchmarks/ack_latency.py: p99 of
+            # 100 simultaneous clicks ~110 ms with 16 workers, ~250 ms with 64).
+            work=ThreadPoolExecutor(max_workers=max(4, settings.workers // 4), thread_name_prefix="work"),
         )
 
     def is_allowed(self, user_id: str | None) -> bool:

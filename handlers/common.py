@@ -33,5 +33,17 @@ def reply(context, body: dict, text: str, blocks: list | None = None, *, channel
 
 
 def action_value(body: dict) -> str:
-    actions = body.get("actions") or [{}]
-    return str(actions[0].get("value", ""))
+    """The clicked element's value; "" when the payload does not hold a text one."""
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    value = first.get("value", "") if isinstance(first, dict) else ""
+    return value if isinstance(value, str) else ""
+
+
+def clicked_message(body: dict) -> tuple[str, str]:
+    """(channel, ts) of the message a button was clicked on; ("", "") when there is none."""
+    container = body.get("container")
+    if not isinstance(container, dict) or container.get("type") != "message" or container.get("is_ephemeral"):
+        return ("", "")
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    return (channel, ts) if isinstance(channel, str) and isinstance(ts, str) else ("", "")

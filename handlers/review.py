@@ -6,27 +6,28 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot import ids
 from bot.blocks.review import reason_from_view, reject_modal
-from handlers.common import action_value
+from handlers.common import action_value, clicked_message
 from handlers.errors import after_ack, guarded
 
 
 @guarded
 def approve(ack: Ack, body: dict, context: BoltContext):
     ack()
-    review, submission, user = context["review"], action_value(body), context["actor"]
-    after_ack(context, body, lambda: review.approve(submission, user).message)
+    review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
+    after_ack(context, body, lambda: review.approve(submission, user, message=shown).message)
 
 
 @guarded
 def open_reject_modal(ack: Ack, body: dict, context: BoltContext):
     ack()
-    row = context["review"].check_actionable(action_value(body), context["actor"], "reject")
+    row = context["review"].check_actionable(action_value(body), context["actor"], "reject", message=clicked_message(body))
     context["services"].slack.views_open(trigger_id=body["trigger_id"], view=reject_modal(row))
 
 
 @guarded
 def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
-    reason = reason_from_view(view["state"]["values"])
+    state = view.get("state")
+    reason = reason_from_view(state.get("values") if isinstance(state, dict) else None)
     if not reason:
         ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: "Pick a common reason or type one: the worker is told why."})
         return
@@ -38,8 +39,8 @@ def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
 @guarded
 def block_worker(ack: Ack, body: dict, context: BoltContext):
     ack()
-    review, submission, user = context["review"], action_value(body), context["actor"]
-    after_ack(context, body, lambda: review.block_worker(submission, user).message)
+    review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
+    after_ack(context, body, lambda: review.block_worker(submission, user, message=shown).message)
 
 
 def register(app: App) -> None:

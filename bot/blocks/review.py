@@ -258,13 +258,22 @@ def reject_modal(row: dict) -> dict:
     return view.to_dict()
 
 
+def _state_field(values: object, block_id: str, action_id: str) -> dict:
+    """values[block_id][action_id] of a view's state, or {} when the shape is anything else."""
+    block = values.get(block_id) if isinstance(values, dict) else None
+    found = block.get(action_id) if isinstance(block, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
 def reason_from_view(values: dict) -> str:
-    """The typed reason, else the chosen preset; '' when neither is given."""
-    typed = (((values.get(ids.REJECT_REASON_BLOCK) or {}).get(ids.REJECT_REASON_INPUT) or {}).get("value") or "").strip()
-    selected = ((values.get(ids.REJECT_PRESET_BLOCK) or {}).get(ids.REJECT_PRESET_INPUT) or {}).get("selected_option") or {}
+    """The typed reason, else the chosen preset; '' when neither is given (or the state is malformed)."""
+    typed = _state_field(values, ids.REJECT_REASON_BLOCK, ids.REJECT_REASON_INPUT).get("value")
+    typed = typed.strip() if isinstance(typed, str) else ""
+    selected = _state_field(values, ids.REJECT_PRESET_BLOCK, ids.REJECT_PRESET_INPUT).get("selected_option")
+    chosen = selected.get("value") if isinstance(selected, dict) else None
     preset = ""
-    if str(selected.get("value", "")).isdigit() and int(selected["value"]) < len(PRESET_REASONS):
-        preset = PRESET_REASONS[int(selected["value"])]
+    if isinstance(chosen, str) and chosen.isascii() and chosen.isdigit() and int(chosen) < len(PRESET_REASONS):
+        preset = PRESET_REASONS[int(chosen)]
     if typed and preset:
         return f"{preset}: {typed}"
     return typed or preset

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import requests
 
@@ -39,7 +45,22 @@ class RunningBot:
         self.server, self.services = make_server(self.settings, build_services(self.settings), host="127.0.0.1", port=0)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.events_url = self.url + "/slack/events"
-        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bot-http", daemon=True)
+
+    def _loop(self) -> None:
+        """waitress's server.run(), but one poll at a time so stop() can end it.
+
+        Closing the listening socket from another thread while select() waits
+        on it fails with EBADF; instead stop() sets a flag, wakes the loop
+        through waitress's trigger, and closes everything once it has left.
+        """
+        from waitress import wasyncore
+
+        server = self.server
+        while not self._stopping.is_set() and server._map:
+            wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
+                           use_poll=server.adj.asyncore_use_poll, count=1)
 
     def start(self) -> "RunningBot":
         self._thread.start()
@@ -64,8 +85,15 @@ class RunningBot:
         return SlackPoster(self.events_url)
 
     def stop(self) -> None:
-        self.server.close()
-        self._thread.join(timeout=5)
+        from waitress import wasyncore
+
+        if self._thread.is_alive():
+            self._stopping.set()
+            self.server.pull_trigger()
+            self._thread.join(timeout=5)
+        # The loop has left: closing the sockets cannot race a select() now.
+        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        wasyncore.close_all(self.server._map)
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
@@ -77,3 +105,81 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+REPO = Path(__file__).resolve().parents[2]
+_OWN_PREFIXES = ("SLACK_", "RAPIDWORKERS_", "GIGDESK_", "WONOLO_")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BotProcess:
+    """`python -m bot.cli <args>` in a subprocess, as `gigdesk <args>` runs.
+
+    The environment is `env` over this process's, minus any gigdesk setting
+    of the developer's; the working directory is `workdir` (no .env there),
+    and stdout/stderr go to files in it (read them with .output()).
+    """
+
+    def __init__(self, env: dict[str, str], *args: str, workdir: str | os.PathLike):
+        self.workdir = Path(workdir)
+        self.args = args
+        self.port = int(env["PORT"]) if "PORT" in env else None
+        full = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES) and k != "PORT"}
+        full["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        full.update(env)
+        name = "-".join(args) or "bot"
+        n = 1
+        while (self.workdir / f"{name}.{n}.out").exists():
+            n += 1
+        self._out = self.workdir / f"{name}.{n}.out"
+        self._err = self.workdir / f"{name}.{n}.err"
+        with open(self._out, "wb") as out, open(self._err, "wb") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], env=full, cwd=self.workdir, stdout=out, stderr=err)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_healthy(self, timeout: float = 20.0) -> "BotProcess":
+        """For `serve`: wait until GET /healthz answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gigdesk {' '.join(self.args)} exited {self.proc.returncode}: {self.output()[1][-2000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("bot process did not start")
+
+    def wait(self, timeout: float = 60.0) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def kill9(self) -> None:
+        """SIGKILL: no cleanup of any kind, as a crash or an OOM kill."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ctrl-C (SIGINT), then SIGKILL if it does not exit in time."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def output(self) -> tuple[str, str]:
+        """(stdout, stderr) so far."""
+        return (self._out.read_text(errors="replace"), self._err.read_text(errors="replace"))

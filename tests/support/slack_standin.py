@@ -39,6 +39,7 @@ import itertools
 import json
 import math
 import re
+import socket
 import threading
 import time
 import weakref
@@ -444,6 +445,8 @@ class SlackStandin:
         self._files: dict[str, dict] = {}
         self._users: dict[str, dict] = {}
         self._failures: dict[str, deque] = {}
+        self._holds: dict[str, deque] = {}
+        self._held: dict[str, int] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._last_us = 0
 
@@ -586,6 +589,25 @@ class SlackStandin:
             for _ in range(count):
                 q.append((error, status, retry_after))
 
+    def hold(self, method: str, seconds: float, *, after_store: bool = True, skip: int = 0) -> None:
+        """Hold one coming call of ``method`` for up to ``seconds`` (the
+        ``skip`` calls of it before that one are answered at once), to let a
+        test kill the client at a precise moment.
+
+        ``after_store=True``: the call takes effect (a message is stored),
+        then the answer waits: a client killed meanwhile never learns that it
+        succeeded.  ``after_store=False``: the call waits before it is
+        handled, and is dropped unhandled if the client went away meanwhile,
+        as if it had never reached Slack.  Either way the wait ends early once
+        the client has gone.  See holding()."""
+        with self._lock:
+            self._holds.setdefault(method, deque()).append([int(skip), float(seconds), bool(after_store)])
+
+    def holding(self, method: str | None = None) -> int:
+        """How many calls (of ``method``) are being held right now."""
+        with self._lock:
+            return sum(n for m, n in self._held.items() if method is None or m == method)
+
     def set_members(self, channel: str, users: Iterable[str]) -> None:
         with self._lock:
             self._channels[channel] = list(users)
@@ -669,6 +691,44 @@ class SlackStandin:
         self._buckets[channel] = (tokens, now)
         return (1.0 - tokens) / self.post_rate
 
+    def _take_hold(self, method: str):
+        with self._lock:
+            q = self._holds.get(method)
+            if not q:
+                return None
+            if q[0][0] > 0:
+                q[0][0] -= 1
+                return None
+            _, seconds, after_store = q.popleft()
+            return seconds, after_store
+
+    @staticmethod
+    def _client_gone(request: Request) -> bool:
+        sock = request.environ.get("werkzeug.socket")
+        if sock is None:
+            return False
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def _wait_held(self, method: str, request: Request, seconds: float) -> bool:
+        """Wait up to ``seconds``; True when the client went away meanwhile."""
+        with self._lock:
+            self._held[method] = self._held.get(method, 0) + 1
+        try:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                if self._client_gone(request):
+                    return True
+                time.sleep(0.02)
+            return False
+        finally:
+            with self._lock:
+                self._held[method] -= 1
+
     def _pop_failure(self, method: str):
         q = self._failures.get(method)
         if q:
@@ -745,6 +805,21 @@ class SlackStandin:
         return resp
 
     def _api(self, request: Request, method: str) -> Response:
+        hold = self._take_hold(method)
+        if hold is None:
+            return self._api_call(request, method)
+        seconds, after_store = hold
+        request.get_data()  # read the whole body first: only then does a closed socket read as gone
+        if not after_store and self._wait_held(method, request, seconds):
+            with self._lock:
+                self.calls.append(Call(method=method, args={}, time=time.time(), token=None, error="client_gone"))
+            return Response(b"", status=499)
+        response = self._api_call(request, method)
+        if after_store:
+            self._wait_held(method, request, seconds)
+        return response
+
+    def _api_call(self, request: Request, method: str) -> Response:
         header_token = None
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bearer "):

@@ -1,0 +1,159 @@
+"""Shared helpers of the benchmarks: the simulators, settings, small tables.
+
+Every benchmark runs the real bot code against the bundled RapidWorkers
+simulator (bot.sandbox) and the Slack stand-in (tests/support), on loopback.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bot.sandbox import Sandbox  # noqa: E402
+from tests.support.harness import bot_env  # noqa: E402
+from tests.support.slack_standin import SlackStandin  # noqa: E402
+
+
+@contextmanager
+def simulators(*, post_rate: float | None = None, post_burst: int = 5, sandbox_kw: dict | None = None):
+    """(sandbox, slack, workdir): started RapidWorkers simulator and Slack stand-in, a temp dir."""
+    sandbox = Sandbox(demo_data=False, hourly_limit=1_000_000, **(sandbox_kw or {}))
+    sandbox.start()
+    slack = SlackStandin(post_rate=post_rate, post_burst=post_burst)
+    slack.start()
+    with tempfile.TemporaryDirectory(prefix="gigdesk-bench-") as workdir:
+        try:
+            yield sandbox, slack, workdir
+        finally:
+            slack.stop()
+            sandbox.stop()
+
+
+def env_for(slack, sandbox, workdir: str, **overrides: str) -> dict[str, str]:
+    return bot_env(slack, sandbox, os.path.join(workdir, "gigdesk.db"), **overrides)
+
+
+def services_for(env: dict[str, str]):
+    """The bot's services (as `gigdesk poll` builds them), without an HTTP server."""
+    from bot.app import build_services
+    from bot.config import load_settings
+
+    return build_services(load_settings(env, dotenv_path=""))
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]])
+
+
+def review_ids(slack) -> list[int]:
+    from bot import ids
+
+    return [
+        m.metadata["event_payload"]["submission_id"]
+        for m in slack.messages("C_REVIEW", include_replies=False)
+        if (m.metadata or {}).get("event_type") == ids.SUBMISSION_EVENT
+    ]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def _serve_simulators(conn) -> None:
+    """Child process: run both simulators until the parent says stop (or goes away)."""
+    sandbox = Sandbox(demo_data=False, hourly_limit=1_000_000)
+    sandbox.start()
+    slack = SlackStandin()
+    slack.start()
+    conn.send({"rw_url": sandbox.url, "rw_key": sandbox.api_key, "slack_api_url": slack.api_url, "slack_url": slack.url})
+    try:
+        conn.recv()
+    except EOFError:
+        pass
+    slack.stop()
+    sandbox.stop()
+
+
+class RemoteSimulators:
+    """The RapidWorkers simulator and the Slack stand-in in a child process.
+
+    For measurements of the bot alone: in-process simulators would share the
+    bot's interpreter lock and charge their CPU to the bot. The sandbox is
+    driven through its /_sandbox/ admin endpoints.
+    """
+
+    def __init__(self):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve_simulators, args=(child,), daemon=True)
+        self._proc.start()
+        info = self._conn.recv()
+        self.url, self.api_key = info["rw_url"], info["rw_key"]  # what bot_env reads of a sandbox
+        self.api_url, self.slack_url = info["slack_api_url"], info["slack_url"]  # ... and of a stand-in
+        import requests
+
+        self._http = requests.Session()
+
+    def admin(self, method: str, path: str, **kw) -> dict:
+        response = self._http.request(method, f"{self.url}/_sandbox/{path}", timeout=30, **kw)
+        response.raise_for_status()
+        return response.json()
+
+    def add_campaign(self, title: str, **fields) -> str:
+        return self.admin("POST", "campaigns", json={"title": title, **fields})["campaign_id"]
+
+    def add_submission(self, campaign_id: str, **fields) -> int:
+        return self.admin("POST", "submissions", json={"campaign_id": campaign_id, **fields})["submission_id"]
+
+    def set_latency(self, seconds: float, path_contains: str | None = None) -> None:
+        self.admin("POST", "latency", json={"seconds": seconds, "path_contains": path_contains})
+
+    def count(self, method: str | None = None, path_contains: str | None = None) -> int:
+        params = {k: v for k, v in (("method", method), ("path_contains", path_contains)) if v}
+        return self.admin("GET", "requests", params=params)["count"]
+
+    def response_url(self) -> str:
+        """A response URL nobody registered (the stand-in answers 404): replies are not measured here."""
+        return f"{self.slack_url}hooks/unregistered"
+
+    def stop(self) -> None:
+        try:
+            self._conn.send("stop")
+        except (BrokenPipeError, OSError):
+            pass
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.terminate()

@@ -16,8 +16,11 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.config import Settings
+from bot.commands import CommandService
+from bot.digest import DigestService
 from bot.review import ReviewService
 from bot.services import Services
+from bot.wonolo_desk import WonoloDesk
 
 log = logging.getLogger("gigdesk")
 
@@ -26,34 +29,11 @@ def build_services(settings: Settings, *, post_interval: float | None = None) ->
     """Every long-lived object, with the feature services attached."""
     services = Services.build(settings)
     services.review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval)
-    _attach_optional(services)
-    return services
-
-
-def _attach_optional(services: Services) -> None:
-    """Feature services built in their own modules (commands, digest, Wonolo)."""
-    try:
-        from bot.commands import CommandService
-    except ModuleNotFoundError as e:
-        if e.name != "bot.commands":
-            raise
-    else:
-        services.commands = CommandService(services)
-    try:
-        from bot.digest import DigestService
-    except ModuleNotFoundError as e:
-        if e.name != "bot.digest":
-            raise
-    else:
-        services.digest = DigestService(services)
+    services.commands = CommandService(services)
+    services.digest = DigestService(services)
     if services.wonolo is not None:
-        try:
-            from bot.wonolo_desk import WonoloDesk
-        except ModuleNotFoundError as e:
-            if e.name != "bot.wonolo_desk":
-                raise
-        else:
-            services.wonolo_desk = WonoloDesk(services)
+        services.wonolo_desk = WonoloDesk(services)
+    return services
 
 
 def _parse_body(body: str, content_type: str | None) -> dict:
@@ -153,7 +133,7 @@ def create_wsgi_app(services: Services, bolt_app: App):
         if path == "/slack/events" and method == "POST":
             return slack_events(environ, start_response)
         if path == "/wonolo/webhook" and method == "POST":
-            desk = getattr(services, "wonolo_desk", None)
+            desk = services.wonolo_desk
             if desk is None:
                 return respond(start_response, "404 Not Found", {"error": "Wonolo is not configured"})
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -180,11 +160,9 @@ class Background:
         settings = self.services.settings
         self.scheduler.add_job(
             self._sync, "interval", seconds=settings.poll_seconds, id="review-sync",
-            max_instances=1, coalesce=True, next_run_time=None,
+            max_instances=1, coalesce=True,
         )
-        digest = getattr(self.services, "digest", None)
-        if digest is not None:
-            digest.schedule(self.scheduler)
+        self.services.digest.schedule(self.scheduler)
         self.scheduler.start()
         threading.Thread(target=self._at_start, name="startup", daemon=True).start()
 

@@ -373,3 +373,21 @@ def test_tampered_button_values_are_refused(bot, sandbox, slack, poster, campaig
     wait_for(lambda: len(slack.ephemerals("U_ALICE")) >= 5)
     assert all("submission I know" in e["text"] for e in slack.ephemerals("U_ALICE"))
     assert sandbox.count(path_contains="/approve") == 0
+
+
+def test_serve_keeps_syncing_on_its_schedule(make_bot, sandbox, slack, campaign):
+    from bot.app import Background
+
+    bot = make_bot(GIGDESK_POLL_SECONDS="1")
+    background = Background(bot.services)
+    background.start()
+    try:
+        job = background.scheduler.get_job("review-sync")
+        assert job is not None and job.next_run_time is not None  # scheduled, not paused
+        first = sandbox.add_submission(campaign)
+        wait_for(lambda: subs.get(bot.db, first) and subs.get(bot.db, first)["ts"], timeout=10)
+        later = sandbox.add_submission(campaign)  # only a later cycle can post this one
+        wait_for(lambda: subs.get(bot.db, later) and subs.get(bot.db, later)["ts"], timeout=10)
+    finally:
+        background.stop()
+    assert len(review_messages(slack)) == 2

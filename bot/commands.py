@@ -546,8 +546,6 @@ class CommandService:
 
     def digest(self, args, user_id, channel_id) -> Reply:
         self._no_args("digest", args)
-        if getattr(self.s, "digest", None) is None:
-            return problem("The digest is not available in this installation.")
         result = self.s.digest.post(kind="manual") or {}
         channel = result.get("channel") if isinstance(result, dict) else None
         channel = channel or self.settings.digest_channel

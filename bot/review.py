@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import ids
 from bot.blocks.review import metadata, review_message
 from bot.errors import NotAllowed, UserError
-from bot.mrkdwn import escape, mention, money
+from bot.mrkdwn import escape, mention
 from bot.rapidworkers import (
     BadRequest,
     Campaign,

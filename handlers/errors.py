@@ -64,24 +64,26 @@ def guarded(listener):
     return run
 
 
-def after_ack(context, body: dict, work) -> None:
+def after_ack(context, body: dict, work, *, show=None) -> None:
     """Run slow work (API calls) on the work pool, not on Bolt's listener threads.
 
     Listener threads then only ever ack, so a burst of clicks on a slow
     RapidWorkers is acknowledged at once however many are still working.
-    Text that `work()` returns is replied to the user; errors are reported.
+    What `work()` returns goes to `show(result)`, or by default, when it is
+    text, to the user as an ephemeral reply. Errors are reported either way.
     """
-    services = context["services"]
 
     def run():
         try:
-            text = work()
-            if text:
-                reply(context, body, text)
+            result = work()
+            if show is not None:
+                show(result)
+            elif result:
+                reply(context, body, result)
         except Exception as error:
             report_error(error, body, context)
 
-    services.work.submit(run)
+    context["services"].work.submit(run)
 
 
 def register(app: App) -> None:

@@ -19,7 +19,7 @@ from bot import ids
 from bot.blocks.commands import notice_modal
 from bot.commands import OpenModal, Reply, channel_from_metadata, opens_modal
 from handlers.common import action_value
-from handlers.errors import guarded, report_error
+from handlers.errors import after_ack, guarded
 
 log = logging.getLogger("gigdesk.handlers")
 
@@ -55,19 +55,8 @@ def _show(context: BoltContext, body: dict, result: Reply | OpenModal, *, channe
 
 
 def _after_ack(context: BoltContext, body: dict, work, *, channel: str | None = None) -> None:
-    """Run `work` (API calls) on the work pool and show the Reply it returns; errors are reported."""
-
-    def run():
-        try:
-            _show(context, body, work(), channel=channel)
-        except Exception as error:
-            report_error(error, body, context)
-
-    pool = context["services"].work
-    if pool is None:
-        run()
-    else:
-        pool.submit(run)
+    """Run `work` (API calls) after the ack and show the Reply or modal it returns."""
+    after_ack(context, body, work, show=lambda result: _show(context, body, result, channel=channel))
 
 
 @guarded

@@ -15,47 +15,23 @@ from bot import ids
 from bot.blocks.wonolo import cancel_reason_from_view, job_id_from_metadata, message_from_view
 from bot.errors import UserError
 from bot.wonolo import WonoloError
-from handlers.common import action_value, reply
-from handlers.errors import after_ack, guarded, report_error
+from handlers.common import action_value, clicked_message, reply
+from handlers.errors import after_ack, guarded
 
 NOT_CONFIGURED = "Wonolo is not configured (set WONOLO_API_KEY and WONOLO_SECRET_KEY)."
 
 
 def _desk(context: BoltContext):
-    desk = getattr(context["services"], "wonolo_desk", None)
+    desk = context["services"].wonolo_desk
     if desk is None:
         raise UserError(NOT_CONFIGURED)
     return desk
 
 
-def _clicked(body: dict) -> tuple[str, str]:
-    """(channel, ts) of the message a button was clicked on; ("", "") when there is none."""
-    container = body.get("container")
-    if not isinstance(container, dict) or container.get("type") != "message" or container.get("is_ephemeral"):
-        return ("", "")
-    channel, ts = container.get("channel_id"), container.get("message_ts")
-    return (channel, ts) if isinstance(channel, str) and isinstance(ts, str) else ("", "")
-
-
-def _later(context: BoltContext, body: dict, work) -> None:
-    """Like after_ack, for work that replies itself (blocks, or in a given channel)."""
-    def run():
-        try:
-            work()
-        except Exception as error:
-            report_error(error, body, context)
-
-    pool = getattr(context["services"], "work", None)
-    if pool is None:
-        run()
-    else:
-        pool.submit(run)
-
-
 @guarded
 def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     ack()
-    desk = getattr(context["services"], "wonolo_desk", None)
+    desk = context["services"].wonolo_desk
     if desk is None:
         reply(context, body, NOT_CONFIGURED)
         return
@@ -65,41 +41,41 @@ def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
         result = desk.run(text, user)
         reply(context, body, result.text, result.blocks)
 
-    _later(context, body, run)
+    after_ack(context, body, run)
 
 
 @guarded
 def resend_notifications(ack: Ack, body: dict, context: BoltContext):
     ack()
-    desk, value, user, shown = _desk(context), action_value(body), context["actor"], _clicked(body)
+    desk, value, user, shown = _desk(context), action_value(body), context["actor"], clicked_message(body)
     after_ack(context, body, lambda: desk.resend_notifications(value, user, message=shown).message)
 
 
 @guarded
 def rerank_workers(ack: Ack, body: dict, context: BoltContext):
     ack()
-    desk, value, user, shown = _desk(context), action_value(body), context["actor"], _clicked(body)
+    desk, value, user, shown = _desk(context), action_value(body), context["actor"], clicked_message(body)
     after_ack(context, body, lambda: desk.rerank_workers(value, user, message=shown).message)
 
 
 @guarded
 def cancel_request(ack: Ack, body: dict, context: BoltContext):
     ack()
-    desk, value, user, shown = _desk(context), action_value(body), context["actor"], _clicked(body)
+    desk, value, user, shown = _desk(context), action_value(body), context["actor"], clicked_message(body)
     after_ack(context, body, lambda: desk.cancel_request(value, user, message=shown).message)
 
 
 @guarded
 def open_cancel_job(ack: Ack, body: dict, context: BoltContext):
     ack()
-    view = _desk(context).cancel_job_view(action_value(body), context["actor"], message=_clicked(body))
+    view = _desk(context).cancel_job_view(action_value(body), context["actor"], message=clicked_message(body))
     context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 @guarded
 def open_message_worker(ack: Ack, body: dict, context: BoltContext):
     ack()
-    view = _desk(context).message_view(action_value(body), context["actor"], message=_clicked(body))
+    view = _desk(context).message_view(action_value(body), context["actor"], message=clicked_message(body))
     context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -116,7 +92,7 @@ def _answer_in_channel(context: BoltContext, body: dict, work) -> None:
         if outcome.message:
             reply(context, body, outcome.message, channel=channel)
 
-    _later(context, body, run)
+    after_ack(context, body, run)
 
 
 @guarded

@@ -14,6 +14,7 @@ import requests
 from bot import ids
 from storage import records
 from storage import submissions as subs
+from tests.support.mrkdwn_check import parsed_text
 from tests.support.harness import RunningBot, bot_env, wait_for
 from tests.support.slack_requests import block_actions_body, sign
 
@@ -32,22 +33,8 @@ def all_text(message) -> str:
     return json.dumps(message.blocks) + message.text
 
 
-def parsed_text(message) -> str:
-    """Only what Slack parses for mentions and links: mrkdwn objects and the fallback text."""
-    found = [message.text]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "mrkdwn":
-                found.append(node.get("text", ""))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(message.blocks)
-    return "\n".join(found)
+def message_parsed_text(message) -> str:
+    return parsed_text(message.blocks, message.text)
 
 
 @pytest.fixture
@@ -100,7 +87,7 @@ def test_hostile_text_is_escaped(bot, sandbox, slack):
     sid = sandbox.add_submission(cid, worker_id=worker, proof_text=HOSTILE + " x" * 3000)
     bot.review.sync()
     message = slack.message("C_REVIEW", posted_row(bot, sid)["ts"])
-    text = parsed_text(message)
+    text = message_parsed_text(message)
     for dangerous in ("<!channel>", "<!here>", "<@U0BOSS>", "<https://evil.example", "<!everyone>", "<@U0ADMIN>"):
         assert dangerous not in text
     assert "&lt;!channel&gt;" in text and "&amp;" in text

@@ -14,6 +14,7 @@ from bot import ids
 from bot.wonolo_sandbox import WonoloSandbox
 from bot.wonolo_webhook import HEADER, expected_token
 from storage import records
+from tests.support.mrkdwn_check import parsed_text
 from tests.support.harness import wait_for
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign, view_submission_body
 
@@ -55,24 +56,6 @@ def top_messages(slack):
 
 def blocks_text(message) -> str:
     return json.dumps(message.blocks, ensure_ascii=False) + message.text
-
-
-def parsed_text(blocks: list, text: str = "") -> str:
-    """What Slack parses for mentions and links: mrkdwn objects and the fallback text."""
-    found = [text]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "mrkdwn":
-                found.append(node.get("text", ""))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(blocks)
-    return "\n".join(found)
 
 
 def action_ids(message) -> list[str]:

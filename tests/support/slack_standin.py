@@ -49,7 +49,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
+
+from bot.loopback import LoopbackServer
 from werkzeug.wrappers import Request, Response
 
 __all__ = ["Call", "Message", "SlackStandin", "bind_response_url", "DEFAULT_BOT_SCOPES", "PERMALINK_HOST"]
@@ -424,8 +426,7 @@ class SlackStandin:
 
         self.api_url: str | None = None
         self.url: str | None = None
-        self._server = None
-        self._thread: threading.Thread | None = None
+        self._loop = LoopbackServer(self._wsgi, name="slack-standin", request_handler=_QuietHandler)
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._init_state()
@@ -459,27 +460,18 @@ class SlackStandin:
     # -------------------------------------------------------------- lifecycle
 
     def start(self) -> str:
-        if self._server is not None:
+        if self._loop.running:
             return self.api_url  # type: ignore[return-value]
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        port = self._server.server_port
-        self.url = f"http://127.0.0.1:{port}/"
+        self.url = self._loop.start("127.0.0.1", 0) + "/"
         self.api_url = f"{self.url}api/"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"slack-standin:{port}", daemon=True)
-        self._thread.start()
         _LIVE.add(self)
         return self.api_url
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
+        if not self._loop.running:
             return
         _LIVE.discard(self)
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loop.stop()
 
     def __enter__(self) -> "SlackStandin":
         self.start()

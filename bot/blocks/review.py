@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import ids
+from bot.blocks.state import state_choice, state_text
 from bot.mrkdwn import date_token, escape, mention, money, plain, truncate
 
 MAX_IMAGES = 5
@@ -258,19 +259,10 @@ def reject_modal(row: dict) -> dict:
     return view.to_dict()
 
 
-def _state_field(values: object, block_id: str, action_id: str) -> dict:
-    """values[block_id][action_id] of a view's state, or {} when the shape is anything else."""
-    block = values.get(block_id) if isinstance(values, dict) else None
-    found = block.get(action_id) if isinstance(block, dict) else None
-    return found if isinstance(found, dict) else {}
-
-
 def reason_from_view(values: dict) -> str:
     """The typed reason, else the chosen preset; '' when neither is given (or the state is malformed)."""
-    typed = _state_field(values, ids.REJECT_REASON_BLOCK, ids.REJECT_REASON_INPUT).get("value")
-    typed = typed.strip() if isinstance(typed, str) else ""
-    selected = _state_field(values, ids.REJECT_PRESET_BLOCK, ids.REJECT_PRESET_INPUT).get("selected_option")
-    chosen = selected.get("value") if isinstance(selected, dict) else None
+    typed = state_text(values, ids.REJECT_REASON_BLOCK, ids.REJECT_REASON_INPUT)
+    chosen = state_choice(values, ids.REJECT_PRESET_BLOCK, ids.REJECT_PRESET_INPUT)
     preset = ""
     if isinstance(chosen, str) and chosen.isascii() and chosen.isdigit() and int(chosen) < len(PRESET_REASONS):
         preset = PRESET_REASONS[int(chosen)]

@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import ids
+from bot.blocks.state import state_choice, state_text
 from bot.mrkdwn import date_token, escape, mention, money, plain, truncate
 
 SECTION_TEXT_LIMIT = 3000
@@ -350,9 +351,8 @@ def cancel_job_modal(snap: dict, request_name: str | None) -> dict:
 
 def cancel_reason_from_view(values: dict) -> str:
     """The typed reason, else the chosen one's code; '' when neither is given."""
-    typed = (((values.get(ids.WONOLO_CANCEL_OTHER_BLOCK) or {}).get(ids.WONOLO_CANCEL_OTHER_INPUT) or {}).get("value") or "").strip()
-    selected = ((values.get(ids.WONOLO_CANCEL_REASON_BLOCK) or {}).get(ids.WONOLO_CANCEL_REASON_INPUT) or {}).get("selected_option") or {}
-    code = str(selected.get("value") or "")
+    typed = state_text(values, ids.WONOLO_CANCEL_OTHER_BLOCK, ids.WONOLO_CANCEL_OTHER_INPUT)
+    code = state_choice(values, ids.WONOLO_CANCEL_REASON_BLOCK, ids.WONOLO_CANCEL_REASON_INPUT) or ""
     known = {c for c, _ in CANCEL_REASONS}
     return typed or (code if code in known else "")
 
@@ -381,7 +381,7 @@ def message_modal(snap: dict) -> dict:
 
 
 def message_from_view(values: dict) -> str:
-    return (((values.get(ids.WONOLO_MESSAGE_BLOCK) or {}).get(ids.WONOLO_MESSAGE_INPUT) or {}).get("value") or "").strip()
+    return state_text(values, ids.WONOLO_MESSAGE_BLOCK, ids.WONOLO_MESSAGE_INPUT)
 
 
 def job_id_from_metadata(private_metadata: str | None) -> str:

@@ -33,8 +33,11 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     return known
 
 
-def report_error(error: BaseException, body: dict | None, context) -> None:
-    """Tell the user: known errors as they are, anything else with a reference."""
+def report_error(error: BaseException, body: dict | None, context, *, channel: str | None = None) -> None:
+    """Tell the user: known errors as they are, anything else with a reference.
+
+    `channel`: where to answer when the request has no response_url (modals).
+    """
     if isinstance(error, _known_errors()):
         text = str(error)
     else:
@@ -42,7 +45,7 @@ def report_error(error: BaseException, body: dict | None, context) -> None:
         log.error("listener failed (ref %s)", ref, exc_info=error)
         text = f"Something went wrong on my side (reference {ref}). Please try again."
     try:
-        reply(context, body or {}, f":warning: {text}")
+        reply(context, body or {}, f":warning: {text}", channel=channel)
     except Exception:
         log.exception("could not report an error to the user")
 
@@ -64,13 +67,14 @@ def guarded(listener):
     return run
 
 
-def after_ack(context, body: dict, work, *, show=None) -> None:
+def after_ack(context, body: dict, work, *, show=None, channel: str | None = None) -> None:
     """Run slow work (API calls) on the work pool, not on Bolt's listener threads.
 
     Listener threads then only ever ack, so a burst of clicks on a slow
     RapidWorkers is acknowledged at once however many are still working.
     What `work()` returns goes to `show(result)`, or by default, when it is
     text, to the user as an ephemeral reply. Errors are reported either way.
+    `channel`: where to answer when the request has no response_url (modals).
     """
 
     def run():
@@ -79,9 +83,9 @@ def after_ack(context, body: dict, work, *, show=None) -> None:
             if show is not None:
                 show(result)
             elif result:
-                reply(context, body, result)
+                reply(context, body, result, channel=channel)
         except Exception as error:
-            report_error(error, body, context)
+            report_error(error, body, context, channel=channel)
 
     context["services"].work.submit(run)
 

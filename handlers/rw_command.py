@@ -56,7 +56,7 @@ def _show(context: BoltContext, body: dict, result: Reply | OpenModal, *, channe
 
 def _after_ack(context: BoltContext, body: dict, work, *, channel: str | None = None) -> None:
     """Run `work` (API calls) after the ack and show the Reply or modal it returns."""
-    after_ack(context, body, work, show=lambda result: _show(context, body, result, channel=channel))
+    after_ack(context, body, work, show=lambda result: _show(context, body, result, channel=channel), channel=channel)
 
 
 @guarded

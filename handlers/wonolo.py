@@ -14,7 +14,6 @@ from slack_bolt import Ack, App, BoltContext
 from bot import ids
 from bot.blocks.wonolo import cancel_reason_from_view, job_id_from_metadata, message_from_view
 from bot.errors import UserError
-from bot.wonolo import WonoloError
 from handlers.common import action_value, clicked_message, reply
 from handlers.errors import after_ack, guarded
 
@@ -82,17 +81,7 @@ def open_message_worker(ack: Ack, body: dict, context: BoltContext):
 def _answer_in_channel(context: BoltContext, body: dict, work) -> None:
     """A modal has no response_url: answer ephemerally in the Wonolo channel."""
     channel = context["services"].settings.wonolo_channel
-
-    def run():
-        try:
-            outcome = work()
-        except (UserError, WonoloError) as e:
-            reply(context, body, f":warning: {e}", channel=channel)
-            return
-        if outcome.message:
-            reply(context, body, outcome.message, channel=channel)
-
-    after_ack(context, body, run)
+    after_ack(context, body, lambda: work().message, channel=channel)
 
 
 @guarded

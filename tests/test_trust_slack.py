@@ -42,3 +42,40 @@ def test_reviewer_on_the_second_page_of_members_can_approve(bot, sandbox, slack,
     assert [c.error for c in member_calls] == [None, None]  # two pages, none refused
     assert all(int(c.args["limit"]) < 1000 for c in member_calls)
     assert member_calls[1].args.get("cursor")
+
+
+# --------------------------------------------------------------------------- Wonolo time zones
+
+
+@pytest.fixture
+def wonolo():
+    from bot.wonolo_sandbox import WonoloSandbox
+
+    sim = WonoloSandbox(demo_data=False)
+    sim.employer_id = sim.add_user(type="Employer", first_name="Dana", last_name="Ops", email="dana@example.com")
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def wbot(make_bot, wonolo):
+    return make_bot(WONOLO_API_KEY=wonolo.api_key, WONOLO_SECRET_KEY=wonolo.secret_key,
+                    WONOLO_BASE_URL=wonolo.url, WONOLO_CHANNEL="C_WONOLO")
+
+
+@pytest.mark.parametrize("zone, shown", [
+    ("Mars/Olympus", "(time zone: Mars/Olympus)"),
+    ("../../etc/passwd", "(time zone: ../../etc/passwd)"),
+    ("<!channel> Etc/" + "x" * 10_000, "(time zone: &lt;!channel&gt; Etc/xxx"),
+])
+def test_a_time_zone_that_is_no_zone_is_shown_as_given_on_the_card(wbot, wonolo, slack, zone, shown):
+    jr = wonolo.add_job_request(request_name="Dock crew", venue="Pier 9", city="Oakland", slots=2, timezone=zone)
+    response = wonolo.send_webhook(wbot.url + "/wonolo/webhook", "job_request", jr)
+    assert response.status_code == 200, response.text
+    card = wait_for(lambda: slack.messages("C_WONOLO", include_replies=False))
+    [message] = card
+    text = json.dumps(message.blocks, ensure_ascii=False)
+    assert "Dock crew" in text and "<!date^" in text and "UTC>" in text
+    assert shown in text
+    assert "x" * 100 not in text and "<!channel>" not in text  # cut and escaped

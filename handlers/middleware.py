@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.config import USER_ID
+from bot.slack_events import first_delivery
 
 
 def register(app: App, services) -> None:
@@ -16,6 +17,16 @@ def register(app: App, services) -> None:
         next()
 
     app.use(refuse_malformed)
+
+    def skip_redelivered_events(body: dict, next):
+        """Slack resends an event it thinks was lost (X-Slack-Retry-Num, same
+        event_id): acknowledge the copy, handle the event once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id and not first_delivery(services.store, event_id):
+            return BoltResponse(status=200, body="")
+        next()
+
+    app.use(skip_redelivered_events)
 
     def inject_services(body: dict, context: BoltContext, next):
         """context['services'], ['review'], … and ['actor'] (the acting user)."""

@@ -79,3 +79,33 @@ def test_a_time_zone_that_is_no_zone_is_shown_as_given_on_the_card(wbot, wonolo,
     assert "Dock crew" in text and "<!date^" in text and "UTC>" in text
     assert shown in text
     assert "x" * 100 not in text and "<!channel>" not in text  # cut and escaped
+
+
+# --------------------------------------------------------------------------- retried events
+
+
+def homes(slack, user="U_ALICE") -> list[dict]:
+    return [v for v in slack.views() if v["method"] == "views.publish" and v["user_id"] == user]
+
+
+def test_a_retried_event_is_acknowledged_and_handled_once(make_bot, slack):
+    from tests.support.slack_requests import JSON, SlackPoster, app_home_opened_body
+
+    bot = make_bot()
+    poster = SlackPoster(bot.events_url, standin=slack)
+    event = app_home_opened_body("U_ALICE")
+    assert poster.post(event, JSON).status_code == 200
+    wait_for(lambda: len(homes(slack)) == 1)
+    retries = [{"X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": "http_timeout"} for n in (1, 2)]
+    assert [poster.post(event, JSON, headers=h).status_code for h in retries] == [200, 200]
+
+    # After a restart too (the retry window is minutes; the record is in the database).
+    bot.stop()
+    again = make_bot()
+    poster = SlackPoster(again.events_url, standin=slack)
+    assert poster.post(event, JSON, headers={"X-Slack-Retry-Num": "3", "X-Slack-Retry-Reason": "http_error"}).status_code == 200
+    # Then a new event: handled (a fresh event_id); work queued before it is done by then.
+    assert poster.post(app_home_opened_body("U_BOB"), JSON).status_code == 200
+    wait_for(lambda: homes(slack, "U_BOB"))
+    assert len(homes(slack)) == 1  # U_ALICE's event handled once, none of its three retries
+    poster.session.close()

@@ -109,3 +109,53 @@ def test_a_retried_event_is_acknowledged_and_handled_once(make_bot, slack):
     wait_for(lambda: homes(slack, "U_BOB"))
     assert len(homes(slack)) == 1  # U_ALICE's event handled once, none of its three retries
     poster.session.close()
+
+
+# --------------------------------------------------------------------------- App Home on the work pool
+
+
+def test_a_burst_of_home_opens_on_a_slow_rapidworkers_leaves_other_requests_acknowledged(make_bot, sandbox, slack, campaign):
+    """24 home opens and 4 Refresh clicks at once while every RapidWorkers call
+    takes a second: a /rw help and an Approve sent right after are still
+    acknowledged (not 404), and all the work gets done."""
+    import threading
+
+    import requests
+
+    from tests.support.slack_requests import app_home_opened_body, block_actions_body, sign, slash_command_body
+
+    bot = make_bot(GIGDESK_WORKERS="8")  # 8 listener threads, 4 work threads
+    sid = sandbox.add_submission(campaign, proof_text="done")
+    bot.review.sync()
+    row = posted_row(bot, sid)
+    sandbox.set_latency(1.0)
+
+    openers = [f"U_H{n:02d}" for n in range(24)]
+    burst = [app_home_opened_body(user) for user in openers]
+    burst += [block_actions_body(ids.HOME_REFRESH, ids.HOME_REFRESH, user_id=f"U_R{n}", message_ts="1.0",
+                                 response_url=slack.response_url(f"refresh{n}")) for n in range(4)]
+    statuses: list[int] = []
+
+    def post(body):
+        statuses.append(requests.post(bot.events_url, data=body, headers=sign(body), timeout=10).status_code)
+
+    threads = [threading.Thread(target=post, args=(body,)) for body in burst]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * len(burst)
+
+    help_url = slack.response_url("help", channel="C_REVIEW", user="U_ALICE")
+    after = [
+        slash_command_body("/rw", "help", response_url=help_url),
+        block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], response_url=slack.response_url("approve"),
+                           message=slack.message("C_REVIEW", row["ts"]).to_dict()),
+    ]
+    assert [requests.post(bot.events_url, data=b, headers=sign(b), timeout=10).status_code for b in after] == [200, 200]
+
+    # The work still completes: every home, the help text, the approval.
+    wait_for(lambda: all(homes(slack, u) for u in openers + [f"U_R{n}" for n in range(4)]), timeout=60)
+    wait_for(lambda: slack.responses("help"), timeout=60)
+    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved", timeout=60)
+    assert sandbox.submission(sid)["status"] == "Approved"

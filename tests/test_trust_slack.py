@@ -159,3 +159,40 @@ def test_a_burst_of_home_opens_on_a_slow_rapidworkers_leaves_other_requests_ackn
     wait_for(lambda: slack.responses("help"), timeout=60)
     wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved", timeout=60)
     assert sandbox.submission(sid)["status"] == "Approved"
+
+
+# --------------------------------------------------------------------------- old response URLs
+
+
+def _answer_after_a_long_job(slack, sandbox, send, slow_path: str, minutes: float):
+    """Send a request whose work waits on RapidWorkers, move the clock `minutes`
+    on while it waits, and return what reached the user (response URL posts,
+    ephemerals)."""
+    import time
+
+    import time_machine
+
+    sandbox.set_latency(1.5, slow_path)
+    assert send().status_code == 200  # acknowledged at once, before the clock moves
+    with time_machine.travel(time.time() + minutes * 60, tick=True):
+        wait_for(lambda: slack.ephemerals("U_ALICE"), timeout=20)
+    return slack.calls_to("response_url"), slack.ephemerals("U_ALICE")
+
+
+@pytest.mark.parametrize("minutes, via", [(26, "postEphemeral"), (10, "response_url")])
+def test_a_command_answer_after_25_minutes_uses_post_ephemeral(bot, sandbox, slack, poster, minutes, via):
+    hooks, [answer] = _answer_after_a_long_job(
+        slack, sandbox, lambda: poster.command("/rw", "balance", channel_id="C_REVIEW"), "/account/get_balance", minutes)
+    assert "$1,000.00" in answer["text"] + json.dumps(answer["blocks"])
+    assert answer["via"] == via and answer["channel"] == "C_REVIEW"
+    assert len(hooks) == (via == "response_url")  # an old response URL is not even tried
+
+
+def test_a_button_answer_after_25_minutes_uses_post_ephemeral(bot, sandbox, slack, poster, campaign):
+    sid = sandbox.add_submission(campaign, proof_text="done")
+    bot.review.sync()
+    row = posted_row(bot, sid)
+    hooks, [answer] = _answer_after_a_long_job(
+        slack, sandbox, lambda: poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=row["ts"]), "/workers/block/", 26)
+    assert answer["text"].startswith("Blocked") and answer["via"] == "postEphemeral"
+    assert answer["channel"] == "C_REVIEW" and hooks == []

@@ -349,13 +349,21 @@ class DigestService:
     # --- App Home ----------------------------------------------------------------------------
 
     def _home_rapidworkers(self, fresh: bool) -> tuple[Decimal | None, list | None, str | None, bool]:
-        """RapidWorkers facts for the home, cached briefly so opening the tab is cheap."""
+        """RapidWorkers facts for the home, cached briefly so opening the tab is cheap.
+
+        `fresh` (Refresh, Post digest): numbers fetched after the click. A burst
+        of clicks waiting here shares the next fetch instead of one fetch each.
+        """
+        asked_at = time.monotonic()
         with self._home_lock:
             cached = self._home_cache
-            if not fresh and cached is not None and time.monotonic() - cached[0] < HOME_CACHE_SECONDS:
-                return (*cached[1], False)
+            if cached is not None:
+                started = cached[0]
+                if (started >= asked_at) if fresh else (asked_at - started < HOME_CACHE_SECONDS):
+                    return (*cached[1], False)
+            started = time.monotonic()
             result = self._rapidworkers(background=False)
-            self._home_cache = (time.monotonic(), result)
+            self._home_cache = (started, result)
             return (*result, True)
 
     def home(self, status: str | None = None, *, fresh: bool = False) -> dict:

@@ -90,7 +90,8 @@ class Services:
             if time.monotonic() - fetched_at < 60 and members:
                 return members
             found: set[str] = set()
-            for page in self.slack.conversations_members(channel=self.settings.review_channel, limit=1000):
+            # Slack wants a limit "under 1000" and recommends 200; the SDK follows the cursor.
+            for page in self.slack.conversations_members(channel=self.settings.review_channel, limit=200):
                 found.update(page.get("members", []))
             self._members = (time.monotonic(), frozenset(found))
             return self._members[1]

@@ -3,33 +3,64 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 log = logging.getLogger("gigdesk.handlers")
 
+# Slack takes a response_url for 30 minutes; past 25 the answer goes through
+# chat.postEphemeral instead, leaving a slow send time to arrive.
+RESPONSE_URL_MAX_AGE_SECONDS = 25 * 60
+
+
+def fresh_response_url(context, body: dict) -> str | None:
+    """The request's response_url while Slack still takes it, else None.
+
+    Its age is counted from the request's signed timestamp (middleware puts
+    it in context["requested_at"]): a reply after a long job may be late.
+    """
+    url = body.get("response_url")
+    if not isinstance(url, str) or not url:
+        return None
+    requested_at = context.get("requested_at")
+    if requested_at is not None and time.time() - requested_at > RESPONSE_URL_MAX_AGE_SECONDS:
+        return None
+    return url
+
+
+def request_channel(body: dict) -> str | None:
+    """The channel a command was typed in or a clicked message is in, if any."""
+    found = [body.get("channel_id")]
+    for key, field in (("channel", "id"), ("container", "channel_id")):
+        if isinstance(body.get(key), dict):
+            found.append(body[key].get(field))
+    return next((c for c in found if isinstance(c, str) and c), None)
+
 
 def reply(context, body: dict, text: str, blocks: list | None = None, *, channel: str | None = None) -> None:
     """Tell the acting user something, visible only to them.
 
-    Uses the request's response_url when there is one (commands, buttons),
-    otherwise chat.postEphemeral in the given channel or the review channel.
+    Uses the request's response_url while it is fresh (commands, buttons),
+    otherwise chat.postEphemeral in the given channel or the request's, then
+    the review channel.
     """
     user = context.get("actor") or context.user_id
-    response_url = body.get("response_url")
+    response_url = fresh_response_url(context, body)
     if response_url:
         WebhookClient(response_url, timeout=10).send(
             text=text, blocks=blocks, response_type="ephemeral", replace_original=False
         )
         return
     services = context["services"]
-    try:
-        services.slack.chat_postEphemeral(
-            channel=channel or services.settings.review_channel, user=user, text=text, blocks=blocks
-        )
-    except SlackApiError as e:
-        log.warning("could not send an ephemeral reply: %s", e.response.get("error"))
+    review = services.settings.review_channel
+    for target in dict.fromkeys([channel or request_channel(body) or review, review]):
+        try:
+            services.slack.chat_postEphemeral(channel=target, user=user, text=text, blocks=blocks)
+            return
+        except SlackApiError as e:
+            log.warning("could not send an ephemeral reply in %s: %s", target, e.response.get("error"))
 
 
 def action_value(body: dict) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from slack_bolt import App, BoltContext, BoltResponse
+import time
+
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 
 from bot.config import USER_ID
+from bot.slack_events import first_delivery
 
 
 def register(app: App, services) -> None:
@@ -17,14 +20,36 @@ def register(app: App, services) -> None:
 
     app.use(refuse_malformed)
 
-    def inject_services(body: dict, context: BoltContext, next):
-        """context['services'], ['review'], … and ['actor'] (the acting user)."""
+    def skip_redelivered_events(body: dict, next):
+        """Slack resends an event it thinks was lost (X-Slack-Retry-Num, same
+        event_id): acknowledge the copy, handle the event once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id and not first_delivery(services.store, event_id):
+            return BoltResponse(status=200, body="")
+        next()
+
+    app.use(skip_redelivered_events)
+
+    def inject_services(body: dict, context: BoltContext, request: BoltRequest, next):
+        """context['services'], ['review'], … ['actor'] (the acting user) and
+        ['requested_at'] (the age of the request's response_url)."""
         context["services"] = services
+        context["requested_at"] = requested_at(request)
         context["review"] = services.review
         context["actor"] = actor_of(body)
         next()
 
     app.use(inject_services)
+
+
+def requested_at(request: BoltRequest) -> float:
+    """When Slack sent the request: its signed timestamp (never later than now)."""
+    now = time.time()
+    try:
+        sent = float(request.headers.get("x-slack-request-timestamp", [""])[0])
+    except (TypeError, ValueError, IndexError):
+        return now
+    return min(sent, now)
 
 
 def actor_of(body: dict) -> str | None:

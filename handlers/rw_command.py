@@ -18,16 +18,16 @@ from slack_sdk.webhook import WebhookClient
 from bot import ids
 from bot.blocks.commands import notice_modal
 from bot.commands import OpenModal, Reply, channel_from_metadata, opens_modal
-from handlers.common import action_value
+from handlers.common import action_value, fresh_response_url, request_channel
 from handlers.errors import after_ack, guarded
 
 log = logging.getLogger("gigdesk.handlers")
 
 
 def _send(context: BoltContext, body: dict, reply: Reply, *, channel: str | None = None) -> None:
-    """Ephemeral to the acting user: the response_url when there is one, else chat.postEphemeral."""
+    """Ephemeral to the acting user: the response_url while fresh, else chat.postEphemeral."""
     services = context["services"]
-    response_url = body.get("response_url")
+    response_url = fresh_response_url(context, body)
     if response_url:
         WebhookClient(response_url, timeout=10).send(
             text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=reply.replace_original
@@ -35,7 +35,7 @@ def _send(context: BoltContext, body: dict, reply: Reply, *, channel: str | None
         return
     user = context["actor"]
     review = services.settings.review_channel
-    for target in dict.fromkeys([channel or review, review]):  # the given channel, then the review channel
+    for target in dict.fromkeys([channel or request_channel(body) or review, review]):  # given/request channel, then review
         try:
             services.slack.chat_postEphemeral(channel=target, user=user, text=reply.text, blocks=reply.blocks)
             return

@@ -138,4 +138,17 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        5,
+        "slack events seen: a retried delivery is handled once",
+        [
+            # Slack resends an event (same event_id, X-Slack-Retry-Num) when it
+            # thinks the first delivery failed; rows older than an hour are pruned.
+            """CREATE TABLE slack_events (
+                event_id TEXT PRIMARY KEY,
+                received_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX slack_events_received ON slack_events(received_at)",
+        ],
+    ),
 ]

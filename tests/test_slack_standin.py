@@ -506,3 +506,29 @@ def test_bolt_app_accepts_the_built_requests(slack):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("method", ["conversations_members", "conversations_history", "conversations_replies"])
+def test_limits_above_slacks_documented_maximum_are_refused(slack, client, method):
+    posted = client.chat_postMessage(channel="C_REVIEW", text="root")["ts"]
+    kwargs = {"channel": "C_REVIEW", **({"ts": posted} if method == "conversations_replies" else {})}
+    with pytest.raises(SlackApiError) as e:
+        getattr(client, method)(limit=1000, **kwargs)
+    assert _err(e) == "invalid_limit"
+    assert getattr(client, method)(limit=999, **kwargs)["ok"]
+
+
+def test_text_and_response_url_limits_are_slacks(slack, client):
+    with pytest.raises(SlackApiError) as e:
+        client.chat_postEphemeral(channel="C_REVIEW", user="U_ALICE", text="x" * 40_001)
+    assert _err(e) == "msg_too_long"
+    url = slack.response_url("five", channel="C_REVIEW", user="U_ALICE")
+    hook = WebhookClient(url)
+    assert [hook.send(text=f"n{n}").status_code for n in range(6)] == [200] * 5 + [404]
+    assert slack.calls_to("response_url")[-1].error == "used_url"
+    import time_machine
+
+    old = slack.response_url("old", channel="C_REVIEW", user="U_ALICE")
+    with time_machine.travel(time.time() + 31 * 60):
+        assert WebhookClient(old).send(text="late").status_code == 404
+    assert slack.calls_to("response_url")[-1].error == "expired_url"

@@ -7,11 +7,12 @@ return (fallback text, blocks) or a view, with every untrusted string
 
 from __future__ import annotations
 
+import functools
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -36,6 +37,7 @@ from bot.mrkdwn import date_token, escape, mention, money, plain, truncate
 
 SECTION_TEXT_LIMIT = 3000
 FIELD_LIMIT = 2000
+ZONE_SHOWN_LIMIT = 60     # an unknown Wonolo time zone is shown as given, cut to this
 PAGE = 20                 # /wonolo lists show this many, then "and N more"
 JOBS_ON_MESSAGE = 10      # workers listed on a job request message
 
@@ -84,18 +86,33 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _zone(name: str | None):
-    try:
-        return ZoneInfo(name) if name else timezone.utc
-    except (ZoneInfoNotFoundError, ValueError):
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    """The IANA zone `name`; UTC when there is none; None when `name` is no zone.
+
+    Only names in the zone database are opened: ZoneInfo() reads a file
+    named by its argument, and raises OSError on a long or odd one.
+    """
+    if not name:
         return timezone.utc
+    if not isinstance(name, str) or name not in _known_zones():
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 def when(moment: datetime | str | None, tz_name: str | None = None) -> str:
     """A Slack date token: each reader sees it in their own time zone.
 
     The fallback (for clients that cannot render tokens) is written in the
-    job request's own time zone, else UTC.
+    job request's own time zone, else UTC. A zone Wonolo sent that is no real
+    zone is shown after the time as given (escaped, cut), never guessed.
     """
     if isinstance(moment, str):
         try:
@@ -105,9 +122,14 @@ def when(moment: datetime | str | None, tz_name: str | None = None) -> str:
     if moment is None:
         return "unknown"
     moment = _aware(moment)
-    local = moment.astimezone(_zone(tz_name))
+    zone = _zone(tz_name)
+    local = moment.astimezone(zone or timezone.utc)
     fallback = local.strftime("%a %b %d %Y, %H:%M ") + (local.tzname() or "UTC")
-    return date_token(moment.timestamp(), fallback)
+    token = date_token(moment.timestamp(), fallback)
+    if zone is None:
+        given = " ".join(str(tz_name).split())  # no line breaks in a one-line fact
+        return f"{token} (time zone: {truncate(escape(given), ZONE_SHOWN_LIMIT)})"
+    return token
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -18,6 +18,9 @@ What it checks, like Slack:
 * OAuth scopes: a method answers ``missing_scope`` unless the scopes granted
   (by default the bot scopes of the repository's ``manifest.yml``) cover it;
 * channels exist and the bot is a member; messages and threads exist;
+* documented argument limits (``ARGUMENT_LIMITS``: ``limit`` under 1000,
+  40,000 characters of text, response URLs used at most 5 times within 30
+  minutes, …) answer Slack's error for them (``invalid_limit``, …);
 * Block Kit limits Slack enforces (50 blocks per message, 100 per view,
   3000 characters of section text, 75 of button text, unique block_ids, …)
   answer ``invalid_blocks`` / ``invalid_arguments`` with
@@ -156,17 +159,48 @@ def _dec(ts: Any) -> Decimal:
         raise _ApiError("invalid_ts_latest" if ts else "invalid_arguments")
 
 
-def _int_arg(args: dict, name: str, default: int, maximum: int) -> int:
+# Slack's documented argument limits for every Web API method the bot calls,
+# in one place: (the largest value Slack accepts, the error it answers beyond).
+# Sources: docs.slack.dev/reference/methods/<method>.
+ARGUMENT_LIMITS: dict[str, dict[str, tuple[int, str]]] = {
+    # "specify a limit value under 1000. We recommend no more than 200"
+    "conversations.members": {"limit": (999, "invalid_limit")},
+    # "Maximum of 999"
+    "conversations.history": {"limit": (999, "invalid_limit")},
+    # cursor pagination: "Must be an integer with a max value of 999"
+    "conversations.replies": {"limit": (999, "invalid_limit")},
+    # "truncates text longer than 40,000 characters" / "up to 50 blocks per message"
+    "chat.postMessage": {"text": (40_000, "msg_too_long"), "blocks": (50, "invalid_blocks")},
+    "chat.postEphemeral": {"text": (40_000, "msg_too_long"), "blocks": (50, "invalid_blocks")},
+    "chat.update": {"text": (40_000, "msg_too_long"), "blocks": (50, "invalid_blocks")},
+    # "up to 100 blocks in modals or Home tabs"; private_metadata "max 3000 characters";
+    # callback_id and external_id "max 255 characters"
+    "views.open": {"blocks": (100, "invalid_arguments"), "private_metadata": (3000, "invalid_arguments"),
+                   "callback_id": (255, "invalid_arguments"), "external_id": (255, "invalid_arguments")},
+    # response_url: "up to five times within 30 minutes"
+    "response_url": {"blocks": (50, "invalid_blocks"), "uses": (5, "used_url"), "age_seconds": (30 * 60, "expired_url")},
+}
+for _view_method in ("views.push", "views.update", "views.publish"):
+    ARGUMENT_LIMITS[_view_method] = ARGUMENT_LIMITS["views.open"]
+
+
+def _limit(method: str, name: str) -> int:
+    return ARGUMENT_LIMITS[method][name][0]
+
+
+def _int_arg(args: dict, name: str, default: int, method: str) -> int:
+    """An integer argument within Slack's documented limit; beyond it, Slack's error."""
+    maximum, error = ARGUMENT_LIMITS[method][name]
     v = args.get(name)
     if v in (None, ""):
         return default
     try:
         n = int(v)
     except (TypeError, ValueError):
-        raise _ApiError("invalid_limit")
-    if n <= 0:
-        return default
-    return min(n, maximum)
+        raise _ApiError(error)
+    if n > maximum:
+        raise _ApiError(error)
+    return n if n > 0 else default
 
 
 def _cursor(kind: str, value: str) -> str:
@@ -333,17 +367,21 @@ def _check_view(view: Any) -> list[str]:
     if blocks is None:
         errs.append("missing required field: blocks [json-pointer:/view]")
     else:
-        errs += [e.replace("[json-pointer:/blocks", "[json-pointer:/view/blocks") for e in _check_blocks(blocks, 100)]
+        errs += [e.replace("[json-pointer:/blocks", "[json-pointer:/view/blocks")
+                 for e in _check_blocks(blocks, _limit("views.open", "blocks"))]
         if vtype == "modal" and isinstance(blocks, list) and view.get("submit") is None and any(
             isinstance(b, dict) and b.get("type") == "input" for b in blocks
         ):
             errs.append("submit is required when an input block is present [json-pointer:/view/submit]")
     pm = view.get("private_metadata")
-    if pm is not None and (not isinstance(pm, str) or len(pm) > 3000):
+    if pm is not None and (not isinstance(pm, str) or len(pm) > _limit("views.open", "private_metadata")):
         errs.append("must be less than 3001 characters [json-pointer:/view/private_metadata]")
     cb = view.get("callback_id")
-    if cb is not None and (not isinstance(cb, str) or len(cb) > 255):
+    if cb is not None and (not isinstance(cb, str) or len(cb) > _limit("views.open", "callback_id")):
         errs.append("must be less than 256 characters [json-pointer:/view/callback_id]")
+    ext = view.get("external_id")
+    if ext is not None and (not isinstance(ext, str) or len(ext) > _limit("views.open", "external_id")):
+        errs.append("must be less than 256 characters [json-pointer:/view/external_id]")
     return errs
 
 
@@ -539,7 +577,8 @@ class SlackStandin:
             hook_id = f"{next(self._ids):06d}{name and '-' + re.sub(r'[^A-Za-z0-9_-]', '_', name)}"
             explicit = channel is not None or user is not None or message_ts is not None
             self._hooks[hook_id] = {"name": name, "channel": channel or "C_REVIEW", "user": user or "U_ALICE",
-                                    "message_ts": message_ts, "uses": 0, "bound": explicit}
+                                    "message_ts": message_ts, "uses": 0, "bound": explicit,
+                                    "issued_at": time.time()}
         return f"{self.url}hooks/{hook_id}"
 
     def bind_response_url(self, url: str, *, channel: str | None, user: str | None,
@@ -651,18 +690,20 @@ class SlackStandin:
                 d["parent_user_id"] = root.user
         return d
 
-    def _check_message_content(self, args: dict, *, require: bool = True) -> None:
+    def _check_message_content(self, args: dict, method: str, *, require: bool = True) -> None:
         text, blocks, atts = args.get("text"), args.get("blocks"), args.get("attachments")
         if require and not text and not blocks and not atts:
             raise _ApiError("no_text")
         if text is not None and not isinstance(text, str):
             raise _ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] text must be a string"]})
-        if isinstance(text, str) and len(text) > 40000:
-            raise _ApiError("msg_too_long")
+        max_text, too_long = ARGUMENT_LIMITS[method]["text"]
+        if isinstance(text, str) and len(text) > max_text:
+            raise _ApiError(too_long)
         if blocks is not None:
-            errs = _check_blocks(blocks, 50)
+            max_blocks, invalid = ARGUMENT_LIMITS[method]["blocks"]
+            errs = _check_blocks(blocks, max_blocks)
             if errs:
-                raise _ApiError("invalid_blocks", response_metadata={"messages": [f"[ERROR] {e}" for e in errs]})
+                raise _ApiError(invalid, response_metadata={"messages": [f"[ERROR] {e}" for e in errs]})
         if atts is not None and not isinstance(atts, list):
             raise _ApiError("invalid_attachments")
         md = args.get("metadata")
@@ -873,7 +914,7 @@ class SlackStandin:
     def _m_chat_postMessage(self, args: dict) -> dict:
         ch = self._channel(args)
         self._bot_in(ch)
-        self._check_message_content(args)
+        self._check_message_content(args, "chat.postMessage")
         thread_ts = args.get("thread_ts") or None
         if thread_ts is not None:
             thread_ts = self._thread_root(ch, str(thread_ts))  # unknown thread: posted top-level, as Slack does
@@ -901,7 +942,7 @@ class SlackStandin:
 
     def _m_chat_update(self, args: dict) -> dict:
         m = self._find(args)
-        self._check_message_content(args, require=True)
+        self._check_message_content(args, "chat.update", require=True)
         if "text" in args:
             m.text = args.get("text") or ""
         if "blocks" in args:  # not given: previous blocks are kept, [] removes them
@@ -927,7 +968,7 @@ class SlackStandin:
             raise _ApiError("user_not_found")
         if user not in self._channels[ch]:
             raise _ApiError("user_not_in_channel")
-        self._check_message_content(args)
+        self._check_message_content(args, "chat.postEphemeral")
         ts = self._new_ts()
         self._ephemerals.append({
             "text": args.get("text") or "",
@@ -967,7 +1008,7 @@ class SlackStandin:
         ch = self._channel(args)
         self._bot_in(ch)
         with_md = _truthy(args.get("include_all_metadata"))
-        limit = _int_arg(args, "limit", 100, 999)
+        limit = _int_arg(args, "limit", 100, "conversations.history")
         msgs = [m for m in self._messages.get(ch, {}).values() if m.thread_ts is None or m.reply_broadcast]
         msgs = sorted(self._window(msgs, args), key=lambda m: _dec(m.ts), reverse=True)
         if args.get("cursor"):
@@ -990,7 +1031,7 @@ class SlackStandin:
         if root is None:
             raise _ApiError("thread_not_found")
         with_md = _truthy(args.get("include_all_metadata"))
-        limit = _int_arg(args, "limit", 1000, 1000)
+        limit = _int_arg(args, "limit", 1000, "conversations.replies")
         msgs = self._thread_messages(ch, root)
         parent, replies = msgs[0], self._window(msgs[1:], args)
         items = [parent] + replies
@@ -1007,7 +1048,7 @@ class SlackStandin:
     def _m_conversations_members(self, args: dict) -> dict:
         ch = self._channel(args)
         members = list(self._channels[ch])
-        limit = _int_arg(args, "limit", 100, 1000)
+        limit = _int_arg(args, "limit", 100, "conversations.members")
         start = 0
         if args.get("cursor"):
             after = _uncursor("user", str(args["cursor"]))
@@ -1254,6 +1295,12 @@ class SlackStandin:
             f = self._pop_failure("response_url")
             if f is not None:
                 return answer(f[1] if f[1] != 200 else 500, f[0])
+            max_age, expired = ARGUMENT_LIMITS["response_url"]["age_seconds"]
+            if time.time() - hook["issued_at"] > max_age:
+                return answer(404, expired)
+            max_uses, used = ARGUMENT_LIMITS["response_url"]["uses"]
+            if hook["uses"] >= max_uses:
+                return answer(404, used)
             if not isinstance(payload, dict):
                 return answer(400, "invalid_payload")
             for key in _JSON_FIELDS:
@@ -1268,8 +1315,9 @@ class SlackStandin:
             in_channel = payload.get("response_type") == "in_channel"
             if not delete and not payload.get("text") and not payload.get("blocks") and not payload.get("attachments"):
                 return answer(400, "no_text")
-            if payload.get("blocks") is not None and _check_blocks(payload["blocks"], 50):
-                return answer(400, "invalid_blocks")
+            max_blocks, invalid = ARGUMENT_LIMITS["response_url"]["blocks"]
+            if payload.get("blocks") is not None and _check_blocks(payload["blocks"], max_blocks):
+                return answer(400, invalid)
             hook["uses"] += 1
             record = {
                 "name": hook["name"], "channel": hook["channel"], "user": hook["user"],

@@ -54,7 +54,7 @@ def user_id_list_setting(name: str, value: str | None) -> frozenset[str]:
     if not bad:
         return frozenset(entries)
     names = any(entries[n - 1].startswith("@") or entries[n - 1] != entries[n - 1].upper() for n in bad)
-    which = f" (entry {bad[0]} is not)" if len(entries) > 1 else ""
+    which = f" (entry {bad[0]} is not an ID)" if len(entries) > 1 else ""
     raise ConfigError(
         f"{name} must be member IDs like U0123ABCD, comma-separated{', not names' if names else ''}{which}: {WHERE_USER_ID}.",
         name,

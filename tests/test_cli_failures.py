@@ -102,6 +102,8 @@ def test_poll_when_slack_answers_5xx_fails_in_one_line_then_posts_each_submissio
     lines = problem_lines(out)
     assert len(lines) == 1 and host in lines[0] and "HTTP 503" in lines[0] and "status.slack.com" in lines[0], out
     assert_clean(out, err)
+    assert len(slack.calls_to("chat.postMessage")) == 1  # posting stopped at the failure
+    assert review_counts(slack) == {}
 
     # Still failing, now in the look-up of the unrecorded claim.
     slack.fail_next("conversations.history", error="internal_error", status=500)

@@ -280,7 +280,10 @@ class ReviewService:
             outage = slack_outage(e, self.settings.slack_api_url)
             if outage is None:
                 raise
-            report.stop_posting(outage)
+            if isinstance(e, SlackApiError):  # Slack answered (5xx): new posts may still go through
+                report.errors.append(f"could not read the review channel's history ({outage}); will look again next time")
+            else:
+                report.stop_posting(outage)
             return
         if found is None:
             report.errors.append("could not read the review channel's history; will try again")

@@ -10,6 +10,7 @@ import argparse
 import errno
 import json
 import logging
+import socket
 import sys
 
 from bot.config import ConfigError, Settings, load_settings
@@ -39,24 +40,40 @@ def _not_transport(record: logging.LogRecord) -> bool:
     return not record.name.startswith(TRANSPORT_LOGGERS) or record.levelno >= logging.CRITICAL
 
 
+def _port_problem(port: int, error: OSError) -> str | None:
+    """One line for a port the server cannot listen on; None for other errors."""
+    if error.errno == errno.EADDRINUSE:
+        other = port + 1 if port < 65535 else 3000
+        return (
+            f"port {port} is already in use: stop the program that listens on it, "
+            f"or start gigdesk on another port, e.g. PORT={other} gigdesk serve"
+        )
+    if error.errno == errno.EACCES:
+        return f"not allowed to listen on port {port}: ports below 1024 need root; set PORT to 1024 or above, e.g. PORT=3000"
+    return None
+
+
+def _try_port(port: int) -> None:
+    """Bind and release the port as the server will (before anything else starts and logs)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress does
+        probe.bind(("0.0.0.0", port))
+
+
 def cmd_serve(args) -> int:
     from bot.app import serve
 
     settings = _settings()
     try:
+        if not settings.socket_mode:
+            _try_port(settings.port)
         return serve(settings)
-    except OSError as e:
-        if e.errno == errno.EADDRINUSE:
-            print(
-                f"gigdesk: port {settings.port} is already in use: stop the program that listens on it, "
-                f"or start gigdesk on another port, e.g. PORT={settings.port + 1 if settings.port < 65535 else 3000} gigdesk serve",
-                file=sys.stderr,
-            )
-            return 1
-        if e.errno == errno.EACCES:
-            print(f"gigdesk: not allowed to listen on port {settings.port}: ports below 1024 need root; set PORT to 1024 or above, e.g. PORT=3000", file=sys.stderr)
-            return 1
-        raise
+    except OSError as e:  # also when another program took the port since the probe
+        problem = _port_problem(settings.port, e)
+        if problem is None:
+            raise
+        print(f"gigdesk: {problem}", file=sys.stderr)
+        return 1
 
 
 def cmd_poll(args) -> int:

@@ -130,9 +130,8 @@ def test_serve_on_a_busy_port_says_so_in_one_line(sandbox, slack, tmp_path):
         code, out, err = run(env, "serve", workdir=tmp_path)
     assert code != 0
     assert "Traceback" not in err and "OSError" not in err, err
-    about_port = [line for line in (out + err).splitlines() if str(port) in line]
-    assert len(about_port) == 1, out + err
-    assert "already in use" in about_port[0] and "PORT=" in about_port[0], about_port
+    assert out == "" and len(err.strip().splitlines()) == 1, (out, err)
+    assert f"port {port} is already in use" in err and "PORT=" in err, err
 
 
 # --- gigdesk check ------------------------------------------------------------------------

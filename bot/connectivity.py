@@ -7,6 +7,7 @@ and never an exception class.
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 from urllib.parse import urlsplit
@@ -46,11 +47,9 @@ def network_reason(exc: BaseException) -> str | None:
         if isinstance(e, ConnectionError):  # reset, aborted, broken pipe
             return "connection closed"
         todo.extend([getattr(e, "reason", None), e.__cause__, e.__context__, *e.args])
-    if isinstance(exc, OSError):  # urllib's URLError and http.client errors without a known cause
+    if isinstance(exc, OSError):  # urllib's URLError without a known cause
         return "network error"
-    import http.client
-
-    if isinstance(exc, http.client.HTTPException):
+    if isinstance(exc, http.client.HTTPException):  # e.g. RemoteDisconnected, IncompleteRead
         return "connection closed"
     return None
 

@@ -1,13 +1,24 @@
-"""`gigdesk serve | poll | digest | check | sandbox | wonolo-sandbox`."""
+"""`gigdesk serve | poll | digest | check | sandbox | wonolo-sandbox`.
+
+A failure the user can fix is one line on stderr (or, for `check`, one line
+per problem): what failed, where, what to do; never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import logging
+import socket
 import sys
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.errors import UserError
 from bot.logsafe import setup_logging
+
+# Loggers whose failures the one-shot commands report themselves, in words.
+TRANSPORT_LOGGERS = ("slack_sdk", "urllib3", "gigdesk.rapidworkers", "gigdesk.wonolo")
 
 
 def _settings(**need) -> Settings:
@@ -16,16 +27,60 @@ def _settings(**need) -> Settings:
     return settings
 
 
+def _one_shot_logging(settings: Settings) -> None:
+    """poll, digest, check: their report is the output; logs only for what it does not say."""
+    setup_logging(settings.secrets, logging.WARNING)
+    root = logging.getLogger()
+    if root.level > logging.DEBUG:
+        for handler in root.handlers:
+            handler.addFilter(_not_transport)
+
+
+def _not_transport(record: logging.LogRecord) -> bool:
+    return not record.name.startswith(TRANSPORT_LOGGERS) or record.levelno >= logging.CRITICAL
+
+
+def _port_problem(port: int, error: OSError) -> str | None:
+    """One line for a port the server cannot listen on; None for other errors."""
+    if error.errno == errno.EADDRINUSE:
+        other = port + 1 if port < 65535 else 3000
+        return (
+            f"port {port} is already in use: stop the program that listens on it, "
+            f"or start gigdesk on another port, e.g. PORT={other} gigdesk serve"
+        )
+    if error.errno == errno.EACCES:
+        return f"not allowed to listen on port {port}: ports below 1024 need root; set PORT to 1024 or above, e.g. PORT=3000"
+    return None
+
+
+def _try_port(port: int) -> None:
+    """Bind and release the port as the server will (before anything else starts and logs)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress does
+        probe.bind(("0.0.0.0", port))
+
+
 def cmd_serve(args) -> int:
     from bot.app import serve
 
-    return serve(_settings())
+    settings = _settings()
+    try:
+        if not settings.socket_mode:
+            _try_port(settings.port)
+        return serve(settings)
+    except OSError as e:  # also when another program took the port since the probe
+        problem = _port_problem(settings.port, e)
+        if problem is None:
+            raise
+        print(f"gigdesk: {problem}", file=sys.stderr)
+        return 1
 
 
 def cmd_poll(args) -> int:
     from bot.app import build_services
 
-    settings = _settings(need_slack=True)
+    settings = load_settings(need_slack=True)
+    _one_shot_logging(settings)
     services = build_services(settings)
     settled = services.review.settle_in_flight()
     if settled:
@@ -37,71 +92,51 @@ def cmd_poll(args) -> int:
 
     report = services.review.sync(progress=progress)
     print(report.summary())
-    return 0
+    return 1 if report.failed or report.errors else 0
 
 
 def cmd_digest(args) -> int:
     from bot.app import build_services
+    from bot.connectivity import slack_outage
 
-    settings = _settings(need_slack=not args.dry_run)
+    if args.format != "json" and not args.dry_run:
+        print("gigdesk: --format applies to --dry-run only (gigdesk digest --dry-run --format text)", file=sys.stderr)
+        return 2
+    # A dry run posts nothing: it needs no Slack token and no channel.
+    settings = load_settings(need_slack=not args.dry_run, need_review_channel=not args.dry_run)
+    _one_shot_logging(settings)
     services = build_services(settings)
     if args.dry_run:
-        print(json.dumps(services.digest.build(), indent=2))
+        digest = services.digest.build()
+        if args.format == "text":
+            from bot.blocks.plaintext import blocks_as_text
+
+            where = f"for channel {digest['channel']}" if digest["channel"] else "no digest channel is set (GIGDESK_DIGEST_CHANNEL)"
+            print(f"Preview, not posted; {where}\n")
+            print(blocks_as_text(digest["blocks"], settings.tz), end="")
+        else:
+            print(json.dumps(digest, indent=2))
         return 0
-    result = services.digest.post(kind="manual")
+    try:
+        result = services.digest.post(kind="manual")
+    except Exception as e:
+        outage = slack_outage(e, settings.slack_api_url)
+        if outage is None:
+            raise
+        print(f"gigdesk: the digest was not posted: {outage}", file=sys.stderr)
+        return 1
     print(f"digest posted to {result['channel']} at {result['ts']}")
     return 0
 
 
 def cmd_check(args) -> int:
-    """A checklist: settings, Slack auth.test, RapidWorkers balance, review channel."""
-    from slack_sdk.errors import SlackApiError
+    """A checklist: every setting problem, then Slack, RapidWorkers, Wonolo and the channels."""
+    from bot.checks import run_checks
+    from bot.config import read_settings
 
-    ok = True
-
-    def item(passed: bool, text: str) -> None:
-        nonlocal ok
-        ok = ok and passed
-        print(f"[{'x' if passed else ' '}] {text}")
-
-    try:
-        settings = load_settings()
-    except ConfigError as e:
-        item(False, f"settings: {e}")
-        return 1
-    setup_logging(settings.secrets)
-    item(True, "settings present and well-formed")
-    from bot.app import build_services
-
-    services = build_services(settings)
-    try:
-        auth = services.slack.auth_test()
-        item(True, f"Slack auth.test: bot {auth.get('user_id')} in team {auth.get('team')}")
-    except SlackApiError as e:
-        item(False, f"Slack auth.test failed: {e.response.get('error')}")
-    except Exception as e:
-        item(False, f"Slack unreachable: {type(e).__name__}")
-    try:
-        from bot.mrkdwn import money
-
-        item(True, f"RapidWorkers balance: {money(services.rw.get_balance())}")
-    except Exception as e:
-        item(False, f"RapidWorkers: {e}")
-    try:
-        info = services.slack.conversations_info(channel=settings.review_channel)
-        member = info.get("channel", {}).get("is_member", True)
-        item(bool(member), f"review channel {settings.review_channel} reachable" + ("" if member else " but the bot is not a member: /invite it"))
-    except SlackApiError as e:
-        item(False, f"review channel {settings.review_channel}: {e.response.get('error')}")
-    except Exception as e:
-        item(False, f"review channel: {type(e).__name__}")
-    if settings.wonolo_enabled:
-        try:
-            services.wonolo.authenticate()
-            item(True, "Wonolo authentication")
-        except Exception as e:
-            item(False, f"Wonolo: {e}")
-    return 0 if ok else 1
+    settings, problems = read_settings()
+    _one_shot_logging(settings)
+    return run_checks(settings, problems, print)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -110,7 +145,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the bot (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN)").set_defaults(func=cmd_serve)
     sub.add_parser("poll", help="run one review sync cycle, print what it did, exit").set_defaults(func=cmd_poll)
     d = sub.add_parser("digest", help="post the digest now")
-    d.add_argument("--dry-run", action="store_true", help="print the Block Kit JSON instead of posting")
+    d.add_argument("--dry-run", action="store_true", help="print the digest instead of posting it (needs no channel)")
+    d.add_argument("--format", choices=("json", "text"), default="json", help="with --dry-run: Block Kit JSON (default) or a readable text preview")
     d.set_defaults(func=cmd_digest)
     sub.add_parser("check", help="verify settings and reachability of Slack and RapidWorkers").set_defaults(func=cmd_check)
     # Listed for --help; main() hands their arguments to the simulators themselves.
@@ -135,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"gigdesk: {e}", file=sys.stderr)
         return 2
+    except UserError as e:
+        print(f"gigdesk: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

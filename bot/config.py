@@ -1,7 +1,8 @@
 """Settings: every variable of DESIGN.md, from the environment and `.env`.
 
 A missing or malformed value raises ConfigError naming the variable; the CLI
-turns it into one line on stderr and exit code 2.
+turns it into one line on stderr and exit code 2. read_settings() collects every
+problem instead, for `gigdesk check`: each setting is validated in one place.
 """
 
 from __future__ import annotations
@@ -19,9 +20,45 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9_]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9_]{2,}$")
 HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
+WHERE_CHANNEL_ID = "in Slack, open the channel, click its name; the ID is at the bottom of the About tab"
+WHERE_USER_ID = "in Slack, open the person's profile, click ⋮ (More) and choose Copy member ID"
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
+
+    def __init__(self, message: str, variable: str | None = None):
+        super().__init__(message)
+        self.variable = variable
+
+
+def channel_id_setting(name: str, value: str | None) -> str | None:
+    """A setting that names one channel: its ID, or None when unset.
+
+    A `#name` (or anything but an ID) raises ConfigError saying where Slack shows the ID.
+    """
+    if value is None or CHANNEL_ID.match(value):
+        return value
+    not_a_name = ", not a name" if value.startswith("#") or value != value.upper() else ""
+    raise ConfigError(f"{name} must be a channel ID like C0123ABCD{not_a_name}: {WHERE_CHANNEL_ID}.", name)
+
+
+def user_id_list_setting(name: str, value: str | None) -> frozenset[str]:
+    """A setting that lists users: comma-separated member IDs (empty when unset).
+
+    An `@name` (or anything but an ID) raises ConfigError saying where Slack shows the ID.
+    The offending entry is not echoed: a setting may hold a pasted secret by mistake.
+    """
+    entries = [u.strip() for u in (value or "").split(",") if u.strip()]
+    bad = [n for n, u in enumerate(entries, 1) if not USER_ID.match(u)]
+    if not bad:
+        return frozenset(entries)
+    names = any(entries[n - 1].startswith("@") or entries[n - 1] != entries[n - 1].upper() for n in bad)
+    which = f" (entry {bad[0]} is not an ID)" if len(entries) > 1 else ""
+    raise ConfigError(
+        f"{name} must be member IDs like U0123ABCD, comma-separated{', not names' if names else ''}{which}: {WHERE_USER_ID}.",
+        name,
+    )
 
 
 @dataclass(frozen=True)
@@ -35,10 +72,10 @@ class Settings:
     wonolo_api_key: str | None
     wonolo_secret_key: str | None
     wonolo_base_url: str | None
-    wonolo_channel: str
+    wonolo_channel: str | None
     db_path: str
-    review_channel: str
-    digest_channel: str
+    review_channel: str | None  # None only where no channel is needed (`digest --dry-run`)
+    digest_channel: str | None
     digest_hour: int
     digest_minute: int
     tz_name: str
@@ -52,6 +89,7 @@ class Settings:
     workers: int = 64
     post_interval: float = 1.0
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    env_file: str | None = None  # the `.env` that was read, if any
 
     @property
     def tz(self) -> ZoneInfo:
@@ -69,11 +107,17 @@ class Settings:
         return f"Settings(review_channel={self.review_channel!r}, db_path={self.db_path!r}, ...)"
 
 
+def dotenv_file(dotenv_path: str | None = None) -> str | None:
+    """The `.env` file that is read: `dotenv_path`, else ./.env; None when there is none."""
+    path = dotenv_path if dotenv_path is not None else os.path.join(os.getcwd(), ".env")
+    return os.path.abspath(path) if path and os.path.isfile(path) else None
+
+
 def _environment(env: Mapping[str, str] | None, dotenv_path: str | None) -> dict[str, str]:
     """The process environment over `.env` (the environment wins, as usual)."""
     values: dict[str, str] = {}
-    path = dotenv_path if dotenv_path is not None else os.path.join(os.getcwd(), ".env")
-    if path and os.path.isfile(path):
+    path = dotenv_file(dotenv_path)
+    if path:
         values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
     values.update(os.environ if env is None else env)
     return {k: v.strip() for k, v in values.items()}
@@ -85,18 +129,47 @@ def load_settings(
     dotenv_path: str | None = None,
     need_slack: bool = True,
     need_rapidworkers: bool = True,
+    need_review_channel: bool = True,
 ) -> Settings:
-    """Read and validate every setting; raise ConfigError on the first bad one."""
+    """Read and validate every setting; raise ConfigError naming the first bad one."""
+    settings, problems = read_settings(
+        env, dotenv_path=dotenv_path, need_slack=need_slack,
+        need_rapidworkers=need_rapidworkers, need_review_channel=need_review_channel,
+    )
+    if problems:
+        first = problems[0]
+        more = f" ({len(problems) - 1} more: `gigdesk check` lists every problem)" if len(problems) > 1 else ""
+        raise ConfigError(str(first) + more, first.variable)
+    return settings
+
+
+def read_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    dotenv_path: str | None = None,
+    need_slack: bool = True,
+    need_rapidworkers: bool = True,
+    need_review_channel: bool = True,
+) -> tuple[Settings, list[ConfigError]]:
+    """Read and validate every setting: the settings, and every problem found (in reading order).
+
+    A bad setting gets its default (or None) in the returned Settings, so
+    `gigdesk check` can still try what the other settings allow.
+    """
     raw = _environment(env, dotenv_path)
+    problems: list[ConfigError] = []
+
+    def problem(name: str, message: str) -> None:
+        problems.append(ConfigError(message, name))
 
     def get(name: str, default: str | None = None) -> str | None:
         value = raw.get(name, "")
         return value if value != "" else default
 
-    def required(name: str, what: str) -> str:
+    def required(name: str, what: str) -> str | None:
         value = get(name)
         if value is None:
-            raise ConfigError(f"{name} is not set: expected {what}")
+            problem(name, f"{name} is not set: expected {what}")
         return value
 
     def integer(name: str, default: int, low: int, high: int) -> int:
@@ -106,24 +179,37 @@ def load_settings(
         try:
             number = int(value)
         except ValueError:
-            raise ConfigError(f"{name} must be a whole number from {low} to {high}") from None
-        if not low <= number <= high:
-            raise ConfigError(f"{name} must be a whole number from {low} to {high}")
+            number = None
+        if number is None or not low <= number <= high:
+            problem(name, f"{name} must be a whole number from {low} to {high}")
+            return default
         return number
 
-    def url(name: str, default: str) -> str:
+    def url(name: str, default: str) -> str | None:
         value = get(name, default)
         if not re.match(r"^https?://[^\s/]+", value):
-            raise ConfigError(f"{name} must be an http(s) URL, like {default}")
+            problem(name, f"{name} must be an http(s) URL, like {default}")
+            return None
         return value
 
-    def channel(name: str, default: str | None) -> str:
-        value = get(name, default)
+    def channel(name: str, default: str | None, *, needed: bool = False) -> str | None:
+        value = get(name)
         if value is None:
-            raise ConfigError(f"{name} is not set: expected a Slack channel ID like C0123456789")
-        if not CHANNEL_ID.match(value):
-            raise ConfigError(f"{name} must be a Slack channel ID like C0123456789 (not a #name)")
-        return value
+            if default is None and needed:
+                problem(name, f"{name} is not set: expected a channel ID like C0123ABCD ({WHERE_CHANNEL_ID})")
+            return default
+        try:
+            return channel_id_setting(name, value)
+        except ConfigError as e:
+            problems.append(e)
+            return default
+
+    def users(name: str) -> frozenset[str]:
+        try:
+            return user_id_list_setting(name, get(name))
+        except ConfigError as e:
+            problems.append(e)
+            return frozenset()
 
     bot_token = get("SLACK_BOT_TOKEN")
     signing_secret = get("SLACK_SIGNING_SECRET")
@@ -133,60 +219,61 @@ def load_settings(
         if app_token is None:
             signing_secret = required("SLACK_SIGNING_SECRET", "the app's signing secret")
     if bot_token is not None and not bot_token.startswith("xoxb-"):
-        raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        problem("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
     if app_token is not None and not app_token.startswith("xapp-"):
-        raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        problem("SLACK_APP_TOKEN", "SLACK_APP_TOKEN must be an app-level token starting with xapp-")
 
     api_url = url("SLACK_API_URL", "https://slack.com/api/")
-    if not api_url.endswith("/"):
+    if api_url is not None and not api_url.endswith("/"):
         api_url += "/"
 
     rw_key = get("RAPIDWORKERS_API_KEY")
     if need_rapidworkers and rw_key is None:
-        raise ConfigError("RAPIDWORKERS_API_KEY is not set: expected your RapidWorkers API key")
-    rw_base = url("RAPIDWORKERS_BASE_URL", "https://api.rapidworkers.io").rstrip("/")
+        problem("RAPIDWORKERS_API_KEY", "RAPIDWORKERS_API_KEY is not set: expected your RapidWorkers API key")
+    rw_base = url("RAPIDWORKERS_BASE_URL", "https://api.rapidworkers.io")
+    rw_base = rw_base.rstrip("/") if rw_base else None
 
     wonolo_key = get("WONOLO_API_KEY")
     wonolo_secret = get("WONOLO_SECRET_KEY")
     if bool(wonolo_key) != bool(wonolo_secret):
         missing = "WONOLO_SECRET_KEY" if wonolo_key else "WONOLO_API_KEY"
-        raise ConfigError(f"{missing} is not set: Wonolo needs both WONOLO_API_KEY and WONOLO_SECRET_KEY")
+        problem(missing, f"{missing} is not set: Wonolo needs both WONOLO_API_KEY and WONOLO_SECRET_KEY")
     if wonolo_key is not None and not wonolo_key.startswith("pk_"):
-        raise ConfigError("WONOLO_API_KEY must be a Wonolo public key starting with pk_")
+        problem("WONOLO_API_KEY", "WONOLO_API_KEY must be a Wonolo public key starting with pk_")
     wonolo_base = get("WONOLO_BASE_URL")
     if wonolo_base is not None:
-        wonolo_base = url("WONOLO_BASE_URL", "https://api.wonolo.com").rstrip("/")
-        if wonolo_base.endswith("/api_v2"):
-            raise ConfigError("WONOLO_BASE_URL must not end with /api_v2 (gigdesk appends it)")
+        wonolo_base = url("WONOLO_BASE_URL", "https://api.wonolo.com")
+        wonolo_base = wonolo_base.rstrip("/") if wonolo_base else None
+        if wonolo_base and wonolo_base.endswith("/api_v2"):
+            problem("WONOLO_BASE_URL", "WONOLO_BASE_URL must not end with /api_v2 (gigdesk appends it)")
 
-    review = channel("GIGDESK_REVIEW_CHANNEL", None)
+    review = channel("GIGDESK_REVIEW_CHANNEL", None, needed=need_review_channel)
 
-    at = get("GIGDESK_DIGEST_AT", "09:00")
-    match = HH_MM.match(at)
+    match = HH_MM.match(get("GIGDESK_DIGEST_AT", "09:00"))
     if not match:
-        raise ConfigError("GIGDESK_DIGEST_AT must be a time of day as HH:MM, like 09:00")
+        problem("GIGDESK_DIGEST_AT", "GIGDESK_DIGEST_AT must be a time of day as HH:MM, like 09:00")
+        match = HH_MM.match("09:00")
 
     tz_name = get("GIGDESK_TZ", "UTC")
     try:
         ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError("GIGDESK_TZ must be an IANA time zone name, like Europe/Berlin") from None
+        problem("GIGDESK_TZ", "GIGDESK_TZ must be an IANA time zone name, like Europe/Berlin")
+        tz_name = "UTC"
 
-    allowed = frozenset(u.strip() for u in (get("GIGDESK_ALLOWED_USERS", "") or "").split(",") if u.strip())
-    bad_users = sorted(u for u in allowed if not USER_ID.match(u))
-    if bad_users:
-        raise ConfigError("GIGDESK_ALLOWED_USERS must be Slack user IDs like U0123456789, comma-separated")
+    allowed = users("GIGDESK_ALLOWED_USERS")
 
-    low_balance_text = get("GIGDESK_LOW_BALANCE", "10.00")
+    low_balance = Decimal("10.00")
     try:
-        low_balance = Decimal(low_balance_text)
+        low_balance = Decimal(get("GIGDESK_LOW_BALANCE", "10.00"))
         if not low_balance.is_finite() or low_balance < 0:
             raise InvalidOperation
     except InvalidOperation:
-        raise ConfigError("GIGDESK_LOW_BALANCE must be an amount in dollars, like 10.00") from None
+        problem("GIGDESK_LOW_BALANCE", "GIGDESK_LOW_BALANCE must be an amount in dollars, like 10.00")
+        low_balance = Decimal("10.00")
 
     secrets = tuple(s for s in (bot_token, signing_secret, app_token, rw_key, wonolo_key, wonolo_secret) if s)
-    return Settings(
+    settings = Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=signing_secret,
         slack_app_token=app_token,
@@ -213,4 +300,6 @@ def load_settings(
         workers=integer("GIGDESK_WORKERS", 64, 4, 512),
         post_interval=integer("GIGDESK_POST_INTERVAL_MS", 1000, 0, 60000) / 1000,
         secrets=secrets,
+        env_file=dotenv_file(dotenv_path),
     )
+    return settings, problems

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.blocks.review import metadata, review_message
+from bot.connectivity import slack_outage
 from bot.errors import NotAllowed, UserError
 from bot.mrkdwn import escape, mention
 from bot.rapidworkers import (
@@ -64,6 +65,13 @@ class SyncReport:
     settled: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    slack_down: str | None = None  # set at the first outage: the cycle posts nothing more
+
+    def stop_posting(self, outage: str) -> None:
+        """Slack is unreachable or failing: one line for it, and no more posts this cycle."""
+        if self.slack_down is None:
+            self.slack_down = outage
+            self.errors.append(f"{outage}. Nothing more was posted; the next poll posts the rest, each submission once.")
 
     def summary(self) -> str:
         text = (
@@ -198,6 +206,8 @@ class ReviewService:
             return report
 
     def _post_new(self, campaign: Campaign, submission: Submission, report: SyncReport) -> bool:
+        if report.slack_down:
+            return False  # not claimed: the next sync posts it
         data = submission.to_dict()
         data["pay"] = str(campaign.pay)
         data["campaign_title"] = data.get("campaign_title") or campaign.title
@@ -215,7 +225,11 @@ class ReviewService:
         except SlackApiError as e:
             error = e.response.get("error", "unknown_error")
             report.failed += 1
-            report.errors.append(f"submission {row['submission_id']}: Slack said {error}")
+            outage = slack_outage(e, self.settings.slack_api_url)
+            if outage:
+                report.stop_posting(outage)
+            else:
+                report.errors.append(f"submission {row['submission_id']}: Slack said {error}")
             if error in NOT_POSTED_ERRORS:
                 subs.release_claim(self.db, row["submission_id"])
             # Otherwise (5xx, timeout) it may be in the channel: the next sync
@@ -223,7 +237,11 @@ class ReviewService:
             return False
         except Exception as e:  # network trouble: maybe posted, keep the claim
             report.failed += 1
-            report.errors.append(f"submission {row['submission_id']}: {type(e).__name__}")
+            outage = slack_outage(e, self.settings.slack_api_url)
+            if outage:
+                report.stop_posting(outage)
+            else:
+                report.errors.append(f"submission {row['submission_id']}: could not post it ({type(e).__name__})")
             return False
         subs.mark_posted(self.db, row["submission_id"], response["channel"], response["ts"])
         if recovered:
@@ -256,11 +274,23 @@ class ReviewService:
         claims = subs.unposted(self.db)
         if not claims:
             return
-        found = self._find_posted(min(c["claimed_at"] for c in claims))
+        try:
+            found = self._find_posted(min(c["claimed_at"] for c in claims))
+        except Exception as e:
+            outage = slack_outage(e, self.settings.slack_api_url)
+            if outage is None:
+                raise
+            if isinstance(e, SlackApiError):  # Slack answered (5xx): new posts may still go through
+                report.errors.append(f"could not read the review channel's history ({outage}); will look again next time")
+            else:
+                report.stop_posting(outage)
+            return
         if found is None:
             report.errors.append("could not read the review channel's history; will try again")
             return
         for row in claims:
+            if report.slack_down:
+                break  # still claimed: the next sync looks for it again
             ts = found.get(row["submission_id"])
             if ts is not None:
                 subs.mark_posted(self.db, row["submission_id"], self.settings.review_channel, ts)
@@ -287,6 +317,8 @@ class ReviewService:
                     if isinstance(sid, int) or (isinstance(sid, str) and sid.isdigit()):
                         found.setdefault(int(sid), message["ts"])
         except SlackApiError as e:
+            if slack_outage(e, self.settings.slack_api_url):
+                raise
             log.warning("conversations.history failed: %s", e.response.get("error"))
             return None
         return found
@@ -314,6 +346,11 @@ class ReviewService:
             self.refresh_message(submission_id)
         except SlackApiError as e:
             log.warning("could not update message of submission %s: %s", submission_id, e.response.get("error"))
+        except Exception as e:
+            outage = slack_outage(e, self.settings.slack_api_url)
+            if outage is None:
+                raise
+            log.warning("could not update message of submission %s: %s", submission_id, outage)
 
     # --- decisions -------------------------------------------------------------------
 

@@ -1,0 +1,215 @@
+"""`gigdesk check`: every setting problem and every reachability problem, in one run.
+
+Each line says what failed, where, and what to do. A service is still
+checked when its own settings are fine, whatever else is wrong. Nothing here
+writes anything: no database, no message.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from slack_sdk.errors import SlackApiError
+
+from bot.config import ConfigError, Settings
+from bot.connectivity import host_of, network_reason, slack_outage
+
+PASSED, FAILED, WARNING, SKIPPED = "[x]", "[ ]", "[!]", "[-]"
+
+SLACK_APPS_PAGE = "https://api.slack.com/apps"
+TOKEN_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+
+
+class Checklist:
+    """Collects the lines; any FAILED makes the exit code 1 (warnings do not)."""
+
+    def __init__(self, say: Callable[[str], None]):
+        self.say = say
+        self.failures = 0
+        self.warnings = 0
+
+    def line(self, mark: str, text: str) -> None:
+        if mark == FAILED:
+            self.failures += 1
+        elif mark == WARNING:
+            self.warnings += 1
+        self.say(f"{mark} {text}")
+
+
+def run_checks(settings: Settings, problems: list[ConfigError], say: Callable[[str], None]) -> int:
+    """Print the checklist through `say`; return the exit code (0: nothing failed).
+
+    `settings, problems` come from bot.config.read_settings().
+    """
+    checklist = Checklist(say)
+    if settings.env_file:
+        say(f"Settings: the environment, over {settings.env_file}")
+    else:
+        say("Settings: the environment only (no .env file in the current directory)")
+    for problem in problems:
+        checklist.line(FAILED, str(problem))
+    if not problems:
+        checklist.line(PASSED, "every setting is present and well-formed")
+    bad = {p.variable for p in problems}
+
+    slack_ok = False
+    if bad & {"SLACK_BOT_TOKEN", "SLACK_API_URL"} or not settings.slack_bot_token:
+        checklist.line(SKIPPED, "Slack not checked until SLACK_BOT_TOKEN and SLACK_API_URL are fixed")
+    else:
+        slack_ok = _check_slack(checklist, settings)
+
+    if bad & {"RAPIDWORKERS_API_KEY", "RAPIDWORKERS_BASE_URL"} or not settings.rapidworkers_api_key:
+        checklist.line(SKIPPED, "RapidWorkers not checked until RAPIDWORKERS_API_KEY and RAPIDWORKERS_BASE_URL are fixed")
+    else:
+        _check_rapidworkers(checklist, settings)
+
+    wonolo_settings = {"WONOLO_API_KEY", "WONOLO_SECRET_KEY", "WONOLO_BASE_URL"}
+    if bad & wonolo_settings:
+        checklist.line(SKIPPED, "Wonolo not checked until its settings are fixed")
+    elif settings.wonolo_enabled:
+        _check_wonolo(checklist, settings)
+
+    if slack_ok and settings.review_channel:
+        _check_channels(checklist, settings, bad)
+    else:
+        checklist.line(SKIPPED, "channels not checked until Slack answers and GIGDESK_REVIEW_CHANNEL is fixed")
+
+    if checklist.failures:
+        say(f"{checklist.failures} problem{'s' if checklist.failures != 1 else ''} to fix.")
+    else:
+        say("All checks passed" + (f", with {checklist.warnings} warning{'s' if checklist.warnings != 1 else ''}." if checklist.warnings else "."))
+    return 1 if checklist.failures else 0
+
+
+def _check_slack(checklist: Checklist, settings: Settings) -> bool:
+    from bot.services import slack_client
+
+    host = host_of(settings.slack_api_url)
+    try:
+        auth = slack_client(settings).auth_test()
+    except SlackApiError as e:
+        outage = slack_outage(e, settings.slack_api_url)
+        error = e.response.get("error", "unknown_error")
+        if outage:
+            checklist.line(FAILED, f"Slack sign-in: {outage}")
+        elif error in TOKEN_ERRORS:
+            checklist.line(
+                FAILED,
+                f"Slack sign-in: Slack at {host} refused SLACK_BOT_TOKEN ({error}): copy the Bot User OAuth Token "
+                f"(xoxb-…) again from your app's OAuth & Permissions page at {SLACK_APPS_PAGE}",
+            )
+        else:
+            checklist.line(FAILED, f"Slack sign-in: Slack at {host} answered {error}: check SLACK_BOT_TOKEN and SLACK_API_URL")
+        return False
+    except Exception as e:
+        outage = slack_outage(e, settings.slack_api_url)
+        if outage is None:
+            raise
+        checklist.line(FAILED, f"Slack sign-in: {outage}")
+        return False
+    checklist.line(PASSED, f"Slack: signed in at {host} as bot {auth.get('user_id')} in workspace {auth.get('team')}")
+    return True
+
+
+def _check_rapidworkers(checklist: Checklist, settings: Settings) -> None:
+    from bot.mrkdwn import money
+    from bot.rapidworkers import Forbidden, NetworkError, RapidWorkersClient, ServerError, Unauthorized
+
+    host = host_of(settings.rapidworkers_base_url)
+    client = RapidWorkersClient(settings.rapidworkers_api_key, settings.rapidworkers_base_url, hourly_limit=settings.rw_hourly_limit)
+    try:
+        balance = client.get_balance()
+    except (Unauthorized, Forbidden) as e:
+        checklist.line(
+            FAILED,
+            f"RapidWorkers at {host} refused the API key (HTTP {e.status}): copy RAPIDWORKERS_API_KEY again "
+            "from your RapidWorkers account, and check RAPIDWORKERS_BASE_URL points at the right service",
+        )
+    except NetworkError as e:
+        reason = network_reason(e) or "no connection"
+        checklist.line(FAILED, f"RapidWorkers: could not reach {host} ({reason}): check RAPIDWORKERS_BASE_URL and this machine's network")
+    except ServerError as e:
+        checklist.line(FAILED, f"RapidWorkers at {host} answered HTTP {e.status}: their service is having trouble; run `gigdesk check` again later")
+    except Exception as e:
+        checklist.line(FAILED, f"RapidWorkers at {host}: {e} Check RAPIDWORKERS_API_KEY and RAPIDWORKERS_BASE_URL.")
+    else:
+        checklist.line(PASSED, f"RapidWorkers balance: {money(balance)} (at {host})")
+
+
+def _check_wonolo(checklist: Checklist, settings: Settings) -> None:
+    from bot.wonolo import WonoloClient, WonoloForbidden, WonoloInvalid, WonoloNetworkError, WonoloServerError, WonoloUnauthorized
+
+    client = WonoloClient(settings.wonolo_api_key, settings.wonolo_secret_key, settings.wonolo_base_url)
+    host = host_of(client.base_url)
+    try:
+        client.authenticate()
+    except (WonoloUnauthorized, WonoloForbidden, WonoloInvalid) as e:
+        checklist.line(
+            FAILED,
+            f"Wonolo at {host} refused the keys (HTTP {e.status}): copy WONOLO_API_KEY and WONOLO_SECRET_KEY again "
+            "from your Wonolo account; a pk_test_ key works only with the test host, pk_live_ with the live one",
+        )
+    except WonoloNetworkError:
+        checklist.line(FAILED, f"Wonolo: could not reach {host}: check WONOLO_BASE_URL (or leave it empty) and this machine's network")
+    except WonoloServerError as e:
+        checklist.line(FAILED, f"Wonolo at {host} answered HTTP {e.status}: their service is having trouble; run `gigdesk check` again later")
+    except Exception as e:
+        checklist.line(FAILED, f"Wonolo at {host}: {e}")
+    else:
+        checklist.line(PASSED, f"Wonolo authentication (at {host})")
+
+
+def _check_channels(checklist: Checklist, settings: Settings, bad: set[str | None]) -> None:
+    """The bot can see and post in each configured channel; warn when a public channel grants reviewing."""
+    from bot.services import slack_client
+
+    slack = slack_client(settings)
+    host = host_of(settings.slack_api_url)
+    seen: set[str] = set()
+    for variable, label, channel in (
+        ("GIGDESK_REVIEW_CHANNEL", "review channel", settings.review_channel),
+        ("GIGDESK_DIGEST_CHANNEL", "digest channel", settings.digest_channel),
+        ("WONOLO_CHANNEL", "Wonolo channel", settings.wonolo_channel if settings.wonolo_enabled else None),
+    ):
+        if variable in bad or not channel or channel in seen:
+            continue
+        seen.add(channel)
+        try:
+            info = slack.conversations_info(channel=channel).get("channel") or {}
+        except SlackApiError as e:
+            outage = slack_outage(e, settings.slack_api_url)
+            error = e.response.get("error", "unknown_error")
+            if outage:
+                checklist.line(FAILED, f"{label} {channel}: {outage}")
+            elif error == "channel_not_found":
+                checklist.line(
+                    FAILED,
+                    f"{label} {channel}: Slack at {host} does not show this channel to the bot (channel_not_found): "
+                    f"check {variable} is the channel's ID; for a private channel, first type /invite @gigdesk in it",
+                )
+            elif error == "missing_scope":
+                checklist.line(FAILED, f"{label} {channel}: the bot lacks a scope to read it (missing_scope): reinstall the app from manifest.yml at {SLACK_APPS_PAGE}")
+            else:
+                checklist.line(FAILED, f"{label} {channel}: Slack at {host} answered {error}: check {variable}")
+            continue
+        except Exception as e:
+            outage = slack_outage(e, settings.slack_api_url)
+            if outage is None:
+                raise
+            checklist.line(FAILED, f"{label} {channel}: {outage}")
+            continue
+        name = f"#{info['name']}" if info.get("name") else channel
+        if info.get("is_archived"):
+            checklist.line(FAILED, f"{label} {name} ({channel}) is archived: unarchive it, or set {variable} to another channel's ID")
+        elif info.get("is_member") is False:
+            checklist.line(FAILED, f"{label} {name} ({channel}): the bot is not a member: type /invite @gigdesk in that channel")
+        else:
+            checklist.line(PASSED, f"{label} {name} ({channel}): the bot can post there")
+        if variable == "GIGDESK_REVIEW_CHANNEL" and not settings.allowed_users and info.get("is_private") is False:
+            checklist.line(
+                WARNING,
+                f"review channel {name} ({channel}) is public and GIGDESK_ALLOWED_USERS is empty, so anyone in the "
+                "workspace can join it and approve, reject and block (approving pays workers): make the channel private, "
+                "or set GIGDESK_ALLOWED_USERS to the reviewers' member IDs",
+            )
+

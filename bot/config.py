@@ -257,7 +257,7 @@ def read_settings(
     tz_name = get("GIGDESK_TZ", "UTC")
     try:
         ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a long name or a folder like "Etc"
         problem("GIGDESK_TZ", "GIGDESK_TZ must be an IANA time zone name, like Europe/Berlin")
         tz_name = "UTC"
 

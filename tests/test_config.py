@@ -72,6 +72,8 @@ def test_every_variable_is_read():
         ("GIGDESK_DIGEST_AT", "25:00"),
         ("GIGDESK_DIGEST_AT", "9am"),
         ("GIGDESK_TZ", "Mars/Olympus"),
+        ("GIGDESK_TZ", "Etc"),  # a folder of the zone database: ZoneInfo raises OSError
+        ("GIGDESK_TZ", "x" * 5000),
         ("GIGDESK_POLL_SECONDS", "often"),
         ("GIGDESK_POLL_SECONDS", "0"),
         ("PORT", "70000"),

@@ -218,6 +218,16 @@ def test_rw_new_refuses_more_tasks_than_the_upper_bound(bot, sandbox, slack, pos
     assert money_requests(sandbox) == 0
 
 
+def test_rw_job_refuses_more_than_the_upper_bound_even_with_money_to_pay_for_it(bot, sandbox, slack, poster):
+    """/rw job: 100,000 is the most; 100,001 gets no offer however large the balance."""
+    sandbox.balance = Decimal("10000000")
+    refused = command(poster, slack, "job instagram-likes https://www.instagram.com/p/abc 100001")
+    assert ids.SPEND_CONFIRM not in buttons(refused) and "100,000" in text_of(refused), text_of(refused)
+    assert bot.db.execute("SELECT count(*) FROM confirmations").fetchone()[0] == 0
+    offer(poster, slack, "job instagram-likes https://www.instagram.com/p/abc 100000")
+    assert money_requests(sandbox) == 0
+
+
 # --- escaping ------------------------------------------------------------------------------
 
 
@@ -263,6 +273,29 @@ def test_the_signature_check_before_bolt_refuses_a_stale_timestamp_on_its_own(bo
         assert reached_bolt == []
         fresh = session.post(bot.events_url, data=body, headers=sign(body), timeout=10)
     assert fresh.status_code == 200 and reached_bolt == ["/slack/events"]
+
+
+def test_bolts_own_signature_check_refuses_a_stale_timestamp_on_its_own(slack, sandbox, tmp_path):
+    """The second layer alone: the Bolt app as gigdesk builds it, served without
+    the check in front of it, still refuses a correctly signed stale request."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    from bot.app import create_bolt_app
+    from bot.loopback import LoopbackServer
+
+    services = build_services(load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db")), dotenv_path=""))
+    server = LoopbackServer(SlackRequestHandler(create_bolt_app(services), path="/slack/events"), name="bolt-alone")
+    url = server.start() + "/slack/events"
+    try:
+        body = slash_command_body("/rw", "help", response_url=slack.response_url("bolt-alone"))
+        with requests.Session() as session:
+            stale = session.post(url, data=body, headers=sign(body, timestamp=int(time.time()) - 600), timeout=10)
+            forged = session.post(url, data=body, headers={**sign(body), "X-Slack-Signature": "v0=" + "0" * 64}, timeout=10)
+            fresh = session.post(url, data=body, headers=sign(body), timeout=10)
+    finally:
+        server.stop()
+        services.work.shutdown(wait=False)
+    assert (stale.status_code, forged.status_code, fresh.status_code) == (401, 401, 200)
 
 
 def documented_wonolo_token(body: bytes, secret_key: str) -> str:

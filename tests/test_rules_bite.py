@@ -25,6 +25,7 @@ from bot import ids
 from bot.app import Background, build_services
 from bot.blocks import commands as ui
 from bot.config import load_settings
+from bot.digest import CATCH_UP_JOB_ID
 from storage import records
 from storage import submissions as subs
 from storage.db import connect, migrate
@@ -364,13 +365,18 @@ def test_one_scheduled_digest_per_local_day_across_a_restart_in_auckland(slack, 
         background.start()
         return services, background
 
+    def stop(background):
+        # Let the scheduler finish with its start-up job before shutting it down.
+        wait_for(lambda: background.scheduler.get_job(CATCH_UP_JOB_ID) is None, timeout=20)
+        background.stop()
+
     # 2026-06-01 22:00 UTC is 2026-06-02 10:00 in Auckland (NZST, UTC+12).
     with time_machine.travel(datetime(2026, 6, 1, 22, 0, tzinfo=timezone.utc), tick=True):
         services, background = start()
         try:
             wait_for(digests, timeout=20)
         finally:
-            background.stop()
+            stop(background)
     # 2026-06-02 01:00 UTC is 13:00 the same Auckland day.
     with time_machine.travel(datetime(2026, 6, 2, 1, 0, tzinfo=timezone.utc), tick=True):
         services, background = start()
@@ -379,7 +385,7 @@ def test_one_scheduled_digest_per_local_day_across_a_restart_in_auckland(slack, 
             # returns, the start-up run has decided too.
             services.digest.catch_up()
         finally:
-            background.stop()
+            stop(background)
     assert len(digests()) == 1
     days = services.store.db.execute("SELECT day FROM digests WHERE kind = 'scheduled'").fetchall()
     assert days == [("2026-06-02",)]

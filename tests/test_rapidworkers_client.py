@@ -523,10 +523,13 @@ class _Stub:
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.port}"
         self.hits = 0
+        self.api_keys: list[str | None] = []  # the X-API-Key of each request received
 
     def app(self, environ, start_response):
         self.hits += 1
-        Request(environ).get_data()
+        request = Request(environ)
+        request.get_data()
+        self.api_keys.append(request.headers.get("X-API-Key"))
         return self.response(environ, start_response)
 
     def close(self):
@@ -546,20 +549,27 @@ def test_non_json_error_body_is_tolerated():
         stub.close()
 
 
-def test_redirect_is_not_followed():
-    stub = _Stub(Response("", status=302, headers={"Location": "http://evil.invalid/steal"}))
+@pytest.mark.parametrize("money", [False, True], ids=["read", "money"])
+def test_redirect_is_not_followed(money):
+    # Another server on loopback (another port: a different origin) that would
+    # answer: the key must never reach it, whether or not its name resolves.
+    elsewhere = _Stub(Response("{}", mimetype="application/json"))
+    stub = _Stub(Response("", status=307, headers={"Location": elsewhere.url + "/steal"}))
     try:
         client = RapidWorkersClient(SECRET, stub.url)
         with pytest.raises(RapidWorkersError) as e:
-            client.list_blocked()
-        assert e.value.status == 302 and stub.hits == 1
+            client.approve("abc", 1) if money else client.list_blocked()
+        assert e.value.status == 307 and stub.hits == 1 and stub.api_keys == [SECRET]
+        assert elsewhere.hits == 0 and SECRET not in elsewhere.api_keys
     finally:
         stub.close()
+        elsewhere.close()
 
 
 def test_next_url_to_another_host_is_not_followed():
+    elsewhere = _Stub(Response(json.dumps({"count": 0, "next": None, "results": {"submissions": []}}), mimetype="application/json"))
     body = {
-        "count": 2, "next": "http://evil.invalid/steal?page=2", "previous": None,
+        "count": 2, "next": elsewhere.url + "/steal?page=2", "previous": None,
         "results": {"submissions": [{"submissionId": 5, "userId": 7, "status": "Pending"}],
                     "pagination": {"totalCount": 2, "pageCount": 2, "currentPage": 1, "rowsPerPage": 1}},
     }
@@ -568,9 +578,11 @@ def test_next_url_to_another_host_is_not_followed():
         subs = RapidWorkersClient(SECRET, stub.url).list_submissions("abc", rows_per_page=1)
         # Page 2 is asked of the configured host (the stub repeats page 1: de-duplicated).
         assert [(s.id, s.worker_id) for s in subs] == [(5, "7")]
-        assert stub.hits == 2
+        assert stub.hits == 2 and stub.api_keys == [SECRET, SECRET]
+        assert elsewhere.hits == 0 and SECRET not in elsewhere.api_keys
     finally:
         stub.close()
+        elsewhere.close()
 
 
 # ---------------------------------------------------------------- budget

@@ -1,19 +1,37 @@
-"""Arbitrary text at /rw and /rw job: always a quick 200, a clean reply, and no money moved."""
+"""Arbitrary text at /rw and /rw job: always a quick 200 and a clean reply.
+
+Whenever a reply offers to spend, the fuzzer presses Confirm, so validation is
+really tested: whatever reaches RapidWorkers must be a valid job (checked
+against the documented rules here, not the bot's own validators)."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
+from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import ids
+from bot.rapidworkers import ISO_COUNTRIES
 from tests.support.harness import wait_for
 from tests.support.slack_requests import SlackPoster
 
 MONEY_PATHS = ("/api/jobs/", "/jobs/add", "bulk_action", "/approve/", "/reject/")
+# The prefilled job kinds and the sites their links must be on (DESIGN.md, /rw job).
+SITES = {
+    "facebook-likes": ("facebook.com", "fb.com"), "facebook-shares": ("facebook.com", "fb.com"),
+    "instagram-likes": ("instagram.com",), "instagram-followers": ("instagram.com",),
+    "twitter-likes": ("twitter.com", "x.com"), "twitter-followers": ("twitter.com", "x.com"),
+    "twitter-retweets": ("twitter.com", "x.com"), "trustpilot-reviews": ("trustpilot.com",),
+    "9gag-upvotes": ("9gag.com",), "youtube-likes": ("youtube.com", "youtu.be"),
+}
+MIN_QUANTITY, MAX_QUANTITY = 6, 100_000
 INTERNALS = ("Traceback", "Something went wrong on my side", 'File "', "Exception", "KeyError", "TypeError", "ValueError")
 
 TOKENS = [
@@ -50,7 +68,18 @@ job_args = st.tuples(
     _pick(KINDS), _pick(LINKS), _pick(QUANTITIES),
     st.one_of(st.just(""), _pick(COUNTRIES)), st.one_of(st.just(""), _pick(LANGUAGES)),
 ).map(lambda parts: " ".join(p for p in parts if p))
-job_text = st.one_of(job_args, job_args, words.map(" ".join)).map(lambda rest: "job " + rest)
+# Near misses: a real kind with a link on (or just off) its own site, so that
+# many examples reach an offer and a loosened check shows up as a spend.
+NEAR_LINKS = ["https://{d}/p/x", "https://www.{d}/p/x", "http://m.{d}/1", "<https://{d}/p/x|{d}/p/x>",
+              "https://evil-{d}/p", "https://{d}.evil.io/p", "https://{d}@evil.io/", "https://{d}evil.io/p", "{d}/p/x"]
+near_args = st.sampled_from(sorted(SITES)).flatmap(lambda kind: st.tuples(
+    st.just(kind),
+    st.tuples(st.sampled_from(NEAR_LINKS), st.sampled_from(SITES[kind])).map(lambda t: t[0].format(d=t[1])),
+    st.sampled_from(QUANTITIES),
+    st.one_of(st.just(""), st.sampled_from(COUNTRIES)),
+    st.one_of(st.just(""), st.sampled_from(LANGUAGES)),
+)).map(lambda parts: " ".join(p for p in parts if p))
+job_text = st.one_of(job_args, near_args, near_args, words.map(" ".join)).map(lambda rest: "job " + rest)
 users = st.sampled_from(["U_ALICE", "U_ALICE", "U_MALLORY"])
 
 _names = itertools.count(1)
@@ -60,6 +89,10 @@ class Fuzzer:
     def __init__(self, bot, slack, sandbox):
         self.bot, self.slack, self.sandbox = bot, slack, sandbox
         self.poster = SlackPoster(bot.events_url, standin=slack, timeout=10)
+        self.confirmed = 0
+        self.checked = 0
+        # Enough money that every valid request gets an offer (and a Confirm to press).
+        sandbox.balance = Decimal("100000000")
 
     def send(self, text: str, user: str) -> None:
         name = f"fuzz-{next(_names)}"
@@ -80,7 +113,69 @@ class Fuzzer:
             assert "Error:" not in shown or "error:" in lowered, (text, shown)
             assert "<!" not in shown, (text, shown)  # nothing from the input can mention @channel
             assert payload.get("response_type") == "ephemeral"
-        assert sum(self.sandbox.count(path_contains=p) for p in MONEY_PATHS) == 0, text
+            confirm = _confirm_value(payload)
+            if confirm is not None:
+                assert user == "U_ALICE", (text, user)  # only an allowed user is offered a spend
+                self.confirm(confirm, user, text)
+        self.check_spending(text)
+
+    def confirm(self, confirmation_id: str, user: str, text: str) -> None:
+        """Press Confirm on an offer, as its user would."""
+        name = f"fuzz-confirm-{next(_names)}"
+        url = self.slack.response_url(name, channel="C_REVIEW", user=user)
+        r = self.poster.click(ids.SPEND_CONFIRM, confirmation_id, user_id=user, channel_id="C_REVIEW",
+                              message_ts="1700000000.000100", is_ephemeral=True, response_url=url)
+        assert r.status_code == 200, (text, r.status_code)
+        reply = wait_for(lambda: self.slack.responses(name), timeout=10)[-1]["payload"]
+        shown = (reply.get("text") or "") + json.dumps(reply.get("blocks") or [], ensure_ascii=False)
+        for marker in INTERNALS:
+            assert marker not in shown, (text, marker, shown)
+        self.confirmed += 1
+
+    def check_spending(self, text: str) -> None:
+        """Only confirmed offers spent, and each reached RapidWorkers as a valid job."""
+        spends = [r for r in self.sandbox.requests if any(p in r.path for p in MONEY_PATHS)]
+        assert len(spends) <= self.confirmed, (text, [r.path for r in spends])
+        new, self.checked = spends[self.checked:], len(spends)  # this example's own spends
+        for request in new:
+            assert request.path.startswith("/api/jobs/"), (text, request.path)  # /rw job never makes anything else
+            problem = invalid_job(request.path.rstrip("/").rsplit("/", 1)[-1], request.json)
+            assert problem is None, (text, problem, request.json)
+
+
+def _confirm_value(payload: dict) -> str | None:
+    actions = [b for b in payload.get("blocks") or [] if b.get("type") == "actions"]
+    values = [e.get("value") for b in actions for e in b.get("elements") or [] if e.get("action_id") == ids.SPEND_CONFIRM]
+    return values[0] if values else None
+
+
+def invalid_job(kind: str, body) -> str | None:
+    """Why a prefilled job request breaks the documented rules (None when it does not)."""
+    if kind not in SITES:
+        return f"unknown kind {kind!r}"
+    if not isinstance(body, dict):
+        return "no JSON body"
+    link = body.get("link")
+    try:
+        parts = urlsplit(link)
+        host = (parts.hostname or "").rstrip(".").lower()
+    except (TypeError, ValueError):
+        return f"unparsable link {link!r}"
+    if parts.scheme not in ("http", "https") or parts.username or parts.password or any(c.isspace() or c in "<>|" for c in link):
+        return f"bad link {link!r}"
+    if not any(host == site or host.endswith("." + site) for site in SITES[kind]):
+        return f"link {link!r} is not on {SITES[kind]}"
+    quantity = body.get("quantity")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+        return f"quantity {quantity!r} outside {MIN_QUANTITY}..{MAX_QUANTITY}"
+    countries = body.get("countries")
+    if countries is not None and (not isinstance(countries, list)
+                                  or not all(isinstance(c, str) and re.fullmatch(r"[A-Z]{2}", c) and c in ISO_COUNTRIES for c in countries)):
+        return f"countries {countries!r}"
+    language = body.get("language")
+    if language is not None and not (isinstance(language, str) and re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?", language)):
+        return f"language {language!r}"
+    return None
 
 
 @pytest.fixture
@@ -106,7 +201,14 @@ def test_any_text_is_answered_cleanly(fuzzer, text, user):
 
 @FUZZ
 @given(text=job_text, user=users)
-def test_any_job_arguments_never_spend(fuzzer, text, user):
+def test_invalid_job_arguments_never_reach_an_offer(fuzzer, text, user):
     fuzzer.send(text, user)
-    executing = fuzzer.bot.db.execute("SELECT count(*) FROM confirmations WHERE state != 'offered'").fetchone()[0]
-    assert executing == 0
+    taken = fuzzer.bot.db.execute("SELECT count(*) FROM confirmations WHERE state != 'offered'").fetchone()[0]
+    assert taken == fuzzer.confirmed  # only the offers the fuzzer confirmed were used
+
+
+def test_the_fuzzer_reaches_offers_and_confirms_them(fuzzer):
+    """The property above is only worth something if valid input does get offered and spent."""
+    for text in ("job instagram-likes https://www.instagram.com/p/abc 100000 US,GB en", "job 9gag-upvotes https://9gag.com/gag/1 6"):
+        fuzzer.send(text, "U_ALICE")
+    assert fuzzer.confirmed == 2 and fuzzer.sandbox.count(path_contains="/api/jobs/") == 2

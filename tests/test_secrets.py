@@ -175,3 +175,42 @@ def test_no_secret_in_logs_slack_database_or_cli_output(world, tmp_path, caplog,
     # The searches did look at real material.
     assert any("chat.postMessage" in r.getMessage() or "/api/chat" in r.getMessage() for r in caplog.records)
     assert "not_in_channel" in caplog.text or any("not_in_channel" in json.dumps(c.error) for c in slack.calls)
+
+
+@pytest.fixture
+def restore_logging():
+    """The CLI installs its own root handler: put the old ones back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def test_a_secret_that_reaches_logging_is_redacted_on_the_way_out(world, tmp_path, capsys, monkeypatch, restore_logging):
+    """The redaction filter is the last line: the CLI's real logging set-up, then
+    secrets pushed through it in a message, its arguments and a traceback."""
+    rw, slack, env = world
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for key in list(__import__("os").environ):
+        if key.startswith(("SLACK_", "RAPIDWORKERS_", "GIGDESK_", "WONOLO_")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["check"]) == 0  # sets up logging exactly as `gigdesk serve` does
+    capsys.readouterr()
+
+    log = logging.getLogger("gigdesk.review")
+    log.warning("RapidWorkers refused key %s", RW_KEY)
+    log.warning(f"Slack said invalid_auth for {BOT_TOKEN} (signing secret {SIGNING_SECRET})")
+    try:
+        raise RuntimeError(f"Wonolo answered 401 for {WONOLO_KEY} / {WONOLO_SECRET}")
+    except RuntimeError:
+        log.exception("Wonolo call failed")
+    err = capsys.readouterr().err
+    assert "RapidWorkers refused key" in err and "Wonolo call failed" in err and "RuntimeError" in err, err
+    assert leaks(err) == [], err
+    assert err.count("[redacted]") >= 5, err

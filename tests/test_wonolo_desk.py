@@ -3,6 +3,7 @@ the buttons and modals, and /wonolo — over real HTTP against the Wonolo simula
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -12,7 +13,7 @@ import requests
 
 from bot import ids
 from bot.wonolo_sandbox import WonoloSandbox
-from bot.wonolo_webhook import HEADER, expected_token
+from bot.wonolo_webhook import HEADER
 from storage import records
 from tests.support.mrkdwn_check import parsed_text
 from tests.support.harness import wait_for
@@ -23,6 +24,12 @@ HOSTILE = "<!channel> Free <@U0BOSS> money <https://evil.example|click> & more"
 
 
 # --------------------------------------------------------------------------- fixtures and helpers
+
+
+def expected_token(body: bytes, secret_key: str) -> str:
+    """The token as DESIGN.md documents it (not the bot's own function): the
+    SHA-256 hex digest of the raw body bytes followed by WONOLO_SECRET_KEY."""
+    return hashlib.sha256(body + secret_key.encode("utf-8")).hexdigest()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from werkzeug.wrappers import Response
 
 from bot import ids
@@ -26,11 +27,10 @@ from bot.sandbox import Sandbox
 from storage import submissions as subs
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
-from tests.support.slack_requests import SlackPoster, sign, slash_command_body
+from tests.support.slack_requests import SlackPoster, block_actions_body, sign, slash_command_body
 from tests.support.slack_standin import SlackStandin
 from tests.test_rw_command import PNG, RW, _number, _value, open_view, text_of
 from tests.test_rw_command import ui as rw_ui
-from tests.test_wonolo_desk import CHANNEL as WONOLO_CHANNEL
 from tests.test_wonolo_desk import command as wonolo_command
 from tests.test_wonolo_desk import wbot, wonolo, wposter  # noqa: F401  (fixtures)
 
@@ -66,13 +66,9 @@ class HostileImageSandbox(Sandbox):
     def _submission_json(self, s):
         data = super()._submission_json(s)
         if self.hostile_images:
-            for key in ("images",):
-                for n, image in enumerate(data.get(key) or [], 1):
-                    url = f"https://evil.example/{n}.png|Claim your payout here>"
-                    image.update(url=url)
-                    for thumb in ("thumbnailUrl", "thumbnail_url"):
-                        if thumb in image:
-                            image[thumb] = url
+            for n, image in enumerate(data.get("images") or [], 1):
+                url = f"https://evil.example/{n}.png|Claim your payout here>"
+                image.update({k: url for k in image if k in ("url", "thumbnailUrl", "thumbnail_url")})
         return data
 
 
@@ -372,23 +368,18 @@ def test_reserve_is_left_for_decisions_and_the_sync(make_bot, slack, sandbox):
 
 
 def _clicks(bot, slack, user: str, campaign: str, n: int, prefix: str) -> list[str]:
-    poster = SlackPoster(bot.events_url, standin=slack)
-    from tests.support.slack_requests import block_actions_body
-
+    """n "Post pending for review" clicks sent at once, each from its own thread; their replies."""
     bodies = []
     for k in range(n):
         url = slack.response_url(f"{prefix}-{k}", channel="C_REVIEW", user=user)
         bodies.append(block_actions_body(ids.CAMPAIGN_POST_PENDING, campaign, user_id=user, message_ts="1700000000.000100",
                                          response_url=url, is_ephemeral=True))
-    import requests
-
     threads = [threading.Thread(target=lambda b=b: requests.post(bot.events_url, data=b, headers=sign(b), timeout=10))
                for b in bodies]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    poster.session.close()
     wait_for(lambda: all(slack.responses(f"{prefix}-{k}") for k in range(n)), timeout=30)
     return [text_of(slack.responses(f"{prefix}-{k}")[-1]["payload"]) for k in range(n)]
 
@@ -435,7 +426,6 @@ def test_wonolo_worker_lookup_is_for_allowed_users(wbot, wonolo, slack, wposter)
     assert "allowed users only" in text and "No worker" not in text  # the same answer either way
     text, _ = wonolo_command(wposter, slack, "worker tom@example.com")
     assert "Tom Becker" in text
-    assert WONOLO_CHANNEL
 
 
 # --------------------------------------------------------------------------- 6. no disguised links

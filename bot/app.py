@@ -24,6 +24,31 @@ from bot.wonolo_desk import WonoloDesk
 
 log = logging.getLogger("gigdesk")
 
+MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KB; Wonolo's webhooks smaller
+
+
+class BodyTooLarge(Exception):
+    """The request body is over MAX_BODY_BYTES."""
+
+
+def read_body(environ, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, read only when it fits: Content-Length is checked
+    first, and without one (chunked) at most limit + 1 bytes are read."""
+    stream = environ["wsgi.input"]
+    declared = (environ.get("CONTENT_LENGTH") or "").strip()
+    if declared:
+        try:
+            length = int(declared)
+        except ValueError:
+            length = -1
+        if length > limit:
+            raise BodyTooLarge
+        return stream.read(length) if length > 0 else b""
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise BodyTooLarge
+    return raw
+
 
 def build_services(settings: Settings, *, post_interval: float | None = None) -> Services:
     """Every long-lived object, with the feature services attached."""
@@ -106,13 +131,16 @@ def create_wsgi_app(services: Services, bolt_app: App):
         except (ValueError, TypeError):
             return False
 
+    def too_large(start_response):
+        return respond(start_response, "413 Content Too Large", {"error": f"request body over {MAX_BODY_BYTES} bytes"})
+
     def slack_events(environ, start_response):
         try:
-            length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
-        except ValueError:
-            length = 0
-        raw = environ["wsgi.input"].read(length) if length else b""
+            raw = read_body(environ)
+        except BodyTooLarge:
+            return too_large(start_response)
         environ["wsgi.input"] = io.BytesIO(raw)
+        environ["CONTENT_LENGTH"] = str(len(raw))
         # Bolt parses the body, and runs middleware that may reply to the
         # response_url in it, before or while it checks the signature (a
         # timestamp that is not a number makes that check raise). So nothing
@@ -136,8 +164,10 @@ def create_wsgi_app(services: Services, bolt_app: App):
             desk = services.wonolo_desk
             if desk is None:
                 return respond(start_response, "404 Not Found", {"error": "Wonolo is not configured"})
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            raw = environ["wsgi.input"].read(min(length, 1_000_000)) if length else b""
+            try:
+                raw = read_body(environ)
+            except BodyTooLarge:
+                return too_large(start_response)
             status, payload = desk.receive(raw, environ.get("HTTP_X_WONOLO_WEBHOOK_TOKEN"))
             return respond(start_response, status, payload)
         if path == "/healthz" and method == "GET":
@@ -200,9 +230,21 @@ def make_server(settings: Settings, services: Services | None = None, *, host: s
 
     services = services or build_services(settings)
     wsgi = create_wsgi_app(services, create_bolt_app(services))
+    # Waitress itself buffers a whole body before the app sees it, so the
+    # 1 MiB cap is set here too: a larger Content-Length is answered 413 right
+    # after the headers, a chunked body once it passes the cap.
+    # connection_limit: Slack sends one request per click or command and a
+    # reverse proxy (README) reuses a few connections, so a few hundred is
+    # ample; more would only let a flood of idle sockets hold memory.
+    # channel_timeout: Slack gives up after 3 s; a connection silent for 15 s
+    # (a slowloris client) is closed. threads: a request holds its thread only
+    # until the listener acks (work goes on after_ack's pool), so half of
+    # GIGDESK_WORKERS answers a burst of clicks without queueing.
     server = waitress.create_server(
         wsgi, host=host, port=settings.port if port is None else port,
-        threads=max(8, settings.workers // 2), connection_limit=1000, channel_timeout=30,
+        threads=max(8, settings.workers // 2), connection_limit=200, channel_timeout=15,
+        max_request_body_size=MAX_BODY_BYTES + 1,  # waitress refuses a body >= this
+        max_request_header_size=64 * 1024,
         ident="gigdesk", clear_untrusted_proxy_headers=True,
     )
     return server, services

@@ -38,6 +38,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import commands as ui
 from bot.config import CHANNEL_ID
 from bot.errors import NotAllowed, UserError
+from bot.fair_use import Allowance, AnswerCache, SingleFlight
 from bot.mrkdwn import escape, mention, money, truncate
 from bot.rapidworkers import (
     MIN_PREFILLED_QUANTITY,
@@ -68,6 +69,7 @@ MAX_QUANTITY = 100_000
 MAX_PAY_RATE = Decimal("1000")
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_CACHE_SECONDS = CONFIRM_MINUTES * 60 + 60
+MAX_IMAGE_REDIRECTS = 3
 
 SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest")
 ALIASES = {
@@ -400,6 +402,16 @@ def parse_new_view(values: dict) -> tuple[dict, dict[str, str]]:
     return params, errors
 
 
+def _origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL, default ports filled in; ("", "", 0) if unreadable."""
+    try:
+        parts = urlsplit(url or "")
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").rstrip(".").lower(), parts.port or {"https": 443, "http": 80}.get(scheme, 0)
+    except ValueError:
+        return "", "", 0
+
+
 # --- explaining API errors ----------------------------------------------------------------
 
 
@@ -449,6 +461,9 @@ class CommandService:
         self.s = services
         self._images: dict[str, tuple[float, tuple[str, bytes, str]]] = {}
         self._images_lock = threading.Lock()
+        self._answers = AnswerCache()  # balance, campaign lists (bot.fair_use)
+        self._allowance = Allowance()  # per-user look-ups that reach RapidWorkers
+        self._syncs = SingleFlight()  # Post pending for review: one sync at a time
 
     @property
     def db(self):
@@ -506,9 +521,18 @@ class CommandService:
     def help(self, args, user_id, channel_id) -> Reply:
         return _reply(ui.help_message())
 
+    def _reaches_rapidworkers(self, user_id: str) -> None:
+        """Count one command that calls RapidWorkers against the user's allowance."""
+        self._allowance.take(user_id)
+
+    def _cached(self, key, compute, user_id: str):
+        """A read-only answer from the short cache; a miss counts against the user's allowance."""
+        return self._answers.get(key, compute, before_compute=lambda: self._reaches_rapidworkers(user_id))
+
     def balance(self, args, user_id, channel_id) -> Reply:
         self._no_args("balance", args)
-        return _reply(ui.balance_message(self.s.rw.get_balance(), self.settings.low_balance))
+        balance = self._cached("balance", self.s.rw.get_balance, user_id)
+        return _reply(ui.balance_message(balance, self.settings.low_balance))
 
     def campaigns(self, args, user_id, channel_id) -> Reply:
         if len(args) > 1:
@@ -519,7 +543,8 @@ class CommandService:
             if word not in STATUSES:
                 raise BadInput(f"Unknown status `{shown(word, 30)}`.{suggest(word, STATUSES)}", "campaigns")
             status = STATUSES[word]
-        return _reply(ui.campaigns_message(self.s.rw.list_campaigns(status=status), status))
+        campaigns = self._cached(("campaigns", status), lambda: self.s.rw.list_campaigns(status=status), user_id)
+        return _reply(ui.campaigns_message(campaigns, status))
 
     def _campaign(self, campaign_id: str):
         try:
@@ -533,10 +558,12 @@ class CommandService:
         if len(args) > 1:
             raise BadInput("Give one campaign id.", "campaign")
         cid = check_id(args[0] if args else None, "campaign id", "campaign")
+        self._reaches_rapidworkers(user_id)
         return _reply(ui.campaign_message(self._campaign(cid)))
 
     def blocked(self, args, user_id, channel_id) -> Reply:
         self._no_args("blocked", args)
+        self._reaches_rapidworkers(user_id)
         workers = self.s.rw.list_blocked()
         by = {}
         for w in workers:
@@ -545,10 +572,18 @@ class CommandService:
         return _reply(ui.blocked_message(workers, by))
 
     def digest(self, args, user_id, channel_id) -> Reply:
+        """Post the digest now: allowed users only, audited (as the App Home button)."""
         self._no_args("digest", args)
-        result = self.s.digest.post(kind="manual") or {}
+        self.require_allowed(user_id, "digest", None, "post the digest")
+        self._reaches_rapidworkers(user_id)
+        try:
+            result = self.s.digest.post(kind="manual") or {}
+        except UserError as e:
+            records.audit(self.db, user_id, "digest", None, "failed", str(e)[:200])
+            raise
         channel = result.get("channel") if isinstance(result, dict) else None
         channel = channel or self.settings.digest_channel
+        records.audit(self.db, user_id, "digest", result.get("ts") if isinstance(result, dict) else None, "posted")
         return _reply(ui.text_message(f":newspaper: Posted the digest to <#{channel}>."))
 
     # -- post pending (campaign button) ------------------------------------------------
@@ -556,8 +591,11 @@ class CommandService:
     def post_pending(self, campaign_id: str, user_id: str) -> Reply:
         def run():
             cid = check_id(campaign_id, "campaign id", "campaign")
+            self.require_allowed(user_id, "post-pending", cid, "post submissions for review")
+            self._reaches_rapidworkers(user_id)
             records.forget_campaign_counts(self.db, cid)
-            report = self.s.review.sync()
+            # Concurrent clicks share one sync instead of queueing one each.
+            report = self._syncs.run("review-sync", self.s.review.sync)
             records.audit(self.db, user_id, "post-pending", cid, "synced", report.summary()[:500])
             lines = [f":inbox_tray: Posted {report.posted} new submission(s) for review"
                      f" ({report.skipped} already posted, {report.recovered} recovered)."]
@@ -858,8 +896,16 @@ class CommandService:
 
     # -- campaign image --------------------------------------------------------------------
 
+    def _token_origins(self) -> set[tuple[str, str, int]]:
+        """Where the bot token may go: SLACK_API_URL's origin and https://files.slack.com."""
+        return {_origin(self.settings.slack_api_url), ("https", "files.slack.com", 443)}
+
     def _download_image(self, file_id: str) -> tuple[str, bytes, str]:
-        """files.info, then url_private_download with the bot token; checked to be an image ≤ 10 MB."""
+        """files.info, then url_private_download with the bot token; checked to be an image ≤ 10 MB.
+
+        The token is sent only to Slack's own origins: a download link, or a
+        redirect, anywhere else is refused without contacting it.
+        """
         try:
             info = self.s.slack.files_info(file=file_id)["file"]
         except SlackApiError as e:
@@ -874,16 +920,27 @@ class CommandService:
             raise UserError("The campaign image must be 10 MB or smaller.")
         if not isinstance(url, str) or not re.match(r"^https?://", url):
             raise UserError("I could not find the uploaded image's download link.")
+        allowed = self._token_origins()
         try:
-            with requests.get(url, headers={"Authorization": f"Bearer {self.s.slack.token}"}, timeout=15, stream=True,
-                              allow_redirects=True) as resp:
-                if resp.status_code != 200:
-                    raise UserError(f"I could not download the uploaded image (HTTP {resp.status_code}).")
-                content = b""
-                for chunk in resp.iter_content(65536):
-                    content += chunk
-                    if len(content) > MAX_IMAGE_BYTES:
-                        raise UserError("The campaign image must be 10 MB or smaller.")
+            for _ in range(MAX_IMAGE_REDIRECTS + 1):
+                if _origin(url) not in allowed:
+                    log.warning("refused to send the bot token to %s", _origin(url)[1])
+                    raise UserError("The uploaded image is not on Slack's file server, so I did not download it.")
+                with requests.get(url, headers={"Authorization": f"Bearer {self.s.slack.token}"}, timeout=15, stream=True,
+                                  allow_redirects=False) as resp:
+                    if resp.is_redirect:
+                        url = requests.compat.urljoin(url, resp.headers.get("Location", ""))
+                        continue
+                    if resp.status_code != 200:
+                        raise UserError(f"I could not download the uploaded image (HTTP {resp.status_code}).")
+                    content = b""
+                    for chunk in resp.iter_content(65536):
+                        content += chunk
+                        if len(content) > MAX_IMAGE_BYTES:
+                            raise UserError("The campaign image must be 10 MB or smaller.")
+                    break
+            else:
+                raise UserError("Slack redirected the image download too often; try again in a moment.")
         except requests.RequestException:
             raise UserError("I could not download the uploaded image; try again in a moment.") from None
         if not content:

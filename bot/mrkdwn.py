@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 ELLIPSIS = "…"
 
@@ -16,6 +18,32 @@ def escape(text: object) -> str:
     if text is None:
         return ""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Characters that would end or split a <url|label> link, or break the URL.
+_LINK_BREAKERS = re.compile(r"[|<>\s\x00-\x1f\x7f]")
+MAX_LINK_URL = 3000
+
+
+def link(url: object, label: object) -> str:
+    """A mrkdwn link <url|label> to an untrusted http(s) URL (from an API).
+
+    `|`, `<`, `>`, spaces and control characters in the URL are
+    percent-encoded, so text after a `|` can never become the label and
+    disguise where the link goes; anything but an http(s) URL with a host is
+    not linked at all: only the escaped label is shown.
+    """
+    text = escape(label)
+    raw = str(url or "").strip()
+    try:
+        parts = urlsplit(raw)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and len(raw) <= MAX_LINK_URL
+    except ValueError:
+        ok = False
+    if not ok:
+        return text
+    safe = _LINK_BREAKERS.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), raw)
+    return f"<{safe.replace('&', '&amp;')}|{text}>"
 
 
 def truncate(text: str, limit: int) -> str:

@@ -562,10 +562,13 @@ def _submissions_page(data: Any, campaign_id: str) -> tuple[list[Submission], bo
 
 
 class RequestBudget:
-    """Thread-safe sliding one-hour window of request timestamps.
+    """Thread-safe sliding one-hour window of request timestamps, in tiers.
 
-    Background work may use ``hourly_limit - interactive_reserve`` slots;
-    interactive calls (a person clicked) may use all ``hourly_limit``.
+    The last ``priority_reserve`` slots are kept for *priority* calls
+    (decisions and the review sync), so no amount of commands can starve
+    them; background work also stops ``interactive_reserve`` slots earlier
+    than a person's click. With the defaults of gigdesk serve (1,000/hour):
+    digest and alerts 700, commands 800, the review sync 900, decisions 1,000.
     """
 
     def __init__(
@@ -573,44 +576,50 @@ class RequestBudget:
         hourly_limit: int = 1000,
         interactive_reserve: int = 100,
         *,
+        priority_reserve: int = 0,
         window: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        if hourly_limit < 1 or not 0 <= interactive_reserve <= hourly_limit:
-            raise ValueError("need hourly_limit >= 1 and 0 <= interactive_reserve <= hourly_limit")
+        if hourly_limit < 1 or interactive_reserve < 0 or priority_reserve < 0 \
+                or interactive_reserve + priority_reserve > hourly_limit:
+            raise ValueError("need hourly_limit >= 1 and reserves >= 0 that add up to at most hourly_limit")
         self.hourly_limit = hourly_limit
         self.interactive_reserve = interactive_reserve
+        self.priority_reserve = priority_reserve
         self.window = window
         self._clock = clock
         self._stamps: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def _limit(self, background: bool) -> int:
-        return self.hourly_limit - self.interactive_reserve if background else self.hourly_limit
+    def _limit(self, background: bool, priority: bool = False) -> int:
+        return (self.hourly_limit
+                - (self.interactive_reserve if background else 0)
+                - (0 if priority else self.priority_reserve))
 
     def _prune(self, now: float) -> None:
         while self._stamps and self._stamps[0] <= now - self.window:
             self._stamps.popleft()
 
-    def try_acquire(self, background: bool = False) -> bool:
+    def try_acquire(self, background: bool = False, priority: bool = False) -> bool:
         """Take one slot if available."""
         with self._lock:
             now = self._clock()
             self._prune(now)
-            if len(self._stamps) >= self._limit(background):
+            if len(self._stamps) >= self._limit(background, priority):
                 return False
             self._stamps.append(now)
             return True
 
-    def acquire(self, background: bool = False) -> None:
+    def acquire(self, background: bool = False, priority: bool = False) -> None:
         """Take one slot or raise :class:`BudgetExhausted`."""
-        if self.try_acquire(background):
+        if self.try_acquire(background, priority):
             return
-        wait = self.seconds_until_free(background)
-        who = "background" if background else "interactive"
+        wait = self.seconds_until_free(background, priority)
+        who = ("decisions" if not background else "the review sync") if priority else (
+            "background" if background else "interactive")
         raise BudgetExhausted(
             f"RapidWorkers request budget used up for {who} calls "
-            f"({self._limit(background)} per hour); try again in {max(1, round(wait / 60))} min.",
+            f"({self._limit(background, priority)} per hour); try again in {max(1, round(wait / 60))} min.",
             retry_in=wait,
         )
 
@@ -620,16 +629,16 @@ class RequestBudget:
             self._prune(self._clock())
             return len(self._stamps)
 
-    def remaining(self, background: bool = False) -> int:
+    def remaining(self, background: bool = False, priority: bool = False) -> int:
         """Slots still available to this kind of caller."""
-        return max(0, self._limit(background) - self.used())
+        return max(0, self._limit(background, priority) - self.used())
 
-    def seconds_until_free(self, background: bool = False) -> float:
+    def seconds_until_free(self, background: bool = False, priority: bool = False) -> float:
         """Seconds until one more slot frees up for this kind of caller (0 if free now)."""
         with self._lock:
             now = self._clock()
             self._prune(now)
-            excess = len(self._stamps) - self._limit(background)
+            excess = len(self._stamps) - self._limit(background, priority)
             if excess < 0:
                 return 0.0
             if excess >= len(self._stamps):
@@ -645,6 +654,7 @@ class _CallContext:
     budget: RequestBudget
     background: bool
     count: Callable[[], None]
+    priority: bool = False
 
 
 # Set around each HTTP call so the urllib3 retry hook (same thread) can charge
@@ -669,7 +679,7 @@ class _BudgetedRetry(Retry):
         new = super().increment(method, url, response, error, _pool, _stacktrace)
         ctx = _CALL.get()
         if ctx is not None:
-            if not ctx.budget.try_acquire(ctx.background):
+            if not ctx.budget.try_acquire(ctx.background, ctx.priority):
                 # Stop retrying; the caller sees the last error/response.
                 raise MaxRetryError(_pool, url, error or ResponseError("request budget exhausted"))
             ctx.count()
@@ -812,6 +822,7 @@ class RapidWorkersClient:
         connect_timeout: float = 3.05,
         hourly_limit: int = 1000,
         interactive_reserve: int = 100,
+        priority_reserve: int = 0,
         budget: RequestBudget | None = None,
         background: bool = False,
         session: requests.Session | None = None,
@@ -827,15 +838,16 @@ class RapidWorkersClient:
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
         self.background = bool(background)
+        self.priority = False
         # A caller-provided session serves the read-only calls (it gets the
         # retrying adapter mounted); money calls always use a private session
         # whose adapter never retries once the request may have been sent.
         safe = _mount(session or requests.Session(), _safe_retry())
         money = _mount(requests.Session(), _money_retry())
-        self._shared = _Shared(safe, money, budget or RequestBudget(hourly_limit, interactive_reserve))
+        self._shared = _Shared(safe, money, budget or RequestBudget(hourly_limit, interactive_reserve, priority_reserve=priority_reserve))
 
     def __repr__(self) -> str:
-        kind = "background" if self.background else "interactive"
+        kind = ("background" if self.background else "interactive") + (" priority" if self.priority else "")
         return f"<RapidWorkersClient {self.base_url} {kind}>"
 
     # -- plumbing -----------------------------------------------------------
@@ -845,6 +857,12 @@ class RapidWorkersClient:
         view = object.__new__(RapidWorkersClient)
         view.__dict__.update(self.__dict__)
         view.background = True
+        return view
+
+    def sync_view(self) -> "RapidWorkersClient":
+        """The review sync's view: background, but it may use the priority reserve."""
+        view = self.background_view()
+        view.priority = True
         return view
 
     @property
@@ -870,13 +888,18 @@ class RapidWorkersClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         files: list[tuple[str, tuple[Any, ...]]] | None = None,
+        decision: bool = False,
     ) -> Any:
-        """Send one logical call; return the parsed JSON body (``{}`` if none)."""
+        """Send one logical call; return the parsed JSON body (``{}`` if none).
+
+        ``decision``: approve, reject, block… may use the priority reserve.
+        """
         shared = self._shared
-        shared.budget.acquire(self.background)
+        priority = self.priority or decision
+        shared.budget.acquire(self.background, priority)
         session = shared.money if money else shared.safe
         params = {k: v for k, v in (params or {}).items() if v is not None}
-        ctx = _CallContext(shared.budget, self.background, shared.count)
+        ctx = _CallContext(shared.budget, self.background, shared.count, priority)
         token = _CALL.set(ctx)
         shared.count()
         started = time.monotonic()
@@ -1021,7 +1044,7 @@ class RapidWorkersClient:
             raise InvalidInput("notes must be text.")
         body = {"notes": notes} if notes and notes.strip() else {}
         data = self._request(
-            "POST", f"/api/campaigns/{quote(cid)}/submissions/{sid}/approve/", money=True, json_body=body
+            "POST", f"/api/campaigns/{quote(cid)}/submissions/{sid}/approve/", money=True, json_body=body, decision=True
         )
         return _decision(_get(data, "submission", default={}), sid, "Approved", body.get("notes"))
 
@@ -1035,6 +1058,7 @@ class RapidWorkersClient:
             f"/api/campaigns/{quote(cid)}/submissions/{sid}/reject/",
             money=True,
             json_body={"notes": reason},
+            decision=True,
         )
         return _decision(_get(data, "submission", default={}), sid, "Rejected", reason)
 
@@ -1045,7 +1069,7 @@ class RapidWorkersClient:
             raise InvalidInput("notes must be text.")
         body = {"notes": notes} if notes and notes.strip() else {}
         data = self._request(
-            "POST", f"/api/campaigns/{quote(cid)}/submissions/bulk_action/", money=True, json_body=body
+            "POST", f"/api/campaigns/{quote(cid)}/submissions/bulk_action/", money=True, json_body=body, decision=True
         )
         items = _get(data, "submissions", "results", default=[])
         return [
@@ -1064,11 +1088,11 @@ class RapidWorkersClient:
 
     def block_worker(self, worker_id: str | int) -> None:
         """Block a worker from all your campaigns."""
-        self._request("POST", "/api/workers/block/", money=True, json_body=self._worker_payload(worker_id))
+        self._request("POST", "/api/workers/block/", money=True, json_body=self._worker_payload(worker_id), decision=True)
 
     def unblock_worker(self, worker_id: str | int) -> None:
         """Unblock a previously blocked worker."""
-        self._request("POST", "/api/workers/unblock/", money=True, json_body=self._worker_payload(worker_id))
+        self._request("POST", "/api/workers/unblock/", money=True, json_body=self._worker_payload(worker_id), decision=True)
 
     def list_blocked(self) -> list[BlockedWorker]:
         """Workers you have blocked."""

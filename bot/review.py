@@ -162,7 +162,7 @@ class ReviewService:
         with self._sync_lock:
             report = SyncReport()
             self._repost_unrecorded(report)
-            rw = self.s.rw.background_view()
+            rw = self.s.rw.sync_view()  # the sync may use the priority reserve
             try:
                 campaigns = rw.list_campaigns()
             except RapidWorkersError as e:
@@ -330,7 +330,7 @@ class ReviewService:
         if not vanished:
             return
         try:
-            upstream = {s.id: s for s in self.s.rw.background_view().list_submissions(campaign.id)}
+            upstream = {s.id: s for s in self.s.rw.sync_view().list_submissions(campaign.id)}
         except RapidWorkersError as e:
             report.errors.append(f"campaign {campaign.id}: {_describe(e)}")
             return

@@ -705,6 +705,11 @@ class WonoloDesk:
     def _worker(self, args, user_id):
         if len(args) != 1:
             raise UserError("Give one worker id or email: `/wonolo worker <id|email>`.")
+        # The answer tells whether an address belongs to a worker: allowed users only.
+        if not self.s.is_allowed(user_id):
+            self._audit(user_id, "wonolo-worker", "-", "refused", "not an allowed user")
+            raise NotAllowed("Looking up Wonolo workers is for allowed users only. Ask an admin to add you to "
+                             "the review channel (or GIGDESK_ALLOWED_USERS).")
         value = args[0].strip()
         if value.startswith("<mailto:") and "|" in value:  # Slack may have linked the email
             value = value[len("<mailto:"):].split("|", 1)[0]

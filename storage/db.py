@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from datetime import datetime, timezone
@@ -13,6 +14,8 @@ import sqlite_utils
 from storage.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
+OWNER_ONLY = 0o600
+SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def utcnow() -> str:
@@ -20,13 +23,32 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
+def _owner_only(path: str) -> None:
+    """Create the database file 0600 whatever the umask (SQLite gives its
+    -wal and -shm files the database file's mode), and tighten any that exist."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, OWNER_ONLY)
+    try:
+        with contextlib.suppress(PermissionError):  # someone else's file: leave its mode alone
+            os.fchmod(fd, OWNER_ONLY)
+    finally:
+        os.close(fd)
+    for suffix in SIDE_FILES:
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.chmod(path + suffix, OWNER_ONLY)
+
+
 def connect(path: str) -> sqlite_utils.Database:
-    """A new connection with WAL and a generous busy timeout."""
+    """A new connection with WAL and a generous busy timeout; the files owner-only."""
+    on_disk = path not in ("", ":memory:") and not path.startswith("file:")
+    if on_disk:
+        _owner_only(path)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if path != ":memory:":
         db.enable_wal()
+    if on_disk:
+        _owner_only(path)  # the -wal and -shm files now exist
     db.execute("PRAGMA foreign_keys = ON")
     return db
 

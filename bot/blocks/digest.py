@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.review import when
-from bot.mrkdwn import date_token, escape, mention, money, plain, progress_bar, truncate
+from bot.mrkdwn import date_token, escape, link, mention, money, plain, progress_bar, truncate
 
 SECTION_TEXT_LIMIT = 3000
 MAX_CAMPAIGNS = 20  # one section each; keeps a digest well under 50 blocks
@@ -159,7 +159,7 @@ def waiting_text(w: Waiting) -> str:
         if w.oldest_since:
             oldest += f", waiting since {when(w.oldest_since)}"
         if w.oldest_link:
-            oldest += f" · <{escape(w.oldest_link)}|open it>"
+            oldest += f" · {link(w.oldest_link, 'open it')}"
         text += f"\nOldest: {oldest}"
     return text
 

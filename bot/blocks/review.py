@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 
 from bot import ids
 from bot.blocks.state import state_choice, state_text
-from bot.mrkdwn import date_token, escape, mention, money, plain, truncate
+from bot.mrkdwn import date_token, escape, link, mention, money, plain, truncate
 
 MAX_IMAGES = 5
 SECTION_TEXT_LIMIT = 3000
@@ -77,7 +77,7 @@ def _images(data: dict, with_images: bool) -> list[Block]:
     rest = images[len(shown) :]
     if rest:
         links = " ".join(
-            f"<{escape(i['url'] if _is_web_url(i.get('url')) else i['thumbnail_url'])}|image {len(shown) + n}>"
+            link(i['url'] if _is_web_url(i.get('url')) else i['thumbnail_url'], f"image {len(shown) + n}")
             for n, i in enumerate(rest, 1)
         )
         label = f"+{len(rest)} more: " if shown else "Proof images: "

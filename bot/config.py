@@ -51,6 +51,10 @@ class Settings:
     rw_hourly_limit: int = 1000
     workers: int = 64
     post_interval: float = 1.0
+    # Who may spend (GIGDESK_SPENDERS, else GIGDESK_ALLOWED_USERS; empty: nobody) and the spending limits.
+    spenders: frozenset[str] = frozenset()
+    daily_spend_limit: Decimal | None = None
+    second_approval_above: Decimal | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -172,10 +176,29 @@ def load_settings(
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError("GIGDESK_TZ must be an IANA time zone name, like Europe/Berlin") from None
 
-    allowed = frozenset(u.strip() for u in (get("GIGDESK_ALLOWED_USERS", "") or "").split(",") if u.strip())
-    bad_users = sorted(u for u in allowed if not USER_ID.match(u))
-    if bad_users:
-        raise ConfigError("GIGDESK_ALLOWED_USERS must be Slack user IDs like U0123456789, comma-separated")
+    def user_ids(name: str) -> frozenset[str]:
+        found = frozenset(u.strip() for u in (get(name, "") or "").split(",") if u.strip())
+        if any(not USER_ID.match(u) for u in found):
+            raise ConfigError(f"{name} must be Slack user IDs like U0123456789, comma-separated")
+        return found
+
+    def dollars(name: str, example: str) -> Decimal | None:
+        value = get(name)
+        if value is None:
+            return None
+        try:
+            amount = Decimal(value.removeprefix("$").replace(",", ""))
+            if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+                raise InvalidOperation
+        except InvalidOperation:
+            raise ConfigError(f"{name} must be an amount in dollars (whole cents), like {example}") from None
+        return amount.quantize(Decimal("0.01"))
+
+    allowed = user_ids("GIGDESK_ALLOWED_USERS")
+
+    spenders = user_ids("GIGDESK_SPENDERS") if get("GIGDESK_SPENDERS") is not None else allowed
+    daily_spend_limit = dollars("GIGDESK_DAILY_SPEND_LIMIT", "500.00")
+    second_approval_above = dollars("GIGDESK_SECOND_APPROVAL_ABOVE", "100.00")
 
     low_balance_text = get("GIGDESK_LOW_BALANCE", "10.00")
     try:
@@ -212,5 +235,8 @@ def load_settings(
         rw_hourly_limit=integer("GIGDESK_RW_HOURLY_LIMIT", 1000, 10, 100000),
         workers=integer("GIGDESK_WORKERS", 64, 4, 512),
         post_interval=integer("GIGDESK_POST_INTERVAL_MS", 1000, 0, 60000) / 1000,
+        spenders=spenders,
+        daily_spend_limit=daily_spend_limit,
+        second_approval_above=second_approval_above,
         secrets=secrets,
     )

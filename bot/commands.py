@@ -749,7 +749,9 @@ class CommandService:
         if row is None:
             return "This offer does not exist (any more). Run the command again."
         state = row["state"]
-        if state in ("offered", "awaiting_second") and row["expires_at"] <= now:
+        if state == "awaiting_second" and row["expires_at"] <= now:
+            return f"This request waited {SECOND_APPROVAL_HOURS} hours for a second spender and expired. Nothing was spent."
+        if state == "offered" and row["expires_at"] <= now:
             return f"This offer expired (offers last {CONFIRM_MINUTES} minutes). Nothing was spent; run the command again."
         if state == "awaiting_second":
             return f"This already waits for a second spender's Confirm (asked by {mention(row['user_id'])})."
@@ -976,6 +978,10 @@ class CommandService:
         cid = p["campaign_id"]
         pay = Decimal(p["pay"])
         title = truncate(escape(p.get("title") or cid), 200)
+        if "submission_ids" not in p:  # offered by a version that did not list them: never approve blindly
+            records.finish_confirmation(self.db, row["id"], "cancelled")
+            return problem("This offer was made before an upgrade and does not list its submissions. "
+                           f"Nothing was spent; run `/rw approve-all {escape(cid)}` again.")
         wanted = list(p["submission_ids"]) + (list(p["flagged_ids"]) if p.get("include_flagged") else [])
         try:
             still_pending = {sub.id: sub for sub in self.s.rw.list_submissions(cid, status="Pending")}

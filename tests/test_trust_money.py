@@ -266,7 +266,10 @@ def test_daily_limit_is_shown_in_the_offer_and_enforced(drive, sandbox):
     rw = drive(GIGDESK_DAILY_SPEND_LIMIT="7.50", GIGDESK_TZ="Pacific/Kiritimati")
     offer = rw.command(JOB_5)
     assert "Daily limit $7.50 per person: $0.00 spent today, $7.50 left." in text_of(offer)
+    earlier = rw.command(JOB_5.replace("v=1", "v=9"))  # also within the limit when offered...
     assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    late = text_of(rw.click(ids.SPEND_CONFIRM, buttons(earlier)[ids.SPEND_CONFIRM]))  # ...but not at its Confirm
+    assert "go over the daily spending limit of $7.50" in late and "$5.00 already spent today" in late
     assert "$5.00 spent today, $2.50 left" in text_of(rw.command(JOB_250))
     over = rw.command(JOB_5)
     assert "go over your daily spending limit" in text_of(over) and ids.SPEND_CONFIRM not in buttons(over)

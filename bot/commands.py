@@ -75,7 +75,7 @@ log = logging.getLogger("gigdesk.commands")
 
 CONFIRM_MINUTES = 10
 BULK_PROGRESS_FROM = 6  # bulk approvals of at least this many show progress (a few response_url updates)
-BULK_LEAVES_FREE = 2  # × the budget's interactive reserve: left for the sync and for single clicks
+BULK_LEAVES_FREE = 2  # × the budget's interactive reserve (at most half the budget): left for the sync and single clicks
 MAX_QUANTITY = 100_000
 MAX_PAY_RATE = Decimal("1000")
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -970,7 +970,7 @@ class CommandService:
     def _bulk_budget_short(self) -> bool:
         """Stop a bulk approval before it eats what the sync and single clicks need this hour."""
         budget = self.s.rw.budget
-        return budget.remaining() <= BULK_LEAVES_FREE * budget.interactive_reserve
+        return budget.remaining() <= min(BULK_LEAVES_FREE * budget.interactive_reserve, budget.hourly_limit // 2)
 
     def _bulk_approve(self, row: dict, user_id: str, progress=None) -> Reply:
         """Approve exactly the offered submissions still pending, one at a time (never bulk_action)."""

@@ -193,10 +193,10 @@ def withdraw_second_request(db: Database, confirmation_id: str) -> None:
 def finish_confirmation(
     db: Database, confirmation_id: str, state: str, result: dict | None = None, *, spent_cents: int | None = None
 ) -> None:
-    """executing -> done | failed, or back to offered | awaiting_second (nothing was spent:
-    Confirm may be clicked again, and the daily-limit reservation is released).
+    """executing -> done | failed, or cancelled / back to offered | awaiting_second (nothing was
+    spent: the daily-limit reservation is released, and Confirm may be clicked again).
     `spent_cents`: what was really spent, when known; otherwise the reservation stays counted."""
-    released = state in ("offered", "awaiting_second")
+    released = state in ("offered", "awaiting_second", "cancelled")
     with write(db):
         db.execute(
             "UPDATE confirmations SET state = ?, finished_at = ?, result = ?,"

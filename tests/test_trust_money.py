@@ -89,6 +89,22 @@ def test_approve_all_pays_only_for_the_submissions_it_offered(drive, sandbox):
     assert [sandbox.submission(s)["status"] for s in offered] == ["Approved"] * 2
     assert {sandbox.submission(s)["status"] for s in arrived_later} == {"Pending"}
     assert sandbox.count(path_contains="bulk_action") == 0
+    assert rw.bot.review.sync().posted == 40  # the unseen ones still go to review; the approved two do not
+
+
+def test_a_server_error_stops_approve_all_without_retrying(drive, sandbox):
+    rw = drive()
+    campaign = sandbox.add_campaign("Flaky", pay="1.00", total=10)
+    sids = [sandbox.add_submission(campaign) for _ in range(4)]
+    rw.bot.review.sync()
+    cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
+    sandbox.fail_next(1, status=500, path_contains=f"/submissions/{sids[1]}/approve")
+    done = text_of(rw.click(ids.SPEND_CONFIRM, cid))
+    assert "Approved 1 of the 4" in done and "1 failed" in done and "2 not attempted" in done
+    assert f"/rw campaign {campaign}" in done and "will not retry" in done
+    assert sandbox.count(path_contains="/approve") == 2 and sandbox.balance == Decimal("999.00")
+    assert subs.get(rw.bot.db, sids[1])["state"] == "posted"  # still actionable: a new click tries again
+    assert "already" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
 
 
 def test_a_reject_under_way_is_not_paid_by_approve_all(drive, sandbox, slack):

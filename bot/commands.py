@@ -10,7 +10,16 @@ Money rules:
   `confirmations` table (random id, 10-minute expiry); the Confirm button
   carries that id and nothing else, so the parameters always come from the DB.
 * Confirm takes the row atomically (offered -> executing) — once, only by
-  the user who asked, only before it expires — and only then calls the API.
+  the user who asked, only before it expires, only within the daily spending
+  limit — and only then calls the API. Above GIGDESK_SECOND_APPROVAL_ABOVE the
+  requester's Confirm only asks (offered -> awaiting_second, posted in the
+  review channel) and a second, different spender's Confirm runs it
+  (bot/spending.py has the rules on who may spend and the limits).
+* Approve-all offers exactly the pending submissions it listed (flagged ones
+  only when the user explicitly includes them) and Confirm approves those
+  still pending one by one, each through the same decided-once guard as a
+  click, within the hourly request budget; never `bulk_action`, which would
+  pay for submissions nobody saw.
 * A money call that certainly did not take effect (400, 401, 403, 404, 429,
   connection refused) puts the offer back to 'offered' so Confirm can be
   clicked again; after a 5xx or a timeout it is 'failed' and never retried
@@ -39,6 +48,7 @@ from bot.blocks import commands as ui
 from bot.config import CHANNEL_ID
 from bot.errors import NotAllowed, UserError
 from bot.fair_use import Allowance, AnswerCache, SingleFlight
+from bot.spending import SECOND_APPROVAL_HOURS, SpendingRules, cents
 from bot.mrkdwn import escape, mention, money, truncate
 from bot.rapidworkers import (
     MIN_PREFILLED_QUANTITY,
@@ -65,6 +75,8 @@ from storage.db import utcnow
 log = logging.getLogger("gigdesk.commands")
 
 CONFIRM_MINUTES = 10
+BULK_PROGRESS_FROM = 6  # bulk approvals of at least this many show progress (a few response_url updates)
+BULK_LEAVES_FREE = 2  # × the budget's interactive reserve (at most half the budget): left for the sync and single clicks
 MAX_QUANTITY = 100_000
 MAX_PAY_RATE = Decimal("1000")
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -464,6 +476,7 @@ class CommandService:
         self._answers = AnswerCache()  # balance, campaign lists (bot.fair_use)
         self._allowance = Allowance()  # per-user look-ups that reach RapidWorkers
         self._syncs = SingleFlight()  # Post pending for review: one sync at a time
+        self.spending = SpendingRules(services)
 
     @property
     def db(self):
@@ -511,7 +524,7 @@ class CommandService:
             raise BadInput(f"`/rw {name}` takes no arguments.", name)
 
     def require_allowed(self, user_id: str, action: str, target: str | None, what: str) -> None:
-        """Refuse (audited) unless the user may spend, block and unblock."""
+        """Refuse (audited) unless the user may review (block and unblock)."""
         if not self.s.is_allowed(user_id):
             records.audit(self.db, user_id, action, target, "refused", "not an allowed user")
             raise NotAllowed(f"You are not allowed to {what}. Ask an admin to add you to the review channel (or GIGDESK_ALLOWED_USERS).")
@@ -627,14 +640,14 @@ class CommandService:
 
     def job(self, args, user_id, channel_id) -> Reply | OpenModal:
         if not args:
-            self.require_allowed(user_id, "job-prefilled", None, "create jobs")
+            self.spending.require_spender(user_id, "job-prefilled", None, "create jobs")
             return OpenModal(ui.job_modal(channel_id))
         params = parse_job_args(args)
         return self.offer_prefilled(params, user_id)
 
     def new(self, args, user_id, channel_id) -> Reply | OpenModal:
         self._no_args("new", args)
-        self.require_allowed(user_id, "job-custom", None, "create campaigns")
+        self.spending.require_spender(user_id, "job-custom", None, "create campaigns")
         return OpenModal(ui.new_campaign_modal(channel_id))
 
     def job_modal(self, user_id: str, channel_id: str | None) -> Reply | OpenModal:
@@ -643,7 +656,7 @@ class CommandService:
 
     def offer_prefilled(self, params: dict, user_id: str) -> Reply:
         kind, quantity = params["kind"], params["quantity"]
-        self.require_allowed(user_id, "job-prefilled", kind, "create jobs")
+        self.spending.require_spender(user_id, "job-prefilled", kind, "create jobs")
         where = f" in {', '.join(params['countries'])}" if params.get("countries") else ""
         lang = f", language {escape(params['language'])}" if params.get("language") else ""
         what = (f"Create a *{kind}* job: {quantity:,} × {money(PREFILLED_UNIT_PRICE)} for {escape(params['link'])}"
@@ -652,7 +665,7 @@ class CommandService:
 
     def offer_custom(self, params: dict, user_id: str) -> Reply:
         def run():
-            self.require_allowed(user_id, "job-custom", params.get("title"), "create campaigns")
+            self.spending.require_spender(user_id, "job-custom", params.get("title"), "create campaigns")
             image = None
             if params.get("image"):
                 image = self._download_image(params["image"]["file_id"])
@@ -677,20 +690,68 @@ class CommandService:
         return self.guard(run)
 
     def offer_approve_all(self, campaign_id: str, user_id: str) -> Reply:
+        """Offer to approve the campaign's pending submissions listed now: unflagged ones only by default."""
         def run():
             cid = check_id(campaign_id, "campaign id", "approve-all")
-            self.require_allowed(user_id, "approve-all", cid, "approve submissions")
+            self.spending.require_spender(user_id, "approve-all", cid, "approve submissions in bulk")
             c = self._campaign(cid)
-            if c.pending <= 0:
+            pending = sorted(self.s.rw.list_submissions(cid, status="Pending"), key=lambda sub: sub.id)
+            if not pending:
                 return _reply(ui.text_message(f"*{escape(c.title)}* has no pending submissions: nothing to approve."))
-            cost = (c.pay * c.pending).quantize(Decimal("0.01"))
-            what = (f"Approve all *{c.pending}* pending submission(s) of *{truncate(escape(c.title), 200)}* "
-                    f"and pay each worker {money(c.pay)}.")
-            params = {"campaign_id": cid, "title": c.title[:200], "pending": c.pending, "pay": str(c.pay)}
-            return self._offer(user_id, "approve-all", params, cost, what=what, target=cid, estimate=True,
-                               cost_note=f"{c.pending} × {money(c.pay)}, from the last count")
+            flagged = {sub.id: (sub, self.s.review.flags(sub.to_dict())) for sub in pending}
+            flagged = {sid: found for sid, found in flagged.items() if found[1]}
+            params = {
+                "campaign_id": cid, "title": c.title[:200], "pay": str(c.pay),
+                "submission_ids": [sub.id for sub in pending if sub.id not in flagged],
+                "flagged_ids": sorted(flagged),
+                "flag_lines": [f"`{sid}` {shown(sub.worker_name, 40)}: {', '.join(flags)}"
+                               for sid, (sub, flags) in sorted(flagged.items())][:10],
+                "include_flagged": False,
+            }
+            return self._approve_all_offer(user_id, params)
 
         return self.guard(run)
+
+    def offer_including_flagged(self, confirmation_id: str, user_id: str) -> Reply:
+        """The explicit choice to include flagged submissions: a new offer (its own Confirm) replaces the first."""
+        def run():
+            now = utcnow()
+            row = records.get_confirmation(self.db, confirmation_id) if CONFIRMATION_ID_RE.match(confirmation_id or "") else None
+            if row is None or row["action"] != "approve-all" or not row["params"].get("flagged_ids"):
+                return problem(self._unusable(None, now))
+            if row["user_id"] != user_id:
+                return problem(f"Only {mention(row['user_id'])}, who asked for this, can change it.")
+            self.spending.require_spender(user_id, "approve-all", row["params"]["campaign_id"], "approve submissions in bulk")
+            if row["state"] != "offered" or row["expires_at"] <= now or not records.cancel_confirmation(self.db, row["id"]):
+                return problem(self._unusable(records.get_confirmation(self.db, row["id"]), now))
+            records.audit(self.db, user_id, "approve-all", row["id"][:8], "include-flagged", "offer replaced", row["cost"])
+            reply = self._approve_all_offer(user_id, {**row["params"], "include_flagged": True})
+            reply.replace_original = True
+            return reply
+
+        return self.guard(run)
+
+    def _approve_all_offer(self, user_id: str, params: dict) -> Reply:
+        included = list(params["submission_ids"]) + (list(params["flagged_ids"]) if params["include_flagged"] else [])
+        flagged = len(params["flagged_ids"])
+        pay = Decimal(params["pay"])
+        title = truncate(escape(params["title"]), 200)
+        if params["include_flagged"]:
+            what = (f"Approve *{len(included)}* pending submission(s) of *{title}*, *including {flagged} flagged*, "
+                    f"and pay each worker {money(pay)}.")
+        else:
+            what = f"Approve the *{len(included)}* unflagged pending submission(s) of *{title}* and pay each worker {money(pay)}."
+        if flagged:
+            more = f"\n…and {flagged - len(params['flag_lines'])} more" if flagged > len(params["flag_lines"]) else ""
+            head = ("Flagged, included:" if params["include_flagged"]
+                    else f":warning: *{flagged}* flagged submission(s) are left out (include them only with the button below):")
+            what += f"\n{head}\n" + "\n".join(params["flag_lines"]) + more
+        what += "\nOnly these submissions are approved: any that arrive later are not, and any decided meanwhile are skipped."
+        include_button = flagged > 0 and not params["include_flagged"]
+        cost = (pay * len(included)).quantize(Decimal("0.01"))
+        return self._offer(user_id, "approve-all", params, cost, what=truncate(what, 2900), target=params["campaign_id"],
+                           cost_note=f"{len(included)} × {money(pay)}", confirmable=bool(included),
+                           include_flagged=flagged if include_button else 0)
 
     def approve_all(self, args, user_id, channel_id) -> Reply:
         if len(args) != 1:
@@ -698,20 +759,27 @@ class CommandService:
         return self.offer_approve_all(args[0], user_id)
 
     def _offer(self, user_id: str, action: str, params: dict, cost: Decimal, *, what: str, target: str | None,
-               estimate: bool = False, cost_note: str | None = None, image=None) -> Reply:
+               estimate: bool = False, cost_note: str | None = None, image=None, confirmable: bool = True,
+               include_flagged: int = 0) -> Reply:
         audit_action = ACTION_LABEL[action]
         balance = self.s.rw.get_balance()
         if balance < cost:
             records.audit(self.db, user_id, audit_action, target, "refused", f"insufficient balance {balance}", str(cost))
             return _reply(ui.spend_insufficient(what=what, cost=cost, balance=balance, estimate=estimate, cost_note=cost_note))
+        terms = self.spending.terms(user_id, cost)
+        if terms.refusal and confirmable:
+            records.audit(self.db, user_id, audit_action, target, "refused", "over the daily spend limit", str(cost))
+            return _reply(ui.spend_refused(what=what, cost=cost, balance=balance, estimate=estimate, cost_note=cost_note,
+                                           reason=terms.refusal, terms=terms.lines))
         confirmation_id = secrets.token_urlsafe(18)
         expires = (datetime.now(timezone.utc) + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="microseconds")
-        records.create_confirmation(self.db, confirmation_id, user_id, action, params, str(cost), expires)
+        records.create_confirmation(self.db, confirmation_id, user_id, action, {**params, "summary": what}, str(cost), expires)
         if image is not None:
             self._cache_image(confirmation_id, image)
         records.audit(self.db, user_id, audit_action, target, "offered", f"confirmation {confirmation_id[:8]}", str(cost))
         return _reply(ui.spend_offer(what=what, cost=cost, balance=balance, estimate=estimate,
-                                     confirmation_id=confirmation_id, cost_note=cost_note, minutes=CONFIRM_MINUTES))
+                                     confirmation_id=confirmation_id, cost_note=cost_note, minutes=CONFIRM_MINUTES,
+                                     terms=terms.lines, confirmable=confirmable, include_flagged=include_flagged))
 
     # -- confirm / cancel -----------------------------------------------------------------
 
@@ -719,8 +787,12 @@ class CommandService:
         if row is None:
             return "This offer does not exist (any more). Run the command again."
         state = row["state"]
+        if state == "awaiting_second" and row["expires_at"] <= now:
+            return f"This request waited {SECOND_APPROVAL_HOURS} hours for a second spender and expired. Nothing was spent."
         if state == "offered" and row["expires_at"] <= now:
             return f"This offer expired (offers last {CONFIRM_MINUTES} minutes). Nothing was spent; run the command again."
+        if state == "awaiting_second":
+            return f"This already waits for a second spender's Confirm (asked by {mention(row['user_id'])})."
         if state == "executing":
             return "This is already being carried out; wait for the result."
         if state == "done":
@@ -731,8 +803,16 @@ class CommandService:
             return "This offer was already used and failed. Check `/rw campaigns` before trying again."
         return "This offer cannot be used any more."
 
-    def confirm(self, confirmation_id: str, user_id: str) -> Reply:
-        """The Confirm button: take the offer once, then call the API."""
+    @staticmethod
+    def _waiting_state(row: dict) -> str:
+        """Where an offer goes back to when nothing was spent: awaiting_second once a second approval was asked."""
+        return "awaiting_second" if row.get("asked_at") else "offered"
+
+    def confirm(self, confirmation_id: str, user_id: str, progress=None) -> Reply:
+        """The Confirm button: take the offer once (within the limits), then call the API.
+
+        `progress(Reply)`, if given, shows how a long bulk approval is going.
+        """
         now = utcnow()
         row = records.get_confirmation(self.db, confirmation_id) if CONFIRMATION_ID_RE.match(confirmation_id or "") else None
         if row is None:
@@ -740,29 +820,84 @@ class CommandService:
             return problem(self._unusable(None, now))
         audit_action = ACTION_LABEL.get(row["action"], row["action"])
         target = (confirmation_id or "")[:8]
+        if row["state"] == "awaiting_second":
+            return self._confirm_second(row, user_id, now, progress)
         if row["user_id"] != user_id:
             records.audit(self.db, user_id, audit_action, target, "refused", "not the user who asked", row["cost"])
             return problem(f"Only {mention(row['user_id'])}, who asked for this, can confirm it.")
-        if not self.s.is_allowed(user_id):
-            records.audit(self.db, user_id, audit_action, target, "refused", "not an allowed user", row["cost"])
-            return problem("You are not allowed to spend money any more. Ask an admin to add you to the review channel.")
-        if not records.take_confirmation(self.db, confirmation_id, now):
+        if not self.s.may_spend(user_id):
+            records.audit(self.db, user_id, audit_action, target, "refused", "not a spender", row["cost"])
+            return problem(self.spending.not_a_spender(user_id, "spend money"))
+        if row["state"] == "offered" and self.spending.needs_second_approval(row["cost"] or "0"):
+            return self._ask_second(row, user_id, now)
+        return self._take_and_run(row, user_id, now, progress)
+
+    def _confirm_second(self, row: dict, user_id: str, now: str, progress) -> Reply:
+        """A Confirm on a request waiting for a second spender: anyone who may spend, except the requester."""
+        audit_action = ACTION_LABEL.get(row["action"], row["action"])
+        if user_id == row["user_id"]:
+            records.audit(self.db, user_id, audit_action, row["id"][:8], "refused", "second approval by the requester", row["cost"])
+            return problem("You asked for this: a second, different spender must confirm it.")
+        if not self.s.may_spend(user_id):
+            records.audit(self.db, user_id, audit_action, row["id"][:8], "refused", "not a spender", row["cost"])
+            return problem(self.spending.not_a_spender(user_id, "confirm spending"))
+        return self._take_and_run(row, user_id, now, progress, from_state="awaiting_second", second_by=user_id)
+
+    def _ask_second(self, row: dict, user_id: str, now: str) -> Reply:
+        """The requester's Confirm of a spend above the threshold: record it and ask the other spenders."""
+        cid = row["id"]
+        audit_action = ACTION_LABEL.get(row["action"], row["action"])
+        expires = (datetime.now(timezone.utc) + timedelta(hours=SECOND_APPROVAL_HOURS)).isoformat(timespec="microseconds")
+        if not records.request_second_approval(self.db, cid, now, expires):
+            message = self._unusable(records.get_confirmation(self.db, cid), now)
+            records.audit(self.db, user_id, audit_action, cid[:8], "refused", message[:200], row["cost"])
+            return problem(message)
+        channel = self.settings.review_channel
+        text, blocks = ui.second_approval_request(
+            requester=user_id, what=row["params"].get("summary") or audit_action, cost=Decimal(row["cost"]),
+            threshold=self.settings.second_approval_above, confirmation_id=cid, hours=SECOND_APPROVAL_HOURS)
+        try:
+            self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
+        except SlackApiError as e:
+            records.withdraw_second_request(self.db, cid)
+            records.audit(self.db, user_id, audit_action, cid[:8], "failed", f"could not ask for a second approval: {e.response.get('error')}", row["cost"])
+            return problem(f"I could not post the request for a second approval (Slack said {escape(str(e.response.get('error')))}). "
+                           "Nothing was spent; click Confirm again.")
+        records.audit(self.db, user_id, audit_action, cid[:8], "second-approval-requested", f"posted in {channel}", row["cost"])
+        return Reply(f":hourglass_flowing_sand: Requested. Spends above {money(self.settings.second_approval_above)} need a second "
+                     f"spender: I asked in <#{channel}>. Nothing is spent until another spender clicks Confirm there.",
+                     None, replace_original=True)
+
+    def _take_and_run(self, row: dict, user_id: str, now: str, progress, *, from_state: str = "offered",
+                      second_by: str | None = None) -> Reply:
+        confirmation_id = row["id"]
+        audit_action = ACTION_LABEL.get(row["action"], row["action"])
+        target = confirmation_id[:8]
+        taken = self.spending.take(row, now, from_state=from_state, second_by=second_by)
+        if taken == "over-limit":
+            message = self.spending.over_limit_message(row)
+            records.audit(self.db, user_id, audit_action, target, "refused", "over the daily spend limit", row["cost"])
+            return problem(message)
+        if taken != "taken":
             message = self._unusable(records.get_confirmation(self.db, confirmation_id), now)
             records.audit(self.db, user_id, audit_action, target, "refused", message[:200], row["cost"])
             return problem(message)
+        row = {**row, "second_by": second_by}
+        if second_by:
+            records.audit(self.db, user_id, audit_action, target, "second-approved", f"requested by {row['user_id']}", row["cost"])
         try:
             if row["action"] == "prefilled":
                 return self._create_prefilled(row, user_id)
             if row["action"] == "custom":
                 return self._create_custom(row, user_id)
             if row["action"] == "approve-all":
-                return self._bulk_approve(row, user_id)
-            records.finish_confirmation(self.db, confirmation_id, "failed", {"error": "unknown action"})
+                return self._bulk_approve(row, user_id, progress)
+            records.finish_confirmation(self.db, confirmation_id, "failed", {"error": "unknown action"}, spent_cents=0)
             return problem("This offer is of a kind I do not know; nothing was spent.")
         except RapidWorkersError as e:
             return self._money_failed(row, user_id, e)
         except UserError as e:  # before the money call (e.g. the image could not be read)
-            records.finish_confirmation(self.db, confirmation_id, "offered")
+            records.finish_confirmation(self.db, confirmation_id, self._waiting_state(row))
             records.audit(self.db, user_id, audit_action, target, "failed-not-applied", str(e)[:200], row["cost"])
             return problem(f"{e} Nothing was spent; you can click Confirm again.")
         except Exception:
@@ -771,16 +906,20 @@ class CommandService:
             raise
 
     def cancel(self, confirmation_id: str, user_id: str) -> Reply:
+        """Cancel: the requester; a request waiting for a second approval may also be declined by another spender."""
         now = utcnow()
         row = records.get_confirmation(self.db, confirmation_id) if CONFIRMATION_ID_RE.match(confirmation_id or "") else None
         if row is None:
             return problem(self._unusable(None, now))
-        if row["user_id"] != user_id:
+        declining = row["state"] == "awaiting_second" and row["user_id"] != user_id and self.s.may_spend(user_id)
+        if row["user_id"] != user_id and not declining:
             return problem(f"Only {mention(row['user_id'])}, who asked for this, can cancel it.")
         if records.cancel_confirmation(self.db, confirmation_id):
             self._drop_image(confirmation_id)
-            records.audit(self.db, user_id, ACTION_LABEL.get(row["action"], row["action"]), confirmation_id[:8], "cancelled", None, row["cost"])
-            return Reply(":heavy_multiplication_x: Cancelled. Nothing was spent.", None, replace_original=True)
+            records.audit(self.db, user_id, ACTION_LABEL.get(row["action"], row["action"]), confirmation_id[:8],
+                          "declined" if declining else "cancelled", None, row["cost"])
+            who = f" by {mention(user_id)}" if row["state"] == "awaiting_second" else ""
+            return Reply(f":heavy_multiplication_x: Cancelled{who}. Nothing was spent.", None, replace_original=True)
         return problem(self._unusable(records.get_confirmation(self.db, confirmation_id), now))
 
     def _money_failed(self, row: dict, user_id: str, e: RapidWorkersError) -> Reply:
@@ -789,7 +928,7 @@ class CommandService:
         creating = row["action"] in ("prefilled", "custom")
         reason = explain(e, creating=creating)
         if certainly_not_applied(e):
-            records.finish_confirmation(self.db, cid, "offered")
+            records.finish_confirmation(self.db, cid, self._waiting_state(row))
             records.audit(self.db, user_id, audit_action, cid[:8], "failed-not-applied", str(e)[:300], row["cost"])
             return problem(f"{reason} Nothing was spent; the offer above still stands.")
         records.finish_confirmation(self.db, cid, "failed", {"error": str(e)[:300]})
@@ -810,6 +949,12 @@ class CommandService:
         except Exception:
             log.exception("could not post the spend notice")
 
+    @staticmethod
+    def _who(row: dict) -> str:
+        """Who spent: the requester, and the second spender who confirmed, if any."""
+        second = row.get("second_by")
+        return mention(row["user_id"]) + (f" (second approval: {mention(second)})" if second else "")
+
     def _balance_after(self, reported: Decimal | None) -> Decimal | None:
         if reported is not None:
             return reported
@@ -821,14 +966,16 @@ class CommandService:
     def _created(self, row: dict, user_id: str, job, kind: str, title: str, cost: Decimal, what: str) -> Reply:
         cid = row["id"]
         job_id = job.job_id or f"unknown-{cid[:8]}"
-        records.finish_confirmation(self.db, cid, "done", {"job_id": job_id, "cost": str(cost)})
-        records.record_job(self.db, job_id, cid, kind, title[:200], str(cost), user_id)
+        records.finish_confirmation(self.db, cid, "done", {"job_id": job_id, "cost": str(cost)}, spent_cents=cents(cost))
+        records.record_job(self.db, job_id, cid, kind, title[:200], str(cost), row["user_id"])
         records.audit(self.db, user_id, ACTION_LABEL[row["action"]], job_id, "created", what[:200], str(cost))
-        self._announce(f"{mention(user_id)} created {what} for {money(cost)} (job `{escape(job_id)}`).")
+        self._announce(f"{self._who(row)} created {what} for {money(cost)} (job `{escape(job_id)}`).")
         balance = self._balance_after(job.new_balance)
         details = [f"Job `{escape(job_id)}`", f"cost {money(cost)}"]
         if balance is not None:
             details.append(f"new balance {money(balance)}")
+        if row.get("second_by"):
+            details.append(f"asked by {mention(row['user_id'])}, confirmed by {mention(row['second_by'])}")
         return _reply(ui.result_message(f":white_check_mark: Created {what}.", details), replace=True)
 
     def _create_prefilled(self, row: dict, user_id: str) -> Reply:
@@ -858,27 +1005,99 @@ class CommandService:
         what = f"a new campaign *{truncate(escape(p['title']), 200)}* ({int(p['total_availabilities']):,} × {money(Decimal(p['pay_rate']))})"
         return self._created(row, user_id, job, "custom", p["title"], cost, what)
 
-    def _bulk_approve(self, row: dict, user_id: str) -> Reply:
+    def _bulk_budget_short(self) -> bool:
+        """Stop a bulk approval before it eats what the sync and single clicks need this hour."""
+        budget = self.s.rw.budget
+        return budget.remaining() <= min(BULK_LEAVES_FREE * budget.interactive_reserve, budget.hourly_limit // 2)
+
+    def _bulk_approve(self, row: dict, user_id: str, progress=None) -> Reply:
+        """Approve exactly the offered submissions still pending, one at a time (never bulk_action)."""
         p = row["params"]
         cid = p["campaign_id"]
-        decisions = self.s.rw.bulk_approve(cid)
-        paid = sum((d.amount_paid for d in decisions if d.amount_paid is not None), Decimal("0"))
-        unknown = sum(1 for d in decisions if d.amount_paid is None)
-        total = (paid + Decimal(p.get("pay") or "0") * unknown).quantize(Decimal("0.01"))
-        records.finish_confirmation(self.db, row["id"], "done", {"approved": len(decisions), "cost": str(total)})
-        records.audit(self.db, user_id, "approve-all", cid, "approved", f"{len(decisions)} submissions", str(total))
-        try:
-            updated = self.s.review.settle_bulk(cid, decisions, user_id)
-        except Exception:
-            log.exception("could not rebuild review messages after approve-all of %s", cid)
-            updated = 0
+        pay = Decimal(p["pay"])
         title = truncate(escape(p.get("title") or cid), 200)
-        self._announce(f"{mention(user_id)} approved all {len(decisions)} pending submission(s) of *{title}* for about {money(total)}.")
-        details = [f"about {money(total)} paid", f"{updated} review message(s) updated"]
+        if "submission_ids" not in p:  # offered by a version that did not list them: never approve blindly
+            records.finish_confirmation(self.db, row["id"], "cancelled")
+            return problem("This offer was made before an upgrade and does not list its submissions. "
+                           f"Nothing was spent; run `/rw approve-all {escape(cid)}` again.")
+        wanted = list(p["submission_ids"]) + (list(p["flagged_ids"]) if p.get("include_flagged") else [])
+        try:
+            still_pending = {sub.id: sub for sub in self.s.rw.list_submissions(cid, status="Pending")}
+        except RapidWorkersError as e:  # a read: certainly nothing was spent
+            records.finish_confirmation(self.db, row["id"], self._waiting_state(row))
+            records.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", str(e)[:300], row["cost"])
+            return problem(f"{explain(e)} Nothing was spent; the offer above still stands.")
+        approved: list[tuple[int, Decimal]] = []
+        skipped: list[int] = []
+        failed: list[str] = []
+        left: list[int] = []
+        uncertain = 0
+        stop = None
+        marks = {0, len(wanted) // 3, 2 * len(wanted) // 3} if len(wanted) >= BULK_PROGRESS_FROM else set()
+        for n, sid in enumerate(wanted):
+            if n in marks and progress is not None:
+                self._show_progress(progress, title, n, len(wanted), approved, skipped)
+            if self._bulk_budget_short():
+                left, stop = wanted[n:], "the hourly RapidWorkers request budget is nearly used up (the rest is kept for reviews and the sync)"
+                break
+            submission = still_pending.get(sid)
+            if submission is None:
+                skipped.append(sid)
+                continue
+            try:
+                amount = self.s.review.approve_in_bulk(cid, submission, pay, p.get("title") or "", user_id)
+            except RapidWorkersError as e:
+                failed.append(f"`{sid}`: {explain(e)}")
+                if not certainly_not_applied(e):
+                    uncertain += 1
+                    left, stop = wanted[n + 1:], "RapidWorkers failed in a way that may or may not have approved it"
+                    break
+                low = (e.error or str(e)).lower()
+                if isinstance(e, (BudgetExhausted, RateLimited, Unauthorized, Forbidden)) or "insufficient" in low or "funds" in low:
+                    left, stop = wanted[n + 1:], explain(e)
+                    break
+                continue
+            if amount is None:
+                skipped.append(sid)
+            else:
+                approved.append((sid, amount))
+        paid = sum((a for _, a in approved), Decimal("0")).quantize(Decimal("0.01"))
+        result = {"approved": [s for s, _ in approved], "skipped": skipped, "failed": len(failed), "left": left, "cost": str(paid)}
+        if not approved and not uncertain and not skipped and failed:
+            records.finish_confirmation(self.db, row["id"], self._waiting_state(row))
+            records.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", "; ".join(failed)[:300], row["cost"])
+            return problem(f"Nothing was approved and nothing was spent: {failed[0]} The offer above still stands.")
+        records.finish_confirmation(self.db, row["id"], "done" if approved or not uncertain else "failed", result,
+                                    spent_cents=cents(paid + pay * uncertain))
+        records.audit(self.db, user_id, "approve-all", cid, "approved",
+                      f"{len(approved)} approved, {len(skipped)} skipped, {len(failed)} failed, {len(left)} left", str(paid))
+        if approved:
+            self._announce(f"{self._who(row)} approved {len(approved)} pending submission(s) of *{title}* for {money(paid)}.")
+        icon = ":warning:" if uncertain or failed or left else ":white_check_mark:"
+        headline = f"{icon} Approved {len(approved)} of the {len(wanted)} submission(s) offered for *{title}*; paid {money(paid)}."
+        details = []
+        if skipped:
+            details.append(f"{len(skipped)} skipped (decided meanwhile, or being decided by someone else)")
+        if failed:
+            details.append(f"{len(failed)} failed: " + "; ".join(failed[:3]))
+        if left:
+            details.append(f"{len(left)} not attempted: {stop}. Run `/rw approve-all {escape(cid)}` again later for them")
+        if uncertain:
+            details.append(f"check `/rw campaign {escape(cid)}` before trying again; I will not retry on my own")
+        if row.get("second_by"):
+            details.append(f"asked by {mention(row['user_id'])}, confirmed by {mention(row['second_by'])}")
         balance = self._balance_after(None)
         if balance is not None:
             details.append(f"new balance {money(balance)}")
-        return _reply(ui.result_message(f":white_check_mark: Approved {len(decisions)} submission(s) of *{title}*.", details), replace=True)
+        return _reply(ui.result_message(headline, details), replace=True)
+
+    def _show_progress(self, progress, title: str, done: int, total: int, approved: list, skipped: list) -> None:
+        """Replace the offer with how far the bulk approval got (a few response_url uses: Slack allows 5)."""
+        try:
+            progress(_reply(ui.text_message(f":hourglass_flowing_sand: Approving the submissions of *{title}*: "
+                                            f"{done} of {total} done ({len(approved)} approved, {len(skipped)} skipped)…"), replace=True))
+        except Exception:
+            log.warning("could not show bulk approval progress", exc_info=True)
 
     # -- modal submissions --------------------------------------------------------------
 

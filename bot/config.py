@@ -88,6 +88,10 @@ class Settings:
     rw_hourly_limit: int = 1000
     workers: int = 64
     post_interval: float = 1.0
+    # Who may spend (GIGDESK_SPENDERS, else GIGDESK_ALLOWED_USERS; empty: nobody) and the spending limits.
+    spenders: frozenset[str] = frozenset()
+    daily_spend_limit: Decimal | None = None
+    second_approval_above: Decimal | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
     env_file: str | None = None  # the `.env` that was read, if any
 
@@ -261,7 +265,23 @@ def read_settings(
         problem("GIGDESK_TZ", "GIGDESK_TZ must be an IANA time zone name, like Europe/Berlin")
         tz_name = "UTC"
 
+    def dollars(name: str, example: str) -> Decimal | None:
+        value = get(name)
+        if value is None:
+            return None
+        try:
+            amount = Decimal(value.removeprefix("$").replace(",", ""))
+            if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+                raise InvalidOperation
+        except InvalidOperation:
+            problem(name, f"{name} must be an amount in dollars (whole cents), like {example}")
+            return None
+        return amount.quantize(Decimal("0.01"))
+
     allowed = users("GIGDESK_ALLOWED_USERS")
+    spenders = users("GIGDESK_SPENDERS") if get("GIGDESK_SPENDERS") is not None else allowed
+    daily_spend_limit = dollars("GIGDESK_DAILY_SPEND_LIMIT", "500.00")
+    second_approval_above = dollars("GIGDESK_SECOND_APPROVAL_ABOVE", "100.00")
 
     low_balance = Decimal("10.00")
     try:
@@ -299,6 +319,9 @@ def read_settings(
         rw_hourly_limit=integer("GIGDESK_RW_HOURLY_LIMIT", 1000, 10, 100000),
         workers=integer("GIGDESK_WORKERS", 64, 4, 512),
         post_interval=integer("GIGDESK_POST_INTERVAL_MS", 1000, 0, 60000) / 1000,
+        spenders=spenders,
+        daily_spend_limit=daily_spend_limit,
+        second_approval_above=second_approval_above,
         secrets=secrets,
         env_file=dotenv_file(dotenv_path),
     )

@@ -14,6 +14,7 @@ SUBMISSION_EVENT = "gigdesk_submission"  # Slack message metadata event_type
 # Spending (job creation, approve-all) and /rw
 SPEND_CONFIRM = "spend-confirm"
 SPEND_CANCEL = "spend-cancel"
+SPEND_INCLUDE_FLAGGED = "spend-include-flagged"  # approve-all: a new offer that includes flagged submissions
 JOB_MODAL = "rw-job-modal"
 NEW_CAMPAIGN_MODAL = "rw-new-campaign-modal"
 CAMPAIGN_APPROVE_ALL = "campaign-approve-all"

@@ -17,7 +17,7 @@ from typing import Callable
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
-from bot.blocks.review import metadata, review_message
+from bot.blocks.review import fraud_flags, metadata, review_message
 from bot.connectivity import slack_outage
 from bot.errors import NotAllowed, UserError
 from bot.mrkdwn import escape, mention
@@ -140,6 +140,11 @@ class ReviewService:
             low_approval_rate=self.settings.low_approval_rate,
             with_images=with_images,
         )
+
+    def flags(self, data: dict) -> list[str]:
+        """A submission's flags, the same its review message shows (bulk approval leaves flagged ones out)."""
+        return fraud_flags(data, new_account_days=self.settings.new_account_days,
+                           low_approval_rate=self.settings.low_approval_rate)
 
     def refresh_message(self, submission_id: int) -> None:
         """Rebuild the message in place from stored state (chat.update)."""
@@ -486,7 +491,10 @@ class ReviewService:
                 subs.finish_decision(self.db, row["submission_id"], status.lower(), decided_by=row["acting_user"], notes=None, via="recovered")
                 records.audit(self.db, row["acting_user"], "recover", str(row["submission_id"]), status.lower(), "settled at start")
             elif status == "Pending":
-                subs.revert_decision(self.db, row["submission_id"])
+                if row.get("ts"):
+                    subs.revert_decision(self.db, row["submission_id"])
+                else:  # taken unposted by an approve-all: forget it, the sync posts it
+                    subs.undo_bulk_approval(self.db, row["submission_id"])
                 records.audit(self.db, row["acting_user"], "recover", str(row["submission_id"]), "reopened", "not decided upstream")
             else:
                 continue
@@ -547,15 +555,32 @@ class ReviewService:
         for other in subs.posted(self.db, worker_id=worker_id):
             self._refresh_quietly(other["submission_id"])
 
-    def settle_bulk(self, campaign_id: str, decisions, user_id: str) -> int:
-        """Record a bulk approval and rebuild those review messages."""
-        count = 0
-        for decision in decisions:
-            row = subs.get(self.db, decision.submission_id)
-            if row is None or row["state"] in ("approved", "rejected"):
-                continue
-            amount = decision.amount_paid if decision.amount_paid is not None else row["data"].get("pay")
-            subs.finish_decision(self.db, decision.submission_id, "approved", decided_by=user_id, amount_paid=str(amount) if amount is not None else None, via="bulk")
-            self._refresh_quietly(decision.submission_id)
-            count += 1
-        return count
+    def approve_in_bulk(self, campaign_id: str, submission: Submission, pay: Decimal, title: str, user_id: str) -> Decimal | None:
+        """One submission of an approve-all, through the same decided-once guard as a click.
+
+        Returns what was paid, or None when someone else decided (or is deciding) it
+        first. A failed call leaves it as it was and raises; it is never retried here.
+        """
+        sid = submission.id
+        data = submission.to_dict()
+        data["pay"] = str(pay)
+        data["campaign_title"] = data.get("campaign_title") or title
+        if not subs.begin_bulk_approval(self.db, sid, campaign_id, submission.worker_id, data, user_id):
+            return None
+        try:
+            decision = self.s.rw.approve(campaign_id, sid)
+        except BadRequest as e:
+            subs.undo_bulk_approval(self.db, sid)
+            if "already processed" in (e.error or str(e)).lower():
+                return None  # decided on RapidWorkers meanwhile; the next sync shows how
+            records.audit(self.db, user_id, "approve", str(sid), "failed", f"approve-all: {e}"[:300])
+            raise
+        except Exception as e:
+            subs.undo_bulk_approval(self.db, sid)
+            records.audit(self.db, user_id, "approve", str(sid), "failed", f"approve-all: {e}"[:300])
+            raise
+        amount = decision.amount_paid if decision.amount_paid is not None else pay
+        subs.finish_decision(self.db, sid, "approved", decided_by=user_id, amount_paid=str(amount), via="bulk")
+        records.audit(self.db, user_id, "approve", str(sid), "approved", "approve-all", str(amount))
+        self._refresh_quietly(sid)
+        return amount

@@ -49,6 +49,7 @@ class Services:
     wonolo_desk: object | None = None
     work: ThreadPoolExecutor | None = field(default=None, repr=False)
     _members: tuple[float, frozenset[str]] = field(default=(0.0, frozenset()), repr=False)
+    _guests: dict[str, tuple[float, bool]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -81,12 +82,30 @@ class Services:
         )
 
     def is_allowed(self, user_id: str | None) -> bool:
-        """GIGDESK_ALLOWED_USERS, or when empty, members of the review channel (cached 60 s)."""
+        """May review (approve, reject, block): GIGDESK_ALLOWED_USERS, or when empty,
+        members of the review channel who are not guests (cached 60 s)."""
         if not user_id:
             return False
         if self.settings.allowed_users:
             return user_id in self.settings.allowed_users
-        return user_id in self._review_members()
+        return user_id in self._review_members() and not self._is_guest(user_id)
+
+    def may_spend(self, user_id: str | None) -> bool:
+        """May spend (job creation, approve-all): only GIGDESK_SPENDERS, which defaults to
+        GIGDESK_ALLOWED_USERS; channel membership never grants it. Neither set: nobody."""
+        return bool(user_id) and user_id in self.settings.spenders
+
+    def _is_guest(self, user_id: str) -> bool:
+        """Slack guests (single- and multi-channel: is_ultra_restricted / is_restricted), by users.info."""
+        with self._lock:
+            seen = self._guests.get(user_id)
+            if seen is not None and time.monotonic() - seen[0] < 60:
+                return seen[1]
+        user = self.slack.users_info(user=user_id).get("user") or {}
+        guest = bool(user.get("is_restricted") or user.get("is_ultra_restricted") or user.get("deleted"))
+        with self._lock:
+            self._guests[user_id] = (time.monotonic(), guest)
+        return guest
 
     def _review_members(self) -> frozenset[str]:
         with self._lock:

@@ -74,7 +74,8 @@ def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
 def confirm_spend(ack: Ack, body: dict, context: BoltContext):
     ack()
     commands, value, user = context["services"].commands, action_value(body), context["actor"]
-    _after_ack(context, body, lambda: commands.confirm(value, user))
+    # A long approve-all replaces the clicked message with its progress (response_url, replace_original).
+    _after_ack(context, body, lambda: commands.confirm(value, user, progress=lambda reply: _send(context, body, reply)))
 
 
 @guarded
@@ -82,6 +83,13 @@ def cancel_spend(ack: Ack, body: dict, context: BoltContext):
     ack()
     commands, value, user = context["services"].commands, action_value(body), context["actor"]
     _after_ack(context, body, lambda: commands.cancel(value, user))
+
+
+@guarded
+def include_flagged(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    commands, value, user = context["services"].commands, action_value(body), context["actor"]
+    _after_ack(context, body, lambda: commands.offer_including_flagged(value, user))
 
 
 @guarded
@@ -137,6 +145,7 @@ def register(app: App) -> None:
     app.command("/rw")(rw_command)
     app.action(ids.SPEND_CONFIRM)(confirm_spend)
     app.action(ids.SPEND_CANCEL)(cancel_spend)
+    app.action(ids.SPEND_INCLUDE_FLAGGED)(include_flagged)
     app.action(ids.CAMPAIGN_APPROVE_ALL)(campaign_approve_all)
     app.action(ids.CAMPAIGN_POST_PENDING)(campaign_post_pending)
     app.action(ids.HOME_NEW_JOB)(home_new_job)

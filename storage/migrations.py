@@ -139,7 +139,23 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
-        5,
+        3,
+        "spending: who confirmed, when, what it cost, second approvals",
+        [
+            # taken_at: when Confirm took the offer (offered -> executing): the spend
+            # counts for the daily limit from then, in the requester's local day.
+            "ALTER TABLE confirmations ADD COLUMN taken_at TEXT",
+            # Cents reserved at Confirm, then what was really spent (NULL: nothing).
+            "ALTER TABLE confirmations ADD COLUMN spent_cents INTEGER",
+            # Spends above GIGDESK_SECOND_APPROVAL_ABOVE: when the requester asked
+            # (offered -> awaiting_second) and which other spender confirmed.
+            "ALTER TABLE confirmations ADD COLUMN asked_at TEXT",
+            "ALTER TABLE confirmations ADD COLUMN second_by TEXT",
+            "CREATE INDEX confirmations_spent ON confirmations(user_id, taken_at)",
+        ],
+    ),
+    (
+        4,
         "slack events seen: a retried delivery is handled once",
         [
             # Slack resends an event (same event_id, X-Slack-Retry-Num) when it

@@ -119,29 +119,99 @@ def get_confirmation(db: Database, confirmation_id: str) -> dict | None:
     return row
 
 
-def take_confirmation(db: Database, confirmation_id: str, now: str) -> bool:
-    """offered -> executing, once, and only before it expires."""
+def take_confirmation(
+    db: Database,
+    confirmation_id: str,
+    now: str,
+    *,
+    from_state: str = "offered",
+    cost_cents: int = 0,
+    second_by: str | None = None,
+    daily_limit_cents: int | None = None,
+    day: tuple[str, str] | None = None,
+) -> str:
+    """from_state (offered | awaiting_second) -> executing: once, only before it expires and,
+    with a daily limit, only if the requester's spends of `day` (UTC ISO bounds) plus this
+    one stay within it. The check and the reservation are one write transaction, so two
+    Confirms at once can never both pass the limit.
+
+    Returns "taken", "gone" (not in from_state, or expired) or "over-limit".
+    """
+    assert from_state in ("offered", "awaiting_second")
+    with write(db):
+        row = db.execute(
+            "SELECT user_id FROM confirmations WHERE id = ? AND state = ? AND expires_at > ?",
+            [confirmation_id, from_state, now],
+        ).fetchone()
+        if row is None:
+            return "gone"
+        if daily_limit_cents is not None and day is not None:
+            if _spent_cents(db, row[0], day) + cost_cents > daily_limit_cents:
+                return "over-limit"
+        db.execute(
+            "UPDATE confirmations SET state = 'executing', taken_at = ?, spent_cents = ?,"
+            " second_by = coalesce(?, second_by) WHERE id = ?",
+            [now, cost_cents, second_by, confirmation_id],
+        )
+        return "taken"
+
+
+def _spent_cents(db: Database, user_id: str, day: tuple[str, str]) -> int:
+    row = db.execute(
+        "SELECT coalesce(sum(spent_cents), 0) FROM confirmations"
+        " WHERE user_id = ? AND taken_at >= ? AND taken_at < ? AND spent_cents IS NOT NULL",
+        [user_id, day[0], day[1]],
+    ).fetchone()
+    return int(row[0])
+
+
+def spent_cents(db: Database, user_id: str, day: tuple[str, str]) -> int:
+    """What the user spent (or has under way) between the two UTC ISO bounds."""
+    return _spent_cents(db, user_id, day)
+
+
+def request_second_approval(db: Database, confirmation_id: str, now: str, expires_at: str) -> bool:
+    """offered -> awaiting_second (the requester confirmed; another spender must too), once."""
     with write(db):
         cursor = db.execute(
-            "UPDATE confirmations SET state = 'executing' WHERE id = ? AND state = 'offered' AND expires_at > ?",
-            [confirmation_id, now],
+            "UPDATE confirmations SET state = 'awaiting_second', asked_at = ?, expires_at = ?"
+            " WHERE id = ? AND state = 'offered' AND expires_at > ?",
+            [now, expires_at, confirmation_id, now],
         )
         return cursor.rowcount == 1
 
 
-def finish_confirmation(db: Database, confirmation_id: str, state: str, result: dict | None = None) -> None:
-    """executing/offered -> done | failed | cancelled | offered (retry allowed after a failure)."""
+def withdraw_second_request(db: Database, confirmation_id: str) -> None:
+    """awaiting_second -> offered: the request could not be posted; the requester may try again."""
     with write(db):
         db.execute(
-            "UPDATE confirmations SET state = ?, finished_at = ?, result = ? WHERE id = ?",
-            [state, utcnow(), json.dumps(result) if result is not None else None, confirmation_id],
+            "UPDATE confirmations SET state = 'offered', asked_at = NULL WHERE id = ? AND state = 'awaiting_second'",
+            [confirmation_id],
+        )
+
+
+def finish_confirmation(
+    db: Database, confirmation_id: str, state: str, result: dict | None = None, *, spent_cents: int | None = None
+) -> None:
+    """executing -> done | failed, or cancelled / back to offered | awaiting_second (nothing was
+    spent: the daily-limit reservation is released, and Confirm may be clicked again).
+    `spent_cents`: what was really spent, when known; otherwise the reservation stays counted."""
+    released = state in ("offered", "awaiting_second", "cancelled")
+    with write(db):
+        db.execute(
+            "UPDATE confirmations SET state = ?, finished_at = ?, result = ?,"
+            " taken_at = CASE WHEN ? THEN NULL ELSE taken_at END,"
+            " spent_cents = CASE WHEN ? THEN NULL ELSE coalesce(?, spent_cents) END WHERE id = ?",
+            [state, utcnow(), json.dumps(result) if result is not None else None,
+             released, released, spent_cents, confirmation_id],
         )
 
 
 def cancel_confirmation(db: Database, confirmation_id: str) -> bool:
     with write(db):
         cursor = db.execute(
-            "UPDATE confirmations SET state = 'cancelled', finished_at = ? WHERE id = ? AND state = 'offered'",
+            "UPDATE confirmations SET state = 'cancelled', finished_at = ?"
+            " WHERE id = ? AND state IN ('offered', 'awaiting_second')",
             [utcnow(), confirmation_id],
         )
         return cursor.rowcount == 1

@@ -96,6 +96,39 @@ def begin_decision(db: Database, submission_id: int, in_flight_state: str, user_
         return cursor.rowcount == 1
 
 
+def begin_bulk_approval(db: Database, submission_id: int, campaign_id: str, worker_id: str | None, data: dict, user_id: str) -> bool:
+    """A bulk approval takes one submission: posted -> approving by the same guard as a click,
+    or, for one never posted, a new row straight in 'approving'. False when a reviewer
+    (or the sync, still posting it) got there first: the bulk must leave it alone."""
+    with write(db):
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at,"
+            " acting_user, acting_since) VALUES (?, ?, ?, 'approving', ?, ?, ?, ?)",
+            [submission_id, campaign_id, worker_id, json.dumps(data), utcnow(), user_id, utcnow()],
+        )
+        if cursor.rowcount == 1:
+            return True
+        cursor = db.execute(
+            "UPDATE submissions SET state = 'approving', acting_user = ?, acting_since = ?"
+            " WHERE submission_id = ? AND state = 'posted'",
+            [user_id, utcnow(), submission_id],
+        )
+        return cursor.rowcount == 1
+
+
+def undo_bulk_approval(db: Database, submission_id: int) -> None:
+    """The bulk's approve certainly did not happen (or RapidWorkers had decided it already):
+    a posted submission is actionable again; one the bulk took unposted is forgotten, so
+    the sync posts it if it is still pending."""
+    with write(db):
+        db.execute("DELETE FROM submissions WHERE submission_id = ? AND state = 'approving' AND ts IS NULL", [submission_id])
+        db.execute(
+            "UPDATE submissions SET state = 'posted', acting_user = NULL, acting_since = NULL"
+            " WHERE submission_id = ? AND state = 'approving'",
+            [submission_id],
+        )
+
+
 def finish_decision(
     db: Database,
     submission_id: int,

@@ -253,23 +253,63 @@ def _cost_fields(cost: Decimal, balance: Decimal, estimate: bool, cost_note: str
 
 def spend_offer(
     *, what: str, cost: Decimal, balance: Decimal, estimate: bool, confirmation_id: str,
-    cost_note: str | None = None, minutes: int = 10,
+    cost_note: str | None = None, minutes: int = 10, terms: list[str] | None = None,
+    confirmable: bool = True, include_flagged: int = 0,
 ) -> tuple[str, list[dict]]:
-    """What will happen, the cost, the balance before and after, Confirm / Cancel."""
+    """What will happen, the cost, the balance before and after, the spending rules, Confirm / Cancel.
+
+    `include_flagged`: approve-all left out that many flagged submissions; a separate
+    button makes a new offer that includes them (with its own Confirm).
+    """
+    buttons = []
+    if confirmable:
+        buttons.append(ButtonElement(text="Confirm", action_id=ids.SPEND_CONFIRM, value=confirmation_id, style="primary"))
+    if include_flagged:
+        buttons.append(ButtonElement(text=f"Include the {include_flagged} flagged…", action_id=ids.SPEND_INCLUDE_FLAGGED,
+                                     value=confirmation_id))
+    buttons.append(ButtonElement(text="Cancel", action_id=ids.SPEND_CANCEL, value=confirmation_id))
+    note = (f"Nothing is spent until you click Confirm. Only you can confirm; this offer expires in {minutes} minutes."
+            if confirmable else "Nothing is approved unless you include the flagged submissions explicitly.")
     blocks: list[Block] = [
         _section(f":money_with_wings: {what}"),
         _cost_fields(cost, balance, estimate, cost_note),
-        _context(f"Nothing is spent until you click Confirm. Only you can confirm; this offer expires in {minutes} minutes."),
+        *[_context(line) for line in terms or []],
+        _context(note),
+        ActionsBlock(block_id="rw-spend", elements=buttons),
+    ]
+    label = "estimated cost" if estimate else "cost"
+    text = f"{what} — {label} {money(cost)}, balance {money(balance)} → {money(balance - cost)}. Confirm?"
+    return truncate(text, 3000), _dicts(blocks)
+
+
+def spend_refused(*, what: str, cost: Decimal, balance: Decimal, estimate: bool, reason: str,
+                  cost_note: str | None = None, terms: list[str] | None = None) -> tuple[str, list[dict]]:
+    """The facts of an offer that a spending rule (the daily limit) refuses: no Confirm button."""
+    blocks: list[Block] = [
+        _section(f":no_entry: {reason}"),
+        _section(f":money_with_wings: {what}"),
+        _cost_fields(cost, balance, estimate, cost_note),
+        *[_context(line) for line in terms or []],
+    ]
+    return truncate(f"{reason} {what}", 3000), _dicts(blocks)
+
+
+def second_approval_request(*, requester: str, what: str, cost: Decimal, threshold: Decimal | None,
+                            confirmation_id: str, hours: int) -> tuple[str, list[dict]]:
+    """Posted in the review channel: who asked, what and for how much; a second spender's Confirm runs it."""
+    blocks: list[Block] = [
+        _section(f":raised_hand: <@{requester}> asks to spend *{money(cost)}*:\n{what}"),
+        _context(f"Spends above {money(threshold)} need a second spender: anyone in GIGDESK_SPENDERS except <@{requester}> "
+                 f"can Confirm. Nothing is spent until then; this request expires in {hours} hours."),
         ActionsBlock(
-            block_id="rw-spend",
+            block_id="rw-spend-second",
             elements=[
                 ButtonElement(text="Confirm", action_id=ids.SPEND_CONFIRM, value=confirmation_id, style="primary"),
                 ButtonElement(text="Cancel", action_id=ids.SPEND_CANCEL, value=confirmation_id),
             ],
         ),
     ]
-    label = "estimated cost" if estimate else "cost"
-    text = f"{what} — {label} {money(cost)}, balance {money(balance)} → {money(balance - cost)}. Confirm?"
+    text = f"<@{requester}> asks to spend {money(cost)}; waiting for a second spender to confirm."
     return truncate(text, 3000), _dicts(blocks)
 
 

@@ -605,9 +605,13 @@ class SlackStandin:
             self._files[file_id] = {"content": bytes(content), "name": name, "mimetype": mimetype, "created": int(time.time())}
 
     def add_user(self, user_id: str, *, real_name: str | None = None, tz: str = "America/New_York",
-                 email: str | None = None) -> None:
+                 email: str | None = None, guest: str | None = None) -> None:
+        """``guest``: None (a full member), "multi" (is_restricted) or "single" (is_ultra_restricted)."""
+        if guest not in (None, "multi", "single"):
+            raise ValueError("guest must be None, 'multi' or 'single'")
         with self._lock:
-            self._users[user_id] = {"real_name": real_name or _real_name(user_id), "tz": tz, "email": email}
+            self._users[user_id] = {"real_name": real_name or _real_name(user_id), "tz": tz, "email": email,
+                                    "guest": guest}
 
     def fail_next(self, method: str, *, error: str = "internal_error", status: int = 200,
                   retry_after: int | None = None, count: int = 1) -> None:
@@ -1105,6 +1109,8 @@ class SlackStandin:
             "is_admin": False,
             "is_owner": False,
             "is_app_user": False,
+            "is_restricted": extra.get("guest") is not None,
+            "is_ultra_restricted": extra.get("guest") == "single",
             "tz": tz,
             "tz_label": "Eastern Standard Time" if tz == "America/New_York" else tz,
             "tz_offset": -18000 if tz == "America/New_York" else 0,

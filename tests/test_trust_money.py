@@ -1,0 +1,391 @@
+"""Money, end to end over real HTTP: approve-all pays only what it offered, flagged
+submissions are left out by default, who may spend is explicit, spending limits.
+
+Signed requests to the running bot, replies in the Slack stand-in, money in the
+RapidWorkers simulator. The harness makes U_ALICE and U_BOB spenders; tests of the
+product default pass GIGDESK_SPENDERS="" (unset).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from bot import ids
+from bot.config import ConfigError, load_settings
+from bot.spending import local_day
+from storage import records
+from storage import submissions as subs
+from tests.support.harness import wait_for
+from tests.test_rw_command import RW, buttons, text_of
+
+REASON = {ids.REJECT_REASON_BLOCK: {ids.REJECT_REASON_INPUT: {"type": "plain_text_input", "value": "Cropped screenshot"}},
+          ids.REJECT_PRESET_BLOCK: {ids.REJECT_PRESET_INPUT: {"type": "static_select", "selected_option": None}}}
+JOB_5 = "job youtube-likes https://www.youtube.com/watch?v=1 100"  # $5.00
+JOB_250 = "job youtube-likes https://www.youtube.com/watch?v=2 50"  # $2.50
+
+
+@pytest.fixture
+def drive(make_bot, slack):
+    """drive(**env) -> an RW driver for a bot started with those settings."""
+    drivers = []
+
+    def make(**env):
+        driver = RW(make_bot(**env), slack)
+        drivers.append(driver)
+        return driver
+
+    yield make
+    for driver in drivers:
+        driver.poster.session.close()
+
+
+def in_parallel(*calls):
+    """Run the calls at once on threads (real concurrent requests); return their results."""
+    results = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(n, call):
+        start.wait()
+        results[n] = call()
+
+    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def approve_calls(sandbox, sid: int) -> int:
+    return sandbox.count(path_contains=f"/submissions/{sid}/approve")
+
+
+def reject_calls(sandbox, sid: int) -> int:
+    return sandbox.count(path_contains=f"/submissions/{sid}/reject")
+
+
+def audit(bot) -> list[dict]:
+    return records.audit_since(bot.db, "2000")
+
+
+# --- approve-all pays only for what was offered ----------------------------------------------
+
+
+def test_approve_all_pays_only_for_the_submissions_it_offered(drive, sandbox):
+    rw = drive()
+    campaign = sandbox.add_campaign("Survey", pay="2.00", total=100)
+    offered = [sandbox.add_submission(campaign) for _ in range(2)]
+    offer = rw.command(f"approve-all {campaign}")
+    assert "*2*" in text_of(offer) and "$4.00" in text_of(offer)
+    arrived_later = [sandbox.add_submission(campaign) for _ in range(40)]
+
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    assert "Approved 2 of the 2" in done and "paid $4.00" in done
+    assert sandbox.balance == Decimal("996.00")  # $4.00 spent, not $84.00
+    assert [sandbox.submission(s)["status"] for s in offered] == ["Approved"] * 2
+    assert {sandbox.submission(s)["status"] for s in arrived_later} == {"Pending"}
+    assert sandbox.count(path_contains="bulk_action") == 0
+    assert rw.bot.review.sync().posted == 40  # the unseen ones still go to review; the approved two do not
+
+
+def test_a_server_error_stops_approve_all_without_retrying(drive, sandbox):
+    rw = drive()
+    campaign = sandbox.add_campaign("Flaky", pay="1.00", total=10)
+    sids = [sandbox.add_submission(campaign) for _ in range(4)]
+    rw.bot.review.sync()
+    cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
+    sandbox.fail_next(1, status=500, path_contains=f"/submissions/{sids[1]}/approve")
+    done = text_of(rw.click(ids.SPEND_CONFIRM, cid))
+    assert "Approved 1 of the 4" in done and "1 failed" in done and "2 not attempted" in done
+    assert f"/rw campaign {campaign}" in done and "will not retry" in done
+    assert sandbox.count(path_contains="/approve") == 2 and sandbox.balance == Decimal("999.00")
+    assert subs.get(rw.bot.db, sids[1])["state"] == "posted"  # still actionable: a new click tries again
+    assert "already" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
+
+
+def test_a_reject_under_way_is_not_paid_by_approve_all(drive, sandbox, slack):
+    rw = drive()
+    campaign = sandbox.add_campaign("Follow us", pay="1.00", total=10)
+    sids = [sandbox.add_submission(campaign) for _ in range(3)]
+    assert rw.bot.review.sync().posted == 3
+    offer = rw.command(f"approve-all {campaign}")
+    assert "*3*" in text_of(offer) and "$3.00" in text_of(offer)
+
+    sandbox.set_latency(1.5, path_contains="/reject")  # Bob's reject is on its way to RapidWorkers...
+    rw.poster.submit_view(ids.REVIEW_REJECT_MODAL, REASON, private_metadata=str(sids[0]), user_id="U_BOB")
+    wait_for(lambda: subs.get(rw.bot.db, sids[0])["state"] == "rejecting")
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))  # ...when Alice confirms
+
+    assert "Approved 2 of the 3" in done and "1 skipped" in done
+    wait_for(lambda: subs.get(rw.bot.db, sids[0])["state"] == "rejected")
+    assert sandbox.submission(sids[0])["status"] == "Rejected" and approve_calls(sandbox, sids[0]) == 0
+    assert sandbox.balance == Decimal("998.00")
+    for sid in sids[1:]:  # the bulk's decisions rebuild their review messages like a click does
+        row = subs.get(rw.bot.db, sid)
+        assert row["state"] == "approved" and row["decided_by"] == "U_ALICE" and row["decided_via"] == "bulk"
+        message = slack.message(row["channel"], row["ts"])
+        assert not [b for b in message.blocks if b["type"] == "actions"] and "<@U_ALICE>" in text_of(message.to_dict())
+
+
+def test_rejects_racing_a_bulk_approve_never_both_reach_rapidworkers(drive, sandbox):
+    rw = drive()
+    campaign = sandbox.add_campaign("Race", pay="0.10", total=50)
+    sids = [sandbox.add_submission(campaign) for _ in range(12)]
+    rw.bot.review.sync()
+    cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
+    sandbox.set_latency(0.05, path_contains="/approve")
+    sandbox.set_latency(0.05, path_contains="/reject")
+    rejects = [lambda s=s: rw.poster.submit_view(ids.REVIEW_REJECT_MODAL, REASON, private_metadata=str(s), user_id="U_BOB")
+               for s in sids[::2]]
+    in_parallel(lambda: rw.click(ids.SPEND_CONFIRM, cid), *rejects)
+    wait_for(lambda: all(subs.get(rw.bot.db, s)["state"] in ("approved", "rejected") for s in sids))
+
+    approved = 0
+    for sid in sids:
+        assert approve_calls(sandbox, sid) + reject_calls(sandbox, sid) == 1, sid  # one decision reached the API
+        state = subs.get(rw.bot.db, sid)["state"]
+        assert sandbox.submission(sid)["status"].lower() == state
+        approved += state == "approved"
+    assert sandbox.balance == Decimal("1000.00") - Decimal("0.10") * approved
+    assert sandbox.count(path_contains="bulk_action") == 0
+
+
+def test_twenty_concurrent_confirms_of_approve_all_pay_once(drive, sandbox):
+    rw = drive()
+    campaign = sandbox.add_campaign("Clicky", pay="0.50", total=20)
+    sids = [sandbox.add_submission(campaign) for _ in range(4)]
+    cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
+    sandbox.set_latency(0.1, path_contains="/approve")
+    replies = in_parallel(*[lambda: rw.click(ids.SPEND_CONFIRM, cid)] * 20)
+    assert sum("Approved 4 of the 4" in text_of(r) for r in replies) == 1
+    assert sandbox.count(path_contains="/approve") == 4 and sandbox.balance == Decimal("998.00")
+    assert all(approve_calls(sandbox, s) == 1 for s in sids)
+
+
+def test_long_approve_all_shows_progress_and_stops_within_the_hourly_budget(drive, sandbox, slack):
+    rw = drive()
+    campaign = sandbox.add_campaign("Big", pay="0.05", total=100)
+    sids = [sandbox.add_submission(campaign) for _ in range(12)]
+    cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
+    budget = rw.bot.services.rw.budget
+    keep_free = 2 * budget.interactive_reserve
+    while budget.remaining() > keep_free + 1 + 5:  # room for the pending list and 5 approvals
+        budget.try_acquire()
+
+    name = "confirm-big"
+    url = slack.response_url(name, channel="C_REVIEW", user="U_ALICE")
+    rw.poster.click(ids.SPEND_CONFIRM, cid, message_ts="1700000000.000100", is_ephemeral=True, response_url=url)
+    final = wait_for(lambda: [r for r in slack.responses(name) if "Approved" in r["payload"]["text"]])[-1]["payload"]
+    posts = [r["payload"] for r in slack.responses(name)]
+    assert "Approving" in posts[0]["text"] and posts[0]["replace_original"] is True  # progress replaced the offer
+    assert len(posts) <= 5  # Slack accepts 5 uses of a response_url
+    assert "Approved 5 of the 12" in final["text"]
+    assert "7 not attempted" in text_of(final) and "hourly RapidWorkers request budget" in text_of(final)
+    assert keep_free - 1 <= budget.remaining() <= keep_free  # (+ one balance read for the result)
+    assert sum(sandbox.submission(s)["status"] == "Approved" for s in sids) == 5
+
+
+# --- flagged submissions are left out by default -----------------------------------------------
+
+
+def test_flagged_submissions_are_left_out_unless_included_explicitly(drive, sandbox):
+    rw = drive()
+    campaign = sandbox.add_campaign("Mixed", pay="1.00", total=20)
+    clean = [sandbox.add_submission(campaign) for _ in range(3)]
+    newbie = sandbox.add_worker("Newbie", account_age_days=2)
+    shady = sandbox.add_worker("Shady", approval_rate=30)
+    flagged = [sandbox.add_submission(campaign, worker_id=newbie), sandbox.add_submission(campaign, worker_id=shady)]
+
+    offer = rw.command(f"approve-all {campaign}")
+    text = text_of(offer)
+    assert "*3* unflagged" in text and "$3.00" in text and "*2* flagged" in text
+    assert "new account" in text and "low approval rate" in text
+    assert set(buttons(offer)) == {ids.SPEND_CONFIRM, ids.SPEND_INCLUDE_FLAGGED, ids.SPEND_CANCEL}
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    assert "Approved 3 of the 3" in done and sandbox.balance == Decimal("997.00")
+    assert {sandbox.submission(s)["status"] for s in clean} == {"Approved"}
+    assert {sandbox.submission(s)["status"] for s in flagged} == {"Pending"}
+
+    # including them is a separate choice, with its own offer and Confirm
+    offer = rw.command(f"approve-all {campaign}")
+    assert ids.SPEND_CONFIRM not in buttons(offer)  # all that is left is flagged: nothing by default
+    first = buttons(offer)[ids.SPEND_INCLUDE_FLAGGED]
+    assert "Only <@U_ALICE>" in text_of(rw.click(ids.SPEND_INCLUDE_FLAGGED, first, user="U_BOB"))
+    including = rw.click(ids.SPEND_INCLUDE_FLAGGED, first)
+    assert including["replace_original"] is True
+    assert "including 2 flagged" in text_of(including) and "$2.00" in text_of(including)
+    assert sandbox.count(path_contains="/approve") == 3  # nothing more until its Confirm
+    assert "cancelled" in text_of(rw.click(ids.SPEND_INCLUDE_FLAGGED, first))  # the first offer is gone
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(including)[ids.SPEND_CONFIRM]))
+    assert "Approved 2 of the 2" in done and sandbox.balance == Decimal("995.00")
+    assert {sandbox.submission(s)["status"] for s in flagged} == {"Approved"}
+
+
+# --- who may spend is explicit ---------------------------------------------------------------------
+
+
+def test_channel_membership_grants_reviewing_but_never_spending(drive, sandbox, slack):
+    rw = drive(GIGDESK_SPENDERS="")  # the product default: neither GIGDESK_SPENDERS nor GIGDESK_ALLOWED_USERS
+    campaign = sandbox.add_campaign("Survey", pay="1.00")
+    sid = sandbox.add_submission(campaign)
+    for text in (JOB_5, f"approve-all {campaign}", "job", "new"):
+        reply = text_of(rw.command(text))  # U_ALICE is a member of the review channel
+        assert "nobody may spend money yet" in reply and "GIGDESK_SPENDERS" in reply, (text, reply)
+    assert slack.views() == [] and sandbox.balance == Decimal("1000.00")
+    assert sandbox.count(path_contains="/approve") + sandbox.count(path_contains="/api/jobs/") == 0
+    # ...while reviewing by membership still works
+    rw.bot.review.sync()
+    row = subs.get(rw.bot.db, sid)
+    rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], user_id="U_ALICE")
+    wait_for(lambda: subs.get(rw.bot.db, sid)["state"] == "approved")
+    refused = [a for a in audit(rw.bot) if a["outcome"] == "refused"]
+    assert len(refused) == 4 and {a["detail"] for a in refused} == {"not a spender"}
+
+
+def test_spenders_setting_and_its_fallback(drive, sandbox):
+    only_bob = drive(GIGDESK_SPENDERS="U_BOB")
+    refused = text_of(only_bob.command(JOB_5))  # Alice is a member, but not a spender
+    assert "only the people in GIGDESK_SPENDERS" in refused and "`U_ALICE`" in refused
+    assert "Confirm" in text_of(only_bob.command(JOB_5, user="U_BOB"))
+
+    fallback = drive(GIGDESK_SPENDERS="", GIGDESK_ALLOWED_USERS="U_ALICE")
+    assert "Confirm" in text_of(fallback.command(JOB_5))
+    assert "not allowed" in text_of(fallback.command(JOB_5, user="U_BOB"))
+
+
+def test_guests_in_the_review_channel_may_not_review(drive, sandbox, slack):
+    slack.set_members("C_REVIEW", ["U_ALICE", "U_BOB", "U_GUEST", "U_SOLO", "UBOT"])
+    slack.add_user("U_GUEST", guest="multi")
+    slack.add_user("U_SOLO", guest="single")
+    rw = drive()
+    campaign = sandbox.add_campaign("Survey", pay="1.00")
+    sids = [sandbox.add_submission(campaign) for _ in range(2)]
+    rw.bot.review.sync()
+    for sid, guest in zip(sids, ("U_GUEST", "U_SOLO")):
+        rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=subs.get(rw.bot.db, sid)["ts"], user_id=guest)
+        wait_for(lambda g=guest: [e for e in slack.ephemerals(g) if "not allowed" in e["text"]])
+    assert sandbox.count(path_contains="/approve") == 0
+    assert {subs.get(rw.bot.db, s)["state"] for s in sids} == {"posted"}
+    assert slack.calls_to("users.info")  # guests are told apart with users:read
+    rw.poster.click(ids.REVIEW_APPROVE, str(sids[0]), message_ts=subs.get(rw.bot.db, sids[0])["ts"], user_id="U_BOB")
+    wait_for(lambda: subs.get(rw.bot.db, sids[0])["state"] == "approved")
+
+
+# --- spending limits ---------------------------------------------------------------------------------
+
+
+def test_daily_limit_is_shown_in_the_offer_and_enforced(drive, sandbox):
+    rw = drive(GIGDESK_DAILY_SPEND_LIMIT="7.50", GIGDESK_TZ="Pacific/Kiritimati")
+    offer = rw.command(JOB_5)
+    assert "Daily limit $7.50 per person: $0.00 spent today, $7.50 left." in text_of(offer)
+    earlier = rw.command(JOB_5.replace("v=1", "v=9"))  # also within the limit when offered...
+    assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    late = text_of(rw.click(ids.SPEND_CONFIRM, buttons(earlier)[ids.SPEND_CONFIRM]))  # ...but not at its Confirm
+    assert "go over the daily spending limit of $7.50" in late and "$5.00 already spent today" in late
+    assert "$5.00 spent today, $2.50 left" in text_of(rw.command(JOB_250))
+    over = rw.command(JOB_5)
+    assert "go over your daily spending limit" in text_of(over) and ids.SPEND_CONFIRM not in buttons(over)
+    assert "Confirm" in text_of(rw.command(JOB_5, user="U_BOB"))  # per person
+    assert sandbox.count(path_contains="/api/jobs/") == 1
+    assert any(a["detail"] == "over the daily spend limit" for a in audit(rw.bot))
+
+
+def test_daily_limit_counts_the_local_day_in_gigdesk_tz(drive, sandbox):
+    rw = drive(GIGDESK_DAILY_SPEND_LIMIT="10.00", GIGDESK_TZ="Pacific/Kiritimati")  # UTC+14
+    start, _ = local_day(rw.bot.settings.tz)
+    moment = datetime.fromisoformat(start)
+    for cid, at in (("yesterday-local-0000000", moment - timedelta(minutes=1)), ("today-local-00000000000", moment)):
+        records.create_confirmation(rw.bot.db, cid, "U_ALICE", "prefilled", {}, "4.00", "2999-01-01T00:00:00+00:00")
+        assert records.take_confirmation(rw.bot.db, cid, at.isoformat(timespec="microseconds"), cost_cents=400) == "taken"
+        records.finish_confirmation(rw.bot.db, cid, "done", {}, spent_cents=400)
+    assert "$4.00 spent today, $6.00 left" in text_of(rw.command(JOB_5))
+
+
+def test_concurrent_confirms_cannot_both_pass_the_daily_limit(drive, sandbox):
+    rw = drive(GIGDESK_DAILY_SPEND_LIMIT="6.00")
+    first = buttons(rw.command(JOB_5))[ids.SPEND_CONFIRM]
+    second = buttons(rw.command(JOB_5.replace("v=1", "v=3")))[ids.SPEND_CONFIRM]
+    sandbox.set_latency(0.2, path_contains="/api/jobs/")
+    replies = in_parallel(*[lambda c=c: rw.click(ids.SPEND_CONFIRM, c) for c in (first, second) * 10])
+    assert sum("Created" in text_of(r) for r in replies) == 1
+    assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
+    assert any("go over the daily spending limit" in text_of(r) for r in replies)
+    assert records.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 500
+
+
+def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, slack):
+    rw = drive(GIGDESK_SECOND_APPROVAL_ABOVE="4.00", GIGDESK_SPENDERS="U_ALICE,U_BOB,U_CAROL")
+    small = rw.command(JOB_250)
+    assert "second" not in text_of(small)
+    offer = rw.command(JOB_5)
+    assert "Above $4.00: after your Confirm, a second, different spender must confirm too" in text_of(offer)
+    cid = buttons(offer)[ids.SPEND_CONFIRM]
+
+    asked = in_parallel(*[lambda: rw.click(ids.SPEND_CONFIRM, cid)] * 10)  # the requester's Confirm only asks
+    assert sum("I asked in <#C_REVIEW>" in text_of(r) for r in asked) == 1
+    assert sandbox.count(path_contains="/api/jobs/") == 0
+    [request] = [m for m in slack.messages("C_REVIEW") if "asks to spend" in m.text]
+    assert "<@U_ALICE> asks to spend $5.00" in request.text
+    assert [e["value"] for b in request.blocks if b["type"] == "actions" for e in b["elements"]] == [cid, cid]
+
+    def click_request(user):
+        name = f"second-{user}-{threading.get_ident()}"
+        url = slack.response_url(name, channel="C_REVIEW", user=user, message_ts=request.ts)
+        rw.poster.click(ids.SPEND_CONFIRM, cid, user_id=user, message_ts=request.ts, response_url=url)
+        return wait_for(lambda: slack.responses(name))[-1]["payload"]
+
+    assert "a second, different spender must confirm" in text_of(click_request("U_ALICE"))
+    assert "not allowed" in text_of(click_request("U_MALLORY"))
+    confirmed = in_parallel(*[lambda u=u: click_request(u) for u in ("U_BOB", "U_CAROL") * 10])
+    assert sum("Created" in text_of(r) for r in confirmed) == 1
+    assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
+    done = records.get_confirmation(rw.bot.db, cid)
+    assert done["state"] == "done" and done["user_id"] == "U_ALICE" and done["second_by"] in ("U_BOB", "U_CAROL")
+    assert "confirmed by" in slack.message("C_REVIEW", request.ts).text or any(
+        "confirmed by" in text_of(r) for r in confirmed)
+    steps = [(a["user_id"], a["outcome"]) for a in audit(rw.bot) if a["target"] == cid[:8]]
+    assert ("U_ALICE", "second-approval-requested") in steps and (done["second_by"], "second-approved") in steps
+    assert ("U_ALICE", "refused") in steps and ("U_MALLORY", "refused") in steps
+
+
+# --- settings -----------------------------------------------------------------------------------------
+
+BASE = {
+    "SLACK_BOT_TOKEN": "xoxb-1-secret",
+    "SLACK_SIGNING_SECRET": "signing-secret-value",
+    "RAPIDWORKERS_API_KEY": "rw-key-value",
+    "GIGDESK_REVIEW_CHANNEL": "C0REVIEW",
+}
+
+
+def settings(**overrides):
+    return load_settings({**BASE, **overrides}, dotenv_path="")
+
+
+def test_spending_settings_and_defaults():
+    s = settings()
+    assert s.spenders == frozenset() and s.daily_spend_limit is None and s.second_approval_above is None
+    assert settings(GIGDESK_ALLOWED_USERS="U01,U02").spenders == {"U01", "U02"}
+    s = settings(GIGDESK_ALLOWED_USERS="U01", GIGDESK_SPENDERS="U03, U04",
+                 GIGDESK_DAILY_SPEND_LIMIT="$1,500.5", GIGDESK_SECOND_APPROVAL_ABOVE="100")
+    assert s.spenders == {"U03", "U04"} and s.allowed_users == {"U01"}
+    assert s.daily_spend_limit == Decimal("1500.50") and s.second_approval_above == Decimal("100.00")
+
+
+@pytest.mark.parametrize("name, value", [
+    ("GIGDESK_SPENDERS", "alice"),
+    ("GIGDESK_DAILY_SPEND_LIMIT", "lots"),
+    ("GIGDESK_DAILY_SPEND_LIMIT", "-5"),
+    ("GIGDESK_DAILY_SPEND_LIMIT", "1.005"),
+    ("GIGDESK_DAILY_SPEND_LIMIT", "NaN"),
+    ("GIGDESK_SECOND_APPROVAL_ABOVE", "ten"),
+    ("GIGDESK_SECOND_APPROVAL_ABOVE", "Infinity"),
+])
+def test_bad_spending_setting_names_the_variable(name, value):
+    with pytest.raises(ConfigError) as caught:
+        settings(**{name: value})
+    assert name in str(caught.value) and "\n" not in str(caught.value)

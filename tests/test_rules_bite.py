@@ -158,7 +158,7 @@ def test_a_spend_offer_expires_ten_minutes_after_it_was_made(bot, sandbox, slack
 def test_confirm_rechecks_at_the_click_that_the_user_may_still_spend(make_bot, sandbox, slack):
     """An offer made while Alice could spend; she is removed (config change and
     restart) before she clicks Confirm: refused, nothing spent."""
-    before = make_bot(GIGDESK_ALLOWED_USERS="U_ALICE,U_BOB")
+    before = make_bot(GIGDESK_SPENDERS="U_ALICE,U_BOB")
     poster = SlackPoster(before.events_url, standin=slack)
     try:
         confirmation = offer(poster, slack, user="U_ALICE")
@@ -166,7 +166,7 @@ def test_confirm_rechecks_at_the_click_that_the_user_may_still_spend(make_bot, s
         poster.session.close()
     before.stop()
 
-    after = make_bot(GIGDESK_ALLOWED_USERS="U_BOB")
+    after = make_bot(GIGDESK_SPENDERS="U_BOB")
     poster = SlackPoster(after.events_url, standin=slack)
     try:
         refused = text_of(click(poster, slack, ids.SPEND_CONFIRM, confirmation, user="U_ALICE"))
@@ -242,7 +242,7 @@ def test_campaign_title_is_escaped_in_the_approved_all_notice_and_campaign_fallb
 
     confirmation = offer(poster, slack, f"approve-all {cid}")
     assert "Approved 2" in text_of(click(poster, slack, ids.SPEND_CONFIRM, confirmation))
-    notices = wait_for(lambda: [m for m in slack.messages("C_REVIEW") if "approved all" in m.text])
+    notices = wait_for(lambda: [m for m in slack.messages("C_REVIEW") if "approved" in m.text and "pending submission" in m.text])
     for notice in notices:
         shown = parsed_text(notice.blocks or [], notice.text)
         assert "&lt;!channel&gt;" in shown, shown

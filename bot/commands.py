@@ -19,7 +19,6 @@ Money rules:
 
 from __future__ import annotations
 
-import difflib
 import html
 import json
 import logging
@@ -39,6 +38,7 @@ from bot.blocks import commands as ui
 from bot.config import CHANNEL_ID
 from bot.errors import NotAllowed, UserError
 from bot.mrkdwn import escape, mention, money, truncate
+from bot.text import suggest
 from bot.rapidworkers import (
     MIN_PREFILLED_QUANTITY,
     PREFILLED_KINDS,
@@ -160,11 +160,6 @@ def opens_modal(text: str) -> bool:
     """`/rw job` alone and `/rw new` open a form (the listener does it at once, while the trigger is fresh)."""
     name, args = split_command(text)
     return not args and name in ("job", "new")
-
-
-def suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.5)
-    return f" Did you mean `{close[0]}`?" if close else ""
 
 
 def kind_domains(kind: str) -> tuple[str, ...]:

@@ -51,6 +51,7 @@ class Settings:
     rw_hourly_limit: int = 1000
     workers: int = 64
     post_interval: float = 1.0
+    wonolo_unfilled_alert_hours: int = 24  # 0: no unfilled-shift alerts
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -212,5 +213,6 @@ def load_settings(
         rw_hourly_limit=integer("GIGDESK_RW_HOURLY_LIMIT", 1000, 10, 100000),
         workers=integer("GIGDESK_WORKERS", 64, 4, 512),
         post_interval=integer("GIGDESK_POST_INTERVAL_MS", 1000, 0, 60000) / 1000,
+        wonolo_unfilled_alert_hours=integer("WONOLO_UNFILLED_ALERT_HOURS", 24, 0, 720),
         secrets=secrets,
     )

@@ -59,6 +59,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -151,6 +152,11 @@ def _age(iso: str | None) -> float:
         return (datetime.fromisoformat(utcnow()) - datetime.fromisoformat(iso)).total_seconds()
     except ValueError:
         return float("inf")
+
+
+def _utc(moment: datetime) -> datetime:
+    """Wonolo times without a zone are read as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _permanent(error: BaseException) -> bool:
@@ -436,8 +442,7 @@ class WonoloDesk:
         hours = self.settings.wonolo_unfilled_alert_hours
         if not hours or unfilled <= 0 or not ui.can_recruit(jr.state) or jr.start_time is None:
             return False
-        start = jr.start_time if jr.start_time.tzinfo else jr.start_time.replace(tzinfo=timezone.utc)
-        return now <= start <= now + timedelta(hours=hours)
+        return now <= _utc(jr.start_time) <= now + timedelta(hours=hours)
 
     def _alert_if_unfilled(self, jr, jobs) -> None:
         """Raise the request's one alert when it is due; keep a raised one current. Lock held; never raises."""
@@ -516,8 +521,6 @@ class WonoloDesk:
         Never raises for Wonolo trouble: it becomes `error`. With fresh=False
         (App Home) a scan younger than SUMMARY_CACHE_SECONDS is reused.
         """
-        import time
-
         with self._summary_lock:
             cached = self._summary_cache
             if not fresh and cached is not None and time.monotonic() - cached[0] < SUMMARY_CACHE_SECONDS:
@@ -536,11 +539,11 @@ class WonoloDesk:
                     found[str(jr.id)] = jr
         except WonoloError as e:
             return ui.WonoloSummary(alerts_raised=alerts_raised, error=str(e))
-        dated = sorted((jr for jr in found.values() if jr.start_time is not None), key=lambda jr: jr.start_time)
+        dated = sorted((jr for jr in found.values() if jr.start_time is not None), key=lambda jr: _utc(jr.start_time))
         tomorrow = (now + timedelta(days=1)).date()
-        upcoming = [jr for jr in dated if jr.state in UPCOMING_STATES and jr.start_time >= now]
-        tomorrows = [jr for jr in upcoming if jr.start_time.astimezone(now.tzinfo).date() == tomorrow]
-        worked = [jr for jr in dated if jr.state in WORKED_STATES and since <= jr.start_time < now]
+        upcoming = [jr for jr in dated if jr.state in UPCOMING_STATES and _utc(jr.start_time) >= now]
+        tomorrows = [jr for jr in upcoming if _utc(jr.start_time).astimezone(now.tzinfo).date() == tomorrow]
+        worked = [jr for jr in dated if jr.state in WORKED_STATES and since <= _utc(jr.start_time) < now]
         spend = sum((estimated_cost(jr.slots_filled or 0, jr.duration, jr.wage) or Decimal("0") for jr in worked),
                     Decimal("0"))
         return ui.WonoloSummary(

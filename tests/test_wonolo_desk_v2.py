@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
 import pytest
 import time_machine

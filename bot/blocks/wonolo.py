@@ -47,8 +47,6 @@ JOBS_ON_MESSAGE = 10      # workers listed on a job request message
 SLOT_STATES = frozenset({"filled", "in_progress", "completed", "approved", "paused"})
 # States that must stand out in the channel.
 ALARM_STATES = frozenset({"no_show", "withdrawn", "cancelled", "unfilled"})
-# A job request in these states takes no more actions.
-REQUEST_FINAL_STATES = frozenset({"cancelled", "completed", "approved", "unfilled"})
 # Only a request still looking for workers can have them notified, re-ranked or assigned.
 RECRUITING_STATES = frozenset({"unassigned", "posted"})
 # A request can be cancelled until its shift starts.

@@ -193,6 +193,13 @@ class Background:
             max_instances=1, coalesce=True,
         )
         self.services.digest.schedule(self.scheduler)
+        if self.services.wonolo_desk is not None:
+            from bot.wonolo_desk import UNFILLED_CHECK_MINUTES
+
+            self.scheduler.add_job(
+                self._check_unfilled, "interval", minutes=UNFILLED_CHECK_MINUTES, id="wonolo-unfilled",
+                max_instances=1, coalesce=True,
+            )
         self.scheduler.start()
         threading.Thread(target=self._at_start, name="startup", daemon=True).start()
 
@@ -219,6 +226,14 @@ class Background:
             check_balance_throttled(self.services)
         except Exception:
             log.exception("balance check failed")
+
+    def _check_unfilled(self) -> None:
+        try:
+            raised = self.services.wonolo_desk.check_unfilled()
+            if raised:
+                log.info("Wonolo: %d unfilled-shift alerts raised", raised)
+        except Exception:
+            log.exception("Wonolo unfilled-shift check failed")
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=False)

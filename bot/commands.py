@@ -28,7 +28,6 @@ Money rules:
 
 from __future__ import annotations
 
-import difflib
 import html
 import json
 import logging
@@ -50,6 +49,7 @@ from bot.errors import NotAllowed, UserError
 from bot.fair_use import Allowance, AnswerCache, SingleFlight
 from bot.spending import SECOND_APPROVAL_HOURS, SpendingRules, cents
 from bot.mrkdwn import escape, mention, money, truncate
+from bot.text import suggest
 from bot.rapidworkers import (
     MIN_PREFILLED_QUANTITY,
     PREFILLED_KINDS,
@@ -174,11 +174,6 @@ def opens_modal(text: str) -> bool:
     """`/rw job` alone and `/rw new` open a form (the listener does it at once, while the trigger is fresh)."""
     name, args = split_command(text)
     return not args and name in ("job", "new")
-
-
-def suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.5)
-    return f" Did you mean `{close[0]}`?" if close else ""
 
 
 def kind_domains(kind: str) -> tuple[str, ...]:

@@ -92,6 +92,7 @@ class Settings:
     spenders: frozenset[str] = frozenset()
     daily_spend_limit: Decimal | None = None
     second_approval_above: Decimal | None = None
+    wonolo_unfilled_alert_hours: int = 24  # 0: no unfilled-shift alerts
     secrets: tuple[str, ...] = field(default=(), repr=False)
     env_file: str | None = None  # the `.env` that was read, if any
 
@@ -322,6 +323,7 @@ def read_settings(
         spenders=spenders,
         daily_spend_limit=daily_spend_limit,
         second_approval_above=second_approval_above,
+        wonolo_unfilled_alert_hours=integer("WONOLO_UNFILLED_ALERT_HOURS", 24, 0, 720),
         secrets=secrets,
         env_file=dotenv_file(dotenv_path),
     )

@@ -209,8 +209,14 @@ class DigestService:
             reviewers=reviewers,
             waiting=self._waiting(),
             completed=completed,
+            wonolo=self._wonolo(now, fresh=True),
         )
         return data, completed
+
+    def _wonolo(self, now: datetime, *, fresh: bool):
+        """The Wonolo facts (bot.wonolo_desk), or None when Wonolo is not configured."""
+        desk = self.s.wonolo_desk
+        return desk.summary(now, fresh=fresh) if desk is not None else None
 
     # --- building and posting -------------------------------------------------------------
 
@@ -378,6 +384,7 @@ class DigestService:
             waiting=self._waiting(),
             decisions=subs.recent_decisions(self.db, "", limit=10),
             status=status,
+            wonolo=self._wonolo(self.now(), fresh=fresh),
         )
         if fetched and balance is not None:
             try:

@@ -382,6 +382,24 @@ class JobRequest:
         )
 
 
+def estimated_cost(slots: int | None, duration_minutes: int | None, wage: Decimal | None) -> Decimal | None:
+    """Wages of a job request if every slot works its full length: slots x hours x wage.
+
+    Wonolo's own fees are not public, so they are not included. None when a
+    factor is unknown.
+    """
+    if slots is None or duration_minutes is None or wage is None or slots < 0 or duration_minutes < 0:
+        return None
+    return (Decimal(slots) * Decimal(duration_minutes) / 60 * wage).quantize(Decimal("0.01"))
+
+
+def open_slots(slots: int | None, filled: int | None) -> int | None:
+    """Slots nobody holds yet; None when Wonolo did not say how many slots there are."""
+    if slots is None:
+        return None
+    return max(0, slots - (filled or 0))
+
+
 @dataclass(frozen=True)
 class Badge:
     """A qualification required to accept a JobRequest."""

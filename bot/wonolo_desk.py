@@ -38,7 +38,18 @@ Actions
     makes a double click, or two people clicking at once, reach Wonolo once:
     a second click is refused while the first is under way, for a minute
     after a resend/re-rank, and for good after a cancel or a sent message. A
-    failed call releases the claim, so a new click tries again.
+    failed call releases the claim, so a new click tries again. Which actions
+    a message offers follows the request's state (bot.blocks.wonolo
+    can_recruit / can_cancel_request), and a click is checked against the
+    same rules. Assign worker (a modal) and `/wonolo invite` are claimed the
+    same way: one assignment per request and worker, one invitation per
+    e-mail a day.
+
+Unfilled-shift alerts
+    Once per job request (a wonolo_alerts row, claimed before posting), when
+    it starts within WONOLO_UNFILLED_ALERT_HOURS and has open slots, a message
+    in WONOLO_CHANNEL with Resend / Re-rank buttons. Checked after each
+    webhook and by a periodic pass (Background, every UNFILLED_CHECK_MINUTES).
 """
 
 from __future__ import annotations
@@ -48,10 +59,12 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Callable
 
 from slack_sdk.errors import SlackApiError
@@ -60,6 +73,7 @@ from bot import ids
 from bot.blocks import wonolo as ui
 from bot.errors import NotAllowed, UserError
 from bot.mrkdwn import escape, mention
+from bot.text import suggest
 from bot.wonolo import (
     JOB_REQUEST_STATES,
     JOB_STATES,
@@ -70,8 +84,10 @@ from bot.wonolo import (
     WonoloNotFound,
     WonoloUnauthorized,
 )
+from bot.wonolo import estimated_cost
 from bot.wonolo_webhook import WebhookEvent, parse_event, verify
 from storage import records
+from storage import wonolo as alerts_store
 from storage.db import utcnow, write
 
 log = logging.getLogger("gigdesk.wonolo.desk")
@@ -80,9 +96,17 @@ WORKERS = 4
 RETRY_DELAYS = (2.0, 10.0, 30.0)
 COOLDOWN_SECONDS = 60.0      # a resend / re-rank is not repeated within this
 STALE_CLAIM_SECONDS = 120.0  # a "running" claim older than this was cut short by a crash
-LIST_PAGES = 4               # /wonolo lists read at most this many pages of PER
+LIST_PAGES = 4               # scans (alerts, digest, home) read at most this many pages of PER per state
 PER = 50
+MAX_PAGE = 400               # a pager button never asks Wonolo for a page past this
+INVITE_COOLDOWN_SECONDS = 86400.0  # one invitation per e-mail address a day
+UNFILLED_CHECK_MINUTES = 5   # the periodic unfilled-shift pass
+SUMMARY_CACHE_SECONDS = 20.0  # App Home opens share one Wonolo scan
+UPCOMING_STATES = ("unassigned", "posted", "filled")
+WORKED_STATES = ("filled", "in_progress", "completed", "approved")
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
 # Slack errors that another attempt cannot fix.
 PERMANENT_SLACK_ERRORS = frozenset({
@@ -130,6 +154,11 @@ def _age(iso: str | None) -> float:
         return float("inf")
 
 
+def _utc(moment: datetime) -> datetime:
+    """Wonolo times without a zone are read as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def _permanent(error: BaseException) -> bool:
     if isinstance(error, (WonoloNotFound, WonoloForbidden, WonoloUnauthorized, WonoloInvalid)):
         return True
@@ -145,6 +174,16 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, WonoloError):
         return f"Wonolo: {error}"
     return type(error).__name__
+
+
+def _email(value: str) -> str | None:
+    """A plain e-mail address from what was typed (Slack may have linked it), else None."""
+    value = value.strip()
+    if value.startswith("<mailto:") and value.endswith(">"):
+        value = value[len("<mailto:"):-1].split("|", 1)[0]
+    if len(value) > 254 or not _EMAIL_RE.match(value):
+        return None
+    return value
 
 
 def _shown(text: str, limit: int = 40) -> str:
@@ -164,6 +203,8 @@ class WonoloDesk:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wonolo")
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._summary_lock = threading.Lock()
+        self._summary_cache: tuple[float, ui.WonoloSummary] | None = None
 
     @property
     def db(self):
@@ -257,7 +298,9 @@ class WonoloDesk:
         with self._lock(f"jr:{key}"):
             jr = self.client.get_job_request(key)
             jobs = self.client.list_jobs(job_request_id=key)
-            return self._show_request(jr, jobs)
+            shown = self._show_request(jr, jobs)
+            self._alert_if_unfilled(jr, jobs)
+            return shown
 
     def sync_job(self, job_id: str) -> bool:
         """Fetch a job; make sure its job request's message exists and is current;
@@ -272,6 +315,7 @@ class WonoloDesk:
                 jr = self.client.get_job_request(jr_key)
                 jobs = self.client.list_jobs(job_request_id=jr_key)
                 channel, ts = self._show_request(jr, jobs)
+                self._alert_if_unfilled(jr, jobs)
                 return self._show_job(job, jr, channel, ts)
 
     def _request_row(self, key: str) -> dict | None:
@@ -290,8 +334,10 @@ class WonoloDesk:
     def _show_request(self, jr, jobs) -> tuple[str, str]:
         """Post the job request's message once, else update it if it changed. Lock held."""
         key = str(jr.id)
-        text, blocks = ui.request_message(jr, jobs, cancelled_by=self._done_by(ids.WONOLO_CANCEL_REQUEST, key))
-        rendered = _digest(text, blocks)
+        cancelled_by = self._done_by(ids.WONOLO_CANCEL_REQUEST, key)
+        text, blocks = ui.request_message(jr, jobs, cancelled_by=cancelled_by)
+        # Compared without "starts in …": the clock alone never re-sends the message.
+        rendered = _digest(*ui.request_message(jr, jobs, cancelled_by=cancelled_by, relative=False))
         row = self._request_row(key)
         if row is not None and row["ts"]:
             if row["rendered"] == rendered:
@@ -389,6 +435,124 @@ class WonoloDesk:
         except Exception:
             log.exception("could not refresh %s", what)
 
+    # ------------------------------------------------------------------ unfilled-shift alerts
+
+    def _alert_due(self, jr, unfilled: int, now: datetime) -> bool:
+        """Starts within WONOLO_UNFILLED_ALERT_HOURS, not yet started, still recruiting, open slots."""
+        hours = self.settings.wonolo_unfilled_alert_hours
+        if not hours or unfilled <= 0 or not ui.can_recruit(jr.state) or jr.start_time is None:
+            return False
+        return now <= _utc(jr.start_time) <= now + timedelta(hours=hours)
+
+    def _alert_if_unfilled(self, jr, jobs) -> None:
+        """Raise the request's one alert when it is due; keep a raised one current. Lock held; never raises."""
+        try:
+            self._alert(jr, jobs)
+        except Exception as e:
+            log.warning("unfilled-shift alert for job request %s failed: %s", jr.id, _describe(e))
+
+    def _alert(self, jr, jobs) -> None:
+        key = str(jr.id)
+        unfilled = ui.unfilled_slots(jr, jobs) or 0
+        existing = alerts_store.alert(self.db, key)
+        if existing is not None:
+            # Raised before: only rebuilt when what it offers changes (filled, cancelled, …).
+            rendered = f"{jr.state}:{unfilled}"
+            if existing.get("ts") and existing.get("rendered") != rendered:
+                text, blocks = ui.unfilled_alert(jr, unfilled)
+                if self._update(existing["channel"], existing["ts"], text, blocks):
+                    alerts_store.record_alert(self.db, key, existing["channel"], existing["ts"], rendered)
+            return
+        if not self._alert_due(jr, unfilled, datetime.now(timezone.utc)):
+            return
+        channel = self.settings.wonolo_channel
+        start = jr.start_time.isoformat() if jr.start_time else None
+        if not alerts_store.claim_alert(self.db, key, start, unfilled, channel):
+            return  # another check raised it just now
+        text, blocks = ui.unfilled_alert(jr, unfilled)
+        try:
+            response = self.slack.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                                   unfurl_links=False, unfurl_media=False)
+        except BaseException:
+            alerts_store.release_alert(self.db, key)  # the next check tries again
+            raise
+        alerts_store.record_alert(self.db, key, response["channel"], response["ts"], f"{jr.state}:{unfilled}")
+        self._audit(None, ids.WONOLO_UNFILLED_ALERT, key, "raised", f"{unfilled} open slots")
+        log.info("unfilled-shift alert raised for Wonolo job request %s (%d open slots)", key, unfilled)
+
+    def _scan(self, state: str) -> list:
+        """Job requests in one state, at most LIST_PAGES pages."""
+        items: list = []
+        previous = None
+        for page in range(1, LIST_PAGES + 1):
+            batch = self.client.list_job_requests(state, page=page, per=PER)
+            batch_ids = [jr.id for jr in batch]
+            if batch and batch_ids == previous:  # the server ignores `page`
+                break
+            items.extend(batch)
+            previous = batch_ids
+            if len(batch) < PER:
+                break
+        return items
+
+    def check_unfilled(self) -> int:
+        """The periodic pass: raise the alert of every request that is due. How many were raised."""
+        if not self.settings.wonolo_unfilled_alert_hours:
+            return 0
+        now = datetime.now(timezone.utc)
+        due = {str(jr.id): jr for state in sorted(ui.RECRUITING_STATES) for jr in self._scan(state)
+               if self._alert_due(jr, ui.unfilled_slots(jr, None) or 0, now)}
+        raised = 0
+        for key in sorted(set(due) - alerts_store.alerted(self.db, list(due))):
+            try:
+                self.sync_request(key)  # the card first (buttons there too), then the alert
+            except Exception as e:
+                log.warning("unfilled-shift check of job request %s failed: %s", key, _describe(e))
+                continue
+            row = alerts_store.alert(self.db, key)
+            raised += bool(row and row.get("ts"))
+        return raised
+
+    # ------------------------------------------------------------------ digest and App Home
+
+    def summary(self, now: datetime, *, fresh: bool = True) -> ui.WonoloSummary:
+        """Tomorrow's shifts (in `now`'s zone), upcoming shifts, fill rate, alerts raised, spend.
+
+        Never raises for Wonolo trouble: it becomes `error`. With fresh=False
+        (App Home) a scan younger than SUMMARY_CACHE_SECONDS is reused.
+        """
+        with self._summary_lock:
+            cached = self._summary_cache
+            if not fresh and cached is not None and time.monotonic() - cached[0] < SUMMARY_CACHE_SECONDS:
+                return cached[1]
+            result = self._summarise(now)
+            self._summary_cache = (time.monotonic(), result)
+            return result
+
+    def _summarise(self, now: datetime) -> ui.WonoloSummary:
+        since = now - timedelta(hours=24)
+        alerts_raised = alerts_store.alerts_raised_since(self.db, since.astimezone(timezone.utc).isoformat())
+        try:
+            found = {}
+            for state in dict.fromkeys(UPCOMING_STATES + WORKED_STATES):
+                for jr in self._scan(state):
+                    found[str(jr.id)] = jr
+        except WonoloError as e:
+            return ui.WonoloSummary(alerts_raised=alerts_raised, error=str(e))
+        dated = sorted((jr for jr in found.values() if jr.start_time is not None), key=lambda jr: _utc(jr.start_time))
+        tomorrow = (now + timedelta(days=1)).date()
+        upcoming = [jr for jr in dated if jr.state in UPCOMING_STATES and _utc(jr.start_time) >= now]
+        tomorrows = [jr for jr in upcoming if _utc(jr.start_time).astimezone(now.tzinfo).date() == tomorrow]
+        worked = [jr for jr in dated if jr.state in WORKED_STATES and since <= _utc(jr.start_time) < now]
+        spend = sum((estimated_cost(jr.slots_filled or 0, jr.duration, jr.wage) or Decimal("0") for jr in worked),
+                    Decimal("0"))
+        return ui.WonoloSummary(
+            tomorrow=tomorrows, upcoming=upcoming,
+            slots=sum(jr.slots or 0 for jr in tomorrows),
+            filled=sum(min(jr.slots_filled or 0, jr.slots or 0) for jr in tomorrows),
+            alerts_raised=alerts_raised, spend=spend, spend_shifts=len(worked),
+        )
+
     # ------------------------------------------------------------------ action claims
 
     def _done_by(self, action: str, target: str) -> str | None:
@@ -475,8 +639,13 @@ class WonoloDesk:
         `message` (channel, ts of the clicked message), the one that message shows."""
         key = value if isinstance(value, str) else ""
         row = self._request_row(key) if _ID_RE.match(key) else None
-        if row is None or not row.get("ts") or (
-                message is not None and (row["channel"], row["ts"]) != tuple(message)):
+        shown_on = set()
+        if row is not None and row.get("ts"):
+            shown_on.add((row["channel"], row["ts"]))
+            alert = alerts_store.alert(self.db, key)
+            if alert is not None and alert.get("ts"):
+                shown_on.add((alert["channel"], alert["ts"]))
+        if not shown_on or (message is not None and tuple(message) not in shown_on):
             raise UserError("That button does not belong to a Wonolo job request I know.")
         return row
 
@@ -490,8 +659,9 @@ class WonoloDesk:
         row = self._known_request(value, message)
         key = row["job_request_id"]
         self._require_allowed(user_id, action, key)
-        if row["state"] in ui.REQUEST_FINAL_STATES:
-            raise self._refuse(user_id, action, key, f"Job request `{key}` is {ui.state_label(row['state']).lower()}; there is nothing to do.")
+        if not ui.can_recruit(row["state"]):
+            raise self._refuse(user_id, action, key, f"Job request `{key}` is {ui.state_label(row['state']).lower()}; "
+                               "only a request still looking for workers can be resent or re-ranked.")
         if action == ids.WONOLO_RESEND:
             call, noun, did = self.client.resend_notifications, "Resending notifications", "resent notifications for"
         else:
@@ -515,6 +685,9 @@ class WonoloDesk:
         self._require_allowed(user_id, action, key)
         if row["state"] == "cancelled":
             raise self._refuse(user_id, action, key, f"Job request `{key}` is already cancelled.")
+        if not ui.can_cancel_request(row["state"]):
+            raise self._refuse(user_id, action, key, f"Job request `{key}` is {ui.state_label(row['state']).lower()}; "
+                               "it can no longer be cancelled.")
         self._act(
             action, key, user_id, lambda: self.client.update_job_request(key, state="cancelled"), cooldown=None,
             busy=f"Job request `{key}` is already being cancelled by {{who}}.",
@@ -523,6 +696,72 @@ class WonoloDesk:
         self._audit(user_id, action, key, "cancelled")
         self._refresh_quietly(lambda: self.sync_request(key), f"job request {key}")
         return Outcome(f"Job request `{key}` is cancelled on Wonolo.")
+
+    # ------------------------------------------------------------------ assign a favourite worker
+
+    def _assignable(self, row: dict, user_id: str) -> str:
+        key = row["job_request_id"]
+        self._require_allowed(user_id, ids.WONOLO_ASSIGN, key)
+        if not ui.can_recruit(row["state"]):
+            raise self._refuse(user_id, ids.WONOLO_ASSIGN, key,
+                               f"Job request `{key}` is {ui.state_label(row['state']).lower()}; "
+                               "workers can only be assigned while it is looking for them.")
+        return key
+
+    def assign_view(self, value: object, user_id: str, *, message: tuple[str, str] | None = None) -> dict:
+        """The Assign worker modal, for an allowed user and a request still looking for workers."""
+        row = self._known_request(value, message)
+        key = self._assignable(row, user_id)
+        return ui.assign_modal(key, None, None)
+
+    def _find_worker(self, typed: str):
+        """The Wonolo worker a typed id or e-mail names."""
+        email = _email(typed)
+        if email is not None:
+            found = [u for u in self.client.list_users(type="Worker", email=email)
+                     if (u.email or "").lower() == email.lower()]
+            if not found:
+                raise UserError(f"No Wonolo worker with e-mail `{_shown(email)}`.")
+            return found[0]
+        value = typed.strip()
+        if not _ID_RE.match(value):
+            raise UserError(f"`{_shown(value)}` is neither a worker id nor an e-mail address.")
+        try:
+            user = self.client.get_user(value)
+        except WonoloNotFound:
+            raise UserError(f"No Wonolo worker with id `{escape(value)}`.") from None
+        if (user.type or "Worker") != "Worker":
+            raise UserError(f"User `{escape(value)}` is not a worker.")
+        return user
+
+    def assign_worker(self, job_request_id: object, user_id: str, typed: str, notes: str = "") -> Outcome:
+        """POST /jobs/assign once per request and worker, however often it is submitted."""
+        action = ids.WONOLO_ASSIGN
+        row = self._known_request(job_request_id, None)
+        key = self._assignable(row, user_id)
+        typed, notes = (typed or "").strip(), (notes or "").strip()[:500]
+        if not typed:
+            raise UserError("Give the worker's id or e-mail.")
+        try:
+            worker = self._find_worker(typed)
+        except (UserError, WonoloError) as e:
+            self._audit(user_id, action, key, "refused", str(e))
+            if isinstance(e, WonoloError):
+                raise UserError(self._explain(e)) from None
+            raise
+        wid = str(worker.id)
+        job = self._act(
+            action, f"{key}:{wid}", user_id,
+            lambda: self.client.assign_job(wid, key, requestor_notes=notes or None), cooldown=None,
+            busy=f"*{escape(worker.full_name)}* is already being assigned to job request `{key}` by {{who}}.",
+            done=lambda r: f"*{escape(worker.full_name)}* was already assigned to job request `{key}` by {mention(r['user_id'])}.",
+        )
+        self._audit(user_id, action, key, "assigned", f"worker {wid} (job {job.id})")
+        if job.id is not None:
+            self._refresh_quietly(lambda: self.sync_job(str(job.id)), f"job {job.id}")
+        else:
+            self._refresh_quietly(lambda: self.sync_request(key), f"job request {key}")
+        return Outcome(f"*{escape(worker.full_name)}* is assigned to job request `{key}` on Wonolo.")
 
     # ------------------------------------------------------------------ job buttons and modals
 
@@ -613,16 +852,33 @@ class WonoloDesk:
         args = words[1:]
         handler = {
             "help": self._help, "requests": self._requests, "request": self._request, "jobs": self._jobs,
-            "job": self._job, "worker": self._worker, "badges": self._badges,
+            "job": self._job, "worker": self._worker, "invite": self._invite, "badges": self._badges,
         }.get(name)
         if handler is None:
-            return Reply(*ui.help_message(f"Unknown command `{_shown(name, 30)}`."))
+            return Reply(*ui.help_message(f"Unknown command `{_shown(name, 30)}`.{suggest(name, ui.COMMANDS)}"))
+        return self._answer(lambda: handler(args, user_id))
+
+    @staticmethod
+    def _answer(work: Callable[[], tuple]) -> Reply:
         try:
-            return Reply(*handler(args, user_id))
+            return Reply(*work())
         except UserError as e:
             return Reply(*ui.notice(f":warning: {e}"))
         except WonoloError as e:
             return Reply(*ui.notice(f":warning: {escape(str(e))}"))
+
+    def page(self, value: object, user_id: str) -> Reply:
+        """A Next/Previous click on a /wonolo list: that page, fetched from Wonolo again."""
+        found = ui.page_from_value(value) if isinstance(value, str) else None
+        if found is None or found[2] > MAX_PAGE:
+            return Reply(*ui.notice(":warning: That button does not belong to a Wonolo list I made."))
+        kind, state, number = found
+        allowed = JOB_REQUEST_STATES if kind == "requests" else JOB_STATES
+        if state is not None and state not in allowed:
+            return Reply(*ui.notice(":warning: That button does not belong to a Wonolo list I made."))
+        if kind == "requests":
+            return self._answer(lambda: self._request_page(state, number))
+        return self._answer(lambda: self._job_page(state, number))
 
     def _help(self, args, user_id):
         return ui.help_message()
@@ -636,7 +892,7 @@ class WonoloDesk:
         state = args[0].strip().lower()
         if state not in allowed:
             valid = ", ".join(f"`{s}`" for s in allowed)
-            raise UserError(f"Unknown {what} state `{_shown(args[0], 30)}`. Valid states: {valid}.")
+            raise UserError(f"Unknown {what} state `{_shown(args[0], 30)}`.{suggest(state, allowed)} Valid states: {valid}.")
         return state
 
     @staticmethod
@@ -648,35 +904,43 @@ class WonoloDesk:
             raise UserError(f"No {what} with id `{_shown(value)}`.")
         return value
 
-    @staticmethod
-    def _first_pages(fetch: Callable[[int], list]) -> tuple[list, int, bool]:
-        """(first PAGE items, how many more, whether that count is exact)."""
-        items: list = []
-        previous = None
-        exact = False
-        for page in range(1, LIST_PAGES + 1):
-            batch = fetch(page)
-            ids_ = [getattr(i, "id", None) for i in batch]
-            if batch and ids_ == previous:  # the server ignores `page`
-                exact = True
-                break
-            items.extend(batch)
-            previous = ids_
-            if len(batch) < PER:
-                exact = True
-                break
-        return items[: ui.PAGE], max(0, len(items) - ui.PAGE), exact
+    # Each page is one Wonolo page of ui.PAGE, fetched when it is shown (no cache):
+    # Next is offered while a page comes back full.
+
+    def _request_page(self, state: str | None, page: int):
+        items = self.client.list_job_requests(state, page=page, per=ui.PAGE)[: ui.PAGE]
+        return ui.request_list(items, state=state, page=page, has_next=len(items) >= ui.PAGE and page < MAX_PAGE)
+
+    def _job_page(self, state: str | None, page: int):
+        items = self.client.list_jobs(state, page=page, per=ui.PAGE)[: ui.PAGE]
+        return ui.job_list(items, state=state, page=page, has_next=len(items) >= ui.PAGE and page < MAX_PAGE)
 
     def _requests(self, args, user_id):
         state = self._state(args, JOB_REQUEST_STATES, "job request", "/wonolo requests [state]")
-        items, more, exact = self._first_pages(
-            lambda page: self.client.list_job_requests(state, page=page, per=PER))
-        return ui.request_list(items, state=state, more=more, exact=exact)
+        return self._request_page(state, 1)
 
     def _jobs(self, args, user_id):
         state = self._state(args, JOB_STATES, "job", "/wonolo jobs [state]")
-        items, more, exact = self._first_pages(lambda page: self.client.list_jobs(state, page=page, per=PER))
-        return ui.job_list(items, state=state, more=more, exact=exact)
+        return self._job_page(state, 1)
+
+    def _invite(self, args, user_id):
+        """`/wonolo invite <email>`: POST /users/invite, allowed users only, once per address a day."""
+        action = ids.WONOLO_INVITE
+        if len(args) != 1:
+            raise UserError(f"Give one e-mail address: {ui.usage_line('invite')}.")
+        email = _email(args[0])
+        if email is None:
+            raise UserError(f"`{_shown(args[0])}` is not an e-mail address: {ui.usage_line('invite')}.")
+        target = email.lower()
+        self._require_allowed(user_id, action, target)
+        self._act(
+            action, target, user_id, lambda: self.client.invite_user(email=email),
+            cooldown=INVITE_COOLDOWN_SECONDS,
+            busy=f"`{escape(email)}` is already being invited by {{who}}.",
+            done=lambda r: f"{mention(r['user_id'])} invited `{escape(email)}` less than a day ago.",
+        )
+        self._audit(user_id, action, target, "invited")
+        return ui.notice(f":envelope: Wonolo is inviting `{escape(email)}` to join as a worker.")
 
     def _request(self, args, user_id):
         key = self._one_id(args, "job request", "/wonolo request <id>")

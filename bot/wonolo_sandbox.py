@@ -262,7 +262,10 @@ class WonoloSandbox:
             return uid
 
     def add_job_request(self, **fields: Any) -> int:
-        """Add a job request (default posted, tomorrow, 1 slot); returns its id."""
+        """Add a job request (default posted, in three days at 09:00 UTC, 1 slot); returns its id.
+
+        Three days out: far from WONOLO_UNFILLED_ALERT_HOURS' default, so a
+        request raises an unfilled alert only when a test means it to."""
         with self._lock:
             jid = next(self._ids)
             now = _now()
@@ -270,7 +273,7 @@ class WonoloSandbox:
                       "category": "General Labor", "description": "Sandbox job request",
                       "address": "1 Market St", "city": "San Francisco", "zip": "94105",
                       "venue": "Sandbox Venue",
-                      "start_time": (now + timedelta(days=1)).replace(hour=9, minute=0, second=0),
+                      "start_time": (now + timedelta(days=3)).replace(hour=9, minute=0, second=0),
                       "duration": 240, "slots": 1, "wage": Decimal("17.00"),
                       "employer_id": self.employer_id, "company_id": 1,
                       "timezone": "America/Los_Angeles", "multi_day_job_request_id": None,
@@ -784,6 +787,9 @@ class WonoloSandbox:
         _require(fields, "worker_id", "job_request_id")
         jr = self._job_request_ref(fields["job_request_id"])
         worker = self._worker(fields["worker_id"])
+        if jr["state"] not in ("unassigned", "posted"):
+            raise _ApiError(422, "job request is not open",
+                            {"job_request_id": [f"is {jr['state']}, not open for workers"]})
         active = [j for j in self.jobs.values()
                   if j["job_request_id"] == jr["id"] and j["state"] in _SLOT_STATES]
         if any(j["worker_id"] == worker for j in active):

@@ -39,18 +39,20 @@ def request_channel(body: dict) -> str | None:
     return next((c for c in found if isinstance(c, str) and c), None)
 
 
-def reply(context, body: dict, text: str, blocks: list | None = None, *, channel: str | None = None) -> None:
+def reply(context, body: dict, text: str, blocks: list | None = None, *, channel: str | None = None,
+          replace_original: bool = False) -> None:
     """Tell the acting user something, visible only to them.
 
     Uses the request's response_url while it is fresh (commands, buttons),
     otherwise chat.postEphemeral in the given channel or the request's, then
-    the review channel.
+    the review channel. `replace_original`: a clicked ephemeral message is
+    replaced (paging through a list) while the response_url is fresh.
     """
     user = context.get("actor") or context.user_id
     response_url = fresh_response_url(context, body)
     if response_url:
         WebhookClient(response_url, timeout=10).send(
-            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            text=text, blocks=blocks, response_type="ephemeral", replace_original=replace_original
         )
         return
     services = context["services"]

@@ -1,4 +1,4 @@
-"""/wonolo, the Wonolo message buttons and their two modals.
+"""/wonolo (and its list pages), the Wonolo message buttons and their modals.
 
 Thin listeners: ack first (modal submissions: validate, then ack with the
 field errors or ack), then hand one call into bot.wonolo_desk.WonoloDesk to
@@ -12,7 +12,13 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 
 from bot import ids
-from bot.blocks.wonolo import cancel_reason_from_view, job_id_from_metadata, message_from_view
+from bot.blocks.wonolo import (
+    assign_from_view,
+    cancel_reason_from_view,
+    job_id_from_metadata,
+    job_request_id_from_metadata,
+    message_from_view,
+)
 from bot.errors import UserError
 from handlers.common import action_value, clicked_message, reply
 from handlers.errors import after_ack, guarded
@@ -65,6 +71,26 @@ def cancel_request(ack: Ack, body: dict, context: BoltContext):
 
 
 @guarded
+def turn_page(ack: Ack, body: dict, context: BoltContext):
+    """Next / Previous on a /wonolo list: the ephemeral list is replaced by that page."""
+    ack()
+    desk, value, user = _desk(context), action_value(body), context["actor"]
+
+    def run():
+        result = desk.page(value, user)
+        reply(context, body, result.text, result.blocks, replace_original=True)
+
+    after_ack(context, body, run)
+
+
+@guarded
+def open_assign_worker(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    view = _desk(context).assign_view(action_value(body), context["actor"], message=clicked_message(body))
+    context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+@guarded
 def open_cancel_job(ack: Ack, body: dict, context: BoltContext):
     ack()
     view = _desk(context).cancel_job_view(action_value(body), context["actor"], message=clicked_message(body))
@@ -109,6 +135,18 @@ def submit_message_worker(ack: Ack, body: dict, context: BoltContext, view: dict
     _answer_in_channel(context, body, lambda: desk.message_worker(job_id, user, text, view_id))
 
 
+@guarded
+def submit_assign_worker(ack: Ack, body: dict, context: BoltContext, view: dict):
+    worker, notes = assign_from_view(view["state"]["values"])
+    if not worker:
+        ack(response_action="errors", errors={ids.WONOLO_ASSIGN_WORKER_BLOCK: "Give the worker's id or e-mail."})
+        return
+    ack()
+    desk, user = _desk(context), context["actor"]
+    jr_id = job_request_id_from_metadata(view.get("private_metadata"))
+    _answer_in_channel(context, body, lambda: desk.assign_worker(jr_id, user, worker, notes))
+
+
 def register(app: App) -> None:
     app.command("/wonolo")(wonolo_command)
     app.action(ids.WONOLO_RESEND)(resend_notifications)
@@ -118,3 +156,7 @@ def register(app: App) -> None:
     app.action(ids.WONOLO_MESSAGE_WORKER)(open_message_worker)
     app.view_submission(ids.WONOLO_CANCEL_JOB_MODAL)(submit_cancel_job)
     app.view_submission(ids.WONOLO_MESSAGE_MODAL)(submit_message_worker)
+    app.action(ids.WONOLO_ASSIGN)(open_assign_worker)
+    app.view_submission(ids.WONOLO_ASSIGN_MODAL)(submit_assign_worker)
+    app.action(ids.WONOLO_PAGE_NEXT)(turn_page)
+    app.action(ids.WONOLO_PAGE_PREVIOUS)(turn_page)

@@ -167,4 +167,23 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX slack_events_received ON slack_events(received_at)",
         ],
     ),
+    (
+        5,
+        "wonolo unfilled-shift alerts: raised once per job request",
+        [
+            # The row is the claim (taken before posting, deleted if the post
+            # fails), so an alert is raised once per job request across restarts
+            # and concurrent checks. raised_at feeds the digest's count.
+            """CREATE TABLE wonolo_alerts (
+                job_request_id TEXT PRIMARY KEY,
+                raised_at TEXT NOT NULL,
+                start_time TEXT,
+                open_slots INTEGER,
+                channel TEXT,
+                ts TEXT,
+                rendered TEXT
+            )""",
+            "CREATE INDEX wonolo_alerts_raised ON wonolo_alerts(raised_at)",
+        ],
+    ),
 ]

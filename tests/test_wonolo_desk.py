@@ -8,6 +8,8 @@ import json
 import threading
 import time
 
+from zoneinfo import ZoneInfo
+
 import pytest
 import requests
 
@@ -144,9 +146,11 @@ def test_webhook_posts_once_then_updates_the_same_message(wbot, wonolo, slack):
     [message] = top_messages(slack)
     text = blocks_text(message)
     assert "Dock crew" in text and "Pier 9, Oakland" in text and "0/2 filled" in text and "$19.50/hr" in text
-    assert "<!date^" in text  # each reader's own time zone
-    assert action_ids(message) == [ids.WONOLO_RESEND, ids.WONOLO_RERANK, ids.WONOLO_CANCEL_REQUEST]
-    cancel = message.blocks[-1]["elements"][2]
+    start = wonolo.job_requests[jr]["start_time"].astimezone(ZoneInfo("America/Los_Angeles"))
+    assert f"{start:%H:%M} {start.tzname()} · starts in " in text  # the venue's zone, named
+    assert "<!date^" not in text
+    assert action_ids(message) == [ids.WONOLO_RESEND, ids.WONOLO_RERANK, ids.WONOLO_ASSIGN, ids.WONOLO_CANCEL_REQUEST]
+    cancel = message.blocks[-1]["elements"][3]
     assert cancel["style"] == "danger" and cancel["confirm"]["confirm"]["text"] == "Cancel request"
     assert message.metadata["event_type"] == ids.WONOLO_REQUEST_EVENT
 
@@ -209,7 +213,9 @@ def test_job_changes_land_in_the_request_thread(wbot, wonolo, slack):
     first = job_reply(wonolo, wbot, slack, job)  # the job request message is posted first
     [root] = top_messages(slack)
     assert first.thread_ts == root.ts
-    assert "Aisha Khan" in blocks_text(first) and "Filled" in blocks_text(first) and "confirmed <!date^" in blocks_text(first)
+    confirmed = wonolo.jobs[job]["confirmed_at"].astimezone(ZoneInfo("America/Los_Angeles"))
+    assert "Aisha Khan" in blocks_text(first) and "Filled" in blocks_text(first)
+    assert f"confirmed {confirmed:%a} {confirmed.day} {confirmed:%b}, {confirmed:%H:%M} {confirmed.tzname()}" in blocks_text(first)
     assert action_ids(first) == [ids.WONOLO_CANCEL_JOB, ids.WONOLO_MESSAGE_WORKER]
     assert "1/1 filled" in blocks_text(slack.message(CHANNEL, root.ts))
 
@@ -397,13 +403,15 @@ def test_wonolo_command_lists_shows_and_explains(wbot, wonolo, slack, wposter):
     wonolo._new_badge("Forklift", "Holds a forklift card")
 
     text, _ = command(wposter, slack, "")
-    assert "/wonolo requests [state]" in text and "/wonolo worker <id|email>" in text
+    assert "/wonolo requests [state]" in text and "/wonolo worker &lt;id|email&gt;" in text
+    assert "<id|email>" not in text  # escaped like /rw's: no link
 
     text, answer = command(wposter, slack, "requests")
-    assert "…and 5 more" in text and f"`{first}`" in text and "Shift 18" in text and "Shift 19" not in text
+    assert "page 1" in text and f"`{first}`" in text and "Shift 18" in text and "Shift 19" not in text
+    assert ids.WONOLO_PAGE_NEXT in text  # the rest is a click away
     assert "<!channel>" not in parsed_text(answer["blocks"], answer["text"]) and "&lt;!channel&gt;" in text
     text, _ = command(wposter, slack, "requests filled")
-    assert "*Filled job requests* (1)" in text and f"`{first}`" in text
+    assert "*Filled job requests* · page 1" in text and f"`{first}`" in text and ids.WONOLO_PAGE_NEXT not in text
     text, _ = command(wposter, slack, "requests Cancelled")
     assert "No cancelled job requests" in text
     text, _ = command(wposter, slack, "requests <!here>")

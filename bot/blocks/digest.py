@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.review import when
+from bot.blocks.wonolo import digest_section
 from bot.mrkdwn import date_token, escape, link, mention, money, plain, progress_bar, truncate
 
 SECTION_TEXT_LIMIT = 3000
@@ -90,6 +91,7 @@ class DigestData:
     reviewers: Sequence[ReviewerTally] = field(default_factory=list)
     waiting: Waiting = field(default_factory=Waiting)
     completed: Sequence[Any] = field(default_factory=list)  # Campaign, completed since the last digest
+    wonolo: Any = None  # bot.blocks.wonolo.WonoloSummary when Wonolo is configured
 
 
 def _section(text: str) -> SectionBlock:
@@ -229,6 +231,10 @@ def digest_message(d: DigestData) -> tuple[str, list[dict]]:
                 lines.append(f"…and {len(d.completed) - MAX_COMPLETED} more")
             blocks.append(DividerBlock())
             blocks.append(_section(f"*Completed since the last digest ({len(d.completed)})*\n" + "\n".join(lines)))
+
+    if d.wonolo is not None:
+        blocks.append(DividerBlock())
+        blocks.extend(digest_section(d.wonolo))
 
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=f"gigdesk · {date_token(d.now_epoch, d.day_label)}")])

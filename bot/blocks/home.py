@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 from bot import ids
 from bot.blocks.digest import LowBalance, Waiting, campaign_lines, low_balance_line, waiting_text
 from bot.blocks.review import when
+from bot.blocks.wonolo import home_section
 from bot.mrkdwn import date_token, escape, mention, money, truncate
 
 SECTION_TEXT_LIMIT = 3000
@@ -42,6 +43,7 @@ class HomeData:
     waiting: Waiting = field(default_factory=Waiting)
     decisions: Sequence[dict] = field(default_factory=list)  # storage.submissions rows, newest first
     status: str | None = None  # one short line: "Digest posted …", or an error (trusted mrkdwn)
+    wonolo: Any = None  # bot.blocks.wonolo.WonoloSummary when Wonolo is configured
 
 
 def _section(text: str) -> SectionBlock:
@@ -113,6 +115,10 @@ def home_view(d: HomeData) -> dict:
         blocks.extend(_section(decision_line(r)) for r in list(d.decisions)[:MAX_DECISIONS])
     else:
         blocks.append(_section("*Last decisions:* none yet"))
+
+    if d.wonolo is not None:
+        blocks.append(DividerBlock())
+        blocks.extend(home_section(d.wonolo))
 
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Updated {date_token(d.now_epoch, 'just now')}")]))
     return View(type="home", blocks=blocks).to_dict()

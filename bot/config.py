@@ -51,6 +51,9 @@ class Settings:
     rw_hourly_limit: int = 1000
     workers: int = 64
     post_interval: float = 1.0
+    forensics: bool = True
+    burst_count: int = 5
+    burst_minutes: int = 10
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
@@ -185,6 +188,10 @@ def load_settings(
     except InvalidOperation:
         raise ConfigError("GIGDESK_LOW_BALANCE must be an amount in dollars, like 10.00") from None
 
+    forensics = (get("GIGDESK_FORENSICS", "on") or "").lower()
+    if forensics not in ("on", "off"):
+        raise ConfigError("GIGDESK_FORENSICS must be on or off")
+
     secrets = tuple(s for s in (bot_token, signing_secret, app_token, rw_key, wonolo_key, wonolo_secret) if s)
     return Settings(
         slack_bot_token=bot_token,
@@ -212,5 +219,8 @@ def load_settings(
         rw_hourly_limit=integer("GIGDESK_RW_HOURLY_LIMIT", 1000, 10, 100000),
         workers=integer("GIGDESK_WORKERS", 64, 4, 512),
         post_interval=integer("GIGDESK_POST_INTERVAL_MS", 1000, 0, 60000) / 1000,
+        forensics=forensics == "on",
+        burst_count=integer("GIGDESK_BURST_COUNT", 5, 1, 1000),
+        burst_minutes=integer("GIGDESK_BURST_MINUTES", 10, 1, 1440),
         secrets=secrets,
     )

@@ -151,4 +151,35 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX slack_events_received ON slack_events(received_at)",
         ],
     ),
+    (
+        7,
+        "proof forensics: image hashes, proof text fingerprints, flags",
+        [
+            # One row per proof image checked: its perceptual hashes (signed
+            # 64-bit), or why it could not be checked.
+            """CREATE TABLE proof_images (
+                id INTEGER PRIMARY KEY,
+                submission_id INTEGER NOT NULL,
+                worker_id TEXT,
+                image_no INTEGER NOT NULL,
+                url TEXT,
+                phash INTEGER,
+                dhash INTEGER,
+                error TEXT,
+                checked_at TEXT NOT NULL,
+                UNIQUE (submission_id, image_no)
+            )""",
+            # One row per submission checked: written once, with its flags (JSON).
+            """CREATE TABLE proof_checks (
+                submission_id INTEGER PRIMARY KEY,
+                worker_id TEXT,
+                submitted_at TEXT,
+                text_fingerprint TEXT,
+                flags TEXT NOT NULL,
+                checked_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX proof_checks_worker_time ON proof_checks(worker_id, submitted_at)",
+            "CREATE INDEX proof_checks_text ON proof_checks(text_fingerprint) WHERE text_fingerprint IS NOT NULL",
+        ],
+    ),
 ]

@@ -568,7 +568,7 @@ class Sandbox:
                 self.add_submission(
                     cid,
                     worker_id=wid,
-                    proof_text=HOSTILE_PROOF if hostile_first and i == 0 else rng.choice(proofs),
+                    proof_text=HOSTILE_PROOF if hostile_first and i == 0 else f"{rng.choice(proofs)} ({self._workers[wid]['name']})",
                     images=rng.randint(1, 3),
                     status=st,
                     submitted_at=now - timedelta(minutes=rng.randint(5, 60 * 48)),
@@ -615,11 +615,11 @@ class Sandbox:
         first, second = pending[-2], pending[-1]  # two workers of the same campaign
         second["pictures"][0] = (first["pictures"][0][0], 1)
         second["proof_text"] = first["proof_text"] = "Left a 5 star review as Sam Porter, screenshot attached."
-        for sub in pending[1:-2]:
-            earlier = next((o for o in self._subs.values() if o["worker_id"] == sub["worker_id"] and o["status"] != "Pending"), None)
-            if earlier is not None:
-                sub["pictures"][0] = (earlier["pictures"][0][0], 2)
-                break
+        # The same worker in two campaigns, the second time with the first screenshot.
+        reuser = next((o for o in pending if o["campaign_id"] != pending[0]["campaign_id"] and o is not first), None)
+        if reuser is not None:
+            reuser["worker_id"] = pending[0]["worker_id"]
+            reuser["pictures"][0] = (pending[0]["pictures"][0][0], 2)
 
     # ------------------------------------------------------------------ rendering
 

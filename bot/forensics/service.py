@@ -48,6 +48,7 @@ class Evidence:
     ts: str | None = None
     image_no: int | None = None  # its matching image
     distance: int | None = None  # pHash Hamming distance
+    link: str | None = None  # its Slack message, when it was posted
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,15 @@ def _status(state: str | None) -> str | None:
     return None
 
 
-def _evidence(row: dict, **extra) -> Evidence:
+def _evidence(row: dict, permalink=None, **extra) -> Evidence:
+    link = None
+    if permalink is not None and row.get("channel") and row.get("ts"):
+        try:
+            link = permalink(row["channel"], row["ts"])
+        except Exception:  # a link is a convenience; the flag stands without it
+            link = None
     return Evidence(
+        link=link,
         submission_id=int(row["submission_id"]),
         worker_id=row.get("worker_id"),
         worker_name=row.get("worker_name"),
@@ -102,6 +110,21 @@ def _evidence(row: dict, **extra) -> Evidence:
         ts=row.get("ts"),
         **extra,
     )
+
+
+def private_hosts_allowed(rapidworkers_base_url: str) -> bool:
+    """Proof images may come from private addresses only when RapidWorkers itself
+    is on one (the simulator on loopback serves them)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(rapidworkers_base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
 
 
 def utc_text(value: str | None) -> str | None:
@@ -138,12 +161,14 @@ class ProofForensics:
         burst_minutes: int = 10,
         allow_private_hosts: bool = False,
         fetch: Callable[[str], bytes] | None = None,
+        permalink: Callable[[str, str], str | None] | None = None,
     ):
         self._db = db
         self.burst_count = burst_count
         self.burst_minutes = burst_minutes
         self.allow_private_hosts = allow_private_hosts
         self._fetch = fetch or self._download
+        self._permalink = permalink
         self._index = None
         self._lock = threading.Lock()
 
@@ -184,7 +209,7 @@ class ProofForensics:
         if fingerprint:
             others = store.same_text(db, fingerprint, other_than_worker=worker, limit=MAX_EVIDENCE)
             if others:
-                report.flags.append(Flag(COPIED_TEXT, evidence=tuple(_evidence(r) for r in others)))
+                report.flags.append(Flag(COPIED_TEXT, evidence=tuple(_evidence(r, self._permalink) for r in others)))
         self._burst(db, worker, data.get("submitted_at"), report)
         return report, images, fingerprint
 
@@ -224,7 +249,7 @@ class ProofForensics:
                 if owner is None or owner["submission_id"] == submission_id or owner["submission_id"] in seen:
                     continue
                 seen.add(owner["submission_id"])
-                found = _evidence(owner, image_no=owner["image_no"], distance=m.phash_distance)
+                found = _evidence(owner, self._permalink, image_no=owner["image_no"], distance=m.phash_distance)
                 (same if worker is not None and owner.get("worker_id") == worker else other).append(found)
             if other:
                 report.flags.append(Flag(DUPLICATE_OTHER_WORKER, image_no=image["image_no"], evidence=tuple(other[:MAX_EVIDENCE])))

@@ -248,6 +248,7 @@ class Sandbox:
         self.verbose = verbose
         self.url = ""
         self.requests: list[RecordedRequest] = []
+        self.image_requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) of /_images/ GETs
         self._lock = threading.RLock()
         self._rng = random.Random(seed)
         self._balance = Decimal(str(balance))
@@ -386,7 +387,9 @@ class Sandbox:
         Each proof image is a generated screenshot served at ``/_images/``;
         ``pictures`` picks them: a key (the same key is the same picture) or
         (key, variant) for a re-encoded near-duplicate of it. By default every
-        image is a picture of its own.
+        image is a picture of its own. Negative keys serve broken images:
+        -1 an HTML page, -2 a decompression bomb (a tiny PNG declaring
+        50,000 x 50,000 pixels), -3 a 404.
         """
         if status not in ("Pending", "Approved", "Rejected"):
             raise ValueError(f"bad submission status {status!r}")
@@ -700,11 +703,17 @@ class Sandbox:
             sub = self._subs.get(int(match.group(1))) if match else None
             pictures = sub["pictures"] if sub else []
         n = int(match.group(2)) if match else 0
-        if request.method != "GET" or not 1 <= n <= len(pictures):
+        with self._lock:
+            self.image_requests.append((request.path, dict(request.headers)))
+        if request.method != "GET" or not 1 <= n <= len(pictures) or pictures[n - 1][0] == -3:
             return _json_response({"error": "Not found"}, 404)
-        from bot.sandbox_images import proof_image
+        from bot.sandbox_images import bomb_png, proof_image
 
         key, variant = pictures[n - 1]
+        if key == -1:
+            return Response("<html><body>Sign in to see this image</body></html>", content_type="text/html")
+        if key == -2:
+            return Response(bomb_png(), content_type="image/png")
         data, content_type = proof_image(key, variant, size=(180, 390) if match.group(3) else (360, 780))
         return Response(data, content_type=content_type)
 

@@ -20,6 +20,26 @@ def stored_flags(db: Database, submission_id: int) -> list[dict] | None:
     return None if row is None else json.loads(row[0])
 
 
+def suspicious_ids(db: Database, submission_ids: list[int]) -> set[int]:
+    """Which of these submissions carry a forensics flag (duplicate, copied text, burst)."""
+    found: set[int] = set()
+    for start in range(0, len(submission_ids), 500):
+        chunk = submission_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(r[0] for r in db.execute(
+            f"SELECT submission_id FROM proof_checks WHERE suspicious = 1 AND submission_id IN ({marks})", chunk
+        ))
+    return found
+
+
+def suspicious_waiting_count(db: Database) -> int:
+    """Posted submissions awaiting a decision that carry a forensics flag (for the digest)."""
+    return db.execute(
+        "SELECT count(*) FROM proof_checks c JOIN submissions s ON s.submission_id = c.submission_id"
+        " WHERE c.suspicious = 1 AND s.state = 'posted'"
+    ).fetchone()[0]
+
+
 def hashes_since(db: Database, after_id: int) -> list[tuple[int, int, int]]:
     """(id, phash, dhash) of hashed images stored after a row id."""
     return [tuple(r) for r in db.execute(
@@ -89,6 +109,7 @@ def save_check(
     text_fingerprint: str | None,
     images: list[dict],
     flags: list[dict],
+    suspicious: bool = False,
 ) -> bool:
     """Record one submission's check in one transaction; False if it was recorded before.
 
@@ -97,9 +118,9 @@ def save_check(
     now = utcnow()
     with write(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO proof_checks (submission_id, worker_id, submitted_at, text_fingerprint, flags, checked_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [submission_id, worker_id, submitted_at, text_fingerprint, json.dumps(flags), now],
+            "INSERT OR IGNORE INTO proof_checks (submission_id, worker_id, submitted_at, text_fingerprint, flags, suspicious, checked_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [submission_id, worker_id, submitted_at, text_fingerprint, json.dumps(flags), int(suspicious), now],
         )
         if cursor.rowcount != 1:
             return False

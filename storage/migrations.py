@@ -176,8 +176,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 submitted_at TEXT,
                 text_fingerprint TEXT,
                 flags TEXT NOT NULL,
+                suspicious INTEGER NOT NULL DEFAULT 0,
                 checked_at TEXT NOT NULL
             )""",
+            "CREATE INDEX proof_checks_suspicious ON proof_checks(submission_id) WHERE suspicious = 1",
             "CREATE INDEX proof_checks_worker_time ON proof_checks(worker_id, submitted_at)",
             "CREATE INDEX proof_checks_text ON proof_checks(text_fingerprint) WHERE text_fingerprint IS NOT NULL",
         ],

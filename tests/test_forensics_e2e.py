@@ -226,3 +226,12 @@ def test_the_demo_simulator_shows_planted_reuse(make_bot, slack, tmp_path):
     assert sum("(another worker)" in t for t in texts) == 1
     assert sum("(same worker)" in t for t in texts) == 1
     assert sum("copied proof text" in t for t in texts) == 1
+
+
+def test_flagged_submissions_are_known_for_approve_all_and_the_digest(bot, sandbox, slack, campaign):
+    clean = sandbox.add_submission(campaign, pictures=[7900])
+    shared = sandbox.add_submission(campaign, pictures=[(7900, 1)])
+    unchecked = sandbox.add_submission(campaign, pictures=[-1])  # a notice, not a suspicion
+    bot.review.sync()
+    assert bot.review.forensics.suspicious_ids([clean, shared, unchecked]) == {shared}
+    assert proof_store.suspicious_waiting_count(bot.db) == 1

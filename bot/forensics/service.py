@@ -197,6 +197,7 @@ class ProofForensics:
                 text_fingerprint=fingerprint,
                 images=images,
                 flags=[f.to_dict() for f in report.flags],
+                suspicious=report.suspicious,
             )
         return report
 
@@ -294,6 +295,10 @@ class ProofForensics:
                 evidence.append(e)
             out.append(Flag(f.kind, f.image_no, f.detail, tuple(evidence)))
         return out
+
+    def suspicious_ids(self, submission_ids: list[int]) -> set[int]:
+        """Submissions to leave out of approve-all: those with a duplicate, copied-text or burst flag."""
+        return store.suspicious_ids(self._db(), list(submission_ids))
 
     def flags_for(self, submission_id: int) -> list[Flag]:
         """The stored flags of a submission, evidence refreshed; [] if it was never checked."""

@@ -49,6 +49,15 @@ def test_near_duplicates_match_and_distinct_images_of_the_same_layout_do_not():
             assert not near(original, hash_bytes(encode(screenshot(other, template=1, size=SMALL))))
 
 
+@pytest.mark.parametrize("a, b", [(184, 213), (144, 226), (195, 241)])
+def test_distinct_screenshots_that_fool_phash_alone_are_not_matched(a, b):
+    # Found by searching 300 corpus screenshots: pHash puts these within 8 bits.
+    first = hash_bytes(encode(screenshot(a, template=a % 20, size=SMALL)))
+    second = hash_bytes(encode(screenshot(b, template=b % 20, size=SMALL)))
+    assert hamming(first.phash, second.phash) <= MAX_PHASH_DISTANCE  # pHash alone would accuse
+    assert not near(first, second)  # dHash must agree too
+
+
 def test_png_and_jpeg_of_one_screenshot_hash_alike_at_full_size():
     img = screenshot(42)
     assert img.size == (1080, 2340)

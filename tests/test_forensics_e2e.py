@@ -98,12 +98,15 @@ def test_copied_proof_text_across_workers_is_flagged_but_not_template_text(bot, 
     c = sandbox.add_submission(campaign, worker_id=writer, proof_text=own)  # their own words again
     d = sandbox.add_submission(campaign, proof_text="Done!")
     e = sandbox.add_submission(campaign, proof_text="done")
+    f = sandbox.add_submission(campaign, proof_text="Task completed successfully!")
+    g = sandbox.add_submission(campaign, proof_text="task completed successfully")  # a template, not a copy
     bot.review.sync()
     assert flag_text(card(slack, bot, a)) == ""
     text = flag_text(card(slack, bot, b))
     assert f":rotating_light: *copied proof text*: same as submission `{a}`" in text
     assert flag_text(card(slack, bot, c1)) == "" and flag_text(card(slack, bot, c)) == ""
     assert flag_text(card(slack, bot, d)) == "" and flag_text(card(slack, bot, e)) == ""
+    assert flag_text(card(slack, bot, f)) == "" and flag_text(card(slack, bot, g)) == ""
 
 
 def test_a_burst_of_submissions_is_flagged(make_bot, sandbox, slack, campaign):

@@ -131,3 +131,19 @@ def save_check(
                 [submission_id, worker_id, image["image_no"], image.get("url"), image.get("phash"), image.get("dhash"), image.get("error"), now],
             )
         return True
+
+
+def worker_history(db: Database, worker_id: str) -> list[dict]:
+    """Every submission of a worker that gigdesk has seen, newest first, with its proof flags."""
+    rows = _rows(db.execute(
+        "SELECT s.submission_id AS submission_id, s.campaign_id AS campaign_id, s.state AS state,"
+        " s.claimed_at AS claimed_at, s.amount_paid AS amount_paid,"
+        " json_extract(s.data, '$.campaign_title') AS campaign_title, json_extract(s.data, '$.worker_name') AS worker_name,"
+        " c.flags AS flags, c.suspicious AS suspicious"
+        " FROM submissions s LEFT JOIN proof_checks c ON c.submission_id = s.submission_id"
+        " WHERE s.worker_id = ? ORDER BY s.submission_id DESC",
+        [worker_id],
+    ))
+    for row in rows:
+        row["flags"] = json.loads(row["flags"]) if row["flags"] else []
+    return rows

@@ -238,3 +238,38 @@ def test_flagged_submissions_are_known_for_approve_all_and_the_digest(bot, sandb
     bot.review.sync()
     assert bot.review.forensics.suspicious_ids([clean, shared, unchecked]) == {shared}
     assert proof_store.suspicious_waiting_count(bot.db) == 1
+
+
+@pytest.fixture
+def rw(bot, slack):
+    from tests.test_rw_command import RW
+
+    driver = RW(bot, slack)
+    yield driver
+    driver.poster.session.close()
+
+
+def test_rw_worker_shows_history_flags_and_block(rw, bot, sandbox, slack, campaign):
+    from tests.test_rw_command import text_of
+
+    other_campaign = sandbox.add_campaign("Follow our page", status="Active", total=10)
+    cheat = sandbox.add_worker("<!here> cheater")
+    honest = sandbox.add_worker("honest_hana")
+    sandbox.add_submission(campaign, worker_id=honest, pictures=[8000], proof_text="Reviewed as Hana, five stars given")
+    first = sandbox.add_submission(campaign, worker_id=cheat, pictures=[8002])
+    second = sandbox.add_submission(other_campaign, worker_id=cheat, pictures=[(8002, 1), (8000, 2)], proof_text="Reviewed as Hana, five stars given")
+    bot.review.sync()
+    before = sandbox.count()
+    shown = text_of(rw.command(f"worker {cheat}"))
+    assert sandbox.count() == before  # read from gigdesk's own records: no RapidWorkers request
+    assert "&lt;!here&gt; cheater" in shown and "<!here>" not in shown
+    assert "2 submissions in 2 campaigns" in shown and "2 pending" in shown
+    assert "1 flagged" in shown
+    assert "screenshot reused: 1" in shown and "screenshot shared with another worker: 1" in shown and "copied proof text: 1" in shown
+    assert "Not blocked." in shown and f"`{second}`" in shown and f"`{first}`" in shown
+    rw.command(f"block {cheat}")
+    assert ":no_entry: Blocked by <@U_ALICE>" in text_of(rw.command(f"worker {cheat}"))
+    assert "1 flagged" not in text_of(rw.command(f"worker {honest}"))
+    assert "no submission of worker `424242`" in text_of(rw.command("worker 424242"))
+    assert "not a valid worker id" in text_of(rw.command("worker <@U0BOSS>"))
+    assert "Give one worker id" in text_of(rw.command("worker"))

@@ -36,6 +36,7 @@ import requests
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import commands as ui
+from bot.blocks.forensics import worker_message
 from bot.config import CHANNEL_ID
 from bot.errors import NotAllowed, UserError
 from bot.mrkdwn import escape, mention, money, truncate
@@ -58,6 +59,7 @@ from bot.rapidworkers import (
     validate_countries,
     validate_link,
 )
+from storage import forensics as proof_records
 from storage import records
 from storage.db import utcnow
 
@@ -69,7 +71,7 @@ MAX_PAY_RATE = Decimal("1000")
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_CACHE_SECONDS = CONFIRM_MINUTES * 60 + 60
 
-SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest")
+SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest", "worker")
 ALIASES = {
     "?": "help", "-h": "help", "--help": "help", "usage": "help",
     "approveall": "approve-all", "approve_all": "approve-all", "bulk-approve": "approve-all",
@@ -475,6 +477,7 @@ class CommandService:
             "block": self.block,
             "unblock": self.unblock,
             "digest": self.digest,
+            "worker": self.worker,
         }.get(name)
         if handler is None:
             return _reply(ui.help_message(f"Unknown command `{shown(name, 30)}`.{suggest(name, SUBCOMMANDS)}"))
@@ -550,6 +553,12 @@ class CommandService:
         channel = result.get("channel") if isinstance(result, dict) else None
         channel = channel or self.settings.digest_channel
         return _reply(ui.text_message(f":newspaper: Posted the digest to <#{channel}>."))
+
+    def worker(self, args, user_id, channel_id) -> Reply:
+        if len(args) != 1:
+            raise BadInput("Give one worker id.", "worker")
+        wid = check_id(args[0], "worker id", "worker")
+        return _reply(worker_message(wid, proof_records.worker_history(self.db, wid), records.block_of(self.db, wid)))
 
     # -- post pending (campaign button) ------------------------------------------------
 

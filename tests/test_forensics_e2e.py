@@ -273,3 +273,22 @@ def test_rw_worker_shows_history_flags_and_block(rw, bot, sandbox, slack, campai
     assert "no submission of worker `424242`" in text_of(rw.command("worker 424242"))
     assert "not a valid worker id" in text_of(rw.command("worker <@U0BOSS>"))
     assert "Give one worker id" in text_of(rw.command("worker"))
+
+
+def test_the_digest_counts_flagged_submissions_waiting(rw, bot, sandbox, slack, campaign):
+    sandbox.add_submission(campaign, pictures=[8100])
+    shared = sandbox.add_submission(campaign, pictures=[(8100, 1)])
+    sandbox.add_submission(campaign, pictures=[-1])  # unchecked: not counted
+    bot.review.sync()
+
+    def digest_text():
+        rw.command("digest")
+        posted = [m for m in slack.messages("C_REVIEW", include_replies=False) if m.blocks and m.blocks[0]["type"] == "header"
+                  and (m.metadata or {}).get("event_type") != ids.SUBMISSION_EVENT]
+        return json.dumps(posted[-1].blocks)
+
+    assert "*Waiting for review:* 3 submissions (:rotating_light: 1 flagged by the proof checks)" in digest_text()
+    rw.poster.click(ids.REVIEW_APPROVE, str(shared), message_ts=subs.get(bot.db, shared)["ts"])
+    wait_for(lambda: subs.get(bot.db, shared)["state"] == "approved")
+    text = digest_text()
+    assert "*Waiting for review:* 2 submissions" in text and "flagged by the proof checks" not in text

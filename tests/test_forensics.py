@@ -182,7 +182,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, bomb_png())
         elif path == "/slow":
             time.sleep(1.5)
-            self._send(200, PNG)
+            try:
+                self._send(200, PNG)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up, as it should
         elif path == "/to-file":
             self._send(302, content_type=None, headers=[("Location", "file:///etc/passwd")])
         elif path == "/to-ok":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -27,6 +28,8 @@ log = logging.getLogger("gigdesk.forensics")
 MAX_PHASH_DISTANCE = 10
 MAX_DHASH_DISTANCE = 10
 MAX_IMAGES_CHECKED = 5
+# Downloads of one submission stop after this many seconds (the post waits for them).
+IMAGE_BUDGET_SECONDS = 15.0
 MAX_EVIDENCE = 3
 
 DUPLICATE_SAME_WORKER = "duplicate_same_worker"
@@ -221,10 +224,13 @@ class ProofForensics:
         from bot.forensics.hashing import ImageRejected, hash_bytes, to_signed
 
         images = []
+        deadline = time.monotonic() + IMAGE_BUDGET_SECONDS
         for n, image in enumerate((data.get("images") or [])[:MAX_IMAGES_CHECKED], 1):
             url = (image or {}).get("url") or (image or {}).get("thumbnail_url")
             record = {"image_no": n, "url": url if isinstance(url, str) else None}
             try:
+                if time.monotonic() > deadline:
+                    raise FetchFailed("skipped: the earlier images took too long")
                 hashes = hash_bytes(self._fetch(url))
                 record.update(phash=to_signed(hashes.phash), dhash=to_signed(hashes.dhash))
                 report.images_checked += 1

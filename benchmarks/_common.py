@@ -39,6 +39,9 @@ def simulators(*, post_rate: float | None = None, post_burst: int = 5, sandbox_k
 
 
 def env_for(slack, sandbox, workdir: str, **overrides: str) -> dict[str, str]:
+    # Proof forensics (image downloads and hashing) is measured on its own in
+    # benchmarks/forensics.py; the other benchmarks measure the sync without it.
+    overrides.setdefault("GIGDESK_FORENSICS", "off")
     return bot_env(slack, sandbox, os.path.join(workdir, "gigdesk.db"), **overrides)
 
 

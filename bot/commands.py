@@ -44,6 +44,7 @@ import requests
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import commands as ui
+from bot.blocks.forensics import worker_message
 from bot.config import CHANNEL_ID
 from bot.errors import NotAllowed, UserError
 from bot.fair_use import Allowance, AnswerCache, SingleFlight
@@ -69,6 +70,7 @@ from bot.rapidworkers import (
     validate_countries,
     validate_link,
 )
+from storage import forensics as proof_records
 from storage import records
 from storage.db import utcnow
 
@@ -83,7 +85,7 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_CACHE_SECONDS = CONFIRM_MINUTES * 60 + 60
 MAX_IMAGE_REDIRECTS = 3
 
-SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest")
+SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest", "worker")
 ALIASES = {
     "?": "help", "-h": "help", "--help": "help", "usage": "help",
     "approveall": "approve-all", "approve_all": "approve-all", "bulk-approve": "approve-all",
@@ -498,6 +500,7 @@ class CommandService:
             "block": self.block,
             "unblock": self.unblock,
             "digest": self.digest,
+            "worker": self.worker,
         }.get(name)
         if handler is None:
             return _reply(ui.help_message(f"Unknown command `{shown(name, 30)}`.{suggest(name, SUBCOMMANDS)}"))
@@ -593,6 +596,12 @@ class CommandService:
         channel = channel or self.settings.digest_channel
         records.audit(self.db, user_id, "digest", result.get("ts") if isinstance(result, dict) else None, "posted")
         return _reply(ui.text_message(f":newspaper: Posted the digest to <#{channel}>."))
+
+    def worker(self, args, user_id, channel_id) -> Reply:
+        if len(args) != 1:
+            raise BadInput("Give one worker id.", "worker")
+        wid = check_id(args[0], "worker id", "worker")
+        return _reply(worker_message(wid, proof_records.worker_history(self.db, wid), records.block_of(self.db, wid)))
 
     # -- post pending (campaign button) ------------------------------------------------
 
@@ -693,7 +702,7 @@ class CommandService:
             pending = sorted(self.s.rw.list_submissions(cid, status="Pending"), key=lambda sub: sub.id)
             if not pending:
                 return _reply(ui.text_message(f"*{escape(c.title)}* has no pending submissions: nothing to approve."))
-            flagged = {sub.id: (sub, self.s.review.flags(sub.to_dict())) for sub in pending}
+            flagged = {sub.id: (sub, self.s.review.flags(sub.id, sub.to_dict())) for sub in pending}
             flagged = {sid: found for sid, found in flagged.items() if found[1]}
             params = {
                 "campaign_id": cid, "title": c.title[:200], "pay": str(c.pay),

@@ -93,6 +93,9 @@ class Settings:
     daily_spend_limit: Decimal | None = None
     second_approval_above: Decimal | None = None
     wonolo_unfilled_alert_hours: int = 24  # 0: no unfilled-shift alerts
+    forensics: bool = True
+    burst_count: int = 5
+    burst_minutes: int = 10
     secrets: tuple[str, ...] = field(default=(), repr=False)
     env_file: str | None = None  # the `.env` that was read, if any
 
@@ -293,6 +296,10 @@ def read_settings(
         problem("GIGDESK_LOW_BALANCE", "GIGDESK_LOW_BALANCE must be an amount in dollars, like 10.00")
         low_balance = Decimal("10.00")
 
+    forensics = (get("GIGDESK_FORENSICS", "on") or "").lower()
+    if forensics not in ("on", "off"):
+        raise ConfigError("GIGDESK_FORENSICS must be on or off")
+
     secrets = tuple(s for s in (bot_token, signing_secret, app_token, rw_key, wonolo_key, wonolo_secret) if s)
     settings = Settings(
         slack_bot_token=bot_token,
@@ -324,6 +331,9 @@ def read_settings(
         daily_spend_limit=daily_spend_limit,
         second_approval_above=second_approval_above,
         wonolo_unfilled_alert_hours=integer("WONOLO_UNFILLED_ALERT_HOURS", 24, 0, 720),
+        forensics=forensics == "on",
+        burst_count=integer("GIGDESK_BURST_COUNT", 5, 1, 1000),
+        burst_minutes=integer("GIGDESK_BURST_MINUTES", 10, 1, 1440),
         secrets=secrets,
         env_file=dotenv_file(dotenv_path),
     )

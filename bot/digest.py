@@ -28,6 +28,7 @@ from bot.blocks.home import HomeData, home_view
 from bot.errors import UserError
 from bot.mrkdwn import date_token
 from bot.services import Services
+from storage import forensics as proof_records
 from storage import records
 from storage import submissions as subs
 from storage.db import utcnow, write
@@ -140,6 +141,7 @@ class DigestService:
             except Exception as e:
                 log.info("no permalink for submission %s: %s", oldest["submission_id"], type(e).__name__)
         return Waiting(
+            flagged=proof_records.suspicious_waiting_count(self.db),
             count=summary["count"],
             oldest_id=oldest["submission_id"],
             oldest_title=oldest["data"].get("campaign_title"),

@@ -20,6 +20,7 @@ from bot import ids
 from bot.blocks.review import fraud_flags, metadata, review_message
 from bot.connectivity import slack_outage
 from bot.errors import NotAllowed, UserError
+from bot.forensics.service import ProofForensics, private_hosts_allowed
 from bot.mrkdwn import escape, mention
 from bot.rapidworkers import (
     BadRequest,
@@ -125,6 +126,17 @@ class ReviewService:
         self.post_interval = post_interval
         self._sync_lock = threading.Lock()
         self._last_post = 0.0
+        self.forensics = (
+            ProofForensics(
+                lambda: self.s.store.db,
+                burst_count=self.settings.burst_count,
+                burst_minutes=self.settings.burst_minutes,
+                allow_private_hosts=private_hosts_allowed(self.settings.rapidworkers_base_url),
+                permalink=self._permalink,
+            )
+            if self.settings.forensics
+            else None
+        )
 
     @property
     def db(self):
@@ -139,12 +151,28 @@ class ReviewService:
             new_account_days=self.settings.new_account_days,
             low_approval_rate=self.settings.low_approval_rate,
             with_images=with_images,
+            forensics=self.forensics.flags_for(row["submission_id"]) if self.forensics else (),
         )
 
-    def flags(self, data: dict) -> list[str]:
-        """A submission's flags, the same its review message shows (bulk approval leaves flagged ones out)."""
+    def flags(self, submission_id: int, data: dict) -> list[str]:
+        """The flags that keep a submission out of bulk approval unless included explicitly: the
+        account flags its review message shows, and any suspicious proof-forensics flag (an image
+        that could not be checked is shown on the card but flags nothing)."""
+        proof = [f for f in self.forensics.flags_for(submission_id) if f.suspicious] if self.forensics else []
         return fraud_flags(data, new_account_days=self.settings.new_account_days,
-                           low_approval_rate=self.settings.low_approval_rate)
+                           low_approval_rate=self.settings.low_approval_rate, forensics=proof)
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        return self.s.slack.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+
+    def _check_proofs(self, row: dict) -> None:
+        """Proof forensics after the claim, before the post; never stops the post."""
+        if self.forensics is None:
+            return
+        try:
+            self.forensics.check(row["submission_id"], row["data"])
+        except Exception as e:
+            log.warning("proof checks of submission %s failed: %s", row["submission_id"], type(e).__name__)
 
     def refresh_message(self, submission_id: int) -> None:
         """Rebuild the message in place from stored state (chat.update)."""
@@ -224,6 +252,7 @@ class ReviewService:
     def _post_claimed(self, row: dict, report: SyncReport, *, recovered: bool = False) -> bool:
         """Post a claimed submission; record it; on a certain failure, release the claim."""
         channel = self.settings.review_channel
+        self._check_proofs(row)
         self._pace()
         try:
             response = self._post(row, channel)

@@ -248,6 +248,7 @@ class Sandbox:
         self.verbose = verbose
         self.url = ""
         self.requests: list[RecordedRequest] = []
+        self.image_requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) of /_images/ GETs
         self._lock = threading.RLock()
         self._rng = random.Random(seed)
         self._balance = Decimal(str(balance))
@@ -379,8 +380,17 @@ class Sandbox:
         images: int = 1,
         status: str = "Pending",
         submitted_at: datetime | None = None,
+        pictures: list[int | tuple[int, int]] | None = None,
     ) -> int:
-        """Add a submission (a new worker is created when ``worker_id`` is None); return its id."""
+        """Add a submission (a new worker is created when ``worker_id`` is None); return its id.
+
+        Each proof image is a generated screenshot served at ``/_images/``;
+        ``pictures`` picks them: a key (the same key is the same picture) or
+        (key, variant) for a re-encoded near-duplicate of it. By default every
+        image is a picture of its own. Negative keys serve broken images:
+        -1 an HTML page, -2 a decompression bomb (a tiny PNG declaring
+        50,000 x 50,000 pixels), -3 a 404.
+        """
         if status not in ("Pending", "Approved", "Rejected"):
             raise ValueError(f"bad submission status {status!r}")
         with self._lock:
@@ -394,13 +404,16 @@ class Sandbox:
                 raise KeyError(f"unknown worker {wid}")
             sid = self._next_sub
             self._next_sub += 1
+            keys = [p if isinstance(p, tuple) else (int(p), 0) for p in pictures or []]
+            keys += [(sid * 10 + n, 0) for n in range(len(keys) + 1, int(images) + 1)]
             self._subs[sid] = {
                 "id": sid,
                 "campaign_id": campaign_id,
                 "worker_id": wid,
                 "status": status,
                 "proof_text": proof_text,
-                "images": int(images),
+                "images": len(keys),
+                "pictures": keys,
                 "notes": None if status != "Rejected" else "Does not meet requirements",
                 "amount_paid": camp["pay"] if status == "Approved" else None,
                 "submitted_at": submitted_at or datetime.now(timezone.utc),
@@ -558,7 +571,7 @@ class Sandbox:
                 self.add_submission(
                     cid,
                     worker_id=wid,
-                    proof_text=HOSTILE_PROOF if hostile_first and i == 0 else rng.choice(proofs),
+                    proof_text=HOSTILE_PROOF if hostile_first and i == 0 else f"{rng.choice(proofs)} ({self._workers[wid]['name']})",
                     images=rng.randint(1, 3),
                     status=st,
                     submitted_at=now - timedelta(minutes=rng.randint(5, 60 * 48)),
@@ -596,6 +609,20 @@ class Sandbox:
             description="Not yours: the API answers 403.", created_at=when(5),
         )
         subs(c6, ["Pending"] * 2)
+        self._plant_reused_proofs([c1, c2])
+
+    def _plant_reused_proofs(self, pending_in: list[str]) -> None:
+        """Demo fraud for the proof checks: a screenshot shared by two workers
+        (with the same proof text), and one a worker reuses from an earlier task."""
+        pending = [s for s in self._subs.values() if s["campaign_id"] in pending_in and s["status"] == "Pending"]
+        first, second = pending[-2], pending[-1]  # two workers of the same campaign
+        second["pictures"][0] = (first["pictures"][0][0], 1)
+        second["proof_text"] = first["proof_text"] = "Left a 5 star review as Sam Porter, screenshot attached."
+        # The same worker in two campaigns, the second time with the first screenshot.
+        reuser = next((o for o in pending if o["campaign_id"] != pending[0]["campaign_id"] and o is not first), None)
+        if reuser is not None:
+            reuser["worker_id"] = pending[0]["worker_id"]
+            reuser["pictures"][0] = (pending[0]["pictures"][0][0], 2)
 
     # ------------------------------------------------------------------ rendering
 
@@ -654,16 +681,41 @@ class Sandbox:
             "images": [
                 {
                     "id": f"img_{sid}_{n}",
-                    "url": f"{IMAGE_HOST}/{sid}/{n}.png",
-                    "thumbnailUrl": f"{IMAGE_HOST}/{sid}/{n}_thumb.png",
+                    "url": f"{self._image_base()}/{sid}/{n}.{ext}",
+                    "thumbnailUrl": f"{self._image_base()}/{sid}/{n}_thumb.{ext}",
                 }
-                for n in range(1, s["images"] + 1)
+                for n, ext in ((n, "jpg" if key % 2 or variant else "png") for n, (key, variant) in enumerate(s["pictures"], 1))
             ],
             "notes": s["notes"],
             "workerAccountAgeDays": w["account_age_days"],
             "workerApprovalRate": f"{w['approval_rate']}%",
             "workerTotalCompleted": w["completed"],
         })
+
+    def _image_base(self) -> str:
+        """Where proof images are served: this server once started, else the fake host."""
+        return f"{self.url}/_images" if self.url else IMAGE_HOST
+
+    def _image(self, request: Request) -> Response:
+        """GET /_images/<sid>/<n>.<ext>: the generated proof image (not an API request)."""
+        match = re.fullmatch(r"/_images/(\d{1,9})/(\d{1,2})(_thumb)?\.(png|jpg)", request.path)
+        with self._lock:
+            sub = self._subs.get(int(match.group(1))) if match else None
+            pictures = sub["pictures"] if sub else []
+        n = int(match.group(2)) if match else 0
+        with self._lock:
+            self.image_requests.append((request.path, dict(request.headers)))
+        if request.method != "GET" or not 1 <= n <= len(pictures) or pictures[n - 1][0] == -3:
+            return _json_response({"error": "Not found"}, 404)
+        from bot.sandbox_images import bomb_png, proof_image
+
+        key, variant = pictures[n - 1]
+        if key == -1:
+            return Response("<html><body>Sign in to see this image</body></html>", content_type="text/html")
+        if key == -2:
+            return Response(bomb_png(), content_type="image/png")
+        data, content_type = proof_image(key, variant, size=(180, 390) if match.group(3) else (360, 780))
+        return Response(data, content_type=content_type)
 
     def _list(self, items: list[dict[str, Any]]) -> Any:
         return items if self.list_shape == "bare" else {"count": len(items), "results": items}
@@ -676,6 +728,8 @@ class Sandbox:
         try:
             if request.path.startswith("/_sandbox/"):
                 response = self._admin(request)
+            elif request.path.startswith("/_images/"):
+                response = self._image(request)
             else:
                 response = self._api(request)
         except Exception:  # never leak a traceback page; tests see a clean 500
@@ -1123,6 +1177,7 @@ class Sandbox:
             proof_text=body.get("proof_text", "Done"),
             images=int(body.get("images", 1)),
             status=body.get("status", "Pending"),
+            pictures=[tuple(p) if isinstance(p, list) else int(p) for p in body.get("pictures") or []],
         )
         return {"submission_id": sid}
 

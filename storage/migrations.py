@@ -186,4 +186,37 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX wonolo_alerts_raised ON wonolo_alerts(raised_at)",
         ],
     ),
+    (
+        6,
+        "proof forensics: image hashes, proof text fingerprints, flags",
+        [
+            # One row per proof image checked: its perceptual hashes (signed
+            # 64-bit), or why it could not be checked.
+            """CREATE TABLE proof_images (
+                id INTEGER PRIMARY KEY,
+                submission_id INTEGER NOT NULL,
+                worker_id TEXT,
+                image_no INTEGER NOT NULL,
+                url TEXT,
+                phash INTEGER,
+                dhash INTEGER,
+                error TEXT,
+                checked_at TEXT NOT NULL,
+                UNIQUE (submission_id, image_no)
+            )""",
+            # One row per submission checked: written once, with its flags (JSON).
+            """CREATE TABLE proof_checks (
+                submission_id INTEGER PRIMARY KEY,
+                worker_id TEXT,
+                submitted_at TEXT,
+                text_fingerprint TEXT,
+                flags TEXT NOT NULL,
+                suspicious INTEGER NOT NULL DEFAULT 0,
+                checked_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX proof_checks_suspicious ON proof_checks(submission_id) WHERE suspicious = 1",
+            "CREATE INDEX proof_checks_worker_time ON proof_checks(worker_id, submitted_at)",
+            "CREATE INDEX proof_checks_text ON proof_checks(text_fingerprint) WHERE text_fingerprint IS NOT NULL",
+        ],
+    ),
 ]

@@ -19,7 +19,7 @@ SCHEMA = REPO.parent / "shared/slack/manifest.schema.1.0.0.json"
 
 EVENTS_PATH = "/slack/events"
 RW_USAGE = ("help | balance | campaigns [status] | campaign <id> | job … | new | approve-all <id> | "
-            "blocked | block <id> | unblock <id> | digest")
+            "blocked | block <id> | unblock <id> | digest | worker <id>")
 WONOLO_USAGE = "help | requests [state] | request <id> | jobs [state] | job <id> | worker <id|email> | invite <email> | badges"
 LEAST_BOT_SCOPES = {
     "chat:write", "commands", "channels:history", "groups:history",

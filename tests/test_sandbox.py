@@ -103,7 +103,10 @@ def test_documented_bodies_camel_and_snake():
                 assert {"submission_id", "user_id", "country_name", "proof_text", "worker_account_age_days"} <= set(sub)
                 assert set(sub["images"][0]) == {"id", "url", "thumbnail_url"}
                 assert page["results"]["pagination"]["current_page"] == 1
-            assert sub["images"][0]["url"].startswith("https://img.sandbox.rapidworkers.invalid/")
+            # proof images are real pictures the simulator serves itself
+            assert sub["images"][0]["url"].startswith(f"{s.url}/_images/")
+            picture = requests.get(sub["images"][0]["url"], timeout=5)
+            assert picture.status_code == 200 and picture.headers["Content-Type"] in ("image/png", "image/jpeg")
 
 
 def test_pagination_links(sb):

@@ -67,6 +67,7 @@ USAGE: dict[str, str] = {
     "block": "/rw block <worker_id>",
     "unblock": "/rw unblock <worker_id>",
     "digest": "/rw digest",
+    "worker": "/rw worker <worker_id>",
 }
 
 HELP_LINES: tuple[tuple[str, str], ...] = (
@@ -80,6 +81,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("block", "block a worker from all your campaigns"),
     ("unblock", "unblock a worker"),
     ("digest", "post the daily digest now"),
+    ("worker", "a worker's submissions, proof flags and block across your campaigns"),
 )
 
 # A reasonable list for the countries multi-select (Slack allows 100 options);
@@ -141,7 +143,7 @@ def help_message(problem: str | None = None) -> tuple[str, list[dict]]:
         blocks.append(_section(f":warning: {problem}"))
     blocks.append(_section("*gigdesk — RapidWorkers from Slack*\n" + "\n".join(lines)))
     blocks.append(_context(f"Job kinds: {JOB_KINDS_HELP}. Anything that spends money asks you to confirm first."))
-    text = (f"{problem}\n" if problem else "") + "Usage: /rw help | balance | campaigns | campaign | job | new | approve-all | blocked | block | unblock | digest"
+    text = (f"{problem}\n" if problem else "") + "Usage: /rw help | balance | campaigns | campaign | job | new | approve-all | blocked | block | unblock | digest | worker"
     return truncate(text, 3000), _dicts(blocks)
 
 

@@ -55,6 +55,7 @@ class Waiting:
     oldest_title: str | None = None
     oldest_since: str | None = None  # ISO time
     oldest_link: str | None = None  # permalink of its review message
+    flagged: int = 0  # of them, flagged by the proof checks (bot.forensics)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ def _reviewer_line(t: ReviewerTally) -> str:
 
 def waiting_text(w: Waiting) -> str:
     text = f"*Waiting for review:* {_plural(w.count, 'submission')}"
+    if w.flagged:
+        text += f" (:rotating_light: {w.flagged} flagged by the proof checks)"
     if w.oldest_id is not None:
         oldest = f"submission `{w.oldest_id}`"
         if w.oldest_title:

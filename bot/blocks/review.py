@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import ids
+from bot.blocks.forensics import flag_lines
 from bot.blocks.state import state_choice, state_text
 from bot.mrkdwn import date_token, escape, link, mention, money, plain, truncate
 
@@ -51,8 +52,8 @@ def when(iso: str | None) -> str:
     return date_token(epoch, str(iso)) if epoch is not None else escape(iso or "unknown time")
 
 
-def fraud_flags(data: dict, *, new_account_days: int, low_approval_rate: float) -> list[str]:
-    """Short warnings that help catch fraud."""
+def fraud_flags(data: dict, *, new_account_days: int, low_approval_rate: float, forensics=()) -> list[str]:
+    """Short warnings that help catch fraud (forensics: bot.forensics Flags of the proof checks)."""
     flags = []
     age = data.get("worker_account_age_days")
     rate = data.get("worker_approval_rate")
@@ -60,7 +61,7 @@ def fraud_flags(data: dict, *, new_account_days: int, low_approval_rate: float) 
         flags.append(f":warning: new account ({age} d)")
     if rate is not None and rate < low_approval_rate:
         flags.append(f":warning: low approval rate ({rate:g}%)")
-    return flags
+    return flags + flag_lines(forensics)
 
 
 def _images(data: dict, with_images: bool) -> list[Block]:
@@ -111,6 +112,7 @@ def review_message(
     new_account_days: int = 7,
     low_approval_rate: float = 60.0,
     with_images: bool = True,
+    forensics=(),
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a stored submission row.
 
@@ -134,9 +136,9 @@ def review_message(
     ]
     blocks.append(SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]))
 
-    flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate)
+    flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate, forensics=forensics)
     if flags:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(flags))]))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(flags), FIELD_LIMIT))]))
 
     proof = escape(data.get("proof_text") or "").strip() or "_No proof text._"
     blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("*Proof*\n" + proof, SECTION_TEXT_LIMIT))))

@@ -1,0 +1,316 @@
+"""Check one claimed submission: hash its images, fingerprint its text, find reuse and bursts.
+
+`ProofForensics.check` runs once per submission (the record is written in
+one transaction; a second call returns what was stored), never raises for
+a bad image or a database hiccup of its own, and costs no RapidWorkers
+request: it downloads only the proof images the submission already names.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from storage import forensics as store
+
+log = logging.getLogger("gigdesk.forensics")
+
+# Picked on the benchmark corpus (benchmarks/forensics.py): near-duplicates
+# (re-encoded, resized 80-120 %, cropped up to 5 %, brightness ±10 %) are
+# at pHash <= 12, but distinct screenshots of the same app screen come as
+# close as 10; requiring dHash <= 10 as well removed every false pair
+# (pHash alone at 10 gave 130 in 500,000). A false match accuses a worker,
+# so precision wins over the last percent of recall.
+MAX_PHASH_DISTANCE = 10
+MAX_DHASH_DISTANCE = 10
+MAX_IMAGES_CHECKED = 5
+# Downloads of one submission stop after this many seconds (the post waits for them).
+IMAGE_BUDGET_SECONDS = 15.0
+MAX_EVIDENCE = 3
+
+DUPLICATE_SAME_WORKER = "duplicate_same_worker"
+DUPLICATE_OTHER_WORKER = "duplicate_other_worker"
+COPIED_TEXT = "copied_text"
+BURST = "burst"
+UNCHECKED = "unchecked"
+# Kinds that mean "look before paying" (an unchecked image is only a notice).
+SUSPICIOUS = frozenset({DUPLICATE_SAME_WORKER, DUPLICATE_OTHER_WORKER, COPIED_TEXT, BURST})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Another submission that a flag points at, as it stands now."""
+
+    submission_id: int
+    worker_id: str | None = None
+    worker_name: str | None = None
+    status: str | None = None  # pending | approved | rejected | None (not ours / unknown)
+    channel: str | None = None
+    ts: str | None = None
+    image_no: int | None = None  # its matching image
+    distance: int | None = None  # pHash Hamming distance
+    link: str | None = None  # its Slack message, when it was posted
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str
+    image_no: int | None = None  # this submission's image the flag is about
+    detail: str = ""  # a short reason (unchecked images) or a count (bursts)
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def suspicious(self) -> bool:
+        return self.kind in SUSPICIOUS
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Flag":
+        return cls(
+            kind=d["kind"],
+            image_no=d.get("image_no"),
+            detail=d.get("detail") or "",
+            evidence=tuple(Evidence(**e) for e in d.get("evidence") or ()),
+        )
+
+
+@dataclass
+class Report:
+    flags: list[Flag] = field(default_factory=list)
+    images_checked: int = 0
+
+    @property
+    def suspicious(self) -> bool:
+        return any(f.suspicious for f in self.flags)
+
+
+def _status(state: str | None) -> str | None:
+    if state in ("approved", "rejected"):
+        return state
+    if state in ("claimed", "posted", "approving", "rejecting"):
+        return "pending"
+    return None
+
+
+def _evidence(row: dict, permalink=None, **extra) -> Evidence:
+    link = None
+    if permalink is not None and row.get("channel") and row.get("ts"):
+        try:
+            link = permalink(row["channel"], row["ts"])
+        except Exception:  # a link is a convenience; the flag stands without it
+            link = None
+    return Evidence(
+        link=link,
+        submission_id=int(row["submission_id"]),
+        worker_id=row.get("worker_id"),
+        worker_name=row.get("worker_name"),
+        status=_status(row.get("state")),
+        channel=row.get("channel"),
+        ts=row.get("ts"),
+        **extra,
+    )
+
+
+def private_hosts_allowed(rapidworkers_base_url: str) -> bool:
+    """Proof images may come from private addresses only when RapidWorkers itself
+    is on one (the simulator on loopback serves them)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(rapidworkers_base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
+
+
+def utc_text(value: str | None) -> str | None:
+    """An ISO time as sortable UTC text (seconds), or None if unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def busiest_window(times: list[datetime], at: datetime, minutes: int) -> int:
+    """Most submissions in any `minutes`-long window that contains `at`."""
+    span = timedelta(minutes=minutes)
+    best = 0
+    for start in times:
+        if at - span <= start <= at:
+            best = max(best, sum(1 for t in times if start <= t <= start + span))
+    return best
+
+
+class ProofForensics:
+    """Proof checks against one database; keeps a hash index in memory, refreshed from it."""
+
+    def __init__(
+        self,
+        db: Callable[[], object],
+        *,
+        burst_count: int = 5,
+        burst_minutes: int = 10,
+        allow_private_hosts: bool = False,
+        fetch: Callable[[str], bytes] | None = None,
+        permalink: Callable[[str, str], str | None] | None = None,
+    ):
+        self._db = db
+        self.burst_count = burst_count
+        self.burst_minutes = burst_minutes
+        self.allow_private_hosts = allow_private_hosts
+        self._fetch = fetch or self._download
+        self._permalink = permalink
+        self._index = None
+        self._lock = threading.Lock()
+
+    def _download(self, url: str) -> bytes:
+        from bot.forensics.fetch import fetch_image
+
+        return fetch_image(url, allow_private=self.allow_private_hosts).data
+
+    # --- the check -------------------------------------------------------------------
+
+    def check(self, submission_id: int, data: dict) -> Report:
+        """Flags for a claimed submission (stored once; later calls read them back)."""
+        db = self._db()
+        done = store.stored_flags(db, submission_id)
+        if done is not None:
+            return Report(flags=self.refreshed([Flag.from_dict(f) for f in done]))
+        with self._lock:
+            report, images, fingerprint = self._examine(db, submission_id, data)
+            store.save_check(
+                db,
+                submission_id,
+                worker_id=data.get("worker_id"),
+                submitted_at=utc_text(data.get("submitted_at")),
+                text_fingerprint=fingerprint,
+                images=images,
+                flags=[f.to_dict() for f in report.flags],
+                suspicious=report.suspicious,
+            )
+        return report
+
+    def _examine(self, db, submission_id: int, data: dict):
+        from bot.forensics.text import fingerprint as text_fingerprint
+
+        worker = data.get("worker_id")
+        report = Report()
+        images = self._hash_images(data, report)
+        self._duplicates(db, submission_id, worker, images, report)
+        fingerprint = text_fingerprint(data.get("proof_text"))
+        if fingerprint:
+            others = store.same_text(db, fingerprint, other_than_worker=worker, limit=MAX_EVIDENCE)
+            if others:
+                report.flags.append(Flag(COPIED_TEXT, evidence=tuple(_evidence(r, self._permalink) for r in others)))
+        self._burst(db, worker, data.get("submitted_at"), report)
+        return report, images, fingerprint
+
+    def _hash_images(self, data: dict, report: Report) -> list[dict]:
+        from bot.forensics.fetch import FetchFailed
+        from bot.forensics.hashing import ImageRejected, hash_bytes, to_signed
+
+        images = []
+        deadline = time.monotonic() + IMAGE_BUDGET_SECONDS
+        for n, image in enumerate((data.get("images") or [])[:MAX_IMAGES_CHECKED], 1):
+            url = (image or {}).get("url") or (image or {}).get("thumbnail_url")
+            record = {"image_no": n, "url": url if isinstance(url, str) else None}
+            try:
+                if time.monotonic() > deadline:
+                    raise FetchFailed("skipped: the earlier images took too long")
+                hashes = hash_bytes(self._fetch(url))
+                record.update(phash=to_signed(hashes.phash), dhash=to_signed(hashes.dhash))
+                report.images_checked += 1
+            except (FetchFailed, ImageRejected) as e:
+                record["error"] = str(e)
+            except Exception as e:  # never let one image stop the post
+                log.warning("image %s of a submission could not be checked: %s", n, type(e).__name__)
+                record["error"] = "could not be checked"
+            if record.get("error"):
+                report.flags.append(Flag(UNCHECKED, image_no=n, detail=record["error"]))
+            images.append(record)
+        return images
+
+    def _duplicates(self, db, submission_id: int, worker: str | None, images: list[dict], report: Report) -> None:
+        hashed = [i for i in images if i.get("phash") is not None]
+        if not hashed:
+            return
+        index = self._fresh_index(db)
+        for image in hashed:
+            matches = index.near(image["phash"], image["dhash"], max_phash=MAX_PHASH_DISTANCE, max_dhash=MAX_DHASH_DISTANCE)
+            owners = store.image_owners(db, [m.key for m in matches[:50]])
+            same, other, seen = [], [], set()
+            for m in matches[:50]:
+                owner = owners.get(m.key)
+                if owner is None or owner["submission_id"] == submission_id or owner["submission_id"] in seen:
+                    continue
+                seen.add(owner["submission_id"])
+                found = _evidence(owner, self._permalink, image_no=owner["image_no"], distance=m.phash_distance)
+                (same if worker is not None and owner.get("worker_id") == worker else other).append(found)
+            if other:
+                report.flags.append(Flag(DUPLICATE_OTHER_WORKER, image_no=image["image_no"], evidence=tuple(other[:MAX_EVIDENCE])))
+            if same:
+                report.flags.append(Flag(DUPLICATE_SAME_WORKER, image_no=image["image_no"], evidence=tuple(same[:MAX_EVIDENCE])))
+
+    def _fresh_index(self, db):
+        from bot.forensics.index import HashIndex
+
+        if self._index is None:
+            self._index = HashIndex()
+        self._index.extend(store.hashes_since(db, self._index.last_key))
+        return self._index
+
+    def _burst(self, db, worker: str | None, submitted_at: str | None, report: Report) -> None:
+        at_text = utc_text(submitted_at)
+        if worker is None or at_text is None:
+            return
+        at = datetime.fromisoformat(at_text)
+        span = timedelta(minutes=self.burst_minutes)
+        stored = store.worker_times(db, worker, (at - span).isoformat(timespec="seconds"), (at + span).isoformat(timespec="seconds"))
+        times = sorted([datetime.fromisoformat(t) for t in stored] + [at])
+        count = busiest_window(times, at, self.burst_minutes)
+        if count > self.burst_count:
+            report.flags.append(Flag(BURST, detail=f"{count} submissions within {self.burst_minutes} min"))
+
+    # --- reading back ----------------------------------------------------------------
+
+    def refreshed(self, flags: list[Flag]) -> list[Flag]:
+        """Flags with each piece of evidence's status and message as they are now."""
+        ids = sorted({e.submission_id for f in flags for e in f.evidence})
+        now = store.submission_states(self._db(), ids) if ids else {}
+        out = []
+        for f in flags:
+            evidence = []
+            for e in f.evidence:
+                row = now.get(e.submission_id)
+                if row is not None:
+                    e = Evidence(**{**asdict(e), "status": _status(row.get("state")), "channel": row.get("channel"), "ts": row.get("ts")})
+                evidence.append(e)
+            out.append(Flag(f.kind, f.image_no, f.detail, tuple(evidence)))
+        return out
+
+    def suspicious_ids(self, submission_ids: list[int]) -> set[int]:
+        """Submissions to leave out of approve-all: those with a duplicate, copied-text or burst flag."""
+        return store.suspicious_ids(self._db(), list(submission_ids))
+
+    def flags_for(self, submission_id: int) -> list[Flag]:
+        """The stored flags of a submission, evidence refreshed; [] if it was never checked."""
+        try:
+            done = store.stored_flags(self._db(), submission_id)
+        except Exception as e:  # the card must render even if this read fails
+            log.warning("could not read proof flags: %s", type(e).__name__)
+            return []
+        return self.refreshed([Flag.from_dict(f) for f in done]) if done else []

@@ -1,0 +1,149 @@
+"""Proof forensics records: image hashes, text fingerprints, and the flags of each check."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from storage.db import utcnow, write
+
+
+def _rows(cursor) -> list[dict]:
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def stored_flags(db: Database, submission_id: int) -> list[dict] | None:
+    """The flags recorded when the submission was checked; None if it never was."""
+    row = db.execute("SELECT flags FROM proof_checks WHERE submission_id = ?", [submission_id]).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def suspicious_ids(db: Database, submission_ids: list[int]) -> set[int]:
+    """Which of these submissions carry a forensics flag (duplicate, copied text, burst)."""
+    found: set[int] = set()
+    for start in range(0, len(submission_ids), 500):
+        chunk = submission_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(r[0] for r in db.execute(
+            f"SELECT submission_id FROM proof_checks WHERE suspicious = 1 AND submission_id IN ({marks})", chunk
+        ))
+    return found
+
+
+def suspicious_waiting_count(db: Database) -> int:
+    """Posted submissions awaiting a decision that carry a forensics flag (for the digest)."""
+    return db.execute(
+        "SELECT count(*) FROM proof_checks c JOIN submissions s ON s.submission_id = c.submission_id"
+        " WHERE c.suspicious = 1 AND s.state = 'posted'"
+    ).fetchone()[0]
+
+
+def hashes_since(db: Database, after_id: int) -> list[tuple[int, int, int]]:
+    """(id, phash, dhash) of hashed images stored after a row id."""
+    return [tuple(r) for r in db.execute(
+        "SELECT id, phash, dhash FROM proof_images WHERE id > ? AND phash IS NOT NULL ORDER BY id", [after_id]
+    ).fetchall()]
+
+
+def _submission_columns(alias: str) -> str:
+    return (
+        f"s.state AS state, s.channel AS channel, s.ts AS ts,"
+        f" json_extract(s.data, '$.worker_name') AS worker_name, {alias}.worker_id AS worker_id"
+    )
+
+
+def image_owners(db: Database, image_ids: list[int]) -> dict[int, dict]:
+    """image id -> its submission, worker, image number and that submission's review state."""
+    if not image_ids:
+        return {}
+    marks = ",".join("?" * len(image_ids))
+    rows = _rows(db.execute(
+        f"SELECT i.id AS id, i.submission_id AS submission_id, i.image_no AS image_no, {_submission_columns('i')}"
+        f" FROM proof_images i LEFT JOIN submissions s ON s.submission_id = i.submission_id WHERE i.id IN ({marks})",
+        image_ids,
+    ))
+    return {r["id"]: r for r in rows}
+
+
+def same_text(db: Database, fingerprint: str, *, other_than_worker: str | None, limit: int = 5) -> list[dict]:
+    """Earlier submissions of other workers with the same proof-text fingerprint."""
+    rows = db.execute(
+        f"SELECT c.submission_id AS submission_id, {_submission_columns('c')}"
+        " FROM proof_checks c LEFT JOIN submissions s ON s.submission_id = c.submission_id"
+        " WHERE c.text_fingerprint = ? AND c.worker_id IS NOT ? ORDER BY c.submission_id LIMIT ?",
+        [fingerprint, other_than_worker, limit],
+    )
+    return _rows(rows)
+
+
+def worker_times(db: Database, worker_id: str, since: str, until: str) -> list[str]:
+    """submitted_at of the worker's checked submissions in [since, until]."""
+    return [r[0] for r in db.execute(
+        "SELECT submitted_at FROM proof_checks WHERE worker_id = ? AND submitted_at >= ? AND submitted_at <= ?"
+        " ORDER BY submitted_at",
+        [worker_id, since, until],
+    ).fetchall()]
+
+
+def submission_states(db: Database, submission_ids: list[int]) -> dict[int, dict]:
+    """Current review state, message and worker name of submissions (for evidence)."""
+    if not submission_ids:
+        return {}
+    marks = ",".join("?" * len(submission_ids))
+    rows = _rows(db.execute(
+        f"SELECT s.submission_id AS submission_id, {_submission_columns('s')} FROM submissions s"
+        f" WHERE s.submission_id IN ({marks})",
+        submission_ids,
+    ))
+    return {r["submission_id"]: r for r in rows}
+
+
+def save_check(
+    db: Database,
+    submission_id: int,
+    *,
+    worker_id: str | None,
+    submitted_at: str | None,
+    text_fingerprint: str | None,
+    images: list[dict],
+    flags: list[dict],
+    suspicious: bool = False,
+) -> bool:
+    """Record one submission's check in one transaction; False if it was recorded before.
+
+    images: dicts with image_no, url, phash, dhash (signed) or error.
+    """
+    now = utcnow()
+    with write(db):
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO proof_checks (submission_id, worker_id, submitted_at, text_fingerprint, flags, suspicious, checked_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [submission_id, worker_id, submitted_at, text_fingerprint, json.dumps(flags), int(suspicious), now],
+        )
+        if cursor.rowcount != 1:
+            return False
+        for image in images:
+            db.execute(
+                "INSERT OR IGNORE INTO proof_images (submission_id, worker_id, image_no, url, phash, dhash, error, checked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [submission_id, worker_id, image["image_no"], image.get("url"), image.get("phash"), image.get("dhash"), image.get("error"), now],
+            )
+        return True
+
+
+def worker_history(db: Database, worker_id: str) -> list[dict]:
+    """Every submission of a worker that gigdesk has seen, newest first, with its proof flags."""
+    rows = _rows(db.execute(
+        "SELECT s.submission_id AS submission_id, s.campaign_id AS campaign_id, s.state AS state,"
+        " s.claimed_at AS claimed_at, s.amount_paid AS amount_paid,"
+        " json_extract(s.data, '$.campaign_title') AS campaign_title, json_extract(s.data, '$.worker_name') AS worker_name,"
+        " c.flags AS flags, c.suspicious AS suspicious"
+        " FROM submissions s LEFT JOIN proof_checks c ON c.submission_id = s.submission_id"
+        " WHERE s.worker_id = ? ORDER BY s.submission_id DESC",
+        [worker_id],
+    ))
+    for row in rows:
+        row["flags"] = json.loads(row["flags"]) if row["flags"] else []
+    return rows

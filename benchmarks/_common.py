@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.sandbox import Sandbox  # noqa: E402
+from sandbox.rapidworkers import Sandbox  # noqa: E402
 from tests.support.harness import bot_env  # noqa: E402
-from tests.support.slack_standin import SlackStandin  # noqa: E402
+from sandbox.slack_workspace import SlackStandin  # noqa: E402
 
 
 @contextmanager
@@ -67,7 +67,7 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
 
 
 def review_ids(slack) -> list[int]:
-    from bot import ids
+    from bot.slack import ids
 
     return [
         m.metadata["event_payload"]["submission_id"]

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RemoteSimulators, env_for, percentile, table, verdict, wait_until  # noqa: E402
-from bot import ids  # noqa: E402
+from bot.slack import ids  # noqa: E402
 from storage import submissions as subs  # noqa: E402
 from tests.support.harness import RunningBot  # noqa: E402
 from tests.support.slack_requests import block_actions_body, sign  # noqa: E402

@@ -16,11 +16,11 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.config import Settings
-from bot.commands import CommandService
-from bot.digest import DigestService
-from bot.review import ReviewService
+from bot.commands.service import CommandService
+from bot.digest.service import DigestService
+from bot.review.service import ReviewService
 from bot.services import Services
-from bot.wonolo_desk import WonoloDesk
+from bot.wonolo_desk.service import WonoloDesk
 
 log = logging.getLogger("gigdesk")
 
@@ -213,7 +213,7 @@ class Background:
         except Exception:
             log.exception("review sync failed")
         try:
-            from bot.alerts import check_balance_throttled
+            from bot.digest.alerts import check_balance_throttled
 
             # Throttled: an idle cycle must stay at one RapidWorkers request.
             check_balance_throttled(self.services)

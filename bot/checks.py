@@ -112,8 +112,8 @@ def _check_slack(checklist: Checklist, settings: Settings) -> bool:
 
 
 def _check_rapidworkers(checklist: Checklist, settings: Settings) -> None:
-    from bot.mrkdwn import money
-    from bot.rapidworkers import Forbidden, NetworkError, RapidWorkersClient, ServerError, Unauthorized
+    from bot.slack.mrkdwn import money
+    from bot.rapidworkers.client import Forbidden, NetworkError, RapidWorkersClient, ServerError, Unauthorized
 
     host = host_of(settings.rapidworkers_base_url)
     client = RapidWorkersClient(settings.rapidworkers_api_key, settings.rapidworkers_base_url, hourly_limit=settings.rw_hourly_limit)
@@ -137,7 +137,7 @@ def _check_rapidworkers(checklist: Checklist, settings: Settings) -> None:
 
 
 def _check_wonolo(checklist: Checklist, settings: Settings) -> None:
-    from bot.wonolo import WonoloClient, WonoloForbidden, WonoloInvalid, WonoloNetworkError, WonoloServerError, WonoloUnauthorized
+    from bot.wonolo.client import WonoloClient, WonoloForbidden, WonoloInvalid, WonoloNetworkError, WonoloServerError, WonoloUnauthorized
 
     client = WonoloClient(settings.wonolo_api_key, settings.wonolo_secret_key, settings.wonolo_base_url)
     host = host_of(client.base_url)

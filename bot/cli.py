@@ -109,7 +109,7 @@ def cmd_digest(args) -> int:
     if args.dry_run:
         digest = services.digest.build()
         if args.format == "text":
-            from bot.blocks.plaintext import blocks_as_text
+            from bot.digest.plaintext import blocks_as_text
 
             where = f"for channel {digest['channel']}" if digest["channel"] else "no digest channel is set (GIGDESK_DIGEST_CHANNEL)"
             print(f"Preview, not posted; {where}\n")
@@ -155,7 +155,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-SIMULATORS = {"sandbox": "bot.sandbox", "wonolo-sandbox": "bot.wonolo_sandbox"}
+SIMULATORS = {"sandbox": "sandbox.rapidworkers", "wonolo-sandbox": "sandbox.wonolo"}
 
 
 def main(argv: list[str] | None = None) -> int:

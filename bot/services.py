@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.config import Settings
-from bot.rapidworkers import RapidWorkersClient
+from bot.rapidworkers.client import RapidWorkersClient
 from storage.db import Store
 
 log = logging.getLogger("gigdesk")
@@ -65,7 +65,7 @@ class Services:
         )
         wonolo = None
         if settings.wonolo_enabled:
-            from bot.wonolo import WonoloClient
+            from bot.wonolo.client import WonoloClient
 
             wonolo = WonoloClient(settings.wonolo_api_key, settings.wonolo_secret_key, settings.wonolo_base_url)
         return cls(

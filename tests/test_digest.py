@@ -12,11 +12,11 @@ import pytest
 import time_machine
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot import digest as digest_module
+from bot.digest import service as digest_module
 from bot.app import build_services
-from bot.blocks.digest import DigestData, ReviewerTally, Waiting, digest_message
+from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.config import load_settings
-from bot.rapidworkers import Campaign
+from bot.rapidworkers.client import Campaign
 from storage import records
 from tests.support.harness import bot_env
 

@@ -21,11 +21,11 @@ import pytest
 import requests
 import time_machine
 
-from bot import ids
+from bot.slack import ids
 from bot.app import Background, build_services
-from bot.blocks import commands as ui
+from bot.commands import blocks as ui
 from bot.config import load_settings
-from bot.digest import CATCH_UP_JOB_ID
+from bot.digest.service import CATCH_UP_JOB_ID
 from storage import records
 from storage import submissions as subs
 from storage.db import connect, migrate
@@ -280,7 +280,7 @@ def test_bolts_own_signature_check_refuses_a_stale_timestamp_on_its_own(slack, s
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     from bot.app import create_bolt_app
-    from bot.loopback import LoopbackServer
+    from sandbox.loopback import LoopbackServer
 
     services = build_services(load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db")), dotenv_path=""))
     server = LoopbackServer(SlackRequestHandler(create_bolt_app(services), path="/slack/events"), name="bolt-alone")
@@ -304,7 +304,7 @@ def documented_wonolo_token(body: bytes, secret_key: str) -> str:
 
 def test_wonolo_webhook_token_is_compared_in_constant_time(make_bot, monkeypatch):
     """The token check goes through hmac.compare_digest (a spy that still compares)."""
-    from bot import wonolo_webhook
+    from bot.wonolo import webhook as wonolo_webhook
 
     secret = "sk_test_bite_secret_0123"
     bot = make_bot(WONOLO_API_KEY="pk_test_bite", WONOLO_SECRET_KEY=secret, WONOLO_BASE_URL=closed_port_url(),

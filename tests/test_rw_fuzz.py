@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import ids
-from bot.rapidworkers import ISO_COUNTRIES
+from bot.slack import ids
+from bot.rapidworkers.client import ISO_COUNTRIES
 from tests.support.harness import wait_for
 from tests.support.slack_requests import SlackPoster
 

@@ -26,7 +26,7 @@ from tests.support.slack_requests import (
     view_closed_body,
     view_submission_body,
 )
-from tests.support.slack_standin import SlackStandin
+from sandbox.slack_workspace import SlackStandin
 
 TOKEN = "xoxb-test-token"
 

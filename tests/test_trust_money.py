@@ -14,9 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-from bot import ids
+from bot.slack import ids
 from bot.config import ConfigError, load_settings
-from bot.spending import local_day
+from bot.spending.rules import local_day
 from storage import records
 from storage import submissions as subs
 from tests.support.harness import wait_for

@@ -14,7 +14,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from bot.wonolo import (
+from bot.wonolo.client import (
     FORBIDDEN_MESSAGE,
     Badge,
     Job,
@@ -31,8 +31,8 @@ from bot.wonolo import (
     WonoloUnauthorized,
     default_base_url,
 )
-from bot.wonolo_sandbox import WonoloSandbox
-from bot.wonolo_webhook import HEADER, parse_event, verify
+from sandbox.wonolo import WonoloSandbox
+from bot.wonolo.webhook import HEADER, parse_event, verify
 
 API_KEY = "pk_test_Kq7ApiKeyValue"
 SECRET = "sk_test_Zx9SecretValue"

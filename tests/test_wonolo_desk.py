@@ -11,9 +11,9 @@ import time
 import pytest
 import requests
 
-from bot import ids
-from bot.wonolo_sandbox import WonoloSandbox
-from bot.wonolo_webhook import HEADER
+from bot.slack import ids
+from sandbox.wonolo import WonoloSandbox
+from bot.wonolo.webhook import HEADER
 from storage import records
 from tests.support.mrkdwn_check import parsed_text
 from tests.support.harness import wait_for

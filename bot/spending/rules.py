@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from bot.errors import NotAllowed
-from bot.mrkdwn import mention, money
+from bot.slack.mrkdwn import mention, money
 from storage import records
 
 SECOND_APPROVAL_HOURS = 24  # how long a request waits for a second spender

@@ -19,10 +19,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import ids
-from bot.blocks.digest import LowBalance, Waiting, campaign_lines, low_balance_line, waiting_text
-from bot.blocks.review import when
-from bot.mrkdwn import date_token, escape, mention, money, truncate
+from bot.slack import ids
+from bot.digest.blocks import LowBalance, Waiting, campaign_lines, low_balance_line, waiting_text
+from bot.review.blocks import when
+from bot.slack.mrkdwn import date_token, escape, mention, money, truncate
 
 SECTION_TEXT_LIMIT = 3000
 MAX_CAMPAIGNS = 25  # a home view may hold 100 blocks

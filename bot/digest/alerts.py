@@ -21,7 +21,7 @@ import threading
 import time
 from decimal import Decimal, InvalidOperation
 
-from bot.blocks.digest import LowBalance, low_balance_alert
+from bot.digest.blocks import LowBalance, low_balance_alert
 from storage.db import write
 from storage.records import kv_get, kv_set
 
@@ -77,7 +77,7 @@ def check_balance(services, balance: Decimal | None = None) -> bool:
 
     Never raises for an API failure: the check is a side duty of its callers.
     """
-    from bot.rapidworkers import RapidWorkersError
+    from bot.rapidworkers.client import RapidWorkersError
 
     db = services.store.db
     if balance is None:

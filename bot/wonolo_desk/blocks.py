@@ -31,9 +31,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import ids
-from bot.blocks.state import state_choice, state_text
-from bot.mrkdwn import date_token, escape, mention, money, plain, truncate
+from bot.slack import ids
+from bot.slack.view_state import state_choice, state_text
+from bot.slack.mrkdwn import date_token, escape, mention, money, plain, truncate
 
 SECTION_TEXT_LIMIT = 3000
 FIELD_LIMIT = 2000

@@ -22,11 +22,11 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import alerts
-from bot.blocks.digest import DigestData, ReviewerTally, Waiting, digest_message
-from bot.blocks.home import HomeData, home_view
+from bot.digest import alerts
+from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
+from bot.digest.home import HomeData, home_view
 from bot.errors import UserError
-from bot.mrkdwn import date_token
+from bot.slack.mrkdwn import date_token
 from bot.services import Services
 from storage import records
 from storage import submissions as subs
@@ -109,7 +109,7 @@ class DigestService:
 
     def _rapidworkers(self, *, background: bool) -> tuple[Decimal | None, list | None, str | None]:
         """(balance, campaigns, error): a failure of one call leaves the other's result."""
-        from bot.rapidworkers import RapidWorkersError
+        from bot.rapidworkers.client import RapidWorkersError
 
         rw = self.s.rw.background_view() if background else self.s.rw
         balance = campaigns = None

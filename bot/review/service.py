@@ -16,12 +16,12 @@ from typing import Callable
 
 from slack_sdk.errors import SlackApiError
 
-from bot import ids
-from bot.blocks.review import fraud_flags, metadata, review_message
+from bot.slack import ids
+from bot.review.blocks import fraud_flags, metadata, review_message
 from bot.connectivity import slack_outage
 from bot.errors import NotAllowed, UserError
-from bot.mrkdwn import escape, mention
-from bot.rapidworkers import (
+from bot.slack.mrkdwn import escape, mention
+from bot.rapidworkers.client import (
     BadRequest,
     Campaign,
     InvalidInput,

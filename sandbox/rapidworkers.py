@@ -34,10 +34,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler
 
-from bot.loopback import LoopbackServer
+from sandbox.loopback import LoopbackServer
 from werkzeug.wrappers import Request, Response
 
-from bot.rapidworkers import (
+from bot.rapidworkers.client import (
     COMMISSION_RATE,
     ISO_COUNTRIES,
     MIN_PREFILLED_QUANTITY,

@@ -27,11 +27,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler
 
-from bot.loopback import LoopbackServer
+from sandbox.loopback import LoopbackServer
 from werkzeug.wrappers import Request, Response
 
-from bot.wonolo import JOB_REQUEST_STATES, JOB_STATES, USER_TYPES, _redact_query
-from bot.wonolo_webhook import HEADER
+from bot.wonolo.client import JOB_REQUEST_STATES, JOB_STATES, USER_TYPES, _redact_query
+from bot.wonolo.webhook import HEADER
 
 log = logging.getLogger("gigdesk.wonolo.sandbox")
 

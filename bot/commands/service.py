@@ -44,13 +44,13 @@ from urllib.parse import urlsplit
 import requests
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import commands as ui
+from bot.commands import blocks as ui
 from bot.config import CHANNEL_ID
 from bot.errors import NotAllowed, UserError
-from bot.fair_use import Allowance, AnswerCache, SingleFlight
-from bot.spending import SECOND_APPROVAL_HOURS, SpendingRules, cents
-from bot.mrkdwn import escape, mention, money, truncate
-from bot.rapidworkers import (
+from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight
+from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, cents
+from bot.slack.mrkdwn import escape, mention, money, truncate
+from bot.rapidworkers.client import (
     MIN_PREFILLED_QUANTITY,
     PREFILLED_KINDS,
     PREFILLED_UNIT_PRICE,

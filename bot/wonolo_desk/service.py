@@ -56,11 +56,11 @@ from typing import Any, Callable
 
 from slack_sdk.errors import SlackApiError
 
-from bot import ids
-from bot.blocks import wonolo as ui
+from bot.slack import ids
+from bot.wonolo_desk import blocks as ui
 from bot.errors import NotAllowed, UserError
-from bot.mrkdwn import escape, mention
-from bot.wonolo import (
+from bot.slack.mrkdwn import escape, mention
+from bot.wonolo.client import (
     JOB_REQUEST_STATES,
     JOB_STATES,
     WonoloError,
@@ -70,7 +70,7 @@ from bot.wonolo import (
     WonoloNotFound,
     WonoloUnauthorized,
 )
-from bot.wonolo_webhook import WebhookEvent, parse_event, verify
+from bot.wonolo.webhook import WebhookEvent, parse_event, verify
 from storage import records
 from storage.db import utcnow, write
 

@@ -30,8 +30,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import ids
-from bot.mrkdwn import escape, money, plain, progress_bar, truncate
+from bot.slack import ids
+from bot.slack.mrkdwn import escape, money, plain, progress_bar, truncate
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
@@ -369,7 +369,7 @@ def notice_modal(title: str, text: str) -> dict:
 
 def job_modal(channel: str | None) -> dict:
     """`/rw job` without arguments: kind, link, quantity, countries, language."""
-    from bot.rapidworkers import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS
+    from bot.rapidworkers.client import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS
 
     view = View(
         type="modal",

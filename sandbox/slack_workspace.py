@@ -54,7 +54,7 @@ from typing import Any, Iterable
 
 from werkzeug.serving import WSGIRequestHandler
 
-from bot.loopback import LoopbackServer
+from sandbox.loopback import LoopbackServer
 from werkzeug.wrappers import Request, Response
 
 __all__ = ["Call", "Message", "SlackStandin", "bind_response_url", "DEFAULT_BOT_SCOPES", "PERMALINK_HOST"]
@@ -74,7 +74,7 @@ DEFAULT_BOT_SCOPES = (
     "files:read",
 )
 
-_MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
+_MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
 
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
 

@@ -19,9 +19,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import ids
-from bot.blocks.state import state_choice, state_text
-from bot.mrkdwn import date_token, escape, link, mention, money, plain, truncate
+from bot.slack import ids
+from bot.slack.view_state import state_choice, state_text
+from bot.slack.mrkdwn import date_token, escape, link, mention, money, plain, truncate
 
 MAX_IMAGES = 5
 SECTION_TEXT_LIMIT = 3000

@@ -22,8 +22,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.review import when
-from bot.mrkdwn import date_token, escape, link, mention, money, plain, progress_bar, truncate
+from bot.review.blocks import when
+from bot.slack.mrkdwn import date_token, escape, link, mention, money, plain, progress_bar, truncate
 
 SECTION_TEXT_LIMIT = 3000
 MAX_CAMPAIGNS = 20  # one section each; keeps a digest well under 50 blocks

@@ -1,7 +1,7 @@
 """Shared helpers of the benchmarks: the simulators, settings, small tables.
 
 Every benchmark runs the real bot code against the bundled RapidWorkers
-simulator (bot.sandbox) and the Slack stand-in (tests/support), on loopback.
+simulator (sandbox.rapidworkers) and the Slack stand-in (sandbox.slack_workspace), on loopback.
 """
 
 from __future__ import annotations

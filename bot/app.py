@@ -1,6 +1,9 @@
 """App factory: the Bolt app, the WSGI routes, the server and background jobs.
 
-This is the one place in bot/ that imports the listeners (handlers/).
+The composition root: the one module allowed to import both the listeners
+(handlers/) and the feature services (bot.review, bot.commands, bot.digest,
+bot.wonolo_desk); the import-linter contracts in pyproject.toml name it as
+the only exception to handlers -> bot -> storage.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class Services:
             settings.rapidworkers_base_url,
             hourly_limit=settings.rw_hourly_limit,
             # Background work stops a tenth early, commands a fifth early: the
-            # last slots are for decisions and the review sync (bot.fair_use).
+            # last slots are for decisions and the review sync (bot.commands.fair_use).
             interactive_reserve=settings.rw_hourly_limit // 10,
             priority_reserve=settings.rw_hourly_limit // 5,
         )

@@ -1,7 +1,7 @@
 """/rw: the slash command, Confirm / Cancel, campaign buttons, the two modals.
 
 Thin listeners: ack first (modal submissions: validate, then ack with the
-field errors or ack), then one call into bot.commands.CommandService on the
+field errors or ack), then one call into bot.commands.service.CommandService on the
 work pool, then show the Reply it returns. Opening a modal is the exception:
 it happens on the listener thread right after ack, while the trigger_id is
 fresh (it only costs Slack calls).

@@ -1,7 +1,7 @@
 """/wonolo, the Wonolo message buttons and their two modals.
 
 Thin listeners: ack first (modal submissions: validate, then ack with the
-field errors or ack), then hand one call into bot.wonolo_desk.WonoloDesk to
+field errors or ack), then hand one call into bot.wonolo_desk.service.WonoloDesk to
 the work pool (so a slow Wonolo never delays an ack) and show its answer
 ephemerally. Opening a modal stays on the listener thread: Slack's
 trigger_id lasts 3 seconds, and the checks before it touch only SQLite.

@@ -2,7 +2,7 @@
 
 Pure builders (slack_sdk.models, so Block Kit limits are checked when the
 dicts are made). Every text that came from RapidWorkers or from a user is
-escaped with bot.mrkdwn.escape before it goes into mrkdwn.
+escaped with bot.slack.mrkdwn.escape before it goes into mrkdwn.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 MAX_LIST_ROWS = 40  # campaigns / blocked workers shown in one message (50 blocks max)
 
-# --- block and action ids of the /rw modals (not in bot/ids.py yet) ---------------
+# --- block and action ids of the /rw modals (not in bot/slack/ids.py yet) ---------------
 JOB_KIND_BLOCK = "rw-job-kind"
 JOB_LINK_BLOCK = "rw-job-link"
 JOB_QUANTITY_BLOCK = "rw-job-quantity"

@@ -14,7 +14,7 @@ Money rules:
   limit — and only then calls the API. Above GIGDESK_SECOND_APPROVAL_ABOVE the
   requester's Confirm only asks (offered -> awaiting_second, posted in the
   review channel) and a second, different spender's Confirm runs it
-  (bot/spending.py has the rules on who may spend and the limits).
+  (bot/spending/rules.py has the rules on who may spend and the limits).
 * Approve-all offers exactly the pending submissions it listed (flagged ones
   only when the user explicitly includes them) and Confirm approves those
   still pending one by one, each through the same decided-once guard as a
@@ -473,7 +473,7 @@ class CommandService:
         self.s = services
         self._images: dict[str, tuple[float, tuple[str, bytes, str]]] = {}
         self._images_lock = threading.Lock()
-        self._answers = AnswerCache()  # balance, campaign lists (bot.fair_use)
+        self._answers = AnswerCache()  # balance, campaign lists (bot.commands.fair_use)
         self._allowance = Allowance()  # per-user look-ups that reach RapidWorkers
         self._syncs = SingleFlight()  # Post pending for review: one sync at a time
         self.spending = SpendingRules(services)

@@ -1,7 +1,7 @@
 """The daily digest and the low-balance alert: pure functions from gathered facts to (text, blocks).
 
 Campaign titles come from RapidWorkers (anyone who can create a campaign
-chooses them): they are escaped with bot.mrkdwn.escape in mrkdwn and cut with
+chooses them): they are escaped with bot.slack.mrkdwn.escape in mrkdwn and cut with
 plain() in plain_text fields. Blocks are slack_sdk.models objects, so Slack's
 length limits are checked when they are turned into dicts.
 """
@@ -58,7 +58,7 @@ class Waiting:
 
 @dataclass(frozen=True)
 class LowBalance:
-    """Why the balance is low (see bot.alerts)."""
+    """Why the balance is low (see bot.digest.alerts)."""
 
     threshold: Decimal
     waiting_count: int
@@ -73,7 +73,7 @@ class LowBalance:
 
 @dataclass
 class DigestData:
-    """Everything a digest says, gathered by bot.digest.DigestService."""
+    """Everything a digest says, gathered by bot.digest.service.DigestService."""
 
     day_label: str  # e.g. "Sunday 8 March 2026", in the digest time zone
     now_epoch: float
@@ -86,7 +86,7 @@ class DigestData:
     jobs_cost: Decimal = Decimal("0")
     approvals_count: int = 0
     approvals_paid: Decimal = Decimal("0")
-    active: Sequence[Any] = field(default_factory=list)  # bot.rapidworkers.Campaign
+    active: Sequence[Any] = field(default_factory=list)  # bot.rapidworkers.client.Campaign
     reviewers: Sequence[ReviewerTally] = field(default_factory=list)
     waiting: Waiting = field(default_factory=Waiting)
     completed: Sequence[Any] = field(default_factory=list)  # Campaign, completed since the last digest

@@ -32,13 +32,13 @@ OUTCOME_ICON = {"approved": "✅", "rejected": "❌"}
 
 @dataclass
 class HomeData:
-    """Everything the dashboard shows, gathered by bot.digest.DigestService."""
+    """Everything the dashboard shows, gathered by bot.digest.service.DigestService."""
 
     now_epoch: float
     balance: Decimal | None = None
     rw_error: str | None = None
     low: LowBalance | None = None
-    active: Sequence[Any] = field(default_factory=list)  # bot.rapidworkers.Campaign
+    active: Sequence[Any] = field(default_factory=list)  # bot.rapidworkers.client.Campaign
     waiting: Waiting = field(default_factory=Waiting)
     decisions: Sequence[dict] = field(default_factory=list)  # storage.submissions rows, newest first
     status: str | None = None  # one short line: "Digest posted …", or an error (trusted mrkdwn)

@@ -19,8 +19,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sandbox.rapidworkers import Sandbox  # noqa: E402
-from tests.support.harness import bot_env  # noqa: E402
 from sandbox.slack_workspace import SlackStandin  # noqa: E402
+from tests.support.harness import bot_env  # noqa: E402
 
 
 @contextmanager
@@ -62,7 +62,7 @@ def percentile(values: list[float], p: float) -> float:
 def table(headers: list[str], rows: list[list[object]]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=False))  # noqa: E731
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]])
 
 

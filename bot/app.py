@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.config import Settings
 from bot.commands.service import CommandService
+from bot.config import Settings
 from bot.digest.service import DigestService
 from bot.review.service import ReviewService
 from bot.services import Services

@@ -7,7 +7,7 @@ writes anything: no database, no message.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 
@@ -112,8 +112,8 @@ def _check_slack(checklist: Checklist, settings: Settings) -> bool:
 
 
 def _check_rapidworkers(checklist: Checklist, settings: Settings) -> None:
-    from bot.slack.mrkdwn import money
     from bot.rapidworkers.client import Forbidden, NetworkError, RapidWorkersClient, ServerError, Unauthorized
+    from bot.slack.mrkdwn import money
 
     host = host_of(settings.rapidworkers_base_url)
     client = RapidWorkersClient(settings.rapidworkers_api_key, settings.rapidworkers_base_url, hourly_limit=settings.rw_hourly_limit)

@@ -53,7 +53,7 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> "Services":
+    def build(cls, settings: Settings) -> Services:
         rw = RapidWorkersClient(
             settings.rapidworkers_api_key,
             settings.rapidworkers_base_url,

@@ -15,9 +15,9 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack import ids
 from bot.commands.blocks import notice_modal
 from bot.commands.service import OpenModal, Reply, channel_from_metadata, opens_modal
+from bot.slack import ids
 from handlers.common import action_value, fresh_response_url, request_channel
 from handlers.errors import after_ack, guarded
 

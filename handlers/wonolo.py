@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext
 
+from bot.errors import UserError
 from bot.slack import ids
 from bot.wonolo_desk.blocks import cancel_reason_from_view, job_id_from_metadata, message_from_view
-from bot.errors import UserError
 from handlers.common import action_value, clicked_message, reply
 from handlers.errors import after_ack, guarded
 

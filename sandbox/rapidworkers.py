@@ -24,17 +24,16 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler
-
-from sandbox.loopback import LoopbackServer
 from werkzeug.wrappers import Request, Response
 
 from bot.rapidworkers.client import (
@@ -44,6 +43,7 @@ from bot.rapidworkers.client import (
     PREFILLED_KINDS,
     PREFILLED_UNIT_PRICE,
 )
+from sandbox.loopback import LoopbackServer
 
 __all__ = ["Sandbox", "RecordedRequest", "main", "DEFAULT_API_KEY", "DEFAULT_PORT"]
 
@@ -121,7 +121,7 @@ def _money(value: Decimal) -> str:
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
 
 
 def _snake(name: str) -> str:
@@ -278,7 +278,7 @@ class Sandbox:
         """Stop serving (idempotent)."""
         self._loop.stop()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         self.start()
         return self
 
@@ -333,7 +333,7 @@ class Sandbox:
                 "proof_required_description": "",
                 "approve_once_full": approve_once_full,
                 "countries": list(countries or []),
-                "created_at": created_at or datetime.now(timezone.utc),
+                "created_at": created_at or datetime.now(UTC),
                 "image": None,
                 "link": None,
                 "kind": None,
@@ -403,7 +403,7 @@ class Sandbox:
                 "images": int(images),
                 "notes": None if status != "Rejected" else "Does not meet requirements",
                 "amount_paid": camp["pay"] if status == "Approved" else None,
-                "submitted_at": submitted_at or datetime.now(timezone.utc),
+                "submitted_at": submitted_at or datetime.now(UTC),
                 "decided_at": None,
             }
             self._auto_approve_if_full(camp)
@@ -423,7 +423,7 @@ class Sandbox:
             return
         counts = self._counts(camp["id"])
         if counts["Pending"] and counts["Pending"] + counts["Approved"] >= camp["total"]:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             for s in self._subs.values():
                 if s["campaign_id"] == camp["id"] and s["status"] == "Pending":
                     s.update(status="Approved", amount_paid=camp["pay"], decided_at=now)
@@ -525,7 +525,7 @@ class Sandbox:
 
     def _seed_demo(self) -> None:
         rng = self._rng
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         people = [
             ("maria.k", "Philippines"), ("dev_rahul", "India"), ("ana.souza", "Brazil"),
             ("john_smith88", "United States"), ("<!here> totally_legit", "Nigeria"),
@@ -542,7 +542,7 @@ class Sandbox:
                 name, country=country, account_age_days=age, approval_rate=rate,
                 completed=max(0, age // 3 + rng.randint(0, 40)) if age > 2 else 0,
             )
-            for (name, country), age, rate in zip(people, ages, rates)
+            for (name, country), age, rate in zip(people, ages, rates, strict=False)
         ]
         proofs = [
             "Followed the page, screenshot attached.",
@@ -554,7 +554,7 @@ class Sandbox:
         ]
 
         def subs(cid: str, statuses: list[str], hostile_first: bool = False) -> None:
-            for i, (st, wid) in enumerate(zip(statuses, rng.sample(workers, len(statuses)))):
+            for i, (st, wid) in enumerate(zip(statuses, rng.sample(workers, len(statuses)), strict=False)):
                 self.add_submission(
                     cid,
                     worker_id=wid,
@@ -877,7 +877,7 @@ class Sandbox:
             status="Approved",
             amount_paid=camp["pay"],
             notes=str(notes) if notes else None,
-            decided_at=datetime.now(timezone.utc),
+            decided_at=datetime.now(UTC),
         )
         self._workers[sub["worker_id"]]["completed"] += 1
 
@@ -889,7 +889,7 @@ class Sandbox:
                 raise _ApiError(400, "Submission already processed")
             if not isinstance(notes, str) or not notes.strip():
                 raise _ApiError(400, "Missing rejection reason")
-            sub.update(status="Rejected", notes=notes, decided_at=datetime.now(timezone.utc))
+            sub.update(status="Rejected", notes=notes, decided_at=datetime.now(UTC))
             user = self._workers[sub["worker_id"]]["name"]
         return _json_response({
             "success": True,
@@ -933,7 +933,7 @@ class Sandbox:
             raw, wid = self._worker_arg(request)
             if wid in self._blocked:
                 raise _ApiError(400, "Worker already blocked")
-            self._blocked[wid] = datetime.now(timezone.utc)
+            self._blocked[wid] = datetime.now(UTC)
         return _json_response({"success": True, "message": "Worker blocked successfully", "worker_id": raw}, 201)
 
     def _ep_unblock(self, request: Request) -> Response:

@@ -47,15 +47,16 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
+from werkzeug.wrappers import Request, Response
 
 from sandbox.loopback import LoopbackServer
-from werkzeug.wrappers import Request, Response
 
 __all__ = ["Call", "Message", "SlackStandin", "bind_response_url", "DEFAULT_BOT_SCOPES", "PERMALINK_HOST"]
 
@@ -156,7 +157,7 @@ def _dec(ts: Any) -> Decimal:
     try:
         return Decimal(str(ts))
     except (InvalidOperation, ValueError):
-        raise _ApiError("invalid_ts_latest" if ts else "invalid_arguments")
+        raise _ApiError("invalid_ts_latest" if ts else "invalid_arguments") from None
 
 
 # Slack's documented argument limits for every Web API method the bot calls,
@@ -197,7 +198,7 @@ def _int_arg(args: dict, name: str, default: int, method: str) -> int:
     try:
         n = int(v)
     except (TypeError, ValueError):
-        raise _ApiError(error)
+        raise _ApiError(error) from None
     if n > maximum:
         raise _ApiError(error)
     return n if n > 0 else default
@@ -211,7 +212,7 @@ def _uncursor(kind: str, cursor: str) -> str:
     try:
         raw = base64.b64decode(cursor.encode(), validate=True).decode()
     except Exception:
-        raise _ApiError("invalid_cursor")
+        raise _ApiError("invalid_cursor") from None
     prefix = f"{kind}:"
     if not raw.startswith(prefix):
         raise _ApiError("invalid_cursor")
@@ -398,7 +399,7 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-_LIVE: "weakref.WeakSet[SlackStandin]" = weakref.WeakSet()  # running stand-ins
+_LIVE: weakref.WeakSet[SlackStandin] = weakref.WeakSet()  # running stand-ins
 
 _METHOD_SCOPES: dict[str, tuple[str, ...] | str | None] = {
     "auth.test": None,
@@ -511,7 +512,7 @@ class SlackStandin:
         _LIVE.discard(self)
         self._loop.stop()
 
-    def __enter__(self) -> "SlackStandin":
+    def __enter__(self) -> SlackStandin:
         self.start()
         return self
 
@@ -819,7 +820,7 @@ class SlackStandin:
                     try:
                         body = json.loads(raw)
                     except ValueError:
-                        raise _ApiError("invalid_json")
+                        raise _ApiError("invalid_json") from None
                     if not isinstance(body, dict):
                         raise _ApiError("invalid_json")
                     args.update(body)

@@ -18,20 +18,20 @@ import signal
 import threading
 import time
 from collections import namedtuple
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 import requests
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler
-
-from sandbox.loopback import LoopbackServer
 from werkzeug.wrappers import Request, Response
 
 from bot.wonolo.client import JOB_REQUEST_STATES, JOB_STATES, USER_TYPES, _redact_query
 from bot.wonolo.webhook import HEADER
+from sandbox.loopback import LoopbackServer
 
 log = logging.getLogger("gigdesk.wonolo.sandbox")
 
@@ -58,12 +58,12 @@ class _ApiError(Exception):
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    text = moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    text = moment.astimezone(UTC).replace(microsecond=0).isoformat()
     return text.replace("+00:00", "Z")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _parse_dt(value: Any, name: str) -> datetime:
@@ -71,7 +71,7 @@ def _parse_dt(value: Any, name: str) -> datetime:
         parsed = datetime.fromisoformat(str(value).strip())
     except ValueError:
         raise _ApiError(422, f"{name} is invalid", {name: ["is not a valid time"]}) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _parse_int(value: Any, name: str, minimum: int = 0) -> int:
@@ -217,7 +217,7 @@ class WonoloSandbox:
             raise RuntimeError("the sandbox is not started")
         return self._url
 
-    def __enter__(self) -> "WonoloSandbox":
+    def __enter__(self) -> WonoloSandbox:
         self.start()
         return self
 
@@ -593,7 +593,7 @@ class WonoloSandbox:
         expires = time.time() + self.token_ttl
         self.tokens[token] = expires
         return 200, {"token": token,
-                     "expires_at": _iso(datetime.fromtimestamp(expires, tz=timezone.utc))}
+                     "expires_at": _iso(datetime.fromtimestamp(expires, tz=UTC))}
 
     def _ep_info(self, method: str, params: dict) -> dict:
         return {"name": "Wonolo API", "version": "2.0", "environment": "sandbox",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sandbox.rapidworkers import Sandbox
-from tests.support.harness import RunningBot, bot_env
 from sandbox.slack_workspace import SlackStandin
+from tests.support.harness import RunningBot, bot_env
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from bot.digest.alerts import check_balance, waiting_cost
 from bot.app import build_services
 from bot.config import load_settings
+from bot.digest.alerts import check_balance, waiting_cost
 from tests.support.harness import bot_env
 
 

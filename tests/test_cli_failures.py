@@ -13,12 +13,12 @@ import socket
 
 import pytest
 
+from sandbox.rapidworkers import DEFAULT_API_KEY
+from sandbox.slack_workspace import SlackStandin
 from storage import submissions as subs
 from storage.db import connect
-from sandbox.rapidworkers import DEFAULT_API_KEY
 from tests.support.harness import BOT_TOKEN, BotProcess, bot_env, free_port
 from tests.support.slack_requests import SIGNING_SECRET
-from sandbox.slack_workspace import SlackStandin
 
 SECRETS = (BOT_TOKEN, DEFAULT_API_KEY, SIGNING_SECRET, "pk_test_sandbox", "sk_test_sandbox")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-
 from decimal import Decimal
 
 import pytest
@@ -14,8 +13,8 @@ import requests
 from bot.slack import ids
 from storage import records
 from storage import submissions as subs
-from tests.support.mrkdwn_check import parsed_text
 from tests.support.harness import RunningBot, bot_env, wait_for
+from tests.support.mrkdwn_check import parsed_text
 from tests.support.slack_requests import block_actions_body, sign
 
 HOSTILE = "<!channel> hi <@U0BOSS> see <https://evil.example|your bank> & <!here>"
@@ -213,7 +212,7 @@ def test_block_worker_keeps_the_submission_reviewable(bot, sandbox, slack, poste
     wait_for(lambda: worker in sandbox.blocked_ids())
     for sid in (first, second):
         row = posted_row(bot, sid)
-        message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates and m)
+        message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates and m)  # noqa: B023 (called within this iteration)
         assert "Worker blocked by <@U_ALICE>" in all_text(message)
         assert action_ids(message) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT]
         assert subs.get(bot.db, sid)["state"] == "posted"

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from bot import cli as gigdesk_cli
-from bot.slack import ids
 from bot.cli import main
+from bot.slack import ids
 from sandbox.rapidworkers import Sandbox
+from sandbox.slack_workspace import SlackStandin
 from storage import submissions as subs
 from tests.support.harness import BotProcess, RunningBot, bot_env, wait_for
 from tests.support.slack_requests import SlackPoster
-from sandbox.slack_workspace import SlackStandin
 
 BOT_TOKEN = "xoxb-SECRET-bot-123456"
 SIGNING_SECRET = "SECRET-signing-abcdef0123"

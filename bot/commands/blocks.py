@@ -8,8 +8,8 @@ escaped with bot.slack.mrkdwn.escape before it goes into mrkdwn.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Iterable
 
 from slack_sdk.models.blocks import (
     ActionsBlock,

@@ -15,7 +15,8 @@ import math
 import threading
 import time
 from collections import deque
-from typing import Callable, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from bot.errors import UserError
 
@@ -103,7 +104,7 @@ class SingleFlight:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._running: dict[Hashable, "_Flight"] = {}
+        self._running: dict[Hashable, _Flight] = {}
 
     def run(self, key: Hashable, call: Callable[[], T]) -> T:
         with self._lock:

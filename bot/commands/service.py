@@ -37,7 +37,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
@@ -45,11 +45,9 @@ import requests
 from slack_sdk.errors import SlackApiError
 
 from bot.commands import blocks as ui
+from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight
 from bot.config import CHANNEL_ID
 from bot.errors import NotAllowed, UserError
-from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight
-from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, cents
-from bot.slack.mrkdwn import escape, mention, money, truncate
 from bot.rapidworkers.client import (
     MIN_PREFILLED_QUANTITY,
     PREFILLED_KINDS,
@@ -69,6 +67,8 @@ from bot.rapidworkers.client import (
     validate_countries,
     validate_link,
 )
+from bot.slack.mrkdwn import escape, mention, money, truncate
+from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, cents
 from storage import records
 from storage.db import utcnow
 
@@ -772,7 +772,7 @@ class CommandService:
             return _reply(ui.spend_refused(what=what, cost=cost, balance=balance, estimate=estimate, cost_note=cost_note,
                                            reason=terms.refusal, terms=terms.lines))
         confirmation_id = secrets.token_urlsafe(18)
-        expires = (datetime.now(timezone.utc) + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="microseconds")
+        expires = (datetime.now(UTC) + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="microseconds")
         records.create_confirmation(self.db, confirmation_id, user_id, action, {**params, "summary": what}, str(cost), expires)
         if image is not None:
             self._cache_image(confirmation_id, image)
@@ -847,7 +847,7 @@ class CommandService:
         """The requester's Confirm of a spend above the threshold: record it and ask the other spenders."""
         cid = row["id"]
         audit_action = ACTION_LABEL.get(row["action"], row["action"])
-        expires = (datetime.now(timezone.utc) + timedelta(hours=SECOND_APPROVAL_HOURS)).isoformat(timespec="microseconds")
+        expires = (datetime.now(UTC) + timedelta(hours=SECOND_APPROVAL_HOURS)).isoformat(timespec="microseconds")
         if not records.request_second_approval(self.db, cid, now, expires):
             message = self._unusable(records.get_confirmation(self.db, cid), now)
             records.audit(self.db, user_id, audit_action, cid[:8], "refused", message[:200], row["cost"])

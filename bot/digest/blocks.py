@@ -8,9 +8,10 @@ length limits are checked when they are turned into dicts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,

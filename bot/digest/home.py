@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -19,9 +20,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.slack import ids
 from bot.digest.blocks import LowBalance, Waiting, campaign_lines, low_balance_line, waiting_text
 from bot.review.blocks import when
+from bot.slack import ids
 from bot.slack.mrkdwn import date_token, escape, mention, money, truncate
 
 SECTION_TEXT_LIMIT = 3000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 _DATE = re.compile(r"<!date\^(\d+)\^[^|>]*\|([^>]*)>")
 _USER = re.compile(r"<@([A-Z0-9_]+)(?:\|[^>]*)?>")
@@ -18,7 +18,7 @@ _STRIKE = re.compile(r"~([^~\n]+)~")
 _CODE = re.compile(r"`([^`\n]+)`")
 
 
-def mrkdwn_as_text(text: str, tz: tzinfo = timezone.utc) -> str:
+def mrkdwn_as_text(text: str, tz: tzinfo = UTC) -> str:
     """Slack mrkdwn as it reads on screen: links as "label (url)", mentions as @id, dates in `tz`, no markup."""
     text = _DATE.sub(lambda m: f"{datetime.fromtimestamp(int(m.group(1)), tz):%Y-%m-%d %H:%M %Z}", text)
     text = _USER.sub(r"@\1", text)
@@ -31,7 +31,7 @@ def mrkdwn_as_text(text: str, tz: tzinfo = timezone.utc) -> str:
     return html.unescape(text)
 
 
-def blocks_as_text(blocks: list[dict], tz: tzinfo = timezone.utc) -> str:
+def blocks_as_text(blocks: list[dict], tz: tzinfo = UTC) -> str:
     """The blocks of a message, one paragraph each, in order; dates in `tz`."""
 
     def _text(obj: dict | None) -> str:

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,8 +26,8 @@ from bot.digest import alerts
 from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.digest.home import HomeData, home_view
 from bot.errors import UserError
-from bot.slack.mrkdwn import date_token
 from bot.services import Services
+from bot.slack.mrkdwn import date_token
 from storage import records
 from storage import submissions as subs
 from storage.db import utcnow, write
@@ -55,7 +55,7 @@ def _dec(value: Any) -> Decimal | None:
 
 def _iso(dt: datetime) -> str:
     """Same format as storage.db.utcnow(), so stored times compare as strings."""
-    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _day_label(day: date) -> str:
@@ -88,7 +88,7 @@ class DigestService:
         naive = datetime.combine(day, dtime(self.settings.digest_hour, self.settings.digest_minute))
         aware = naive.replace(tzinfo=self.settings.tz)
         # Round-trip through UTC normalises a nonexistent wall time (spring forward).
-        return aware.astimezone(timezone.utc).astimezone(self.settings.tz)
+        return aware.astimezone(UTC).astimezone(self.settings.tz)
 
     def is_due(self, now: datetime | None = None) -> bool:
         """Has today's digest time passed (local zone)?"""

@@ -28,10 +28,11 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -228,7 +229,7 @@ class Submission:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Submission":
+    def from_dict(cls, d: Mapping[str, Any]) -> Submission:
         """Inverse of :meth:`to_dict`."""
         fields = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in fields}
@@ -747,8 +748,8 @@ def _retry_after_seconds(header: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _path_of(url: str | None) -> str:
@@ -852,14 +853,14 @@ class RapidWorkersClient:
 
     # -- plumbing -----------------------------------------------------------
 
-    def background_view(self) -> "RapidWorkersClient":
+    def background_view(self) -> RapidWorkersClient:
         """Same sessions and budget, but calls count as background work."""
         view = object.__new__(RapidWorkersClient)
         view.__dict__.update(self.__dict__)
         view.background = True
         return view
 
-    def sync_view(self) -> "RapidWorkersClient":
+    def sync_view(self) -> RapidWorkersClient:
         """The review sync's view: background, but it may use the priority reserve."""
         view = self.background_view()
         view.priority = True
@@ -1201,7 +1202,7 @@ class RapidWorkersClient:
     # One named method per prefilled endpoint.
     def _prefilled(kind: str) -> Callable[..., CreatedJob]:  # type: ignore[misc]
         def method(
-            self: "RapidWorkersClient",
+            self: RapidWorkersClient,
             link: str,
             quantity: int,
             countries: Iterable[str] | str | None = None,

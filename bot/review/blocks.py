@@ -20,8 +20,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.slack import ids
-from bot.slack.view_state import state_choice, state_text
 from bot.slack.mrkdwn import date_token, escape, link, mention, money, plain, truncate
+from bot.slack.view_state import state_choice, state_text
 
 MAX_IMAGES = 5
 SECTION_TEXT_LIMIT = 3000

@@ -9,18 +9,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import ids
-from bot.review.blocks import fraud_flags, metadata, review_message
 from bot.connectivity import slack_outage
 from bot.errors import NotAllowed, UserError
-from bot.slack.mrkdwn import escape, mention
 from bot.rapidworkers.client import (
     BadRequest,
     Campaign,
@@ -31,7 +28,10 @@ from bot.rapidworkers.client import (
     ServerError,
     Submission,
 )
+from bot.review.blocks import fraud_flags, metadata, review_message
 from bot.services import Services
+from bot.slack import ids
+from bot.slack.mrkdwn import escape, mention
 from storage import records
 from storage import submissions as subs
 
@@ -198,7 +198,7 @@ class ReviewService:
             for campaign, pending in todo:
                 ok = True
                 known = subs.known_ids(self.db, [p.id for p in pending])
-                for submission in sorted(pending, key=lambda p: (p.submitted_at or datetime.min.replace(tzinfo=timezone.utc), p.id)):
+                for submission in sorted(pending, key=lambda p: (p.submitted_at or datetime.min.replace(tzinfo=UTC), p.id)):
                     done += 1
                     if submission.id in known:
                         report.skipped += 1

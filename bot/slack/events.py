@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from storage.slack_events import claim_event
 
@@ -13,7 +13,7 @@ REMEMBER_EVENTS_FOR = timedelta(hours=1)
 
 def first_delivery(store, event_id: str) -> bool:
     """True the first time `event_id` is seen; False for Slack's retries of it."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return claim_event(
         store.db, event_id, now.isoformat(timespec="microseconds"),
         (now - REMEMBER_EVENTS_FOR).isoformat(timespec="microseconds"),

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from bot.errors import NotAllowed
@@ -30,12 +30,12 @@ def cents(amount: Decimal | str) -> int:
 
 def local_day(tz, now: datetime | None = None) -> tuple[str, str]:
     """[start, end) of the current day in `tz`, as UTC ISO text comparable with storage timestamps."""
-    now = (now or datetime.now(timezone.utc)).astimezone(tz)
+    now = (now or datetime.now(UTC)).astimezone(tz)
     start = datetime.combine(now.date(), time(0), tzinfo=tz)
     end = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=tz)
 
     def utc(moment: datetime) -> str:
-        return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
     return utc(start), utc(end)
 

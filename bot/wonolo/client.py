@@ -11,10 +11,11 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -195,7 +196,7 @@ def _dt(value: Any) -> datetime | None:
         return value
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(value, tz=timezone.utc)
+            return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     try:
@@ -251,7 +252,7 @@ class User:
         return name or self.email or (f"user {self.id}" if self.id is not None else "unknown user")
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "User":
+    def from_dict(cls, d: Mapping[str, Any]) -> User:
         """Build from an API object, ignoring anything unexpected."""
         d = dict(d)
         return cls(
@@ -293,7 +294,7 @@ class Job:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Job":
+    def from_dict(cls, d: Mapping[str, Any]) -> Job:
         """Build from an API object, ignoring anything unexpected."""
         d = dict(d)
         jr = d.get("job_request")
@@ -345,7 +346,7 @@ class JobRequest:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "JobRequest":
+    def from_dict(cls, d: Mapping[str, Any]) -> JobRequest:
         """Build from an API object; slots_filled falls back to counting `jobs`."""
         d = dict(d)
         filled = _int(d.get("slots_filled"))
@@ -395,7 +396,7 @@ class Badge:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Badge":
+    def from_dict(cls, d: Mapping[str, Any]) -> Badge:
         """Build from an API object."""
         d = dict(d)
         return cls(
@@ -422,7 +423,7 @@ class Message:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Message":
+    def from_dict(cls, d: Mapping[str, Any]) -> Message:
         """Build from an API object."""
         d = dict(d)
         return cls(
@@ -575,7 +576,7 @@ def _parse_expiry(value: Any) -> float | None:
     if parsed is None:
         return None
     if parsed.tzinfo is None:  # Wonolo uses Z; a naive time is taken as UTC
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 

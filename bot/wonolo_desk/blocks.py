@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timezone, tzinfo
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from slack_sdk.models.blocks import (
@@ -32,8 +33,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack import ids
-from bot.slack.view_state import state_choice, state_text
 from bot.slack.mrkdwn import date_token, escape, mention, money, plain, truncate
+from bot.slack.view_state import state_choice, state_text
 
 SECTION_TEXT_LIMIT = 3000
 FIELD_LIMIT = 2000
@@ -83,7 +84,7 @@ def state_badge(state: str | None) -> str:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @functools.cache
@@ -98,7 +99,7 @@ def _zone(name: str | None) -> tzinfo | None:
     named by its argument, and raises OSError on a long or odd one.
     """
     if not name:
-        return timezone.utc
+        return UTC
     if not isinstance(name, str) or name not in _known_zones():
         return None
     try:
@@ -123,7 +124,7 @@ def when(moment: datetime | str | None, tz_name: str | None = None) -> str:
         return "unknown"
     moment = _aware(moment)
     zone = _zone(tz_name)
-    local = moment.astimezone(zone or timezone.utc)
+    local = moment.astimezone(zone or UTC)
     fallback = local.strftime("%a %b %d %Y, %H:%M ") + (local.tzname() or "UTC")
     token = date_token(moment.timestamp(), fallback)
     if zone is None:

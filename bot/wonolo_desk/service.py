@@ -49,16 +49,16 @@ import logging
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import ids
-from bot.wonolo_desk import blocks as ui
 from bot.errors import NotAllowed, UserError
+from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention
 from bot.wonolo.client import (
     JOB_REQUEST_STATES,
@@ -71,6 +71,7 @@ from bot.wonolo.client import (
     WonoloUnauthorized,
 )
 from bot.wonolo.webhook import WebhookEvent, parse_event, verify
+from bot.wonolo_desk import blocks as ui
 from storage import records
 from storage.db import utcnow, write
 
@@ -114,7 +115,7 @@ def _row(cursor) -> dict | None:
     row = cursor.fetchone()
     if row is None:
         return None
-    return dict(zip([c[0] for c in cursor.description], row))
+    return dict(zip([c[0] for c in cursor.description], row, strict=False))
 
 
 def _digest(text: str, blocks: list) -> str:

@@ -8,6 +8,7 @@ writes anything: no database, no message.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from slack_sdk.errors import SlackApiError
 
@@ -139,7 +140,8 @@ def _check_rapidworkers(checklist: Checklist, settings: Settings) -> None:
 def _check_wonolo(checklist: Checklist, settings: Settings) -> None:
     from bot.wonolo.client import WonoloClient, WonoloForbidden, WonoloInvalid, WonoloNetworkError, WonoloServerError, WonoloUnauthorized
 
-    client = WonoloClient(settings.wonolo_api_key, settings.wonolo_secret_key, settings.wonolo_base_url)
+    # Checked only when both keys are set (Settings.wonolo_enabled).
+    client = WonoloClient(cast(str, settings.wonolo_api_key), cast(str, settings.wonolo_secret_key), settings.wonolo_base_url)
     host = host_of(client.base_url)
     try:
         client.authenticate()

@@ -85,13 +85,13 @@ class AnswerCache:
         """The cached answer, or `before_compute()` (e.g. Allowance.take) then `compute()`."""
         hit, value = self._fresh(key)
         if hit:
-            return value  # type: ignore[return-value]
+            return value
         with self._lock:
             key_lock = self._locks.setdefault(key, threading.Lock())
         with key_lock:
             hit, value = self._fresh(key)
             if hit:
-                return value  # type: ignore[return-value]
+                return value
             before_compute()
             value = compute()
             with self._lock:

@@ -36,9 +36,11 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -72,6 +74,7 @@ from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, cents
 from storage import records
 from storage.db import utcnow
 
+T = TypeVar("T")
 log = logging.getLogger("gigdesk.commands")
 
 CONFIRM_MINUTES = 10
@@ -508,7 +511,7 @@ class CommandService:
             return _reply(ui.help_message(f"Unknown command `{shown(name, 30)}`.{suggest(name, SUBCOMMANDS)}"))
         return self.guard(lambda: handler(args, user_id, channel_id))
 
-    def guard(self, call) -> Reply | OpenModal:
+    def guard(self, call: Callable[[], T]) -> T | Reply:
         """Turn known errors into a short reply."""
         try:
             return call()

@@ -18,7 +18,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from slack_sdk.errors import SlackApiError
 
@@ -256,7 +256,7 @@ class DigestService:
         """
         if kind not in ("manual", "scheduled"):
             raise ValueError(f"unknown digest kind {kind!r}")
-        channel = self.settings.digest_channel
+        channel = cast(str, self.settings.digest_channel)  # `digest --dry-run` builds, never posts, without one
         day = self.now().date().isoformat()
         row_id = self._claim(kind, day, channel)
         if row_id is None:

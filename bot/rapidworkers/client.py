@@ -470,7 +470,7 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _items(data: Any, *nested: str) -> list[dict[str, Any]]:
+def _items(data: Any, *nested: str) -> list[Mapping[str, Any]]:
     """Items of a bare list, ``{"results": [...]}``, or ``{"results": {nested: [...]}}``."""
     if isinstance(data, Mapping):
         data = data.get("results", data)
@@ -671,7 +671,7 @@ class _BudgetedRetry(Retry):
         seconds = _retry_after_seconds(retry_after)
         return 0.0 if seconds is None else min(seconds, float(self.retry_after_max))
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # type: ignore[override]
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         if response is not None and self.respect_retry_after_header:
             wait = _retry_after_seconds(response.headers.get("Retry-After"))
             if wait is not None and wait > self.retry_after_max:

@@ -161,7 +161,7 @@ def review_message(
     if row.get("state") in ("claimed", "posted"):
         blocks.append(review_buttons(sid, worker, has_block=block is not None))
 
-    verb = {"approved": "Approved", "rejected": "Rejected"}.get(row.get("state"), "To review")
+    verb = {"approved": "Approved", "rejected": "Rejected"}.get(row.get("state") or "", "To review")
     text = f"{verb}: submission {sid} by {escape(worker)} for {escape(title)}"
     return truncate(text, 3000), [b.to_dict() for b in blocks]
 
@@ -259,7 +259,7 @@ def reject_modal(row: dict) -> dict:
     return view.to_dict()
 
 
-def reason_from_view(values: dict) -> str:
+def reason_from_view(values: object) -> str:
     """The typed reason, else the chosen preset; '' when neither is given (or the state is malformed)."""
     typed = state_text(values, ids.REJECT_REASON_BLOCK, ids.REJECT_REASON_INPUT)
     chosen = state_choice(values, ids.REJECT_PRESET_BLOCK, ids.REJECT_PRESET_INPUT)

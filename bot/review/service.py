@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from slack_sdk.errors import SlackApiError
 
@@ -219,11 +220,11 @@ class ReviewService:
         if not subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data):
             report.skipped += 1
             return True
-        return self._post_claimed(subs.get(self.db, submission.id), report)
+        return self._post_claimed(cast(dict, subs.get(self.db, submission.id)), report)  # just claimed
 
     def _post_claimed(self, row: dict, report: SyncReport, *, recovered: bool = False) -> bool:
         """Post a claimed submission; record it; on a certain failure, release the claim."""
-        channel = self.settings.review_channel
+        channel = cast(str, self.settings.review_channel)  # the review service runs only with a channel
         self._pace()
         try:
             response = self._post(row, channel)
@@ -298,7 +299,7 @@ class ReviewService:
                 break  # still claimed: the next sync looks for it again
             ts = found.get(row["submission_id"])
             if ts is not None:
-                subs.mark_posted(self.db, row["submission_id"], self.settings.review_channel, ts)
+                subs.mark_posted(self.db, row["submission_id"], cast(str, self.settings.review_channel), ts)
                 report.recovered += 1
             else:
                 self._post_claimed(row, report, recovered=True)
@@ -309,7 +310,7 @@ class ReviewService:
         found: dict[int, str] = {}
         try:
             for page in self.s.slack.conversations_history(
-                channel=self.settings.review_channel,
+                channel=cast(str, self.settings.review_channel),
                 oldest=f"{oldest.timestamp():.6f}",
                 include_all_metadata=True,
                 limit=200,
@@ -420,15 +421,14 @@ class ReviewService:
         row = self.check_actionable(submission_id, user_id, action, message=message)
         sid = row["submission_id"]
         if not subs.begin_decision(self.db, sid, "approving" if action == "approve" else "rejecting", user_id):
-            row = subs.get(self.db, sid)
-            message = self._already(row) or f"Submission {sid} changed meanwhile; look again."
-            records.audit(self.db, user_id, action, str(sid), "refused", message)
-            raise UserError(message)
+            refusal = self._already(cast(dict, subs.get(self.db, sid))) or f"Submission {sid} changed meanwhile; look again."
+            records.audit(self.db, user_id, action, str(sid), "refused", refusal)
+            raise UserError(refusal)
         try:
             if action == "approve":
                 decision = self.s.rw.approve(row["campaign_id"], sid)
             else:
-                decision = self.s.rw.reject(row["campaign_id"], sid, notes)
+                decision = self.s.rw.reject(row["campaign_id"], sid, cast(str, notes))  # a rejection always has notes
         except BadRequest as e:
             if "already processed" in (e.error or str(e)).lower():
                 return self._settle_from_upstream(row, user_id, action)

@@ -450,7 +450,7 @@ class _CappedRetry(Retry):
 
     MAX_RETRY_AFTER = 5.0
 
-    def get_retry_after(self, response):  # type: ignore[override]
+    def get_retry_after(self, response):
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.MAX_RETRY_AFTER)
 

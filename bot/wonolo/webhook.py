@@ -123,8 +123,8 @@ def _locate(obj: dict, hint: ResourceType | None,
             if rid is not None:
                 return key, rid, _state_of(inner) or _state_of(obj)
     # 3. {"event": ..., "data": {...}} / {"object": {...}}
-    for key in _ENVELOPE_KEYS:
-        inner = obj.get(key)
+    for envelope in _ENVELOPE_KEYS:
+        inner = obj.get(envelope)
         if isinstance(inner, dict):
             found = _locate(inner, hint, depth + 1)
             if found is not None:

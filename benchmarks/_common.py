@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sandbox.rapidworkers import Sandbox  # noqa: E402
-from sandbox.slack_workspace import SlackStandin  # noqa: E402
+from sandbox.slack_workspace.server import SlackStandin  # noqa: E402
 from tests.support.harness import bot_env  # noqa: E402
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.rapidworkers import Sandbox
-from sandbox.slack_workspace import SlackStandin
+from sandbox.slack_workspace.server import SlackStandin
 from tests.support.harness import RunningBot, bot_env
 
 

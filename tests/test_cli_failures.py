@@ -14,7 +14,7 @@ import socket
 import pytest
 
 from sandbox.rapidworkers import DEFAULT_API_KEY
-from sandbox.slack_workspace import SlackStandin
+from sandbox.slack_workspace.server import SlackStandin
 from storage import submissions as subs
 from storage.db import connect
 from tests.support.harness import BOT_TOKEN, BotProcess, bot_env, free_port

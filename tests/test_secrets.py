@@ -19,7 +19,7 @@ from bot import cli as gigdesk_cli
 from bot.cli import main
 from bot.slack import ids
 from sandbox.rapidworkers import Sandbox
-from sandbox.slack_workspace import SlackStandin
+from sandbox.slack_workspace.server import SlackStandin
 from storage import submissions as subs
 from tests.support.harness import BotProcess, RunningBot, bot_env, wait_for
 from tests.support.slack_requests import SlackPoster

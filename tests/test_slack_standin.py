@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from sandbox.slack_workspace import SlackStandin
+from sandbox.slack_workspace.server import SlackStandin
 from tests.support.slack_requests import (
     SIGNING_SECRET,
     SlackPoster,

@@ -23,7 +23,7 @@ from bot.commands.fair_use import USER_CALLS_PER_MINUTE
 from bot.slack import ids
 from sandbox.loopback import LoopbackServer
 from sandbox.rapidworkers import Sandbox
-from sandbox.slack_workspace import SlackStandin
+from sandbox.slack_workspace.server import SlackStandin
 from storage import submissions as subs
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text

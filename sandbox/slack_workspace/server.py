@@ -75,7 +75,7 @@ DEFAULT_BOT_SCOPES = (
     "files:read",
 )
 
-_MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+_MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.slack_workspace.arguments import _limit
@@ -24,6 +25,22 @@ def _check_text_obj(obj: Any, where: str, *, max_len: int, plain_only: bool, req
         errs.append(f"must be less than {max_len + 1} characters [json-pointer:{where}/text]")
 
 
+def _check_button(el: dict, where: str, errs: list) -> None:
+    _check_text_obj(el.get("text"), f"{where}/text", max_len=75, plain_only=True, required=True, errs=errs)
+    if "value" in el and (not isinstance(el["value"], str) or len(el["value"]) > 2000):
+        errs.append(f"must be less than 2001 characters [json-pointer:{where}/value]")
+    if "url" in el and (not isinstance(el["url"], str) or len(el["url"]) > 3000):
+        errs.append(f"must be less than 3001 characters [json-pointer:{where}/url]")
+    if el.get("style") not in (None, "primary", "danger"):
+        errs.append(f"must be one of primary, danger [json-pointer:{where}/style]")
+
+
+# Rules of one element type beyond those every element has (action_id, confirm).
+ELEMENT_RULES: dict[str, Callable[[dict, str, list], None]] = {
+    "button": _check_button,
+}
+
+
 def _check_element(el: Any, where: str, errs: list) -> None:
     if not isinstance(el, dict) or not isinstance(el.get("type"), str):
         errs.append(f"missing required field: type [json-pointer:{where}]")
@@ -31,14 +48,9 @@ def _check_element(el: Any, where: str, errs: list) -> None:
     aid = el.get("action_id")
     if aid is not None and (not isinstance(aid, str) or len(aid) > 255):
         errs.append(f"must be less than 256 characters [json-pointer:{where}/action_id]")
-    if el["type"] == "button":
-        _check_text_obj(el.get("text"), f"{where}/text", max_len=75, plain_only=True, required=True, errs=errs)
-        if "value" in el and (not isinstance(el["value"], str) or len(el["value"]) > 2000):
-            errs.append(f"must be less than 2001 characters [json-pointer:{where}/value]")
-        if "url" in el and (not isinstance(el["url"], str) or len(el["url"]) > 3000):
-            errs.append(f"must be less than 3001 characters [json-pointer:{where}/url]")
-        if el.get("style") not in (None, "primary", "danger"):
-            errs.append(f"must be one of primary, danger [json-pointer:{where}/style]")
+    rule = ELEMENT_RULES.get(el["type"])
+    if rule is not None:
+        rule(el, where, errs)
     confirm = el.get("confirm")
     if confirm is not None:
         if not isinstance(confirm, dict):
@@ -47,6 +59,87 @@ def _check_element(el: Any, where: str, errs: list) -> None:
             for key, limit in (("title", 100), ("text", 300), ("confirm", 30), ("deny", 30)):
                 _check_text_obj(confirm.get(key), f"{where}/confirm/{key}", max_len=limit,
                                 plain_only=key != "text", required=True, errs=errs)
+
+
+def _check_section(b: dict, where: str, errs: list) -> None:
+    text, fields = b.get("text"), b.get("fields")
+    if text is None and not fields:
+        errs.append(f"must provide either text or fields [json-pointer:{where}]")
+    if text is not None:
+        _check_text_obj(text, f"{where}/text", max_len=3000, plain_only=False, required=True, errs=errs)
+    if fields is not None:
+        if not isinstance(fields, list) or len(fields) > 10:
+            errs.append(f"no more than 10 items allowed [json-pointer:{where}/fields]")
+        else:
+            for j, f in enumerate(fields):
+                _check_text_obj(f, f"{where}/fields/{j}", max_len=2000, plain_only=False, required=True, errs=errs)
+    if b.get("accessory") is not None:
+        _check_element(b["accessory"], f"{where}/accessory", errs)
+
+
+def _check_header(b: dict, where: str, errs: list) -> None:
+    _check_text_obj(b.get("text"), f"{where}/text", max_len=150, plain_only=True, required=True, errs=errs)
+
+
+def _check_image(b: dict, where: str, errs: list) -> None:
+    if not b.get("image_url") and not b.get("slack_file"):
+        errs.append(f"must provide image_url or slack_file [json-pointer:{where}]")
+    if isinstance(b.get("image_url"), str) and len(b["image_url"]) > 3000:
+        errs.append(f"must be less than 3001 characters [json-pointer:{where}/image_url]")
+    alt = b.get("alt_text")
+    if not isinstance(alt, str) or not alt:
+        errs.append(f"missing required field: alt_text [json-pointer:{where}]")
+    elif len(alt) > 2000:
+        errs.append(f"must be less than 2001 characters [json-pointer:{where}/alt_text]")
+    if b.get("title") is not None:
+        _check_text_obj(b["title"], f"{where}/title", max_len=2000, plain_only=True, required=True, errs=errs)
+
+
+def _check_actions(b: dict, where: str, errs: list) -> None:
+    els = b.get("elements")
+    if not isinstance(els, list) or not els or len(els) > 25:
+        errs.append(f"must provide 1..25 elements [json-pointer:{where}/elements]")
+    else:
+        for j, el in enumerate(els):
+            _check_element(el, f"{where}/elements/{j}", errs)
+
+
+def _check_context(b: dict, where: str, errs: list) -> None:
+    els = b.get("elements")
+    if not isinstance(els, list) or not els or len(els) > 10:
+        errs.append(f"must provide 1..10 elements [json-pointer:{where}/elements]")
+
+
+def _check_input(b: dict, where: str, errs: list) -> None:
+    _check_text_obj(b.get("label"), f"{where}/label", max_len=2000, plain_only=True, required=True, errs=errs)
+    if not isinstance(b.get("element"), dict):
+        errs.append(f"missing required field: element [json-pointer:{where}]")
+    else:
+        _check_element(b["element"], f"{where}/element", errs)
+
+
+# The rules of each block type, one function each; other types (divider, rich_text, …)
+# get only the checks every block has (type, block_id).
+BLOCK_RULES: dict[str, Callable[[dict, str, list], None]] = {
+    "section": _check_section,
+    "header": _check_header,
+    "image": _check_image,
+    "actions": _check_actions,
+    "context": _check_context,
+    "input": _check_input,
+}
+
+
+def _check_block_id(b: dict, where: str, seen: set[str], errs: list) -> None:
+    bid = b.get("block_id")
+    if bid is None:
+        return
+    if not isinstance(bid, str) or not bid or len(bid) > 255:
+        errs.append(f"must be 1..255 characters [json-pointer:{where}/block_id]")
+    elif bid in seen:
+        errs.append(f"duplicate block_id {bid!r} [json-pointer:{where}/block_id]")
+    else:
+        seen.add(bid)
 
 
 def _check_blocks(blocks: Any, max_blocks: int) -> list[str]:
@@ -61,60 +154,10 @@ def _check_blocks(blocks: Any, max_blocks: int) -> list[str]:
         if not isinstance(b, dict) or not isinstance(b.get("type"), str):
             errs.append(f"missing required field: type [json-pointer:{where}]")
             continue
-        bid = b.get("block_id")
-        if bid is not None:
-            if not isinstance(bid, str) or not bid or len(bid) > 255:
-                errs.append(f"must be 1..255 characters [json-pointer:{where}/block_id]")
-            elif bid in seen:
-                errs.append(f"duplicate block_id {bid!r} [json-pointer:{where}/block_id]")
-            else:
-                seen.add(bid)
-        t = b["type"]
-        if t == "section":
-            text, fields = b.get("text"), b.get("fields")
-            if text is None and not fields:
-                errs.append(f"must provide either text or fields [json-pointer:{where}]")
-            if text is not None:
-                _check_text_obj(text, f"{where}/text", max_len=3000, plain_only=False, required=True, errs=errs)
-            if fields is not None:
-                if not isinstance(fields, list) or len(fields) > 10:
-                    errs.append(f"no more than 10 items allowed [json-pointer:{where}/fields]")
-                else:
-                    for j, f in enumerate(fields):
-                        _check_text_obj(f, f"{where}/fields/{j}", max_len=2000, plain_only=False, required=True, errs=errs)
-            if b.get("accessory") is not None:
-                _check_element(b["accessory"], f"{where}/accessory", errs)
-        elif t == "header":
-            _check_text_obj(b.get("text"), f"{where}/text", max_len=150, plain_only=True, required=True, errs=errs)
-        elif t == "image":
-            if not b.get("image_url") and not b.get("slack_file"):
-                errs.append(f"must provide image_url or slack_file [json-pointer:{where}]")
-            if isinstance(b.get("image_url"), str) and len(b["image_url"]) > 3000:
-                errs.append(f"must be less than 3001 characters [json-pointer:{where}/image_url]")
-            alt = b.get("alt_text")
-            if not isinstance(alt, str) or not alt:
-                errs.append(f"missing required field: alt_text [json-pointer:{where}]")
-            elif len(alt) > 2000:
-                errs.append(f"must be less than 2001 characters [json-pointer:{where}/alt_text]")
-            if b.get("title") is not None:
-                _check_text_obj(b["title"], f"{where}/title", max_len=2000, plain_only=True, required=True, errs=errs)
-        elif t == "actions":
-            els = b.get("elements")
-            if not isinstance(els, list) or not els or len(els) > 25:
-                errs.append(f"must provide 1..25 elements [json-pointer:{where}/elements]")
-            else:
-                for j, el in enumerate(els):
-                    _check_element(el, f"{where}/elements/{j}", errs)
-        elif t == "context":
-            els = b.get("elements")
-            if not isinstance(els, list) or not els or len(els) > 10:
-                errs.append(f"must provide 1..10 elements [json-pointer:{where}/elements]")
-        elif t == "input":
-            _check_text_obj(b.get("label"), f"{where}/label", max_len=2000, plain_only=True, required=True, errs=errs)
-            if not isinstance(b.get("element"), dict):
-                errs.append(f"missing required field: element [json-pointer:{where}]")
-            else:
-                _check_element(b["element"], f"{where}/element", errs)
+        _check_block_id(b, where, seen, errs)
+        rule = BLOCK_RULES.get(b["type"])
+        if rule is not None:
+            rule(b, where, errs)
     return errs
 
 

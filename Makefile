@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench sandbox clean
+.PHONY: run test lint bench sandbox clean
 
 $(BIN)/gigdesk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,14 @@ $(BIN)/gigdesk: pyproject.toml
 run: $(BIN)/gigdesk
 	$(BIN)/gigdesk serve
 
-test: $(BIN)/gigdesk
+test: lint
 	$(BIN)/python -m pytest -n 2 tests
+
+# The gates, fastest first (a few seconds together): style, types, the import contracts.
+lint: $(BIN)/gigdesk
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(BIN)/gigdesk
 	$(BIN)/python benchmarks/run_all.py

@@ -1,7 +1,7 @@
 """Shared helpers of the benchmarks: the simulators, settings, small tables.
 
 Every benchmark runs the real bot code against the bundled RapidWorkers
-simulator (bot.sandbox) and the Slack stand-in (tests/support), on loopback.
+simulator (sandbox.rapidworkers) and the Slack stand-in (sandbox.slack_workspace), on loopback.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.sandbox import Sandbox  # noqa: E402
+from sandbox.rapidworkers import Sandbox  # noqa: E402
+from sandbox.slack_workspace.server import SlackStandin  # noqa: E402
 from tests.support.harness import bot_env  # noqa: E402
-from tests.support.slack_standin import SlackStandin  # noqa: E402
 
 
 @contextmanager
@@ -65,12 +65,12 @@ def percentile(values: list[float], p: float) -> float:
 def table(headers: list[str], rows: list[list[object]]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=False))  # noqa: E731
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]])
 
 
 def review_ids(slack) -> list[int]:
-    from bot import ids
+    from bot.slack import ids
 
     return [
         m.metadata["event_payload"]["submission_id"]

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import env_for, review_ids, services_for, simulators, table, wait_until  # noqa: E402
+
 from tests.support.harness import free_port  # noqa: E402
 
 

@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import env_for, review_ids, simulators, table, verdict, wait_until  # noqa: E402
 from footprint import kib_to_mib, proc_status  # noqa: E402
-from tests.support.harness import free_port  # noqa: E402
 
 from bot.forensics.hashing import hash_bytes, to_signed  # noqa: E402
 from bot.forensics.service import MAX_DHASH_DISTANCE, MAX_PHASH_DISTANCE  # noqa: E402
-from bot.sandbox_images import encode, near_duplicate, screenshot  # noqa: E402
+from sandbox.images import encode, near_duplicate, screenshot  # noqa: E402
+from tests.support.harness import free_port  # noqa: E402
 
 TEMPLATES = 20
 

@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== {name} " + "=" * (60 - len(name)), flush=True)
         started = time.monotonic()
         # stderr (the bot's own log lines) is kept out of the tables; shown on failure.
-        done = subprocess.run([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+        done = subprocess.run([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent, capture_output=True,
+                              text=True)
         print(done.stdout, end="", flush=True)
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)

@@ -1,6 +1,9 @@
 """App factory: the Bolt app, the WSGI routes, the server and background jobs.
 
-This is the one place in bot/ that imports the listeners (handlers/).
+The composition root: the one module allowed to import both the listeners
+(handlers/) and the feature services (bot.review, bot.commands, bot.digest,
+bot.wonolo_desk); the import-linter contracts in pyproject.toml name it as
+the only exception to handlers -> bot -> storage.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.commands.service import CommandService
 from bot.config import Settings
-from bot.commands import CommandService
-from bot.digest import DigestService
-from bot.review import ReviewService
+from bot.digest.service import DigestService
+from bot.review.service import ReviewService
 from bot.services import Services
-from bot.wonolo_desk import WonoloDesk
+from bot.wonolo_desk.service import WonoloDesk
 
 log = logging.getLogger("gigdesk")
 
@@ -194,7 +197,7 @@ class Background:
         )
         self.services.digest.schedule(self.scheduler)
         if self.services.wonolo_desk is not None:
-            from bot.wonolo_desk import UNFILLED_CHECK_MINUTES
+            from bot.wonolo_desk.service import UNFILLED_CHECK_MINUTES
 
             self.scheduler.add_job(
                 self._check_unfilled, "interval", minutes=UNFILLED_CHECK_MINUTES, id="wonolo-unfilled",
@@ -220,7 +223,7 @@ class Background:
         except Exception:
             log.exception("review sync failed")
         try:
-            from bot.alerts import check_balance_throttled
+            from bot.digest.alerts import check_balance_throttled
 
             # Throttled: an idle cycle must stay at one RapidWorkers request.
             check_balance_throttled(self.services)
@@ -229,7 +232,8 @@ class Background:
 
     def _check_unfilled(self) -> None:
         try:
-            raised = self.services.wonolo_desk.check_unfilled()
+            desk = self.services.wonolo_desk
+            raised = desk.check_unfilled() if desk is not None else 0
             if raised:
                 log.info("Wonolo: %d unfilled-shift alerts raised", raised)
         except Exception:

@@ -7,7 +7,8 @@ writes anything: no database, no message.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import cast
 
 from slack_sdk.errors import SlackApiError
 
@@ -112,8 +113,8 @@ def _check_slack(checklist: Checklist, settings: Settings) -> bool:
 
 
 def _check_rapidworkers(checklist: Checklist, settings: Settings) -> None:
-    from bot.mrkdwn import money
-    from bot.rapidworkers import Forbidden, NetworkError, RapidWorkersClient, ServerError, Unauthorized
+    from bot.rapidworkers.client import Forbidden, NetworkError, RapidWorkersClient, ServerError, Unauthorized
+    from bot.slack.mrkdwn import money
 
     host = host_of(settings.rapidworkers_base_url)
     client = RapidWorkersClient(settings.rapidworkers_api_key, settings.rapidworkers_base_url, hourly_limit=settings.rw_hourly_limit)
@@ -137,9 +138,10 @@ def _check_rapidworkers(checklist: Checklist, settings: Settings) -> None:
 
 
 def _check_wonolo(checklist: Checklist, settings: Settings) -> None:
-    from bot.wonolo import WonoloClient, WonoloForbidden, WonoloInvalid, WonoloNetworkError, WonoloServerError, WonoloUnauthorized
+    from bot.wonolo.client import WonoloClient, WonoloForbidden, WonoloInvalid, WonoloNetworkError, WonoloServerError, WonoloUnauthorized
 
-    client = WonoloClient(settings.wonolo_api_key, settings.wonolo_secret_key, settings.wonolo_base_url)
+    # Checked only when both keys are set (Settings.wonolo_enabled).
+    client = WonoloClient(cast(str, settings.wonolo_api_key), cast(str, settings.wonolo_secret_key), settings.wonolo_base_url)
     host = host_of(client.base_url)
     try:
         client.authenticate()

@@ -109,7 +109,7 @@ def cmd_digest(args) -> int:
     if args.dry_run:
         digest = services.digest.build()
         if args.format == "text":
-            from bot.blocks.plaintext import blocks_as_text
+            from bot.digest.plaintext import blocks_as_text
 
             where = f"for channel {digest['channel']}" if digest["channel"] else "no digest channel is set (GIGDESK_DIGEST_CHANNEL)"
             print(f"Preview, not posted; {where}\n")
@@ -155,16 +155,23 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-SIMULATORS = {"sandbox": "bot.sandbox", "wonolo-sandbox": "bot.wonolo_sandbox"}
+SIMULATORS = ("sandbox", "wonolo-sandbox")
+
+
+def run_simulator(name: str, argv: list[str]) -> int:
+    """Run a bundled simulator. The one place outside tests that imports sandbox/, and only lazily."""
+    if name == "wonolo-sandbox":
+        from sandbox.wonolo import main as simulator
+    else:
+        from sandbox.rapidworkers import main as simulator
+    return simulator(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in SIMULATORS:
         # The simulators own their options (argparse.REMAINDER would drop a leading --port).
-        import importlib
-
-        return importlib.import_module(SIMULATORS[argv[0]]).main(argv[1:])
+        return run_simulator(argv[0], argv[1:])
     args = parser().parse_args(argv)
     try:
         return args.func(args)

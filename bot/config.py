@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Mapping
+from typing import cast, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -170,6 +171,13 @@ def read_settings(
     def problem(name: str, message: str) -> None:
         problems.append(ConfigError(message, name))
 
+    @overload
+    def get(name: str) -> str | None: ...
+    @overload
+    def get(name: str, default: str) -> str: ...
+    @overload
+    def get(name: str, default: None) -> str | None: ...
+
     def get(name: str, default: str | None = None) -> str | None:
         value = raw.get(name, "")
         return value if value != "" else default
@@ -261,6 +269,7 @@ def read_settings(
     if not match:
         problem("GIGDESK_DIGEST_AT", "GIGDESK_DIGEST_AT must be a time of day as HH:MM, like 09:00")
         match = HH_MM.match("09:00")
+    assert match is not None  # "09:00" always matches
 
     tz_name = get("GIGDESK_TZ", "UTC")
     try:
@@ -305,9 +314,9 @@ def read_settings(
         slack_bot_token=bot_token,
         slack_signing_secret=signing_secret,
         slack_app_token=app_token,
-        slack_api_url=api_url,
+        slack_api_url=cast(str, api_url),  # None only with a recorded problem
         rapidworkers_api_key=rw_key or "",
-        rapidworkers_base_url=rw_base,
+        rapidworkers_base_url=cast(str, rw_base),  # likewise
         wonolo_api_key=wonolo_key,
         wonolo_secret_key=wonolo_secret,
         wonolo_base_url=wonolo_base,

@@ -11,13 +11,21 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.config import Settings
-from bot.rapidworkers import RapidWorkersClient
+from bot.rapidworkers.client import RapidWorkersClient
 from storage.db import Store
+
+if TYPE_CHECKING:  # the features import Services; only the type checker needs them here
+    from bot.commands.service import CommandService
+    from bot.digest.service import DigestService
+    from bot.review.service import ReviewService
+    from bot.wonolo.client import WonoloClient
+    from bot.wonolo_desk.service import WonoloDesk
 
 log = logging.getLogger("gigdesk")
 
@@ -42,32 +50,33 @@ class Services:
     store: Store
     slack: WebClient
     rw: RapidWorkersClient
-    wonolo: object | None = None
-    review: object | None = None
-    commands: object | None = None
-    digest: object | None = None
-    wonolo_desk: object | None = None
+    wonolo: WonoloClient | None = None
+    # The features, attached by bot.app.build_services (the composition root) right after build().
+    review: ReviewService = None  # type: ignore[assignment]
+    commands: CommandService = None  # type: ignore[assignment]
+    digest: DigestService = None  # type: ignore[assignment]
+    wonolo_desk: WonoloDesk | None = None  # only with Wonolo keys
     work: ThreadPoolExecutor | None = field(default=None, repr=False)
     _members: tuple[float, frozenset[str]] = field(default=(0.0, frozenset()), repr=False)
     _guests: dict[str, tuple[float, bool]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> "Services":
+    def build(cls, settings: Settings) -> Services:
         rw = RapidWorkersClient(
             settings.rapidworkers_api_key,
             settings.rapidworkers_base_url,
             hourly_limit=settings.rw_hourly_limit,
             # Background work stops a tenth early, commands a fifth early: the
-            # last slots are for decisions and the review sync (bot.fair_use).
+            # last slots are for decisions and the review sync (bot.commands.fair_use).
             interactive_reserve=settings.rw_hourly_limit // 10,
             priority_reserve=settings.rw_hourly_limit // 5,
         )
         wonolo = None
         if settings.wonolo_enabled:
-            from bot.wonolo import WonoloClient
+            from bot.wonolo.client import WonoloClient
 
-            wonolo = WonoloClient(settings.wonolo_api_key, settings.wonolo_secret_key, settings.wonolo_base_url)
+            wonolo = WonoloClient(cast(str, settings.wonolo_api_key), cast(str, settings.wonolo_secret_key), settings.wonolo_base_url)
         return cls(
             settings=settings,
             store=Store(settings.db_path),
@@ -114,7 +123,7 @@ class Services:
                 return members
             found: set[str] = set()
             # Slack wants a limit "under 1000" and recommends 200; the SDK follows the cursor.
-            for page in self.slack.conversations_members(channel=self.settings.review_channel, limit=200):
+            for page in self.slack.conversations_members(channel=cast(str, self.settings.review_channel), limit=200):
                 found.update(page.get("members", []))
             self._members = (time.monotonic(), frozenset(found))
             return self._members[1]

@@ -21,11 +21,11 @@ log = logging.getLogger("gigdesk.handlers")
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from bot.rapidworkers import RapidWorkersError
+    from bot.rapidworkers.client import RapidWorkersError
 
     known: tuple[type[BaseException], ...] = (UserError, RapidWorkersError)
     try:
-        from bot.wonolo import WonoloError
+        from bot.wonolo.client import WonoloError
 
         known += (WonoloError,)
     except ImportError:

@@ -13,7 +13,7 @@ import logging
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import ids
+from bot.slack import ids
 from handlers.errors import after_ack, guarded
 
 log = logging.getLogger("gigdesk.handlers")

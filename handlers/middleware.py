@@ -7,7 +7,7 @@ import time
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 
 from bot.config import USER_ID
-from bot.slack_events import first_delivery
+from bot.slack.events import first_delivery
 
 
 def register(app: App, services) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot import ids
-from bot.blocks.review import reason_from_view, reject_modal
+from bot.review.blocks import reason_from_view, reject_modal
+from bot.slack import ids
 from handlers.common import action_value, clicked_message
 from handlers.errors import after_ack, guarded
 

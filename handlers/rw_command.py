@@ -1,7 +1,7 @@
 """/rw: the slash command, Confirm / Cancel, campaign buttons, the two modals.
 
 Thin listeners: ack first (modal submissions: validate, then ack with the
-field errors or ack), then one call into bot.commands.CommandService on the
+field errors or ack), then one call into bot.commands.service.CommandService on the
 work pool, then show the Reply it returns. Opening a modal is the exception:
 it happens on the listener thread right after ack, while the trigger_id is
 fresh (it only costs Slack calls).
@@ -15,9 +15,9 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot import ids
-from bot.blocks.commands import notice_modal
-from bot.commands import OpenModal, Reply, channel_from_metadata, opens_modal
+from bot.commands.blocks import notice_modal
+from bot.commands.service import OpenModal, Reply, channel_from_metadata, opens_modal
+from bot.slack import ids
 from handlers.common import action_value, fresh_response_url, request_channel
 from handlers.errors import after_ack, guarded
 

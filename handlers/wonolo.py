@@ -1,7 +1,7 @@
 """/wonolo (and its list pages), the Wonolo message buttons and their modals.
 
 Thin listeners: ack first (modal submissions: validate, then ack with the
-field errors or ack), then hand one call into bot.wonolo_desk.WonoloDesk to
+field errors or ack), then hand one call into bot.wonolo_desk.service.WonoloDesk to
 the work pool (so a slow Wonolo never delays an ack) and show its answer
 ephemerally. Opening a modal stays on the listener thread: Slack's
 trigger_id lasts 3 seconds, and the checks before it touch only SQLite.
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot import ids
-from bot.blocks.wonolo import (
+from bot.errors import UserError
+from bot.slack import ids
+from bot.wonolo_desk.blocks import (
     assign_from_view,
     cancel_reason_from_view,
     job_id_from_metadata,
     job_request_id_from_metadata,
     message_from_view,
 )
-from bot.errors import UserError
 from handlers.common import action_value, clicked_message, reply
 from handlers.errors import after_ack, guarded
 

@@ -6,8 +6,8 @@ import contextlib
 import os
 import sqlite3
 import threading
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import sqlite_utils
 
@@ -20,7 +20,7 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 
 def utcnow() -> str:
     """Timestamps are stored as ISO 8601 UTC text, sortable as strings."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _owner_only(path: str) -> None:

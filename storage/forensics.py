@@ -11,7 +11,7 @@ from storage.db import utcnow, write
 
 def _rows(cursor) -> list[dict]:
     names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def stored_flags(db: Database, submission_id: int) -> list[dict] | None:

@@ -9,7 +9,6 @@ from sqlite_utils import Database
 from storage.db import utcnow, write
 from storage.submissions import _row, _rows
 
-
 # --- audit -----------------------------------------------------------------
 
 def audit(

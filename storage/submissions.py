@@ -21,12 +21,12 @@ def _row(cursor) -> dict | None:
     row = cursor.fetchone()
     if row is None:
         return None
-    return dict(zip([c[0] for c in cursor.description], row))
+    return dict(zip([c[0] for c in cursor.description], row, strict=False))
 
 
 def _rows(cursor) -> list[dict]:
     names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
 
 
 def get(db: Database, submission_id: int) -> dict | None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox import Sandbox
+from sandbox.rapidworkers import Sandbox
+from sandbox.slack_workspace.server import SlackStandin
 from tests.support.harness import RunningBot, bot_env
-from tests.support.slack_standin import SlackStandin
 
 
 @pytest.fixture

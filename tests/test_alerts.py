@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from bot.alerts import check_balance, waiting_cost
 from bot.app import build_services
 from bot.config import load_settings
+from bot.digest.alerts import check_balance, waiting_cost
 from tests.support.harness import bot_env
 
 
@@ -109,7 +109,7 @@ def test_posting_a_digest_checks_the_balance(services, sandbox, slack):
 
 
 def test_throttled_check_fetches_the_balance_at_most_once_per_interval(services, sandbox, slack):
-    from bot.alerts import check_balance_throttled
+    from bot.digest.alerts import check_balance_throttled
 
     sandbox.balance = "1.00"
     before = sandbox.count(path_contains="get_balance")

@@ -13,12 +13,12 @@ import socket
 
 import pytest
 
+from sandbox.rapidworkers import DEFAULT_API_KEY
+from sandbox.slack_workspace.server import SlackStandin
 from storage import submissions as subs
 from storage.db import connect
-from bot.sandbox import DEFAULT_API_KEY
 from tests.support.harness import BOT_TOKEN, BotProcess, bot_env, free_port
 from tests.support.slack_requests import SIGNING_SECRET
-from tests.support.slack_standin import SlackStandin
 
 SECRETS = (BOT_TOKEN, DEFAULT_API_KEY, SIGNING_SECRET, "pk_test_sandbox", "sk_test_sandbox")
 
@@ -139,7 +139,7 @@ def test_serve_on_a_busy_port_says_so_in_one_line(sandbox, slack, tmp_path):
 
 @pytest.fixture
 def wonolo():
-    from bot.wonolo_sandbox import WonoloSandbox
+    from sandbox.wonolo import WonoloSandbox
 
     sim = WonoloSandbox(demo_data=False)
     sim.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -12,11 +12,11 @@ import pytest
 import time_machine
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot import digest as digest_module
 from bot.app import build_services
-from bot.blocks.digest import DigestData, ReviewerTally, Waiting, digest_message
 from bot.config import load_settings
-from bot.rapidworkers import Campaign
+from bot.digest import service as digest_module
+from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
+from bot.rapidworkers.client import Campaign
 from storage import records
 from tests.support.harness import bot_env
 
@@ -118,10 +118,10 @@ def test_rapidworkers_down_still_posts_with_a_warning(services, sandbox, slack):
 @pytest.mark.parametrize(
     "day, expected_utc",
     [
-        ("2026-03-07", datetime(2026, 3, 7, 14, 0, tzinfo=timezone.utc)),  # EST, the day before
-        ("2026-03-08", datetime(2026, 3, 8, 13, 0, tzinfo=timezone.utc)),  # spring forward: EDT
-        ("2026-10-31", datetime(2026, 10, 31, 13, 0, tzinfo=timezone.utc)),  # EDT, the day before
-        ("2026-11-01", datetime(2026, 11, 1, 14, 0, tzinfo=timezone.utc)),  # fall back: EST
+        ("2026-03-07", datetime(2026, 3, 7, 14, 0, tzinfo=UTC)),  # EST, the day before
+        ("2026-03-08", datetime(2026, 3, 8, 13, 0, tzinfo=UTC)),  # spring forward: EDT
+        ("2026-10-31", datetime(2026, 10, 31, 13, 0, tzinfo=UTC)),  # EDT, the day before
+        ("2026-11-01", datetime(2026, 11, 1, 14, 0, tzinfo=UTC)),  # fall back: EST
     ],
 )
 def test_the_daily_job_fires_at_nine_local_across_dst(make_services, day, expected_utc):
@@ -132,7 +132,7 @@ def test_the_daily_job_fires_at_nine_local_across_dst(make_services, day, expect
     assert job.coalesce is True and job.misfire_grace_time >= 3600
     midnight = datetime.fromisoformat(day).replace(tzinfo=NY)
     fire = job.trigger.get_next_fire_time(None, midnight)
-    assert fire.astimezone(timezone.utc) == expected_utc
+    assert fire.astimezone(UTC) == expected_utc
     assert (fire.hour, fire.minute) == (9, 0)
     assert scheduler.get_job(digest_module.CATCH_UP_JOB_ID) is not None
 
@@ -142,7 +142,7 @@ def test_the_job_function_posts_the_scheduled_digest_once(make_services, slack):
     scheduler = BackgroundScheduler(timezone=services.settings.tz)
     services.digest.schedule(scheduler)
     job = scheduler.get_job(digest_module.JOB_ID)
-    with time_machine.travel(datetime(2026, 3, 8, 13, 0, 1, tzinfo=timezone.utc)):
+    with time_machine.travel(datetime(2026, 3, 8, 13, 0, 1, tzinfo=UTC)):
         first = job.func()
         again = job.func()
     assert first["posted"] and again is None
@@ -154,14 +154,14 @@ def test_the_job_function_posts_the_scheduled_digest_once(make_services, slack):
 
 def test_a_restart_does_not_double_the_scheduled_digest(make_services, slack):
     first, second = make_services(), make_services()
-    with time_machine.travel(datetime(2026, 6, 1, 9, 30, tzinfo=timezone.utc)):
+    with time_machine.travel(datetime(2026, 6, 1, 9, 30, tzinfo=UTC)):
         assert first.digest.catch_up()["posted"]
         assert second.digest.catch_up() is None
         assert second.digest.post(kind="scheduled") == {"channel": "C_DIGEST", "ts": None, "posted": False}
         # two processes racing for the same day: one posts
         results = []
         third, fourth = make_services(), make_services()
-        with time_machine.travel(datetime(2026, 6, 2, 9, 30, tzinfo=timezone.utc)):
+        with time_machine.travel(datetime(2026, 6, 2, 9, 30, tzinfo=UTC)):
             threads = [threading.Thread(target=lambda s=s: results.append(s.digest.post(kind="scheduled"))) for s in (third, fourth)]
             for t in threads:
                 t.start()
@@ -176,14 +176,14 @@ def test_a_restart_does_not_double_the_scheduled_digest(make_services, slack):
 
 def test_a_missed_digest_is_sent_at_start_only_once_its_time_has_passed(make_services, slack):
     services = make_services(GIGDESK_TZ="Europe/Berlin", GIGDESK_DIGEST_AT="09:00")
-    with time_machine.travel(datetime(2026, 7, 1, 6, 59, tzinfo=timezone.utc)):  # 08:59 in Berlin
+    with time_machine.travel(datetime(2026, 7, 1, 6, 59, tzinfo=UTC)):  # 08:59 in Berlin
         assert not services.digest.is_due()
         assert services.digest.catch_up() is None
     assert digests(slack) == []
-    with time_machine.travel(datetime(2026, 7, 1, 7, 1, tzinfo=timezone.utc)):  # 09:01 in Berlin
+    with time_machine.travel(datetime(2026, 7, 1, 7, 1, tzinfo=UTC)):  # 09:01 in Berlin
         assert services.digest.catch_up()["posted"]
         assert services.digest.catch_up() is None
-    with time_machine.travel(datetime(2026, 7, 1, 21, 59, tzinfo=timezone.utc)):  # 23:59, same day
+    with time_machine.travel(datetime(2026, 7, 1, 21, 59, tzinfo=UTC)):  # 23:59, same day
         restarted = make_services(GIGDESK_TZ="Europe/Berlin", GIGDESK_DIGEST_AT="09:00")
         assert restarted.digest.catch_up() is None
     assert len(digests(slack)) == 1
@@ -192,7 +192,7 @@ def test_a_missed_digest_is_sent_at_start_only_once_its_time_has_passed(make_ser
 def test_catch_up_runs_from_the_scheduler_at_start(make_services, slack):
     services = make_services()
     scheduler = BackgroundScheduler(timezone=services.settings.tz)
-    with time_machine.travel(datetime(2026, 5, 4, 12, 0, tzinfo=timezone.utc)):
+    with time_machine.travel(datetime(2026, 5, 4, 12, 0, tzinfo=UTC)):
         services.digest.schedule(scheduler)
         scheduler.start()
         try:
@@ -209,7 +209,7 @@ def test_a_failed_post_releases_the_day_and_is_retried(make_services, slack):
     scheduler = BackgroundScheduler(timezone=services.settings.tz)
     services.digest.schedule(scheduler)
     slack.fail_next("chat.postMessage", error="channel_not_found")
-    with time_machine.travel(datetime(2026, 5, 5, 10, 0, tzinfo=timezone.utc)):
+    with time_machine.travel(datetime(2026, 5, 5, 10, 0, tzinfo=UTC)):
         assert services.digest.catch_up() is None
         assert services.store.db.execute("SELECT count(*) FROM digests").fetchone()[0] == 0
         retry = scheduler.get_job(digest_module.RETRY_JOB_ID)

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from bot import ids
+from bot.slack import ids
 from storage import submissions as subs
 from storage.db import connect
 from tests.support.harness import BotProcess, bot_env, free_port, wait_for

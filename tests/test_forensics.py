@@ -16,7 +16,7 @@ from bot.forensics.hashing import ImageRejected, decode, hamming, hash_bytes, ph
 from bot.forensics.index import HashIndex
 from bot.forensics.service import MAX_DHASH_DISTANCE, MAX_PHASH_DISTANCE, busiest_window, private_hosts_allowed, utc_text
 from bot.forensics.text import fingerprint, normalise
-from bot.sandbox_images import bomb_png, encode, near_duplicate, screenshot
+from sandbox.images import bomb_png, encode, near_duplicate, screenshot
 
 SMALL = (270, 585)
 

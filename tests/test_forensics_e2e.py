@@ -5,11 +5,11 @@ evidence. Over real HTTP: bot <-> RapidWorkers simulator, bot <-> Slack stand-in
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import ids
+from bot.slack import ids
 from storage import forensics as proof_store
 from storage import submissions as subs
 from tests.support.harness import wait_for
@@ -110,7 +110,7 @@ def test_copied_proof_text_across_workers_is_flagged_but_not_template_text(bot, 
 
 
 def test_a_burst_of_submissions_is_flagged(make_bot, sandbox, slack, campaign):
-    start = datetime.now(timezone.utc) - timedelta(hours=2)
+    start = datetime.now(UTC) - timedelta(hours=2)
     fast = sandbox.add_worker("speedy")
     steady = sandbox.add_worker("steady")
     burst = [sandbox.add_submission(campaign, worker_id=fast, submitted_at=start + timedelta(minutes=n)) for n in range(7)]
@@ -125,7 +125,7 @@ def test_a_burst_of_submissions_is_flagged(make_bot, sandbox, slack, campaign):
 
 
 def test_the_burst_limit_is_a_setting(make_bot, sandbox, slack, campaign):
-    start = datetime.now(timezone.utc) - timedelta(hours=1)
+    start = datetime.now(UTC) - timedelta(hours=1)
     fast = sandbox.add_worker("speedy")
     burst = [sandbox.add_submission(campaign, worker_id=fast, submitted_at=start + timedelta(minutes=n)) for n in range(7)]
     bot = make_bot(GIGDESK_BURST_COUNT="7")
@@ -146,7 +146,7 @@ def test_images_that_cannot_be_checked_are_named_and_the_post_still_happens(bot,
 
 
 def _images(bot, sid):
-    return [dict(zip(("image_no", "phash", "error"), r)) for r in bot.db.execute(
+    return [dict(zip(("image_no", "phash", "error"), r, strict=True)) for r in bot.db.execute(
         "SELECT image_no, phash, error FROM proof_images WHERE submission_id = ? ORDER BY image_no", [sid])]
 
 
@@ -209,7 +209,7 @@ def test_hostile_worker_names_in_evidence_are_escaped(bot, sandbox, slack, campa
 
 
 def test_forensics_off_adds_no_flags_and_fetches_nothing(make_bot, sandbox, slack, campaign):
-    first = sandbox.add_submission(campaign, pictures=[7800], proof_text=COPIED)
+    sandbox.add_submission(campaign, pictures=[7800], proof_text=COPIED)
     second = sandbox.add_submission(campaign, pictures=[(7800, 1)], proof_text=COPIED)
     bot = make_bot(GIGDESK_FORENSICS="off")
     assert bot.review.sync().posted == 2
@@ -217,7 +217,7 @@ def test_forensics_off_adds_no_flags_and_fetches_nothing(make_bot, sandbox, slac
 
 
 def test_the_demo_simulator_shows_planted_reuse(make_bot, slack, tmp_path):
-    from bot.sandbox import Sandbox
+    from sandbox.rapidworkers import Sandbox
     from tests.support.harness import RunningBot, bot_env
 
     with Sandbox() as demo:

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from bot import ids
-from bot.blocks.digest import Waiting
-from bot.blocks.home import HomeData, home_view
-from bot.rapidworkers import Campaign
+from bot.digest.blocks import Waiting
+from bot.digest.home import HomeData, home_view
+from bot.rapidworkers.client import Campaign
+from bot.slack import ids
 from tests.support.harness import wait_for
 
 HOSTILE = "<!here> Win <@U0BOSS> <https://evil.example|prize>"

@@ -17,7 +17,7 @@ import requests
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from bot import ids
+from bot.slack import ids
 from storage import submissions as subs
 from tests.support.harness import wait_for
 from tests.support.slack_requests import block_actions_body, payload_of, sign, view_submission_body

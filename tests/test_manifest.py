@@ -159,6 +159,6 @@ def test_least_privilege_bot_scopes(manifest):
 def test_slack_standin_grants_the_manifest_scopes(manifest):
     # The stand-in answers missing_scope for anything the manifest does not
     # grant, so app tests prove these scopes are enough.
-    from tests.support.slack_standin import SlackStandin
+    from sandbox.slack_workspace.server import SlackStandin
 
     assert set(SlackStandin().scopes) == set(manifest["oauth_config"]["scopes"]["bot"])

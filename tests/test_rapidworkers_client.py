@@ -13,7 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from bot.rapidworkers import (
+from bot.rapidworkers.client import (
     ISO_COUNTRIES,
     PREFILLED_KINDS,
     BadRequest,
@@ -35,7 +35,7 @@ from bot.rapidworkers import (
     validate_countries,
     validate_link,
 )
-from bot.sandbox import HOSTILE_PROOF, Sandbox, _QuietHandler
+from sandbox.rapidworkers import HOSTILE_PROOF, Sandbox, _QuietHandler
 
 SECRET = "rw_live_TOPSECRET_0123456789abcdef"
 
@@ -768,7 +768,7 @@ def test_iso_country_list_is_complete():
 
 
 def test_tolerant_parsing_of_alternative_keys():
-    from bot.rapidworkers import _campaign, _submission
+    from bot.rapidworkers.client import _campaign, _submission
 
     snake = _campaign({"job_id": "x", "job_title": "T", "job_pay": "1.5", "remaining_availabilities": 3,
                        "pending_submissions": 2, "canceled": "true"})

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-
 from decimal import Decimal
 
 import pytest
 import requests
 
-from bot import ids
+from bot.slack import ids
 from storage import records
 from storage import submissions as subs
-from tests.support.mrkdwn_check import parsed_text
 from tests.support.harness import RunningBot, bot_env, wait_for
+from tests.support.mrkdwn_check import parsed_text
 from tests.support.slack_requests import block_actions_body, sign
 
 HOSTILE = "<!channel> hi <@U0BOSS> see <https://evil.example|your bank> & <!here>"
@@ -110,7 +109,7 @@ def test_idle_sync_costs_one_request_whatever_the_number_of_campaigns(bot, sandb
 
 
 def test_pagination_posts_every_page(make_bot, slack, tmp_path):
-    from bot.sandbox import Sandbox
+    from sandbox.rapidworkers import Sandbox
 
     sim = Sandbox(demo_data=False, page_size_default=10)
     sim.start()
@@ -213,7 +212,7 @@ def test_block_worker_keeps_the_submission_reviewable(bot, sandbox, slack, poste
     wait_for(lambda: worker in sandbox.blocked_ids())
     for sid in (first, second):
         row = posted_row(bot, sid)
-        message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates and m)
+        message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates and m)  # noqa: B023 (called within this iteration)
         assert "Worker blocked by <@U_ALICE>" in all_text(message)
         assert action_ids(message) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT]
         assert subs.get(bot.db, sid)["state"] == "posted"
@@ -264,7 +263,7 @@ def test_server_error_leaves_it_actionable_and_a_new_click_retries(bot, sandbox,
 
 
 def test_decided_on_the_website_shows_the_real_status(bot, sandbox, slack, poster, campaign):
-    from bot.rapidworkers import RapidWorkersClient
+    from bot.rapidworkers.client import RapidWorkersClient
 
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
@@ -278,7 +277,7 @@ def test_decided_on_the_website_shows_the_real_status(bot, sandbox, slack, poste
 
 
 def test_sync_settles_messages_decided_on_the_website(bot, sandbox, slack, campaign):
-    from bot.rapidworkers import RapidWorkersClient
+    from bot.rapidworkers.client import RapidWorkersClient
 
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
@@ -318,7 +317,7 @@ def test_slack_failure_while_posting_is_retried_next_cycle(bot, sandbox, slack, 
 
 
 def test_in_flight_approval_is_settled_from_upstream_at_start(make_bot, sandbox, slack, campaign):
-    from bot.rapidworkers import RapidWorkersClient
+    from bot.rapidworkers.client import RapidWorkersClient
 
     bot = make_bot()
     done, not_done = sandbox.add_submission(campaign), sandbox.add_submission(campaign)

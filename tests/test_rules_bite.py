@@ -14,18 +14,18 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import requests
 import time_machine
 
-from bot import ids
 from bot.app import Background, build_services
-from bot.blocks import commands as ui
+from bot.commands import blocks as ui
 from bot.config import load_settings
-from bot.digest import CATCH_UP_JOB_ID
+from bot.digest.service import CATCH_UP_JOB_ID
+from bot.slack import ids
 from storage import records
 from storage import submissions as subs
 from storage.db import connect, migrate
@@ -141,7 +141,7 @@ def test_in_flight_decision_stays_in_flight_when_rapidworkers_is_unreachable_at_
 
 def test_a_spend_offer_expires_ten_minutes_after_it_was_made(bot, sandbox, slack, poster):
     """Moving the clock: an offer confirmed at 9 min 50 s spends, one at 10 min 1 s does not."""
-    start = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=True) as clock:
         early = offer(poster, slack)
         late = offer(poster, slack)
@@ -280,7 +280,7 @@ def test_bolts_own_signature_check_refuses_a_stale_timestamp_on_its_own(slack, s
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     from bot.app import create_bolt_app
-    from bot.loopback import LoopbackServer
+    from sandbox.loopback import LoopbackServer
 
     services = build_services(load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db")), dotenv_path=""))
     server = LoopbackServer(SlackRequestHandler(create_bolt_app(services), path="/slack/events"), name="bolt-alone")
@@ -304,7 +304,7 @@ def documented_wonolo_token(body: bytes, secret_key: str) -> str:
 
 def test_wonolo_webhook_token_is_compared_in_constant_time(make_bot, monkeypatch):
     """The token check goes through hmac.compare_digest (a spy that still compares)."""
-    from bot import wonolo_webhook
+    from bot.wonolo import webhook as wonolo_webhook
 
     secret = "sk_test_bite_secret_0123"
     bot = make_bot(WONOLO_API_KEY="pk_test_bite", WONOLO_SECRET_KEY=secret, WONOLO_BASE_URL=closed_port_url(),
@@ -371,14 +371,14 @@ def test_one_scheduled_digest_per_local_day_across_a_restart_in_auckland(slack, 
         background.stop()
 
     # 2026-06-01 22:00 UTC is 2026-06-02 10:00 in Auckland (NZST, UTC+12).
-    with time_machine.travel(datetime(2026, 6, 1, 22, 0, tzinfo=timezone.utc), tick=True):
+    with time_machine.travel(datetime(2026, 6, 1, 22, 0, tzinfo=UTC), tick=True):
         services, background = start()
         try:
             wait_for(digests, timeout=20)
         finally:
             stop(background)
     # 2026-06-02 01:00 UTC is 13:00 the same Auckland day.
-    with time_machine.travel(datetime(2026, 6, 2, 1, 0, tzinfo=timezone.utc), tick=True):
+    with time_machine.travel(datetime(2026, 6, 2, 1, 0, tzinfo=UTC), tick=True):
         services, background = start()
         try:
             # The start-up catch-up and this call take the same lock: when this
@@ -416,7 +416,7 @@ def test_work_after_the_ack_runs_on_the_work_pool_in_a_burst(make_bot, sandbox, 
     sandbox.set_latency(0.4, path_contains="/approve")
     bodies = [block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=rows[sid]["ts"], user_id=user,
                                  response_url=slack.response_url(f"burst-{sid}", user=user))
-              for sid, user in zip(sids, clickers)]
+              for sid, user in zip(sids, clickers, strict=False)]
 
     def send(body):
         return requests.post(bot.events_url, data=body, headers=sign(body), timeout=10).status_code

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot import ids
-from bot.blocks import commands as ui
+from bot.commands import blocks as ui
+from bot.slack import ids
 from storage import records
 from storage import submissions as subs
 from tests.support.harness import wait_for

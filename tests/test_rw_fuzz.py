@@ -13,12 +13,11 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import ids
-from bot.rapidworkers import ISO_COUNTRIES
+from bot.rapidworkers.client import ISO_COUNTRIES
+from bot.slack import ids
 from tests.support.harness import wait_for
 from tests.support.slack_requests import SlackPoster
 

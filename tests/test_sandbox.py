@@ -15,7 +15,7 @@ import pytest
 import requests
 from werkzeug.test import Client
 
-from bot.sandbox import HOSTILE_PROOF, Sandbox
+from sandbox.rapidworkers import HOSTILE_PROOF, Sandbox
 
 KEY = {"X-API-Key": "rw_sandbox_key"}
 
@@ -294,7 +294,7 @@ def test_recorded_requests_never_hold_the_key(sb):
 def test_cli_main_serves_until_interrupted():
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from bot.sandbox import main; sys.exit(main(['--port', '0', '--quiet']))"],
+        [sys.executable, "-c", "import sys; from sandbox.rapidworkers import main; sys.exit(main(['--port', '0', '--quiet']))"],
         cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(root)},
     )

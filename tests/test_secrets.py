@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from bot import cli as gigdesk_cli
-from bot import ids
 from bot.cli import main
-from bot.sandbox import Sandbox
+from bot.slack import ids
+from sandbox.rapidworkers import Sandbox
+from sandbox.slack_workspace.server import SlackStandin
 from storage import submissions as subs
 from tests.support.harness import BotProcess, RunningBot, bot_env, wait_for
 from tests.support.slack_requests import SlackPoster
-from tests.support.slack_standin import SlackStandin
 
 BOT_TOKEN = "xoxb-SECRET-bot-123456"
 SIGNING_SECRET = "SECRET-signing-abcdef0123"
@@ -43,7 +43,7 @@ def leaks(text: str | bytes) -> list[str]:
 
 @pytest.fixture
 def world(tmp_path):
-    from bot.wonolo_sandbox import WonoloSandbox
+    from sandbox.wonolo import WonoloSandbox
 
     rw = Sandbox(api_key=RW_KEY, demo_data=False)
     rw.start()

@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
+from sandbox.slack_workspace.server import SlackStandin
 from tests.support.slack_requests import (
     SIGNING_SECRET,
     SlackPoster,
@@ -26,7 +27,6 @@ from tests.support.slack_requests import (
     view_closed_body,
     view_submission_body,
 )
-from tests.support.slack_standin import SlackStandin
 
 TOKEN = "xoxb-test-token"
 

@@ -6,7 +6,6 @@ links that cannot be disguised, owner-only database files."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import select
@@ -19,16 +18,16 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from bot import ids
 from bot.app import MAX_BODY_BYTES, create_bolt_app, create_wsgi_app
-from bot.fair_use import USER_CALLS_PER_MINUTE
-from bot.loopback import LoopbackServer
-from bot.sandbox import Sandbox
+from bot.commands.fair_use import USER_CALLS_PER_MINUTE
+from bot.slack import ids
+from sandbox.loopback import LoopbackServer
+from sandbox.rapidworkers import Sandbox
+from sandbox.slack_workspace.server import SlackStandin
 from storage import submissions as subs
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign, slash_command_body
-from tests.support.slack_standin import SlackStandin
 from tests.test_rw_command import PNG, RW, _number, _value, open_view, text_of
 from tests.test_rw_command import ui as rw_ui
 from tests.test_wonolo_desk import command as wonolo_command

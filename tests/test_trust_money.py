@@ -9,14 +9,14 @@ product default pass GIGDESK_SPENDERS="" (unset).
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from bot import ids
 from bot.config import ConfigError, load_settings
-from bot.spending import local_day
+from bot.slack import ids
+from bot.spending.rules import local_day
 from storage import records
 from storage import submissions as subs
 from tests.support.harness import wait_for
@@ -265,7 +265,7 @@ def test_guests_in_the_review_channel_may_not_review(drive, sandbox, slack):
     campaign = sandbox.add_campaign("Survey", pay="1.00")
     sids = [sandbox.add_submission(campaign) for _ in range(2)]
     rw.bot.review.sync()
-    for sid, guest in zip(sids, ("U_GUEST", "U_SOLO")):
+    for sid, guest in zip(sids, ("U_GUEST", "U_SOLO"), strict=False):
         rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=subs.get(rw.bot.db, sid)["ts"], user_id=guest)
         wait_for(lambda g=guest: [e for e in slack.ephemerals(g) if "not allowed" in e["text"]])
     assert sandbox.count(path_contains="/approve") == 0

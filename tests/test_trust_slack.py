@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bot import ids
+from bot.slack import ids
 from storage import submissions as subs
 from tests.support.harness import wait_for
 
@@ -49,7 +49,7 @@ def test_reviewer_on_the_second_page_of_members_can_approve(bot, sandbox, slack,
 
 @pytest.fixture
 def wonolo():
-    from bot.wonolo_sandbox import WonoloSandbox
+    from sandbox.wonolo import WonoloSandbox
 
     sim = WonoloSandbox(demo_data=False)
     sim.employer_id = sim.add_user(type="Employer", first_name="Dana", last_name="Ops", email="dana@example.com")

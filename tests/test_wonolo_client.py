@@ -14,7 +14,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from bot.wonolo import (
+from bot.wonolo.client import (
     FORBIDDEN_MESSAGE,
     Badge,
     Job,
@@ -31,8 +31,8 @@ from bot.wonolo import (
     WonoloUnauthorized,
     default_base_url,
 )
-from bot.wonolo_sandbox import WonoloSandbox
-from bot.wonolo_webhook import HEADER, parse_event, verify
+from bot.wonolo.webhook import HEADER, parse_event, verify
+from sandbox.wonolo import WonoloSandbox
 
 API_KEY = "pk_test_Kq7ApiKeyValue"
 SECRET = "sk_test_Zx9SecretValue"
@@ -191,7 +191,7 @@ def test_pagination_reads_pages_until_a_short_one():
 
 def test_pagination_exact_multiple_needs_an_empty_page():
     with WonoloSandbox(API_KEY, SECRET, demo_data=False) as sb:
-        for i in range(100):
+        for _i in range(100):
             sb.add_user()
         client = WonoloClient(API_KEY, SECRET, sb.url)
         assert len(client.list_users()) == 100

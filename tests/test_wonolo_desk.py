@@ -7,18 +7,17 @@ import hashlib
 import json
 import threading
 import time
-
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
-from bot import ids
-from bot.wonolo_sandbox import WonoloSandbox
-from bot.wonolo_webhook import HEADER
+from bot.slack import ids
+from bot.wonolo.webhook import HEADER
+from sandbox.wonolo import WonoloSandbox
 from storage import records
-from tests.support.mrkdwn_check import parsed_text
 from tests.support.harness import wait_for
+from tests.support.mrkdwn_check import parsed_text
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign, view_submission_body
 
 CHANNEL = "C_WONOLO"
@@ -273,7 +272,7 @@ def test_request_buttons_reach_wonolo_once_even_on_double_clicks(wbot, wonolo, s
                                      response_url=slack.response_url(f"{action}-{user}"))
                   for user in ("U_ALICE", "U_BOB")]
         assert concurrent(bodies, wbot.events_url) == [200, 200]
-        wait_for(lambda: len([e for e in slack.ephemerals() if e.get("name", "").startswith(action)]) == 2)
+        wait_for(lambda: len([e for e in slack.ephemerals() if e.get("name", "").startswith(action)]) == 2)  # noqa: B023 (called within this iteration)
         texts = [e["text"] for e in slack.ephemerals() if e.get("name", "").startswith(action)]
         assert len([t for t in texts if reply in t]) == 1 and len([t for t in texts if "already" in t]) == 1
         assert wonolo.count("POST", path) == 1

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from bot import ids
 from bot.app import Background
-from bot.wonolo_sandbox import WonoloSandbox
+from bot.slack import ids
+from sandbox.wonolo import WonoloSandbox
 from storage import records
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
@@ -67,7 +67,7 @@ def wposter(wbot, slack):
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def card_of(slack, bot, jr):
@@ -200,7 +200,7 @@ def test_the_card_shows_the_estimated_cost_and_unfilled_slots_while_open(wbot, w
 
 def test_the_unfilled_alert_fires_once_per_request_across_checks_and_restarts(make_bot, wonolo, slack):
     wbot = start_bot(make_bot, wonolo)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     soon = wonolo.add_job_request(request_name=HOSTILE, slots=3, start_time=now + timedelta(hours=10))
     later = wonolo.add_job_request(request_name="Next week", slots=3, start_time=now + timedelta(hours=30))
     full = wonolo.add_job_request(request_name="Full", slots=1, start_time=now + timedelta(hours=5))
@@ -254,7 +254,7 @@ def test_the_unfilled_alert_fires_once_per_request_across_checks_and_restarts(ma
 
 def test_the_periodic_pass_alerts_a_request_no_webhook_announced(wbot, wonolo, slack):
     jr = wonolo.add_job_request(request_name="Quiet one", slots=2,
-                                start_time=datetime.now(timezone.utc) + timedelta(hours=3))
+                                start_time=datetime.now(UTC) + timedelta(hours=3))
     wonolo.add_job_request(request_name="Far away", slots=2)  # in three days
     background = Background(wbot.services)
     background.start()
@@ -271,7 +271,7 @@ def test_the_periodic_pass_alerts_a_request_no_webhook_announced(wbot, wonolo, s
 
 def test_no_alert_when_alerts_are_off(make_bot, wonolo, slack):
     wbot = start_bot(make_bot, wonolo, WONOLO_UNFILLED_ALERT_HOURS="0")
-    jr = wonolo.add_job_request(slots=2, start_time=datetime.now(timezone.utc) + timedelta(hours=2))
+    jr = wonolo.add_job_request(slots=2, start_time=datetime.now(UTC) + timedelta(hours=2))
     send(wonolo, wbot, "job_request", jr)
     request_row(wbot, jr)
     assert wbot.services.wonolo_desk.check_unfilled() == 0 and alerts_in(slack) == []
@@ -422,7 +422,7 @@ def test_requests_and_jobs_page_with_next_and_previous(wbot, wonolo, slack, wpos
         said = [e for e in slack.ephemerals("U_ALICE") if "does not belong to a Wonolo list I made" in e["text"]]
         wposter.click(ids.WONOLO_PAGE_NEXT, forged, message_ts="1.0", channel_id=CHANNEL, is_ephemeral=True)
         wait_for(lambda: len([e for e in slack.ephemerals("U_ALICE")
-                              if "does not belong to a Wonolo list I made" in e["text"]]) == len(said) + 1)
+                              if "does not belong to a Wonolo list I made" in e["text"]]) == len(said) + 1)  # noqa: B023
         assert wonolo.count("GET") == before
 
 
@@ -442,7 +442,7 @@ def test_digest_and_app_home_show_wonolo(wbot, wonolo, slack, wposter):
     for name in ("D", "E"):
         wonolo.add_job(worked, wonolo.add_user(first_name=name, last_name="W"), "completed")
     wonolo.set_job_request_state(worked, "completed")
-    urgent = wonolo.add_job_request(request_name="Urgent", slots=2, start_time=utc(2026, 12, 1, 15, 0))
+    wonolo.add_job_request(request_name="Urgent", slots=2, start_time=utc(2026, 12, 1, 15, 0))
     cancelled = wonolo.add_job_request(request_name="Called off", slots=5, start_time=utc(2026, 12, 2, 12, 0))
     wonolo.set_job_request_state(cancelled, "cancelled")
     with time_machine.travel(now, tick=True):

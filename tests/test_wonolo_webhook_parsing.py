@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.wonolo_webhook import WebhookEvent, expected_token, parse_event, verify
+from bot.wonolo.webhook import WebhookEvent, expected_token, parse_event, verify
 
 SECRET = "sk_test_webhook_secret"
 BODY = b'{"type":"Job","id":42,"state":"cancelled","event":"job.state_changed"}'

@@ -89,7 +89,7 @@ def decode(data: bytes) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             if img.width * img.height > MAX_PIXELS:
                 raise ImageRejected(f"too many pixels ({img.width}x{img.height})")
             # JPEG: decode at reduced scale (no-op for other formats).

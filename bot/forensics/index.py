@@ -7,8 +7,8 @@ millisecond, which beats a BK-tree at this size and needs no rebuilding.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from bot.forensics.hashing import to_unsigned
 
@@ -61,5 +61,5 @@ class HashIndex:
         dd = np.bitwise_count(self._dhash[hits] ^ np.uint64(to_unsigned(dhash)))
         keep = hits[dd <= max_dhash]
         dd = dd[dd <= max_dhash]
-        found = [Match(int(self._keys[i]), int(pd[i]), int(d)) for i, d in zip(keep, dd)]
+        found = [Match(int(self._keys[i]), int(pd[i]), int(d)) for i, d in zip(keep, dd, strict=True)]
         return sorted(found, key=lambda m: (m.phash_distance + m.dhash_distance, m.key))

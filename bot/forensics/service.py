@@ -11,11 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from storage import forensics as store
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 log = logging.getLogger("gigdesk.forensics")
 
@@ -71,7 +75,7 @@ class Flag:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Flag":
+    def from_dict(cls, d: dict) -> Flag:
         return cls(
             kind=d["kind"],
             image_no=d.get("image_no"),
@@ -141,8 +145,8 @@ def utc_text(value: str | None) -> str | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def busiest_window(times: list[datetime], at: datetime, minutes: int) -> int:
@@ -160,7 +164,7 @@ class ProofForensics:
 
     def __init__(
         self,
-        db: Callable[[], object],
+        db: Callable[[], Database],
         *,
         burst_count: int = 5,
         burst_minutes: int = 10,
@@ -227,10 +231,12 @@ class ProofForensics:
         deadline = time.monotonic() + IMAGE_BUDGET_SECONDS
         for n, image in enumerate((data.get("images") or [])[:MAX_IMAGES_CHECKED], 1):
             url = (image or {}).get("url") or (image or {}).get("thumbnail_url")
-            record = {"image_no": n, "url": url if isinstance(url, str) else None}
+            record: dict[str, Any] = {"image_no": n, "url": url if isinstance(url, str) else None}
             try:
                 if time.monotonic() > deadline:
                     raise FetchFailed("skipped: the earlier images took too long")
+                if not isinstance(url, str):
+                    raise FetchFailed("no image address")
                 hashes = hash_bytes(self._fetch(url))
                 record.update(phash=to_signed(hashes.phash), dhash=to_signed(hashes.dhash))
                 report.images_checked += 1
@@ -252,7 +258,9 @@ class ProofForensics:
         for image in hashed:
             matches = index.near(image["phash"], image["dhash"], max_phash=MAX_PHASH_DISTANCE, max_dhash=MAX_DHASH_DISTANCE)
             owners = store.image_owners(db, [m.key for m in matches[:50]])
-            same, other, seen = [], [], set()
+            same: list[Evidence] = []
+            other: list[Evidence] = []
+            seen: set[int] = set()
             for m in matches[:50]:
                 owner = owners.get(m.key)
                 if owner is None or owner["submission_id"] == submission_id or owner["submission_id"] in seen:

@@ -65,7 +65,7 @@ class RunningBot:
             wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
                            use_poll=server.adj.asyncore_use_poll, count=1)
 
-    def start(self) -> "RunningBot":
+    def start(self) -> RunningBot:
         self._thread.start()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -152,7 +152,7 @@ class BotProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_healthy(self, timeout: float = 20.0) -> "BotProcess":
+    def wait_healthy(self, timeout: float = 20.0) -> BotProcess:
         """For `serve`: wait until GET /healthz answers."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from tests.support.slack_standin import bind_response_url
+from sandbox.slack_workspace.server import bind_response_url
 
 __all__ = [
     "SIGNING_SECRET",

@@ -1,1 +1,0 @@
-"""Block Kit builders: pure functions from stored state to (text, blocks)."""

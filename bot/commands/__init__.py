@@ -1,0 +1,1 @@
+"""The /rw command: parsing, services, Block Kit."""

@@ -1,0 +1,463 @@
+"""Block Kit for /rw: usage, balance, campaigns, spend confirmations, the two modals.
+
+Pure builders (slack_sdk.models, so Block Kit limits are checked when the
+dicts are made). Every text that came from RapidWorkers or from a user is
+escaped with bot.slack.mrkdwn.escape before it goes into mrkdwn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    NumberInputElement,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.slack import ids
+from bot.slack.mrkdwn import escape, money, plain, progress_bar, truncate
+
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+MAX_LIST_ROWS = 40  # campaigns / blocked workers shown in one message (50 blocks max)
+
+# --- block and action ids of the /rw modals (not in bot/slack/ids.py yet) ---------------
+JOB_KIND_BLOCK = "rw-job-kind"
+JOB_LINK_BLOCK = "rw-job-link"
+JOB_QUANTITY_BLOCK = "rw-job-quantity"
+COUNTRIES_BLOCK = "rw-countries"
+MORE_COUNTRIES_BLOCK = "rw-more-countries"
+LANGUAGE_BLOCK = "rw-language"
+NEW_TITLE_BLOCK = "rw-new-title"
+NEW_DESCRIPTION_BLOCK = "rw-new-description"
+NEW_PAY_BLOCK = "rw-new-pay"
+NEW_AVAILABILITIES_BLOCK = "rw-new-availabilities"
+NEW_PROOF_BLOCK = "rw-new-proof"
+NEW_CATEGORY_BLOCK = "rw-new-category"
+NEW_SUB_CATEGORY_BLOCK = "rw-new-sub-category"
+NEW_APPROVE_FULL_BLOCK = "rw-new-approve-full"
+NEW_IMAGE_BLOCK = "rw-new-image"
+INPUT = "value"  # the action_id of every modal input (block ids tell them apart)
+
+USAGE: dict[str, str] = {
+    "help": "/rw help",
+    "balance": "/rw balance",
+    "campaigns": "/rw campaigns [active|pending|completed|canceled]",
+    "campaign": "/rw campaign <campaign_id>",
+    "job": "/rw job <kind> <link> <quantity> [CC,CC…] [language]",
+    "new": "/rw new",
+    "approve-all": "/rw approve-all <campaign_id>",
+    "blocked": "/rw blocked",
+    "block": "/rw block <worker_id>",
+    "unblock": "/rw unblock <worker_id>",
+    "digest": "/rw digest",
+    "worker": "/rw worker <worker_id>",
+}
+
+HELP_LINES: tuple[tuple[str, str], ...] = (
+    ("balance", "your RapidWorkers balance"),
+    ("campaigns", "your campaigns with progress and counts"),
+    ("campaign", "one campaign, with Approve all / Post pending buttons"),
+    ("job", "a prefilled social job ($0.05 each, at least 6); `/rw job` alone opens a form"),
+    ("new", "a custom campaign (form with every field, image included)"),
+    ("approve-all", "approve every pending submission of a campaign"),
+    ("blocked", "workers you have blocked"),
+    ("block", "block a worker from all your campaigns"),
+    ("unblock", "unblock a worker"),
+    ("digest", "post the daily digest now"),
+    ("worker", "a worker's submissions, proof flags and block across your campaigns"),
+)
+
+# A reasonable list for the countries multi-select (Slack allows 100 options);
+# any other ISO code can be typed in the text field below it.
+COMMON_COUNTRIES: tuple[tuple[str, str], ...] = (
+    ("US", "United States"), ("GB", "United Kingdom"), ("CA", "Canada"), ("AU", "Australia"),
+    ("NZ", "New Zealand"), ("IE", "Ireland"), ("DE", "Germany"), ("FR", "France"), ("ES", "Spain"),
+    ("IT", "Italy"), ("NL", "Netherlands"), ("BE", "Belgium"), ("PT", "Portugal"), ("AT", "Austria"),
+    ("CH", "Switzerland"), ("SE", "Sweden"), ("NO", "Norway"), ("DK", "Denmark"), ("FI", "Finland"),
+    ("PL", "Poland"), ("CZ", "Czechia"), ("RO", "Romania"), ("HU", "Hungary"), ("GR", "Greece"),
+    ("UA", "Ukraine"), ("TR", "Türkiye"), ("IL", "Israel"), ("AE", "United Arab Emirates"),
+    ("SA", "Saudi Arabia"), ("EG", "Egypt"), ("MA", "Morocco"), ("NG", "Nigeria"), ("KE", "Kenya"),
+    ("ZA", "South Africa"), ("IN", "India"), ("PK", "Pakistan"), ("BD", "Bangladesh"), ("LK", "Sri Lanka"),
+    ("NP", "Nepal"), ("PH", "Philippines"), ("ID", "Indonesia"), ("MY", "Malaysia"), ("SG", "Singapore"),
+    ("TH", "Thailand"), ("VN", "Vietnam"), ("JP", "Japan"), ("KR", "South Korea"), ("HK", "Hong Kong"),
+    ("TW", "Taiwan"), ("BR", "Brazil"), ("MX", "Mexico"), ("AR", "Argentina"), ("CO", "Colombia"),
+    ("CL", "Chile"), ("PE", "Peru"), ("VE", "Venezuela"),
+)
+
+JOB_KINDS_HELP = (
+    "facebook-likes facebook-shares instagram-likes instagram-followers twitter-likes "
+    "twitter-followers twitter-retweets trustpilot-reviews 9gag-upvotes youtube-likes"
+)
+
+
+def _section(text: str, block_id: str | None = None) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text or " ", SECTION_LIMIT)), block_id=block_id)
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, FIELD_LIMIT))])
+
+
+def _dicts(blocks: Iterable[Block]) -> list[dict]:
+    return [b.to_dict() for b in blocks]
+
+
+def usage_line(name: str) -> str:
+    """`/rw job &lt;kind&gt; …` — a usage line safe for mrkdwn."""
+    return f"`{escape(USAGE.get(name, USAGE['help']))}`"
+
+
+# --- simple replies -------------------------------------------------------------------
+
+
+def text_message(text: str, *, context: str | None = None) -> tuple[str, list[dict]]:
+    """One mrkdwn section (and an optional grey line)."""
+    blocks: list[Block] = [_section(text)]
+    if context:
+        blocks.append(_context(context))
+    return truncate(text, 3000), _dicts(blocks)
+
+
+def help_message(problem: str | None = None) -> tuple[str, list[dict]]:
+    """Usage of every subcommand; `problem` (mrkdwn, already escaped) goes first."""
+    lines = [f"{usage_line(name)} — {what}" for name, what in HELP_LINES]
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(_section(f":warning: {problem}"))
+    blocks.append(_section("*gigdesk — RapidWorkers from Slack*\n" + "\n".join(lines)))
+    blocks.append(_context(f"Job kinds: {JOB_KINDS_HELP}. Anything that spends money asks you to confirm first."))
+    text = (f"{problem}\n" if problem else "") + "Usage: /rw help | balance | campaigns | campaign | job | new | approve-all | blocked | block | unblock | digest | worker"
+    return truncate(text, 3000), _dicts(blocks)
+
+
+def balance_message(balance: Decimal, low: Decimal | None = None) -> tuple[str, list[dict]]:
+    text = f"RapidWorkers balance: {money(balance)}"
+    blocks: list[Block] = [_section(f":moneybag: *RapidWorkers balance:* {money(balance)}")]
+    if low is not None and balance < low:
+        blocks.append(_context(f":warning: Below the low-balance mark of {money(low)}. Top up before creating jobs."))
+    return text, _dicts(blocks)
+
+
+# --- campaigns ------------------------------------------------------------------------------
+
+
+def _campaign_row(c) -> str:
+    title = truncate(escape(c.title or "Untitled campaign"), 150)
+    bar = progress_bar(c.completed, c.total)
+    return (
+        f"*{title}* · {escape(c.status or '?')}\n"
+        f"`{bar}` {c.completed}/{c.total} · :hourglass: {c.pending} pending · :white_check_mark: {c.approved}"
+        f" · :x: {c.rejected} · pay {money(c.pay)}\n"
+        f"`{escape(c.id)}`"
+    )
+
+
+def campaigns_message(campaigns: list, status: str | None = None) -> tuple[str, list[dict]]:
+    """A compact table: title, status, progress, pending/approved/rejected, pay."""
+    label = f"{status.lower()} campaigns" if status else "campaigns"
+    if not campaigns:
+        return text_message(f"No {label} on RapidWorkers.")
+    shown = campaigns[:MAX_LIST_ROWS]
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=plain(f"{len(campaigns)} {label}", 150), emoji=False))]
+    blocks += [_section(_campaign_row(c)) for c in shown]
+    footer = f"Details and buttons: {usage_line('campaign')}"
+    if len(campaigns) > len(shown):
+        footer = f"{len(campaigns) - len(shown)} more not shown. " + footer
+    blocks.append(_context(footer))
+    text = f"{len(campaigns)} {label}: " + ", ".join(escape(c.title) for c in shown[:10])
+    return truncate(text, 3000), _dicts(blocks)
+
+
+def campaign_message(c) -> tuple[str, list[dict]]:
+    """Details, counts, remaining slots, and the Approve all / Post pending buttons."""
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=plain(c.title or "Untitled campaign", 150), emoji=False))]
+    fields = [
+        f"*Status*\n{escape(c.status or '?')}",
+        f"*Category*\n{truncate(escape(c.category or '-'), 200)}",
+        f"*Pay*\n{money(c.pay)}",
+        f"*Progress*\n`{progress_bar(c.completed, c.total)}` {c.completed}/{c.total}",
+        f"*Remaining slots*\n{c.remaining}",
+        f"*Success rate*\n{truncate(escape(c.success_rate or '-'), 50)}",
+        f"*Pending*\n{c.pending}",
+        f"*Approved / rejected*\n{c.approved} / {c.rejected}",
+    ]
+    blocks.append(SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]))
+    if c.description:
+        blocks.append(_section("*Description*\n" + truncate(escape(c.description), 1500)))
+    blocks.append(_context(f"Campaign `{escape(c.id)}`"))
+    buttons = []
+    if c.pending > 0:
+        buttons.append(ButtonElement(text="Approve all pending", action_id=ids.CAMPAIGN_APPROVE_ALL, value=c.id, style="primary"))
+    buttons.append(ButtonElement(text="Post pending for review", action_id=ids.CAMPAIGN_POST_PENDING, value=c.id))
+    blocks.append(ActionsBlock(block_id="rw-campaign-actions", elements=buttons))
+    text = f"{escape(c.title)}: {c.status}, {c.completed}/{c.total} done, {c.pending} pending"
+    return truncate(text, 3000), _dicts(blocks)
+
+
+def blocked_message(workers: list, blocked_by: dict[str, str | None]) -> tuple[str, list[dict]]:
+    if not workers:
+        return text_message("No blocked workers.")
+    lines = []
+    for w in workers[:200]:
+        line = f"• *{truncate(escape(w.worker_name or 'unknown'), 100)}* `{truncate(escape(w.worker_id), 60)}`"
+        if w.blocked_at:
+            line += f" · since {w.blocked_at:%Y-%m-%d}"
+        who = blocked_by.get(str(w.worker_id))
+        if who:
+            line += f" · by <@{who}>"
+        lines.append(line)
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=f"{len(workers)} blocked workers", emoji=False))]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append(_section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(_section("\n".join(chunk)))
+    blocks = blocks[:48]
+    if len(workers) > 200:
+        blocks.append(_context(f"{len(workers) - 200} more not shown."))
+    blocks.append(_context("Unblock with `/rw unblock &lt;worker_id&gt;`"))
+    return f"{len(workers)} blocked workers", _dicts(blocks)
+
+
+# --- spending -------------------------------------------------------------------------------
+
+
+def _cost_fields(cost: Decimal, balance: Decimal, estimate: bool, cost_note: str | None) -> SectionBlock:
+    label = "Estimated cost" if estimate else "Cost"
+    after = balance - cost
+    fields = [
+        f"*{label}*\n{money(cost)}" + (f"\n{cost_note}" if cost_note else ""),
+        f"*Balance now*\n{money(balance)}",
+        f"*Balance after{' (est.)' if estimate else ''}*\n{money(after)}",
+    ]
+    return SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields])
+
+
+def spend_offer(
+    *, what: str, cost: Decimal, balance: Decimal, estimate: bool, confirmation_id: str,
+    cost_note: str | None = None, minutes: int = 10, terms: list[str] | None = None,
+    confirmable: bool = True, include_flagged: int = 0,
+) -> tuple[str, list[dict]]:
+    """What will happen, the cost, the balance before and after, the spending rules, Confirm / Cancel.
+
+    `include_flagged`: approve-all left out that many flagged submissions; a separate
+    button makes a new offer that includes them (with its own Confirm).
+    """
+    buttons = []
+    if confirmable:
+        buttons.append(ButtonElement(text="Confirm", action_id=ids.SPEND_CONFIRM, value=confirmation_id, style="primary"))
+    if include_flagged:
+        buttons.append(ButtonElement(text=f"Include the {include_flagged} flagged…", action_id=ids.SPEND_INCLUDE_FLAGGED,
+                                     value=confirmation_id))
+    buttons.append(ButtonElement(text="Cancel", action_id=ids.SPEND_CANCEL, value=confirmation_id))
+    note = (f"Nothing is spent until you click Confirm. Only you can confirm; this offer expires in {minutes} minutes."
+            if confirmable else "Nothing is approved unless you include the flagged submissions explicitly.")
+    blocks: list[Block] = [
+        _section(f":money_with_wings: {what}"),
+        _cost_fields(cost, balance, estimate, cost_note),
+        *[_context(line) for line in terms or []],
+        _context(note),
+        ActionsBlock(block_id="rw-spend", elements=buttons),
+    ]
+    label = "estimated cost" if estimate else "cost"
+    text = f"{what} — {label} {money(cost)}, balance {money(balance)} → {money(balance - cost)}. Confirm?"
+    return truncate(text, 3000), _dicts(blocks)
+
+
+def spend_refused(*, what: str, cost: Decimal, balance: Decimal, estimate: bool, reason: str,
+                  cost_note: str | None = None, terms: list[str] | None = None) -> tuple[str, list[dict]]:
+    """The facts of an offer that a spending rule (the daily limit) refuses: no Confirm button."""
+    blocks: list[Block] = [
+        _section(f":no_entry: {reason}"),
+        _section(f":money_with_wings: {what}"),
+        _cost_fields(cost, balance, estimate, cost_note),
+        *[_context(line) for line in terms or []],
+    ]
+    return truncate(f"{reason} {what}", 3000), _dicts(blocks)
+
+
+def second_approval_request(*, requester: str, what: str, cost: Decimal, threshold: Decimal | None,
+                            confirmation_id: str, hours: int) -> tuple[str, list[dict]]:
+    """Posted in the review channel: who asked, what and for how much; a second spender's Confirm runs it."""
+    blocks: list[Block] = [
+        _section(f":raised_hand: <@{requester}> asks to spend *{money(cost)}*:\n{what}"),
+        _context(f"Spends above {money(threshold)} need a second spender: anyone in GIGDESK_SPENDERS except <@{requester}> "
+                 f"can Confirm. Nothing is spent until then; this request expires in {hours} hours."),
+        ActionsBlock(
+            block_id="rw-spend-second",
+            elements=[
+                ButtonElement(text="Confirm", action_id=ids.SPEND_CONFIRM, value=confirmation_id, style="primary"),
+                ButtonElement(text="Cancel", action_id=ids.SPEND_CANCEL, value=confirmation_id),
+            ],
+        ),
+    ]
+    text = f"<@{requester}> asks to spend {money(cost)}; waiting for a second spender to confirm."
+    return truncate(text, 3000), _dicts(blocks)
+
+
+def spend_insufficient(*, what: str, cost: Decimal, balance: Decimal, estimate: bool, cost_note: str | None = None) -> tuple[str, list[dict]]:
+    """Same facts, no Confirm button: the balance does not cover it."""
+    short = balance - cost
+    blocks: list[Block] = [
+        _section(f":no_entry: Not enough balance. {what}"),
+        _cost_fields(cost, balance, estimate, cost_note),
+        _context(f"You are {money(-short)} short. Top up your RapidWorkers account, then run the command again."),
+    ]
+    text = f"Not enough balance: {what} costs {money(cost)}, the balance is {money(balance)}."
+    return truncate(text, 3000), _dicts(blocks)
+
+
+def result_message(headline: str, details: list[str] | None = None) -> tuple[str, list[dict]]:
+    blocks: list[Block] = [_section(headline)]
+    if details:
+        blocks.append(_context(" · ".join(details)))
+    return truncate(headline, 3000), _dicts(blocks)
+
+
+# --- modals -----------------------------------------------------------------------------------
+
+
+def _metadata(channel: str | None) -> str:
+    return json.dumps({"channel": channel}) if channel else ""
+
+
+def _country_inputs() -> list[Block]:
+    return [
+        InputBlock(
+            block_id=COUNTRIES_BLOCK,
+            label="Countries",
+            optional=True,
+            hint="Leave empty for all countries.",
+            element=StaticMultiSelectElement(
+                action_id=INPUT,
+                placeholder="All countries",
+                options=[Option(value=code, text=f"{name} ({code})") for code, name in COMMON_COUNTRIES],
+            ),
+        ),
+        InputBlock(
+            block_id=MORE_COUNTRIES_BLOCK,
+            label="Other country codes",
+            optional=True,
+            hint="ISO codes not in the list above, like LU, MT, IS.",
+            element=PlainTextInputElement(action_id=INPUT, placeholder="LU, MT", max_length=500),
+        ),
+    ]
+
+
+def notice_modal(title: str, text: str) -> dict:
+    """A modal that only says something (e.g. a refusal after a click in App Home)."""
+    return View(type="modal", title=plain(title, 24), close="Close", blocks=[_section(text)]).to_dict()
+
+
+def job_modal(channel: str | None) -> dict:
+    """`/rw job` without arguments: kind, link, quantity, countries, language."""
+    from bot.rapidworkers.client import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS
+
+    view = View(
+        type="modal",
+        callback_id=ids.JOB_MODAL,
+        private_metadata=_metadata(channel),
+        title="New prefilled job",
+        submit="Review cost",
+        close="Cancel",
+        blocks=[
+            _section("Prefilled jobs cost *$0.05 per unit* and are approved automatically once full. "
+                     "You will see the cost and confirm before anything is spent."),
+            InputBlock(
+                block_id=JOB_KIND_BLOCK,
+                label="Kind",
+                element=StaticSelectElement(
+                    action_id=INPUT,
+                    placeholder="Pick a kind",
+                    options=[Option(value=k, text=k) for k in PREFILLED_KINDS],
+                ),
+            ),
+            InputBlock(
+                block_id=JOB_LINK_BLOCK,
+                label="Link",
+                element=PlainTextInputElement(action_id=INPUT, placeholder="https://instagram.com/p/…", max_length=2000),
+            ),
+            InputBlock(
+                block_id=JOB_QUANTITY_BLOCK,
+                label="Quantity",
+                hint=f"At least {MIN_PREFILLED_QUANTITY}.",
+                element=NumberInputElement(action_id=INPUT, is_decimal_allowed=False, min_value=MIN_PREFILLED_QUANTITY, max_value=100000),
+            ),
+            *_country_inputs(),
+            InputBlock(
+                block_id=LANGUAGE_BLOCK,
+                label="Language",
+                optional=True,
+                element=PlainTextInputElement(action_id=INPUT, placeholder="en", max_length=20),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def new_campaign_modal(channel: str | None) -> dict:
+    """`/rw new`: every field of POST /jobs/add, the image as a Slack file input."""
+    view = View(
+        type="modal",
+        callback_id=ids.NEW_CAMPAIGN_MODAL,
+        private_metadata=_metadata(channel),
+        title="New custom campaign",
+        submit="Review cost",
+        close="Cancel",
+        blocks=[
+            _section("Cost is pay rate × availabilities plus RapidWorkers' 10% commission. "
+                     "You will see it and confirm before anything is spent."),
+            InputBlock(block_id=NEW_TITLE_BLOCK, label="Title",
+                       element=PlainTextInputElement(action_id=INPUT, max_length=200)),
+            InputBlock(block_id=NEW_DESCRIPTION_BLOCK, label="Description",
+                       element=PlainTextInputElement(action_id=INPUT, multiline=True, max_length=3000)),
+            InputBlock(block_id=NEW_PAY_BLOCK, label="Pay rate per task (USD)",
+                       element=NumberInputElement(action_id=INPUT, is_decimal_allowed=True, min_value="0.01", max_value="1000")),
+            InputBlock(block_id=NEW_AVAILABILITIES_BLOCK, label="Availabilities (number of tasks)",
+                       element=NumberInputElement(action_id=INPUT, is_decimal_allowed=False, min_value=1, max_value=100000)),
+            InputBlock(block_id=NEW_PROOF_BLOCK, label="Proof required",
+                       element=PlainTextInputElement(action_id=INPUT, multiline=True, max_length=3000,
+                                                     placeholder="Submit a screenshot of …")),
+            InputBlock(block_id=NEW_CATEGORY_BLOCK, label="Category",
+                       element=PlainTextInputElement(action_id=INPUT, max_length=100, placeholder="Survey")),
+            InputBlock(block_id=NEW_SUB_CATEGORY_BLOCK, label="Sub-category", optional=True,
+                       element=PlainTextInputElement(action_id=INPUT, max_length=100)),
+            *_country_inputs(),
+            InputBlock(
+                block_id=NEW_APPROVE_FULL_BLOCK,
+                label="Approval",
+                optional=True,
+                element=CheckboxesElement(
+                    action_id=INPUT,
+                    options=[Option(value="approve_once_full", text="Approve all and pay once the job is full")],
+                ),
+            ),
+            InputBlock(
+                block_id=NEW_IMAGE_BLOCK,
+                label="Campaign image",
+                optional=True,
+                element={"type": "file_input", "action_id": INPUT, "filetypes": ["png", "jpg", "jpeg", "gif", "webp"], "max_files": 1},
+            ),
+        ],
+    )
+    return view.to_dict()

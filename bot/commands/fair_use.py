@@ -1,0 +1,139 @@
+"""Fair use of the RapidWorkers budget by people: one outsider cannot starve everyone.
+
+* read-only answers (balance, campaign list) are kept ANSWER_SECONDS, so
+  repeating a command costs no request;
+* each user has USER_CALLS_PER_MINUTE commands that reach RapidWorkers
+  (cached answers are free), refused beyond it with "try again in N s";
+* the last slots of the hourly budget are for decisions and the review sync
+  (RequestBudget's priority reserve, set in bot/services.py);
+* "Post pending for review" runs one sync at a time: concurrent clicks share it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+from bot.errors import UserError
+
+ANSWER_SECONDS = 30.0
+USER_CALLS_PER_MINUTE = 10
+
+T = TypeVar("T")
+
+
+class TryLater(UserError):
+    """A user's allowance for this minute is used up."""
+
+    def __init__(self, seconds: float):
+        self.seconds = max(1, math.ceil(seconds))
+        super().__init__(
+            f"You have used your {USER_CALLS_PER_MINUTE} RapidWorkers look-ups for this minute; "
+            f"try again in {self.seconds} s."
+        )
+
+
+class Allowance:
+    """Per-user sliding-window count of calls (thread-safe)."""
+
+    def __init__(self, per_window: int = USER_CALLS_PER_MINUTE, window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.per_window = per_window
+        self.window = window
+        self._clock = clock
+        self._calls: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, user_id: str | None) -> None:
+        """Count one call for the user or raise TryLater."""
+        key = user_id or "?"
+        with self._lock:
+            now = self._clock()
+            calls = self._calls.setdefault(key, deque())
+            while calls and calls[0] <= now - self.window:
+                calls.popleft()
+            if len(calls) >= self.per_window:
+                raise TryLater(calls[0] + self.window - now)
+            calls.append(now)
+            if len(self._calls) > 10_000:  # forget idle users so the map stays small
+                for idle in [k for k, v in self._calls.items() if not v or v[-1] <= now - self.window]:
+                    del self._calls[idle]
+
+
+class AnswerCache:
+    """Answers kept for `seconds`; concurrent misses of one key compute it once."""
+
+    def __init__(self, seconds: float = ANSWER_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self._clock = clock
+        self._answers: dict[Hashable, tuple[float, object]] = {}
+        self._locks: dict[Hashable, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def _fresh(self, key: Hashable):
+        with self._lock:
+            found = self._answers.get(key)
+            if found is not None and self._clock() - found[0] < self.seconds:
+                return True, found[1]
+            return False, None
+
+    def get(self, key: Hashable, compute: Callable[[], T], *, before_compute: Callable[[], None] = lambda: None) -> T:
+        """The cached answer, or `before_compute()` (e.g. Allowance.take) then `compute()`."""
+        hit, value = self._fresh(key)
+        if hit:
+            return value
+        with self._lock:
+            key_lock = self._locks.setdefault(key, threading.Lock())
+        with key_lock:
+            hit, value = self._fresh(key)
+            if hit:
+                return value
+            before_compute()
+            value = compute()
+            with self._lock:
+                self._answers[key] = (self._clock(), value)
+            return value
+
+
+class SingleFlight:
+    """Run one call at a time; callers that arrive while it runs get its result."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: dict[Hashable, _Flight] = {}
+
+    def run(self, key: Hashable, call: Callable[[], T]) -> T:
+        with self._lock:
+            flight = self._running.get(key)
+            leader = flight is None
+            if leader:
+                flight = self._running[key] = _Flight()
+        if not leader:
+            return flight.wait()  # type: ignore[union-attr]
+        try:
+            flight.result = call()  # type: ignore[union-attr]
+        except BaseException as e:
+            flight.error = e  # type: ignore[union-attr]
+            raise
+        finally:
+            with self._lock:
+                del self._running[key]
+            flight.done.set()  # type: ignore[union-attr]
+        return flight.result  # type: ignore[union-attr]
+
+
+class _Flight:
+    def __init__(self):
+        self.done = threading.Event()
+        self.result = None
+        self.error: BaseException | None = None
+
+    def wait(self):
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.result

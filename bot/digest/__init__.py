@@ -1,0 +1,1 @@
+"""The daily digest, App Home and balance alerts."""

@@ -1,0 +1,1 @@
+"""The RapidWorkers API: client, models, errors, request budget. No Slack, no storage."""

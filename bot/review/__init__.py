@@ -1,0 +1,1 @@
+"""Review: post each submission once, decide it once."""

@@ -1,0 +1,257 @@
+"""The review message of one submission, rebuilt from stored state every time."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    ImageBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.forensics.blocks import flag_lines
+from bot.slack import ids
+from bot.slack.mrkdwn import escape, link, mention, money, plain, truncate, when
+from bot.slack.view_state import state_choice, state_text
+
+MAX_IMAGES = 5
+SECTION_TEXT_LIMIT = 3000
+FIELD_LIMIT = 2000
+OUTCOME_ICON = {"approved": "✅", "rejected": "❌"}
+
+
+def _is_web_url(url: str | None) -> bool:
+    if not url or len(url) > 3000:
+        return False
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def fraud_flags(data: dict, *, new_account_days: int, low_approval_rate: float, forensics=()) -> list[str]:
+    """Short warnings that help catch fraud (forensics: bot.forensics Flags of the proof checks)."""
+    flags = []
+    age = data.get("worker_account_age_days")
+    rate = data.get("worker_approval_rate")
+    if age is not None and age < new_account_days:
+        flags.append(f":warning: new account ({age} d)")
+    if rate is not None and rate < low_approval_rate:
+        flags.append(f":warning: low approval rate ({rate:g}%)")
+    return flags + flag_lines(forensics)
+
+
+def _images(data: dict, with_images: bool) -> list[Block]:
+    images = [i for i in data.get("images") or [] if _is_web_url(i.get("thumbnail_url") or i.get("url"))]
+    blocks: list[Block] = []
+    shown = images[:MAX_IMAGES] if with_images else []
+    for n, image in enumerate(shown, 1):
+        blocks.append(
+            ImageBlock(
+                image_url=image.get("thumbnail_url") if _is_web_url(image.get("thumbnail_url")) else image["url"],
+                alt_text=f"Proof image {n} of {len(images)}",
+            )
+        )
+    rest = images[len(shown) :]
+    if rest:
+        links = " ".join(
+            link(i['url'] if _is_web_url(i.get('url')) else i['thumbnail_url'], f"image {len(shown) + n}")
+            for n, i in enumerate(rest, 1)
+        )
+        label = f"+{len(rest)} more: " if shown else "Proof images: "
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(label + links, SECTION_TEXT_LIMIT))))
+    return blocks
+
+
+def _status_line(row: dict, block: dict | None) -> list[str]:
+    lines = []
+    state = row.get("state")
+    if state in OUTCOME_ICON:
+        verb = state.capitalize()
+        who = f"by {mention(row.get('decided_by'))}" if row.get("decided_by") else "on RapidWorkers (outside Slack)"
+        line = f"{OUTCOME_ICON[state]} *{verb}* {who} · {when(row.get('decided_at'))}"
+        if state == "approved" and row.get("amount_paid"):
+            line += f" · paid {money(row['amount_paid'])}"
+        lines.append(line)
+        if state == "rejected" and row.get("notes"):
+            lines.append(f"Reason: {truncate(escape(row['notes']), 500)}")
+    elif state in ("approving", "rejecting"):
+        lines.append(f":hourglass_flowing_sand: Being {state[:-3]}ed by {mention(row.get('acting_user'))}…")
+    if block:
+        lines.append(f":no_entry: Worker blocked by {mention(block.get('blocked_by'))} · {when(block.get('blocked_at'))}")
+    return lines
+
+
+def review_message(
+    row: dict,
+    block: dict | None = None,
+    *,
+    new_account_days: int = 7,
+    low_approval_rate: float = 60.0,
+    with_images: bool = True,
+    forensics=(),
+) -> tuple[str, list[dict]]:
+    """(fallback text, blocks) for a stored submission row.
+
+    `row` is a storage.submissions row: its `data` is Submission.to_dict().
+    Buttons appear only while the submission is waiting for a decision.
+    """
+    data = row["data"]
+    sid = row["submission_id"]
+    title = data.get("campaign_title") or "Untitled campaign"
+    worker = data.get("worker_name") or "unknown worker"
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=plain(title, 150), emoji=False))]
+
+    rate = data.get("worker_approval_rate")
+    fields = [
+        f"*Worker*\n{truncate(escape(worker), 200)} (`{truncate(escape(data.get('worker_id')), 60)}`)",
+        f"*Country*\n{truncate(escape(data.get('country') or 'unknown'), 200)}",
+        f"*Account age*\n{data['worker_account_age_days']} days" if data.get("worker_account_age_days") is not None else "*Account age*\nunknown",
+        f"*Approval rate*\n{rate:g}%" if rate is not None else "*Approval rate*\nunknown",
+        f"*Completed*\n{data['worker_total_completed']}" if data.get("worker_total_completed") is not None else "*Completed*\nunknown",
+        f"*Submitted*\n{when(data.get('submitted_at'))}",
+    ]
+    blocks.append(SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]))
+
+    flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate, forensics=forensics)
+    if flags:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(flags), FIELD_LIMIT))]))
+
+    proof = escape(data.get("proof_text") or "").strip() or "_No proof text._"
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("*Proof*\n" + proof, SECTION_TEXT_LIMIT))))
+    blocks.extend(_images(data, with_images))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=truncate(
+                        f"Pay {money(data.get('pay'))} · submission `{sid}` · campaign `{escape(row['campaign_id'])}`",
+                        FIELD_LIMIT,
+                    )
+                )
+            ]
+        )
+    )
+
+    status = _status_line(row, block)
+    if status:
+        blocks.append(DividerBlock())
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(status), SECTION_TEXT_LIMIT))))
+    if row.get("state") in ("claimed", "posted"):
+        blocks.append(review_buttons(sid, worker, has_block=block is not None))
+
+    verb = {"approved": "Approved", "rejected": "Rejected"}.get(row.get("state") or "", "To review")
+    text = f"{verb}: submission {sid} by {escape(worker)} for {escape(title)}"
+    return truncate(text, 3000), [b.to_dict() for b in blocks]
+
+
+def review_buttons(submission_id: int, worker: str, *, has_block: bool) -> ActionsBlock:
+    value = str(submission_id)
+    elements = [
+        ButtonElement(text="Approve", action_id=ids.REVIEW_APPROVE, value=value, style="primary"),
+        ButtonElement(text="Reject", action_id=ids.REVIEW_REJECT, value=value, style="danger"),
+    ]
+    if not has_block:
+        elements.append(
+            ButtonElement(
+                text="Block worker",
+                action_id=ids.REVIEW_BLOCK,
+                value=value,
+                style="danger",
+                confirm=ConfirmObject(
+                    title="Block this worker?",
+                    # A plain str would become mrkdwn here; plain_text parses no mentions.
+                    text=PlainTextObject(
+                        text=truncate(
+                            f"{plain(worker, 100)} will no longer see any of your campaigns. "
+                            "This submission stays open for review.",
+                            300,
+                        ),
+                        emoji=False,
+                    ),
+                    confirm="Block worker",
+                    deny="Cancel",
+                    style="danger",
+                ),
+            )
+        )
+    return ActionsBlock(block_id=f"review-{submission_id}", elements=elements)
+
+
+def metadata(row: dict) -> dict:
+    """Slack message metadata that lets a later sync find this message."""
+    return {
+        "event_type": ids.SUBMISSION_EVENT,
+        "event_payload": {"submission_id": row["submission_id"], "campaign_id": row["campaign_id"]},
+    }
+
+
+PRESET_REASONS = (
+    "Proof does not show the task was done",
+    "Screenshot is unreadable or cropped",
+    "Proof was reused from another submission",
+    "Wrong link or account",
+)
+
+
+def reject_modal(row: dict) -> dict:
+    """The modal that asks for a rejection reason (the API requires one)."""
+    from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
+    from slack_sdk.models.views import View
+
+    data = row["data"]
+    view = View(
+        type="modal",
+        callback_id=ids.REVIEW_REJECT_MODAL,
+        private_metadata=str(row["submission_id"]),
+        title="Reject submission",
+        submit="Reject",
+        close="Cancel",
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=truncate(
+                        f"Rejecting submission `{row['submission_id']}` by *{escape(data.get('worker_name') or 'unknown')}* "
+                        f"for *{escape(data.get('campaign_title') or '')}*. The worker sees the reason.",
+                        SECTION_TEXT_LIMIT,
+                    )
+                )
+            ),
+            InputBlock(
+                block_id=ids.REJECT_PRESET_BLOCK,
+                label="Common reason",
+                optional=True,
+                element=StaticSelectElement(
+                    action_id=ids.REJECT_PRESET_INPUT,
+                    placeholder="Pick a reason",
+                    options=[Option(value=str(n), text=reason) for n, reason in enumerate(PRESET_REASONS)],
+                ),
+            ),
+            InputBlock(
+                block_id=ids.REJECT_REASON_BLOCK,
+                label="Reason (or details)",
+                optional=True,
+                element=PlainTextInputElement(action_id=ids.REJECT_REASON_INPUT, multiline=True, max_length=1000),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def reason_from_view(values: object) -> str:
+    """The typed reason, else the chosen preset; '' when neither is given (or the state is malformed)."""
+    typed = state_text(values, ids.REJECT_REASON_BLOCK, ids.REJECT_REASON_INPUT)
+    chosen = state_choice(values, ids.REJECT_PRESET_BLOCK, ids.REJECT_PRESET_INPUT)
+    preset = ""
+    if isinstance(chosen, str) and chosen.isascii() and chosen.isdigit() and int(chosen) < len(PRESET_REASONS):
+        preset = PRESET_REASONS[int(chosen)]
+    if typed and preset:
+        return f"{preset}: {typed}"
+    return typed or preset

@@ -1,0 +1,615 @@
+"""Review loop: post each pending submission once; approve, reject, block.
+
+The rules about money and state live here, once. Listeners only ack, call
+these functions and show the returned message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import cast
+
+from slack_sdk.errors import SlackApiError
+
+from bot.connectivity import slack_outage
+from bot.errors import NotAllowed, UserError
+from bot.forensics.service import ProofForensics, private_hosts_allowed
+from bot.rapidworkers.client import (
+    BadRequest,
+    Campaign,
+    InvalidInput,
+    NetworkError,
+    NotFound,
+    RapidWorkersError,
+    ServerError,
+    Submission,
+)
+from bot.review.blocks import fraud_flags, metadata, review_message
+from bot.services import Services
+from bot.slack import ids
+from bot.slack.mrkdwn import escape, mention
+from storage import records
+from storage import submissions as subs
+
+log = logging.getLogger("gigdesk.review")
+
+# Slack errors after which the message certainly was not posted.
+NOT_POSTED_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "ratelimited",
+    "msg_too_long",
+    "invalid_blocks",
+    "invalid_metadata_format",
+    "no_text",
+    "restricted_action",
+}
+
+
+@dataclass
+class SyncReport:
+    campaigns_checked: int = 0
+    campaigns_changed: int = 0
+    posted: int = 0
+    recovered: int = 0
+    skipped: int = 0
+    settled: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    slack_down: str | None = None  # set at the first outage: the cycle posts nothing more
+
+    def stop_posting(self, outage: str) -> None:
+        """Slack is unreachable or failing: one line for it, and no more posts this cycle."""
+        if self.slack_down is None:
+            self.slack_down = outage
+            self.errors.append(f"{outage}. Nothing more was posted; the next poll posts the rest, each submission once.")
+
+    def summary(self) -> str:
+        text = (
+            f"campaigns checked: {self.campaigns_checked}, changed: {self.campaigns_changed}, "
+            f"posted: {self.posted}, recovered: {self.recovered}, already posted: {self.skipped}, "
+            f"settled: {self.settled}, failed: {self.failed}"
+        )
+        return text + "".join(f"\n  ! {e}" for e in self.errors)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to tell the person who clicked (None: the message update says it)."""
+
+    message: str | None = None
+
+
+def _describe(e: RapidWorkersError) -> str:
+    """An API error for the sync report: what RapidWorkers said, and the HTTP status."""
+    text = str(e) if str(e).startswith("RapidWorkers") else f"RapidWorkers: {e}"
+    if e.status and str(e.status) not in text:
+        text += f" (HTTP {e.status})"
+    return text
+
+
+def _counts(c: Campaign) -> dict:
+    return {
+        "campaign_id": c.id,
+        "title": c.title,
+        "status": c.status,
+        "pending": c.pending,
+        "approved": c.approved,
+        "rejected": c.rejected,
+        "completed": c.completed,
+        "total": c.total,
+    }
+
+
+def _changed(c: Campaign, seen: dict | None) -> bool:
+    if seen is None:
+        return True
+    return any(seen.get(k) != v for k, v in _counts(c).items() if k in ("pending", "approved", "rejected", "status"))
+
+
+class ReviewService:
+    """Sync and decisions for RapidWorkers submissions."""
+
+    def __init__(self, services: Services, *, post_interval: float = 1.0):
+        self.s = services
+        self.settings = services.settings
+        self.post_interval = post_interval
+        self._sync_lock = threading.Lock()
+        self._last_post = 0.0
+        self.forensics = (
+            ProofForensics(
+                lambda: self.s.store.db,
+                burst_count=self.settings.burst_count,
+                burst_minutes=self.settings.burst_minutes,
+                allow_private_hosts=private_hosts_allowed(self.settings.rapidworkers_base_url),
+                permalink=self._permalink,
+            )
+            if self.settings.forensics
+            else None
+        )
+
+    @property
+    def db(self):
+        return self.s.store.db
+
+    # --- rendering -----------------------------------------------------------------
+
+    def render(self, row: dict, *, with_images: bool = True) -> tuple[str, list[dict]]:
+        return review_message(
+            row,
+            records.block_of(self.db, row.get("worker_id")),
+            new_account_days=self.settings.new_account_days,
+            low_approval_rate=self.settings.low_approval_rate,
+            with_images=with_images,
+            forensics=self.forensics.flags_for(row["submission_id"]) if self.forensics else (),
+        )
+
+    def flags(self, submission_id: int, data: dict) -> list[str]:
+        """The flags that keep a submission out of bulk approval unless included explicitly: the
+        account flags its review message shows, and any suspicious proof-forensics flag (an image
+        that could not be checked is shown on the card but flags nothing)."""
+        proof = [f for f in self.forensics.flags_for(submission_id) if f.suspicious] if self.forensics else []
+        return fraud_flags(data, new_account_days=self.settings.new_account_days,
+                           low_approval_rate=self.settings.low_approval_rate, forensics=proof)
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        return self.s.slack.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+
+    def _check_proofs(self, row: dict) -> None:
+        """Proof forensics after the claim, before the post; never stops the post."""
+        if self.forensics is None:
+            return
+        try:
+            self.forensics.check(row["submission_id"], row["data"])
+        except Exception as e:
+            log.warning("proof checks of submission %s failed: %s", row["submission_id"], type(e).__name__)
+
+    def refresh_message(self, submission_id: int) -> None:
+        """Rebuild the message in place from stored state (chat.update)."""
+        row = subs.get(self.db, submission_id)
+        if row is None or not row.get("ts"):
+            return
+        text, blocks = self.render(row)
+        try:
+            self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
+        except SlackApiError as e:
+            if e.response.get("error") != "invalid_blocks":
+                raise
+            text, blocks = self.render(row, with_images=False)
+            self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
+
+    # --- sync ------------------------------------------------------------------------
+
+    def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
+        """One review sync cycle; concurrent calls wait for the running one."""
+        with self._sync_lock:
+            report = SyncReport()
+            self._repost_unrecorded(report)
+            rw = self.s.rw.sync_view()  # the sync may use the priority reserve
+            try:
+                campaigns = rw.list_campaigns()
+            except RapidWorkersError as e:
+                report.errors.append(_describe(e))
+                return report
+            seen = records.campaign_counts(self.db)
+            active = [c for c in campaigns if c.status == "Active"]
+            report.campaigns_checked = len(active)
+            todo: list[tuple[Campaign, list[Submission]]] = []
+            for campaign in campaigns:
+                if campaign.status != "Active":
+                    if _changed(campaign, seen.get(campaign.id)):
+                        records.save_campaign_counts(self.db, [_counts(campaign)])
+                    continue
+                if not _changed(campaign, seen.get(campaign.id)):
+                    continue
+                report.campaigns_changed += 1
+                try:
+                    pending = rw.list_submissions(campaign.id, status="Pending")
+                except RapidWorkersError as e:
+                    report.errors.append(f"campaign {campaign.id}: {_describe(e)}")
+                    continue
+                todo.append((campaign, pending))
+                self._settle_vanished(campaign, pending, report)
+
+            total = sum(len(p) for _, p in todo)
+            done = 0
+            for campaign, pending in todo:
+                ok = True
+                known = subs.known_ids(self.db, [p.id for p in pending])
+                for submission in sorted(pending, key=lambda p: (p.submitted_at or datetime.min.replace(tzinfo=UTC), p.id)):
+                    done += 1
+                    if submission.id in known:
+                        report.skipped += 1
+                        continue
+                    ok = self._post_new(campaign, submission, report) and ok
+                    if progress:
+                        progress(done, total)
+                if ok:
+                    records.save_campaign_counts(self.db, [_counts(campaign)])
+            return report
+
+    def _post_new(self, campaign: Campaign, submission: Submission, report: SyncReport) -> bool:
+        if report.slack_down:
+            return False  # not claimed: the next sync posts it
+        data = submission.to_dict()
+        data["pay"] = str(campaign.pay)
+        data["campaign_title"] = data.get("campaign_title") or campaign.title
+        if not subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data):
+            report.skipped += 1
+            return True
+        return self._post_claimed(cast(dict, subs.get(self.db, submission.id)), report)  # just claimed
+
+    def _post_claimed(self, row: dict, report: SyncReport, *, recovered: bool = False) -> bool:
+        """Post a claimed submission; record it; on a certain failure, release the claim."""
+        channel = cast(str, self.settings.review_channel)  # the review service runs only with a channel
+        self._check_proofs(row)
+        self._pace()
+        try:
+            response = self._post(row, channel)
+        except SlackApiError as e:
+            error = e.response.get("error", "unknown_error")
+            report.failed += 1
+            outage = slack_outage(e, self.settings.slack_api_url)
+            if outage:
+                report.stop_posting(outage)
+            else:
+                report.errors.append(f"submission {row['submission_id']}: Slack said {error}")
+            if error in NOT_POSTED_ERRORS:
+                subs.release_claim(self.db, row["submission_id"])
+            # Otherwise (5xx, timeout) it may be in the channel: the next sync
+            # looks for it by its metadata before posting again.
+            return False
+        except Exception as e:  # network trouble: maybe posted, keep the claim
+            report.failed += 1
+            outage = slack_outage(e, self.settings.slack_api_url)
+            if outage:
+                report.stop_posting(outage)
+            else:
+                report.errors.append(f"submission {row['submission_id']}: could not post it ({type(e).__name__})")
+            return False
+        subs.mark_posted(self.db, row["submission_id"], response["channel"], response["ts"])
+        if recovered:
+            report.recovered += 1
+        else:
+            report.posted += 1
+        return True
+
+    def _post(self, row: dict, channel: str):
+        text, blocks = self.render(row)
+        try:
+            return self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata(row), unfurl_links=False, unfurl_media=False)
+        except SlackApiError as e:
+            # Slack fetches image URLs itself; one it cannot load fails the whole
+            # message, so post again with the images as links only.
+            if e.response.get("error") != "invalid_blocks":
+                raise
+            text, blocks = self.render(row, with_images=False)
+            return self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata(row), unfurl_links=False, unfurl_media=False)
+
+    def _pace(self) -> None:
+        """Keep chat.postMessage near Slack's one message per second per channel."""
+        wait = self._last_post + self.post_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last_post = time.monotonic()
+
+    def _repost_unrecorded(self, report: SyncReport) -> None:
+        """Claims without a recorded message: find them in the channel, else post again."""
+        claims = subs.unposted(self.db)
+        if not claims:
+            return
+        try:
+            found = self._find_posted(min(c["claimed_at"] for c in claims))
+        except Exception as e:
+            outage = slack_outage(e, self.settings.slack_api_url)
+            if outage is None:
+                raise
+            if isinstance(e, SlackApiError):  # Slack answered (5xx): new posts may still go through
+                report.errors.append(f"could not read the review channel's history ({outage}); will look again next time")
+            else:
+                report.stop_posting(outage)
+            return
+        if found is None:
+            report.errors.append("could not read the review channel's history; will try again")
+            return
+        for row in claims:
+            if report.slack_down:
+                break  # still claimed: the next sync looks for it again
+            ts = found.get(row["submission_id"])
+            if ts is not None:
+                subs.mark_posted(self.db, row["submission_id"], cast(str, self.settings.review_channel), ts)
+                report.recovered += 1
+            else:
+                self._post_claimed(row, report, recovered=True)
+
+    def _find_posted(self, since_iso: str) -> dict[int, str] | None:
+        """submission_id -> ts of our review messages in the channel since a time."""
+        oldest = datetime.fromisoformat(since_iso) - timedelta(minutes=5)
+        found: dict[int, str] = {}
+        try:
+            for page in self.s.slack.conversations_history(
+                channel=cast(str, self.settings.review_channel),
+                oldest=f"{oldest.timestamp():.6f}",
+                include_all_metadata=True,
+                limit=200,
+            ):
+                for message in page.get("messages", []):
+                    meta = message.get("metadata") or {}
+                    if meta.get("event_type") != ids.SUBMISSION_EVENT:
+                        continue
+                    sid = (meta.get("event_payload") or {}).get("submission_id")
+                    if isinstance(sid, int) or (isinstance(sid, str) and sid.isdigit()):
+                        found.setdefault(int(sid), message["ts"])
+        except SlackApiError as e:
+            if slack_outage(e, self.settings.slack_api_url):
+                raise
+            log.warning("conversations.history failed: %s", e.response.get("error"))
+            return None
+        return found
+
+    def _settle_vanished(self, campaign: Campaign, pending: list[Submission], report: SyncReport) -> None:
+        """Posted submissions no longer pending were decided on the website."""
+        still = {p.id for p in pending}
+        vanished = [r for r in subs.posted(self.db, campaign_id=campaign.id) if r["state"] == "posted" and r["submission_id"] not in still]
+        if not vanished:
+            return
+        try:
+            upstream = {s.id: s for s in self.s.rw.sync_view().list_submissions(campaign.id)}
+        except RapidWorkersError as e:
+            report.errors.append(f"campaign {campaign.id}: {_describe(e)}")
+            return
+        for row in vanished:
+            found = upstream.get(row["submission_id"])
+            if found is not None and found.status in ("Approved", "Rejected"):
+                subs.finish_decision(self.db, row["submission_id"], found.status.lower(), decided_by=None, notes=found.notes, via="rapidworkers")
+                report.settled += 1
+                self._refresh_quietly(row["submission_id"])
+
+    def _refresh_quietly(self, submission_id: int) -> None:
+        try:
+            self.refresh_message(submission_id)
+        except SlackApiError as e:
+            log.warning("could not update message of submission %s: %s", submission_id, e.response.get("error"))
+        except Exception as e:
+            outage = slack_outage(e, self.settings.slack_api_url)
+            if outage is None:
+                raise
+            log.warning("could not update message of submission %s: %s", submission_id, outage)
+
+    # --- decisions -------------------------------------------------------------------
+
+    def _row_for_action(self, submission_id: object, message: tuple[str, str] | None = None) -> dict:
+        """The stored row a button (or modal) names.
+
+        Only the exact value the bot wrote is accepted (ASCII digits; not
+        "1_001", " 1001" or "１００１", which int() would take), and with
+        `message` (channel, ts of the clicked message) the submission must be
+        the one that message shows: a button acts on its own message only.
+        """
+        if isinstance(submission_id, int) and not isinstance(submission_id, bool):
+            text = str(submission_id)  # from code, not from a payload
+        else:
+            text = submission_id if isinstance(submission_id, str) else ""
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise UserError("That button does not belong to a submission I know.")
+        row = subs.get(self.db, int(text))
+        if row is None:
+            raise UserError("That button does not belong to a submission I know.")
+        if message is not None and (row.get("channel"), row.get("ts")) != tuple(message):
+            raise UserError("That button does not belong to a submission I know.")
+        return row
+
+    @staticmethod
+    def _already(row: dict) -> str | None:
+        state = row["state"]
+        if state in ("approved", "rejected"):
+            who = f"by {mention(row['decided_by'])}" if row.get("decided_by") else "on RapidWorkers"
+            return f"Submission {row['submission_id']} was already {state} {who}."
+        if state in ("approving", "rejecting"):
+            return f"Submission {row['submission_id']} is already being {state[:-3]}ed by {mention(row['acting_user'])}."
+        if state == "claimed":
+            return f"Submission {row['submission_id']} is still being posted; try again in a moment."
+        return None
+
+    def check_actionable(self, submission_id: object, user_id: str, action: str, *, message: tuple[str, str] | None = None) -> dict:
+        """Refuse (UserError) unless the user may act and the submission waits for a decision.
+
+        `message`: (channel, ts) of the message whose button was clicked, if any.
+        """
+        row = self._row_for_action(submission_id, message)
+        if not self.s.is_allowed(user_id):
+            records.audit(self.db, user_id, action, str(row["submission_id"]), "refused", "not an allowed user")
+            raise NotAllowed("You are not allowed to review submissions. Ask an admin to add you to the review channel.")
+        already = self._already(row)
+        if already:
+            records.audit(self.db, user_id, action, str(row["submission_id"]), "refused", already)
+            raise UserError(already)
+        return row
+
+    def approve(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Outcome:
+        return self._decide(submission_id, user_id, "approve", None, message)
+
+    def reject(self, submission_id: object, user_id: str, reason: str) -> Outcome:
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError("A rejection needs a reason.")
+        return self._decide(submission_id, user_id, "reject", reason[:1000])
+
+    def _decide(self, submission_id: object, user_id: str, action: str, notes: str | None, message: tuple[str, str] | None = None) -> Outcome:
+        row = self.check_actionable(submission_id, user_id, action, message=message)
+        sid = row["submission_id"]
+        if not subs.begin_decision(self.db, sid, "approving" if action == "approve" else "rejecting", user_id):
+            refusal = self._already(cast(dict, subs.get(self.db, sid))) or f"Submission {sid} changed meanwhile; look again."
+            records.audit(self.db, user_id, action, str(sid), "refused", refusal)
+            raise UserError(refusal)
+        try:
+            if action == "approve":
+                decision = self.s.rw.approve(row["campaign_id"], sid)
+            else:
+                decision = self.s.rw.reject(row["campaign_id"], sid, cast(str, notes))  # a rejection always has notes
+        except BadRequest as e:
+            if "already processed" in (e.error or str(e)).lower():
+                return self._settle_from_upstream(row, user_id, action)
+            return self._failed(row, user_id, action, f"RapidWorkers refused: {e}")
+        except NetworkError as e:
+            if e.may_have_reached_server:
+                return self._failed(row, user_id, action, f"RapidWorkers did not answer in time ({e}). It may or may not have gone through; click again and I will find out.")
+            return self._failed(row, user_id, action, f"Could not reach RapidWorkers ({e}).")
+        except ServerError as e:
+            return self._failed(row, user_id, action, f"RapidWorkers had an error ({e}). Nothing was recorded; click again to retry.")
+        except (RapidWorkersError, InvalidInput) as e:
+            return self._failed(row, user_id, action, f"RapidWorkers said: {e}")
+        except Exception:
+            subs.revert_decision(self.db, sid)
+            records.audit(self.db, user_id, action, str(sid), "error", "unexpected error")
+            raise
+        outcome = "approved" if action == "approve" else "rejected"
+        amount = decision.amount_paid
+        if amount is None and action == "approve":
+            amount = Decimal(str(row["data"].get("pay") or "0")) or None
+        subs.finish_decision(self.db, sid, outcome, decided_by=user_id, amount_paid=str(amount) if amount is not None else None, notes=notes)
+        records.audit(self.db, user_id, action, str(sid), outcome, notes, str(amount) if amount is not None else None)
+        self._refresh_quietly(sid)
+        return Outcome()
+
+    def _failed(self, row: dict, user_id: str, action: str, message: str) -> Outcome:
+        subs.revert_decision(self.db, row["submission_id"])
+        records.audit(self.db, user_id, action, str(row["submission_id"]), "failed", message)
+        raise UserError(message + " The submission is still open.")
+
+    def _settle_from_upstream(self, row: dict, user_id: str, action: str) -> Outcome:
+        """400 'already processed': someone decided on the website; show the real status."""
+        sid = row["submission_id"]
+        status = self.upstream_status(row)
+        if status in ("Approved", "Rejected"):
+            subs.finish_decision(self.db, sid, status.lower(), decided_by=None, notes=None, via="rapidworkers")
+            records.audit(self.db, user_id, action, str(sid), "already-decided", f"{status} on RapidWorkers")
+            self._refresh_quietly(sid)
+            return Outcome(f"Submission {sid} was already {status.lower()} on RapidWorkers; the message now shows it.")
+        subs.revert_decision(self.db, sid)
+        records.audit(self.db, user_id, action, str(sid), "failed", "already processed, status unknown")
+        raise UserError(f"RapidWorkers says submission {sid} was already processed, but I could not find its status.")
+
+    def upstream_status(self, row: dict) -> str | None:
+        """The submission's current status on RapidWorkers, or None if not found."""
+        try:
+            for found in self.s.rw.list_submissions(row["campaign_id"]):
+                if found.id == row["submission_id"]:
+                    return found.status
+        except (NotFound, RapidWorkersError) as e:
+            log.warning("could not read submission %s upstream: %s", row["submission_id"], e)
+        return None
+
+    def settle_in_flight(self) -> int:
+        """At start: decisions under way when the bot died are settled from upstream."""
+        settled = 0
+        for row in subs.in_flight(self.db):
+            status = self.upstream_status(row)
+            if status in ("Approved", "Rejected"):
+                subs.finish_decision(self.db, row["submission_id"], status.lower(), decided_by=row["acting_user"], notes=None, via="recovered")
+                records.audit(self.db, row["acting_user"], "recover", str(row["submission_id"]), status.lower(), "settled at start")
+            elif status == "Pending":
+                if row.get("ts"):
+                    subs.revert_decision(self.db, row["submission_id"])
+                else:  # taken unposted by an approve-all: forget it, the sync posts it
+                    subs.undo_bulk_approval(self.db, row["submission_id"])
+                records.audit(self.db, row["acting_user"], "recover", str(row["submission_id"]), "reopened", "not decided upstream")
+            else:
+                continue
+            settled += 1
+            self._refresh_quietly(row["submission_id"])
+        return settled
+
+    def block_worker(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Outcome:
+        """Block the submission's worker; the submission stays reviewable."""
+        row = self._row_for_action(submission_id, message)
+        sid = row["submission_id"]
+        if not self.s.is_allowed(user_id):
+            records.audit(self.db, user_id, "block", str(sid), "refused", "not an allowed user")
+            raise NotAllowed("You are not allowed to block workers. Ask an admin to add you to the review channel.")
+        worker_id = row.get("worker_id")
+        name = row["data"].get("worker_name")
+        already = self._already(row)
+        if already:  # a decided message has no Block button any more
+            records.audit(self.db, user_id, "block", str(sid), "refused", already)
+            raise UserError(f"{already} To block its worker, use `/rw block {escape(worker_id or '?')}`.")
+        if records.block_of(self.db, worker_id):
+            raise UserError(f"{escape(name or worker_id)} is already blocked.")
+        self.block(worker_id, user_id, worker_name=name, target=str(sid))
+        return Outcome(f"Blocked {escape(name or worker_id)}. The submission is still open for review.")
+
+    def block(self, worker_id: str | None, user_id: str, *, worker_name: str | None = None, target: str | None = None) -> None:
+        """Block a worker upstream, record who did it, update their open messages."""
+        if not worker_id:
+            raise UserError("This submission has no worker id, so the worker cannot be blocked.")
+        try:
+            self.s.rw.block_worker(worker_id)
+        except BadRequest as e:
+            if "already blocked" not in (e.error or str(e)).lower():
+                records.audit(self.db, user_id, "block", target or worker_id, "failed", str(e))
+                raise UserError(f"RapidWorkers refused to block the worker: {e}") from None
+        except RapidWorkersError as e:
+            records.audit(self.db, user_id, "block", target or worker_id, "failed", str(e))
+            raise UserError(f"Could not block the worker: {e}") from None
+        records.record_block(self.db, str(worker_id), worker_name, user_id)
+        records.audit(self.db, user_id, "block", target or str(worker_id), "blocked", f"worker {worker_id}")
+        self.refresh_worker(str(worker_id))
+
+    def unblock(self, worker_id: str, user_id: str) -> None:
+        try:
+            self.s.rw.unblock_worker(worker_id)
+        except BadRequest as e:
+            if "not blocked" not in (e.error or str(e)).lower():
+                records.audit(self.db, user_id, "unblock", worker_id, "failed", str(e))
+                raise UserError(f"RapidWorkers refused to unblock the worker: {e}") from None
+        except RapidWorkersError as e:
+            records.audit(self.db, user_id, "unblock", worker_id, "failed", str(e))
+            raise UserError(f"Could not unblock the worker: {e}") from None
+        records.remove_block(self.db, str(worker_id))
+        records.audit(self.db, user_id, "unblock", str(worker_id), "unblocked")
+        self.refresh_worker(str(worker_id))
+
+    def refresh_worker(self, worker_id: str) -> None:
+        for other in subs.posted(self.db, worker_id=worker_id):
+            self._refresh_quietly(other["submission_id"])
+
+    def approve_in_bulk(self, campaign_id: str, submission: Submission, pay: Decimal, title: str, user_id: str) -> Decimal | None:
+        """One submission of an approve-all, through the same decided-once guard as a click.
+
+        Returns what was paid, or None when someone else decided (or is deciding) it
+        first. A failed call leaves it as it was and raises; it is never retried here.
+        """
+        sid = submission.id
+        data = submission.to_dict()
+        data["pay"] = str(pay)
+        data["campaign_title"] = data.get("campaign_title") or title
+        if not subs.begin_bulk_approval(self.db, sid, campaign_id, submission.worker_id, data, user_id):
+            return None
+        try:
+            decision = self.s.rw.approve(campaign_id, sid)
+        except BadRequest as e:
+            subs.undo_bulk_approval(self.db, sid)
+            if "already processed" in (e.error or str(e)).lower():
+                return None  # decided on RapidWorkers meanwhile; the next sync shows how
+            records.audit(self.db, user_id, "approve", str(sid), "failed", f"approve-all: {e}"[:300])
+            raise
+        except Exception as e:
+            subs.undo_bulk_approval(self.db, sid)
+            records.audit(self.db, user_id, "approve", str(sid), "failed", f"approve-all: {e}"[:300])
+            raise
+        amount = decision.amount_paid if decision.amount_paid is not None else pay
+        subs.finish_decision(self.db, sid, "approved", decided_by=user_id, amount_paid=str(amount), via="bulk")
+        records.audit(self.db, user_id, "approve", str(sid), "approved", "approve-all", str(amount))
+        self._refresh_quietly(sid)
+        return amount

@@ -1,0 +1,1 @@
+"""Slack plumbing shared by every feature: ids, mrkdwn, view state, event dedup."""

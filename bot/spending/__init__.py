@@ -1,0 +1,1 @@
+"""Who may spend and the spending limits."""

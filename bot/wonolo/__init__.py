@@ -1,0 +1,1 @@
+"""The Wonolo API: client and webhook parsing. No Slack, no storage."""

@@ -1,0 +1,1 @@
+"""The Wonolo desk in Slack: service and Block Kit."""

@@ -1,0 +1,812 @@
+"""Wonolo in Slack: job request messages, job thread replies, /wonolo output, modals.
+
+Pure builders: they take Wonolo resources (or a job snapshot dict) and
+return (fallback text, blocks) or a view, with every untrusted string
+(request names, venues, worker names, reasons) escaped or put in plain_text.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.slack import ids
+from bot.slack.mrkdwn import date_token, escape, mention, money, plain, truncate
+from bot.slack.view_state import state_choice, state_text
+from bot.wonolo.client import estimated_cost, open_slots
+
+SECTION_TEXT_LIMIT = 3000
+FIELD_LIMIT = 2000
+ZONE_SHOWN_LIMIT = 60     # an unknown Wonolo time zone is shown as given, cut to this
+PAGE = 20                 # /wonolo lists show this many, then "and N more"
+JOBS_ON_MESSAGE = 10      # workers listed on a job request message
+
+# Job states that hold a slot of their job request (slots filled).
+SLOT_STATES = frozenset({"filled", "in_progress", "completed", "approved", "paused"})
+# States that must stand out in the channel.
+ALARM_STATES = frozenset({"no_show", "withdrawn", "cancelled", "unfilled"})
+# Only a request still looking for workers can have them notified, re-ranked or assigned.
+RECRUITING_STATES = frozenset({"unassigned", "posted"})
+# A request can be cancelled until its shift starts.
+REQUEST_CANCELLABLE_STATES = frozenset({"draft", "unassigned", "posted", "filled"})
+# A job can be cancelled from Slack only before the work starts.
+JOB_CANCELLABLE_STATES = frozenset({"pending", "filled", "paused"})
+
+STATE_ICON = {
+    "draft": ":memo:", "unassigned": ":inbox_tray:", "posted": ":mega:", "filled": ":white_check_mark:",
+    "in_progress": ":arrow_forward:", "completed": ":checkered_flag:", "approved": ":moneybag:",
+    "pending": ":hourglass_flowing_sand:", "rejected": ":x:", "paused": ":double_vertical_bar:",
+}
+
+# Wonolo's list of cancellation reasons is not public; decided_to_cancel is the
+# one seen in its documentation. A reason Wonolo refuses comes back as a 422.
+CANCEL_REASONS = (
+    ("decided_to_cancel", "Decided to cancel"),
+    ("no_longer_needed", "No longer needed"),
+    ("schedule_changed", "Schedule changed"),
+    ("filled_internally", "Filled internally"),
+)
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def state_label(state: str | None) -> str:
+    """'in_progress' -> 'In progress'; unknown -> 'Unknown'."""
+    text = str(state or "unknown").replace("_", " ").strip()
+    return escape(text[:1].upper() + text[1:]) if text else "Unknown"
+
+
+def state_badge(state: str | None) -> str:
+    """Icon and label; no_show/withdrawn/cancelled/unfilled stand out in bold capitals."""
+    if state in ALARM_STATES:
+        return f":rotating_light: *{escape(state.replace('_', ' ').upper())}*"
+    return f"{STATE_ICON.get(state or '', ':grey_question:')} {state_label(state)}"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    """The IANA zone `name`; UTC when there is none; None when `name` is no zone.
+
+    Only names in the zone database are opened: ZoneInfo() reads a file
+    named by its argument, and raises OSError on a long or odd one.
+    """
+    if not name:
+        return UTC
+    if not isinstance(name, str) or name not in _known_zones():
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def when(moment: datetime | str | None, tz_name: str | None = None) -> str:
+    """A Slack date token: each reader sees it in their own time zone.
+
+    The fallback (for clients that cannot render tokens) is written in the
+    job request's own time zone, else UTC. A zone Wonolo sent that is no real
+    zone is shown after the time as given (escaped, cut), never guessed.
+    """
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            return escape(moment)
+    if moment is None:
+        return "unknown"
+    moment = _aware(moment)
+    zone = _zone(tz_name)
+    local = moment.astimezone(zone or UTC)
+    fallback = local.strftime("%a %b %d %Y, %H:%M ") + (local.tzname() or "UTC")
+    token = date_token(moment.timestamp(), fallback)
+    if zone is None:
+        given = " ".join(str(tz_name).split())  # no line breaks in a one-line fact
+        return f"{token} (time zone: {truncate(escape(given), ZONE_SHOWN_LIMIT)})"
+    return token
+
+
+def _parse(moment: datetime | str | None) -> datetime | str | None:
+    """An aware datetime; a string that is no time comes back as it is."""
+    if isinstance(moment, str):
+        try:
+            return _aware(datetime.fromisoformat(moment.replace("Z", "+00:00")))
+        except ValueError:
+            return moment
+    return _aware(moment) if moment is not None else None
+
+
+def _span(seconds: float) -> str:
+    minutes = round(abs(seconds) / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 10 and rest:
+        return f"{hours} h {rest} min"
+    if hours < 48:
+        return f"{round(minutes / 60)} h"
+    return f"{round(minutes / 1440)} days"
+
+
+def relative_text(moment: datetime, now: datetime | None = None) -> str:
+    """'starts in 14 h' / 'started 3 h ago', from the clock now."""
+    now = now or datetime.now(UTC)
+    seconds = (_aware(moment) - now).total_seconds()
+    if abs(seconds) < 60:
+        return "starts now"
+    return f"starts in {_span(seconds)}" if seconds > 0 else f"started {_span(seconds)} ago"
+
+
+def venue_time(moment: datetime | str | None, tz_name: str | None, *, now: datetime | None = None,
+               relative: bool = True) -> str:
+    """A shift time written in the venue's zone, the zone named: 'Mon 30 Nov, 07:00 PST · starts in 14 h'.
+
+    Without a zone from Wonolo it is UTC. A zone that is no real zone is
+    never guessed: the time is then a Slack date token (each reader's own
+    zone) followed by the zone as given (see when()).
+    """
+    moment = _parse(moment)
+    if moment is None:
+        return "unknown"
+    if isinstance(moment, str):
+        return escape(moment)
+    zone = _zone(tz_name)
+    if zone is None:
+        text = when(moment, tz_name)
+    else:
+        local = moment.astimezone(zone)
+        year = f" {local.year}" if local.year != (now or datetime.now(UTC)).astimezone(zone).year else ""
+        text = f"{local:%a} {local.day} {local:%b}{year}, {local:%H:%M} {escape(local.tzname() or 'UTC')}"
+    if relative:
+        text += f" · {relative_text(moment, now)}"
+    return text
+
+
+def can_recruit(state: str | None) -> bool:
+    """Resend notifications, Re-rank workers, Assign worker: only while Wonolo still looks for workers."""
+    return state in RECRUITING_STATES
+
+
+def can_cancel_request(state: str | None) -> bool:
+    return state in REQUEST_CANCELLABLE_STATES
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return _aware(moment).isoformat() if moment is not None else None
+
+
+def duration_text(minutes: int | None) -> str:
+    if not minutes:
+        return ""
+    hours, rest = divmod(int(minutes), 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    return f"{hours} h" if hours else f"{rest} min"
+
+
+def wage_text(wage: Decimal | None) -> str:
+    return f"{money(wage)}/hr" if wage is not None else "unknown"
+
+
+def slots_filled(jr, jobs: Sequence | None) -> int:
+    """Jobs holding a slot; from the jobs list when we have it, else the request's own count."""
+    if jobs:
+        return sum(1 for j in jobs if j.state in SLOT_STATES)
+    return jr.slots_filled or 0
+
+
+def request_title(jr) -> str:
+    return jr.request_name or f"Job request {jr.id}"
+
+
+def _where(jr) -> str:
+    parts = [p for p in (jr.venue, jr.city) if p]
+    return escape(", ".join(parts)) if parts else "unknown"
+
+
+def _mrkdwn_section(text: str, **kw: Any) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)), **kw)
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, FIELD_LIMIT))])
+
+
+def _sections(lines: Iterable[str]) -> list[Block]:
+    """Pack lines into as few sections as fit Slack's 3000 characters."""
+    blocks: list[Block] = []
+    chunk = ""
+    for line in lines:
+        line = truncate(line, 1000)
+        if chunk and len(chunk) + 1 + len(line) > SECTION_TEXT_LIMIT:
+            blocks.append(_mrkdwn_section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        blocks.append(_mrkdwn_section(chunk))
+    return blocks
+
+
+def _out(text: str, blocks: list[Block]) -> tuple[str, list[dict]]:
+    return truncate(text, 3000), [b.to_dict() for b in blocks]
+
+
+# --------------------------------------------------------------------------- job request message
+
+
+def unfilled_slots(jr, jobs: Sequence | None) -> int | None:
+    return open_slots(jr.slots, slots_filled(jr, jobs))
+
+
+def cost_text(jr) -> str:
+    """The estimated total: slots x hours x wage (Wonolo's fees are not public)."""
+    cost = estimated_cost(jr.slots, jr.duration, jr.wage)
+    if cost is None:
+        return "unknown"
+    return f"~{money(cost)} ({jr.slots} × {duration_text(jr.duration) or '0 min'} × {wage_text(jr.wage)})"
+
+
+def request_fields(jr, jobs: Sequence | None, *, now: datetime | None = None, relative: bool = True) -> list[str]:
+    start = venue_time(jr.start_time, jr.timezone, now=now, relative=relative)
+    length = duration_text(jr.duration)
+    slots = f"{slots_filled(jr, jobs)}/{jr.slots if jr.slots is not None else '?'} filled"
+    unfilled = unfilled_slots(jr, jobs)
+    if can_recruit(jr.state) and unfilled:
+        slots += f" · *{unfilled} unfilled*"
+    return [
+        f"*Where*\n{truncate(_where(jr), 500)}",
+        f"*Starts*\n{start}" + (f" · {length}" if length else ""),
+        f"*Slots*\n{slots}",
+        f"*Wage*\n{wage_text(jr.wage)}",
+        f"*Estimated cost*\n{cost_text(jr)}",
+    ]
+
+
+def _jobs_lines(jobs: Sequence, limit: int) -> list[str]:
+    lines = []
+    for job in list(jobs)[:limit]:
+        worker = job.worker.full_name if job.worker else "no worker yet"
+        lines.append(f"• {truncate(escape(worker), 100)} — {state_badge(job.state)} (job `{escape(job.id)}`)")
+    if len(jobs) > limit:
+        lines.append(f"…and {len(jobs) - limit} more")
+    return lines
+
+
+def request_message(jr, jobs: Sequence | None = None, *, cancelled_by: str | None = None,
+                    with_actions: bool = True, now: datetime | None = None,
+                    relative: bool = True) -> tuple[str, list[dict]]:
+    """The one channel message of a job request, rebuilt from its fetched state.
+
+    `relative=False` leaves out "starts in …" (the bot compares renders
+    without it, so the clock alone never re-sends a message)."""
+    title = request_title(jr)
+    jobs = list(jobs or [])
+    fields = request_fields(jr, jobs, now=now, relative=relative)
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=plain(title, 150), emoji=False)),
+        _mrkdwn_section(f"*State:* {state_badge(jr.state)}"),
+        SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]),
+    ]
+    if jobs:
+        blocks.extend(_sections(_jobs_lines(jobs, JOBS_ON_MESSAGE)))
+    facts = [f"Job request `{escape(jr.id)}`"]
+    if jr.category:
+        facts.append(truncate(escape(jr.category), 100))
+    if jr.address:
+        facts.append(truncate(escape(" ".join(p for p in (jr.address, jr.zip) if p)), 200))
+    blocks.append(_context(" · ".join(facts)))
+    if cancelled_by and jr.state == "cancelled":
+        blocks.append(_mrkdwn_section(f":no_entry: Cancelled from Slack by {mention(cancelled_by)}"))
+    buttons = request_buttons(jr, unfilled_slots(jr, jobs)) if with_actions else None
+    if buttons is not None:
+        blocks.append(buttons)
+    text = (f"{state_label(jr.state)}: {escape(title)} at {_where(jr)} · "
+            f"{slots_filled(jr, jobs)}/{jr.slots if jr.slots is not None else '?'} filled")
+    return _out(text, blocks)
+
+
+def recruit_buttons(jr) -> list[ButtonElement]:
+    value = str(jr.id)
+    return [
+        ButtonElement(text="Resend notifications", action_id=ids.WONOLO_RESEND, value=value),
+        ButtonElement(text="Re-rank workers", action_id=ids.WONOLO_RERANK, value=value),
+    ]
+
+
+def request_buttons(jr, unfilled: int | None = None) -> ActionsBlock | None:
+    """The actions the request's state allows (None: none)."""
+    value = str(jr.id)
+    elements: list[ButtonElement] = []
+    if can_recruit(jr.state):
+        elements.extend(recruit_buttons(jr))
+        if unfilled is None or unfilled > 0:
+            elements.append(ButtonElement(text="Assign worker", action_id=ids.WONOLO_ASSIGN, value=value))
+    if can_cancel_request(jr.state):
+        elements.append(ButtonElement(
+            text="Cancel request",
+            action_id=ids.WONOLO_CANCEL_REQUEST,
+            value=value,
+            style="danger",
+            confirm=ConfirmObject(
+                title="Cancel this job request?",
+                # plain_text: the request name is untrusted and must not mention anyone.
+                text=PlainTextObject(
+                    text=truncate(f"{plain(request_title(jr), 150)} will be cancelled on Wonolo, "
+                                  "with every job on it. This cannot be undone from Slack.", 300),
+                    emoji=False,
+                ),
+                confirm="Cancel request",
+                deny="Keep it",
+                style="danger",
+            ),
+        ))
+    if not elements:
+        return None
+    return ActionsBlock(block_id=f"wonolo-request-{value}", elements=elements)
+
+
+def request_metadata(job_request_id: str) -> dict:
+    """Slack message metadata that lets the bot find its message again after a crash."""
+    return {"event_type": ids.WONOLO_REQUEST_EVENT, "event_payload": {"job_request_id": str(job_request_id)}}
+
+
+# --------------------------------------------------------------------------- job thread replies
+
+
+def job_snapshot(job) -> dict:
+    """What a job reply shows, as JSON-able data (stored to rebuild the reply later)."""
+    return {
+        "id": str(job.id),
+        "state": job.state,
+        "job_request_id": str(job.job_request_id) if job.job_request_id is not None else None,
+        "worker_id": str(job.worker.id) if job.worker and job.worker.id is not None else None,
+        "worker_name": job.worker.full_name if job.worker else None,
+        "employer_id": str(job.employer.id) if job.employer and job.employer.id is not None else None,
+        "confirmed_at": _iso(job.confirmed_at),
+        "started_at": _iso(job.started_at),
+        "completed_at": _iso(job.completed_at),
+        "hours_worked": job.hours_worked,
+        "cancelled_reason": job.raw.get("cancelled_reason") if isinstance(job.raw, dict) else None,
+    }
+
+
+def job_reply(snap: dict, *, tz_name: str | None = None, with_buttons: bool = True) -> tuple[str, list[dict]]:
+    """A job's state change, posted in its job request's thread."""
+    state = snap.get("state")
+    worker = snap.get("worker_name") or "No worker yet"
+    name = truncate(escape(worker), 200)
+    headline = f"{state_badge(state)} · *{name}*"
+    facts = [f"Job `{escape(snap.get('id'))}`"]
+    for key, label in (("confirmed_at", "confirmed"), ("started_at", "started"), ("completed_at", "completed")):
+        if snap.get(key):
+            facts.append(f"{label} {venue_time(snap[key], tz_name, relative=False)}")
+    if snap.get("hours_worked") is not None:
+        facts.append(f"{snap['hours_worked']:g} h worked")
+    if snap.get("cancelled_reason") and state == "cancelled":
+        facts.append(f"reason: {truncate(escape(snap['cancelled_reason']), 200)}")
+    blocks: list[Block] = [_mrkdwn_section(headline), _context(" · ".join(facts))]
+    if with_buttons:
+        buttons = job_buttons(snap)
+        if buttons is not None:
+            blocks.append(buttons)
+    text = f"{escape(worker)}: {state_label(state)} (job {escape(snap.get('id'))})"
+    return _out(text, blocks)
+
+
+def job_buttons(snap: dict) -> ActionsBlock | None:
+    value = str(snap.get("id"))
+    elements = []
+    if snap.get("state") in JOB_CANCELLABLE_STATES:
+        elements.append(ButtonElement(text="Cancel job", action_id=ids.WONOLO_CANCEL_JOB, value=value, style="danger"))
+    if snap.get("worker_id"):
+        elements.append(ButtonElement(text="Message worker", action_id=ids.WONOLO_MESSAGE_WORKER, value=value))
+    if not elements:
+        return None
+    return ActionsBlock(block_id=f"wonolo-job-{value}", elements=elements)
+
+
+# --------------------------------------------------------------------------- modals
+
+
+def cancel_job_modal(snap: dict, request_name: str | None) -> dict:
+    """Asks for the cancellation reason Wonolo requires."""
+    worker = snap.get("worker_name") or "no worker yet"
+    about = f" on *{truncate(escape(request_name), 150)}*" if request_name else ""
+    view = View(
+        type="modal",
+        callback_id=ids.WONOLO_CANCEL_JOB_MODAL,
+        private_metadata=json.dumps({"job_id": str(snap.get("id"))}),
+        title="Cancel job",
+        submit="Cancel job",
+        close="Keep it",
+        blocks=[
+            _mrkdwn_section(f"Cancel job `{escape(snap.get('id'))}` of *{truncate(escape(worker), 150)}*{about}? "
+                            "Wonolo tells the worker."),
+            InputBlock(
+                block_id=ids.WONOLO_CANCEL_REASON_BLOCK,
+                label="Reason",
+                optional=True,
+                element=StaticSelectElement(
+                    action_id=ids.WONOLO_CANCEL_REASON_INPUT,
+                    placeholder="Pick a reason",
+                    options=[Option(value=code, text=label) for code, label in CANCEL_REASONS],
+                ),
+            ),
+            InputBlock(
+                block_id=ids.WONOLO_CANCEL_OTHER_BLOCK,
+                label="Other reason",
+                optional=True,
+                element=PlainTextInputElement(action_id=ids.WONOLO_CANCEL_OTHER_INPUT, max_length=200),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def cancel_reason_from_view(values: dict) -> str:
+    """The typed reason, else the chosen one's code; '' when neither is given."""
+    typed = state_text(values, ids.WONOLO_CANCEL_OTHER_BLOCK, ids.WONOLO_CANCEL_OTHER_INPUT)
+    code = state_choice(values, ids.WONOLO_CANCEL_REASON_BLOCK, ids.WONOLO_CANCEL_REASON_INPUT) or ""
+    known = {c for c, _ in CANCEL_REASONS}
+    return typed or (code if code in known else "")
+
+
+def message_modal(snap: dict) -> dict:
+    """Write an in-app message to the job's worker."""
+    worker = snap.get("worker_name") or "the worker"
+    view = View(
+        type="modal",
+        callback_id=ids.WONOLO_MESSAGE_MODAL,
+        private_metadata=json.dumps({"job_id": str(snap.get("id"))}),
+        title="Message worker",
+        submit="Send",
+        close="Cancel",
+        blocks=[
+            _mrkdwn_section(f"To *{truncate(escape(worker), 150)}* about job `{escape(snap.get('id'))}`, "
+                            "in the Wonolo app."),
+            InputBlock(
+                block_id=ids.WONOLO_MESSAGE_BLOCK,
+                label="Message",
+                element=PlainTextInputElement(action_id=ids.WONOLO_MESSAGE_INPUT, multiline=True, max_length=2000),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def message_from_view(values: dict) -> str:
+    return state_text(values, ids.WONOLO_MESSAGE_BLOCK, ids.WONOLO_MESSAGE_INPUT)
+
+
+def job_id_from_metadata(private_metadata: str | None) -> str:
+    try:
+        data = json.loads(private_metadata or "")
+    except ValueError:
+        return ""
+    return str(data.get("job_id") or "") if isinstance(data, dict) else ""
+
+
+# --------------------------------------------------------------------------- /wonolo output
+
+# (command, usage, what it does): the usage is escaped when shown, so <id> stays text.
+HELP_LINES = (
+    ("help", "/wonolo help", "this help"),
+    ("requests", "/wonolo requests [state]", "job requests, optionally in one state, a page at a time"),
+    ("request", "/wonolo request <id>", "one job request and its jobs"),
+    ("jobs", "/wonolo jobs [state]", "jobs, optionally in one state, a page at a time"),
+    ("job", "/wonolo job <id>", "one job"),
+    ("worker", "/wonolo worker <id|email>", "a Wonoloer"),
+    ("invite", "/wonolo invite <email>", "invite a worker to Wonolo by e-mail (allowed users)"),
+    ("badges", "/wonolo badges", "the badges job requests can require"),
+)
+COMMANDS = tuple(name for name, _, _ in HELP_LINES)
+
+
+def usage_line(name: str) -> str:
+    """`/wonolo request &lt;id&gt;`: a usage line safe for mrkdwn."""
+    usage = next((u for n, u, _ in HELP_LINES if n == name), "/wonolo help")
+    return f"`{escape(usage)}`"
+
+
+USAGE = "\n".join(f"{usage_line(name)} · {what}" for name, _, what in HELP_LINES)
+
+
+def help_message(problem: str | None = None) -> tuple[str, list[dict]]:
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(_mrkdwn_section(f":warning: {problem}"))
+    blocks.append(_mrkdwn_section("*Wonolo commands*\n" + USAGE))
+    blocks.append(_context("Shift times are in the venue's time zone."))
+    return _out((f"{problem} " if problem else "") + "Wonolo commands: " + ", ".join(COMMANDS), blocks)
+
+
+def notice(text: str) -> tuple[str, list[dict]]:
+    return _out(text, [_mrkdwn_section(text)])
+
+
+def page_value(kind: str, state: str | None, page: int) -> str:
+    """What a Next/Previous button carries: which list, which state, which page."""
+    return json.dumps({"list": kind, "state": state, "page": page}, separators=(",", ":"))
+
+
+def page_from_value(value: str) -> tuple[str, str | None, int] | None:
+    """(kind, state, page) from a pager button; None when it is not one of ours."""
+    try:
+        data = json.loads(value) if len(value) <= 200 else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    kind, state, page = data.get("list"), data.get("state"), data.get("page")
+    if kind not in ("requests", "jobs") or not (state is None or isinstance(state, str)):
+        return None
+    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+        return None
+    return kind, state, page
+
+
+def _pager(kind: str, state: str | None, page: int, has_next: bool) -> ActionsBlock | None:
+    elements = []
+    if page > 1:
+        elements.append(ButtonElement(text="Previous", action_id=ids.WONOLO_PAGE_PREVIOUS,
+                                      value=page_value(kind, state, page - 1)))
+    if has_next:
+        elements.append(ButtonElement(text="Next", action_id=ids.WONOLO_PAGE_NEXT,
+                                      value=page_value(kind, state, page + 1)))
+    return ActionsBlock(block_id=f"wonolo-pager-{kind}", elements=elements) if elements else None
+
+
+def _list_page(kind: str, what: str, lines: list[str], *, state: str | None, page: int,
+               has_next: bool, hint: str) -> tuple[str, list[dict]]:
+    title = what[:1].upper() + what[1:]
+    if not lines:
+        blocks: list[Block] = [_mrkdwn_section(f"No {what}." if page == 1 else f"No more {what}.")]
+    else:
+        blocks = [_mrkdwn_section(f"*{title}* · page {page}")]
+        blocks.extend(_sections(lines))
+        blocks.append(_context(hint))
+    pager = _pager(kind, state, page, has_next and bool(lines))
+    if pager is not None:
+        blocks.append(pager)
+    return _out(f"{title}, page {page}: {len(lines)} shown", blocks)
+
+
+def request_list(jrs: Sequence, *, state: str | None, page: int = 1, has_next: bool = False,
+                 now: datetime | None = None) -> tuple[str, list[dict]]:
+    what = f"{state_label(state).lower()} job requests" if state else "job requests"
+    lines = []
+    for jr in jrs:
+        lines.append(
+            f"`{escape(jr.id)}` *{truncate(escape(request_title(jr)), 120)}* · {state_badge(jr.state)} · "
+            f"{truncate(_where(jr), 120)} · {venue_time(jr.start_time, jr.timezone, now=now)} · "
+            f"{jr.slots_filled or 0}/{jr.slots if jr.slots is not None else '?'} filled"
+        )
+    return _list_page("requests", what, lines, state=state, page=page, has_next=has_next,
+                      hint=f"Open one with {usage_line('request')}.")
+
+
+def job_list(jobs: Sequence, *, state: str | None, page: int = 1, has_next: bool = False) -> tuple[str, list[dict]]:
+    what = f"{state_label(state).lower()} jobs" if state else "jobs"
+    lines = []
+    for job in jobs:
+        worker = job.worker.full_name if job.worker else "no worker yet"
+        lines.append(f"`{escape(job.id)}` {truncate(escape(worker), 120)} · {state_badge(job.state)} · "
+                     f"job request `{escape(job.job_request_id)}`")
+    return _list_page("jobs", what, lines, state=state, page=page, has_next=has_next,
+                      hint=f"Open one with {usage_line('job')}.")
+
+
+def request_detail(jr, jobs: Sequence) -> tuple[str, list[dict]]:
+    text, blocks = request_message(jr, jobs[:JOBS_ON_MESSAGE], with_actions=False)
+    if len(jobs) > JOBS_ON_MESSAGE:
+        blocks.append(_context(f"…and {len(jobs) - JOBS_ON_MESSAGE} more jobs: `/wonolo jobs` lists them.").to_dict())
+    if jr.description:
+        blocks.insert(3, _mrkdwn_section(truncate(escape(jr.description), 1500)).to_dict())
+    return text, blocks
+
+
+def job_detail(job, request_name: str | None, tz_name: str | None) -> tuple[str, list[dict]]:
+    snap = job_snapshot(job)
+    text, blocks = job_reply(snap, tz_name=tz_name, with_buttons=False)
+    about = f"Job request `{escape(job.job_request_id)}`"
+    if request_name:
+        about += f" · {truncate(escape(request_name), 200)}"
+    if job.requestor_notes:
+        about += f"\nNotes: {truncate(escape(job.requestor_notes), 500)}"
+    blocks.insert(1, _mrkdwn_section(about).to_dict())
+    return text, blocks
+
+
+def worker_detail(user, *, show_contact: bool) -> tuple[str, list[dict]]:
+    name = user.full_name
+    fields = [
+        f"*Type*\n{escape(user.type or 'unknown')}",
+        f"*Rating*\n{user.rating:g}" if user.rating is not None else "*Rating*\nnone yet",
+        f"*State*\n{escape(user.address_state or 'unknown')}",
+        f"*Suspended*\n{'yes :no_entry:' if user.suspended else 'no'}",
+    ]
+    if show_contact:
+        fields.append(f"*Email*\n{truncate(escape(user.email or 'unknown'), 300)}")
+        fields.append(f"*Phone*\n{truncate(escape(user.phone or 'unknown'), 100)}")
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=plain(name, 150), emoji=False)),
+        SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]),
+    ]
+    badges = ", ".join(escape(b) for b in user.badges) or "none"
+    blocks.append(_context(truncate(f"User `{escape(user.id)}` · badges: {badges}", FIELD_LIMIT)))
+    if not show_contact:
+        blocks.append(_context("Contact details are shown to allowed users only."))
+    return _out(f"{escape(name)} ({escape(user.type or 'user')} {escape(user.id)})", blocks)
+
+
+def badge_list(badges: Sequence, *, more: int) -> tuple[str, list[dict]]:
+    if not badges:
+        return notice("No badges.")
+    lines = []
+    for badge in badges:
+        kind = "soft" if badge.is_soft else "required"
+        desc = f" — {truncate(escape(badge.description), 300)}" if badge.description else ""
+        lines.append(f"`{escape(badge.id)}` *{truncate(escape(badge.name or 'unnamed'), 150)}* ({kind}){desc}")
+    blocks: list[Block] = [_mrkdwn_section(f"*Badges* ({len(badges) + more})")]
+    blocks.extend(_sections(lines))
+    if more:
+        blocks.append(_context(f"…and {more} more."))
+    return _out(f"{len(badges) + more} badges", blocks)
+
+
+# --------------------------------------------------------------------------- assign a worker
+
+
+def assign_modal(jr_id: str, request_name: str | None, unfilled: int | None) -> dict:
+    """Asks for the favourite worker to assign (id or e-mail) and optional notes."""
+    about = f" *{truncate(escape(request_name), 150)}*" if request_name else ""
+    left = f" ({unfilled} unfilled)" if unfilled else ""
+    view = View(
+        type="modal",
+        callback_id=ids.WONOLO_ASSIGN_MODAL,
+        private_metadata=json.dumps({"job_request_id": str(jr_id)}),
+        title="Assign worker",
+        submit="Assign",
+        close="Cancel",
+        blocks=[
+            _mrkdwn_section(f"Assign a favourite worker to job request `{escape(jr_id)}`{about}{left}. "
+                            "Wonolo gives them the job directly."),
+            InputBlock(
+                block_id=ids.WONOLO_ASSIGN_WORKER_BLOCK,
+                label="Worker id or e-mail",
+                element=PlainTextInputElement(action_id=ids.WONOLO_ASSIGN_WORKER_INPUT, max_length=254,
+                                              placeholder="12345 or maria@example.com"),
+            ),
+            InputBlock(
+                block_id=ids.WONOLO_ASSIGN_NOTES_BLOCK,
+                label="Notes for the worker",
+                optional=True,
+                element=PlainTextInputElement(action_id=ids.WONOLO_ASSIGN_NOTES_INPUT, multiline=True,
+                                              max_length=500),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def assign_from_view(values: dict) -> tuple[str, str]:
+    """(worker id or e-mail, notes) as typed."""
+    return (state_text(values, ids.WONOLO_ASSIGN_WORKER_BLOCK, ids.WONOLO_ASSIGN_WORKER_INPUT),
+            state_text(values, ids.WONOLO_ASSIGN_NOTES_BLOCK, ids.WONOLO_ASSIGN_NOTES_INPUT))
+
+
+def job_request_id_from_metadata(private_metadata: str | None) -> str:
+    try:
+        data = json.loads(private_metadata or "")
+    except ValueError:
+        return ""
+    return str(data.get("job_request_id") or "") if isinstance(data, dict) else ""
+
+
+# --------------------------------------------------------------------------- unfilled-shift alert
+
+
+def unfilled_alert(jr, unfilled: int, *, now: datetime | None = None) -> tuple[str, list[dict]]:
+    """The channel alert for a shift that starts soon with open slots; Resend/Re-rank while recruiting."""
+    title = truncate(escape(request_title(jr)), 150)
+    start = venue_time(jr.start_time, jr.timezone, now=now)
+    if can_recruit(jr.state) and unfilled > 0:
+        head = f":rotating_light: *Unfilled shift:* *{title}* at {truncate(_where(jr), 300)}"
+        body = (f"{unfilled} of {jr.slots} slots unfilled · starts {start}" if jr.slots is not None
+                else f"{unfilled} slots unfilled · starts {start}")
+    else:
+        head = f":white_check_mark: *{title}*: {state_label(jr.state)}"
+        body = f"{unfilled} slots unfilled · starts {start}" if unfilled else f"No open slots · starts {start}"
+    blocks: list[Block] = [_mrkdwn_section(f"{head}\n{body}"),
+                           _context(f"Job request `{escape(jr.id)}` · {cost_text(jr)}")]
+    if can_recruit(jr.state) and unfilled > 0:
+        blocks.append(ActionsBlock(block_id=f"wonolo-alert-{jr.id}", elements=recruit_buttons(jr)))
+    text = f"Unfilled shift: {escape(request_title(jr))}, {unfilled} slots open, starts {start}"
+    return _out(text, blocks)
+
+
+# --------------------------------------------------------------------------- digest and App Home
+
+
+@dataclass
+class WonoloSummary:
+    """What the digest and App Home say about Wonolo (gathered by WonoloDesk.summary)."""
+
+    tomorrow: Sequence = ()        # JobRequest starting tomorrow (digest zone), by start time
+    upcoming: Sequence = ()        # JobRequest starting from now on, by start time
+    slots: int = 0                 # of tomorrow's shifts
+    filled: int = 0
+    alerts_raised: int = 0         # unfilled alerts in the last 24 h
+    spend: Decimal = Decimal("0")  # estimated wages of shifts that started in the last 24 h
+    spend_shifts: int = 0
+    error: str | None = None
+
+
+MAX_SHIFTS = 10
+
+
+def _shift_line(jr, now: datetime | None) -> str:
+    unfilled = unfilled_slots(jr, None)
+    filled = f"{jr.slots_filled or 0}/{jr.slots if jr.slots is not None else '?'} filled"
+    alarm = " :warning:" if can_recruit(jr.state) and unfilled else ""
+    return (f"• *{truncate(escape(request_title(jr)), 100)}* · {truncate(_where(jr), 100)} · "
+            f"{venue_time(jr.start_time, jr.timezone, now=now)} · {filled}{alarm}")
+
+
+def _shift_lines(jrs: Sequence, now: datetime | None) -> list[str]:
+    lines = [_shift_line(jr, now) for jr in list(jrs)[:MAX_SHIFTS]]
+    if len(jrs) > MAX_SHIFTS:
+        lines.append(f"…and {len(jrs) - MAX_SHIFTS} more: {usage_line('requests')}")
+    return lines
+
+
+def digest_section(w: WonoloSummary, *, now: datetime | None = None) -> list[Block]:
+    """The digest's Wonolo part: tomorrow's shifts, fill rate, alerts raised, spend."""
+    if w.error:
+        return [_mrkdwn_section(f":warning: Wonolo unavailable: {truncate(escape(w.error), 500)}")]
+    rate = f"{round(100 * w.filled / w.slots)}% ({w.filled}/{w.slots} slots)" if w.slots else "no slots"
+    head = (f"*Wonolo* · tomorrow: {len(w.tomorrow)} shift{'s' if len(w.tomorrow) != 1 else ''}, fill rate {rate}"
+            f" · unfilled alerts in the last 24 h: {w.alerts_raised}"
+            f" · spend (est.) on {w.spend_shifts} shift{'s' if w.spend_shifts != 1 else ''} in the last 24 h: {money(w.spend)}")
+    return _sections([head, *_shift_lines(w.tomorrow, now)])
+
+
+def home_section(w: WonoloSummary, *, now: datetime | None = None) -> list[Block]:
+    """The App Home's Wonolo part: upcoming shifts."""
+    if w.error:
+        return [_mrkdwn_section(f":warning: Wonolo unavailable: {truncate(escape(w.error), 500)}")]
+    if not w.upcoming:
+        return [_mrkdwn_section("*Upcoming Wonolo shifts:* none")]
+    head = f"*Upcoming Wonolo shifts ({len(w.upcoming)})*"
+    return _sections([head, *_shift_lines(w.upcoming, now)])

@@ -1,0 +1,3 @@
+"""Simulators and stand-ins (RapidWorkers, Wonolo, Slack) for tests, benchmarks and demos.
+
+Never imported by bot/, handlers/ or storage/ (the CLI loads it lazily)."""

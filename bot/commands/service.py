@@ -604,40 +604,55 @@ class CommandService:
         except Forbidden:
             raise UserError(f"Campaign `{shown(campaign_id)}` is not one of yours.") from None
 
-    def resolve_campaign(self, query: str, usage: str) -> str | Reply:
-        """A campaign id from an id or a unique title prefix; a Reply when there is none or several (nothing happens then).
+    def resolve_campaign(self, query: str, usage: str):
+        """A campaign from an id or a unique title prefix: the Campaign when it was read by id,
+        its id when found in the list, or a Reply when there is none or several (nothing happens then).
 
-        The titles come from the 30 s campaign list cache, so typing costs no extra
-        RapidWorkers request; an id-shaped query not in the list (another owner's, or
-        created since the list was read) is looked up by id.
+        Titles come from the 30 s campaign list cache, so typing costs no extra RapidWorkers
+        request. An id-shaped query is read by id first while the list is not cached (the
+        read the details need anyway), and also when it is not in the list (another
+        owner's campaign, or one created since the list was read).
         """
         query = " ".join((query or "").split())
         if not query:
             raise BadInput("The campaign id or the start of its title is missing.", usage)
         if len(query) > 200:
             raise BadInput("That is longer than any campaign title or id.", usage)
-        found = finder.find(query, self._campaign_list(None, None))
+        id_shaped = bool(ID_RE.match(query))
+        listed = self._answers.peek(("campaigns", None))
+        if listed is None and id_shaped:
+            by_id = self._campaign_by_id(query)
+            if by_id is not None:
+                return by_id
+        found = finder.find(query, listed if listed is not None else self._campaign_list(None, None))
         if found.campaign is not None:
             return found.campaign.id
         if found.candidates:
             return _reply(ui.candidates_message(query, found.candidates, limit=finder.MAX_CANDIDATES))
         near = f" Did you mean *{truncate(escape(found.near), 100)}*?" if found.near else ""
-        if ID_RE.match(query):
-            try:
-                return self.s.rw.get_campaign(query).id
-            except NotFound:
-                raise BadInput(f"No campaign with id `{shown(query)}`, and no campaign title starts with it.{near}", usage) from None
-            except Forbidden:
-                raise UserError(f"Campaign `{shown(query)}` is not one of yours.") from None
+        if id_shaped:
+            by_id = self._campaign_by_id(query) if listed is not None else None
+            if by_id is not None:
+                return by_id
+            raise BadInput(f"No campaign with id `{shown(query)}`, and no campaign title starts with it.{near}", usage)
         raise BadInput(f"No campaign starts with `{shown(query)}`.{near}", usage)
+
+    def _campaign_by_id(self, campaign_id: str):
+        """The campaign with this id, None when there is none; someone else's is refused."""
+        try:
+            return self.s.rw.get_campaign(campaign_id)
+        except NotFound:
+            return None
+        except Forbidden:
+            raise UserError(f"Campaign `{shown(campaign_id)}` is not one of yours.") from None
 
     def campaign(self, args, user_id, channel_id) -> Reply:
         """`/rw campaign <id or title start>`: the details, or the candidates when several titles start so."""
         self._reaches_rapidworkers(user_id)
-        cid = self.resolve_campaign(" ".join(args), "campaign")
-        if isinstance(cid, Reply):
-            return cid
-        return _reply(ui.campaign_message(self._campaign(cid)))
+        found = self.resolve_campaign(" ".join(args), "campaign")
+        if isinstance(found, Reply):
+            return found
+        return _reply(ui.campaign_message(self._campaign(found) if isinstance(found, str) else found))
 
     def campaign_details(self, campaign_id: str, user_id: str) -> Reply:
         """A Details / View campaign button: the campaign's details, as `/rw campaign <id>`."""
@@ -860,10 +875,10 @@ class CommandService:
         if not args:
             return OpenModal(ui.approve_all_modal(channel_id))
         self._reaches_rapidworkers(user_id)
-        cid = self.resolve_campaign(" ".join(args), "approve-all")
-        if isinstance(cid, Reply):
-            return cid
-        return self.offer_approve_all(cid, user_id)
+        found = self.resolve_campaign(" ".join(args), "approve-all")
+        if isinstance(found, Reply):
+            return found
+        return self.offer_approve_all(found if isinstance(found, str) else found.id, user_id)
 
     def check_approve_all_view(self, values: dict) -> tuple[str, dict[str, str]]:
         """The approve-all form's campaign (an id the type-ahead offered) or the field error."""

@@ -188,11 +188,12 @@ def test_row_details_and_overflow_go_through_the_usual_paths(desk, sandbox, bot,
     assert "Approved 3 of the 3" in text_of(done) and sandbox.balance == Decimal("998.80")
 
     # The spender rule applies to the overflow too: nothing offered.
+    sandbox.add_submission(cid)
     made = offers(bot)
     refused = desk.pick(f"approve-all|{cid}", user="U_MALLORY")
+    assert "only the people in GIGDESK_SPENDERS may spend money" in text_of(refused)
     assert ids.SPEND_CONFIRM not in buttons(refused) and offers(bot) == made
 
-    sandbox.add_submission(cid)
     posted = desk.pick(f"post-pending|{cid}")
     assert "Posted 1 new submission" in text_of(posted)
     assert "not allowed" in text_of(desk.pick(f"post-pending|{cid}", user="U_MALLORY"))

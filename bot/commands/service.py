@@ -571,18 +571,19 @@ class CommandService:
         if found is None:
             return problem("That button does not belong to a campaign list I made.")
         page, sort, status_word = found
-        reply = self.guard(lambda: self._campaigns_page(page, sort, status_word, user_id))
-        reply.replace_original = True
-        return reply
+        # The page replaces the list; a problem (e.g. the allowance) comes as a new reply, keeping the list.
+        return self.guard(lambda: self._campaigns_page(page, sort, status_word, user_id, replace=True))
 
     def _campaign_list(self, status: str | None, user_id: str | None) -> list:
         """Campaigns from the short answer cache; a miss counts against `user_id`'s allowance (None: already counted)."""
-        compute = lambda: self.s.rw.list_campaigns(status=status)  # noqa: E731
+        def compute():
+            return self.s.rw.list_campaigns(status=status)
+
         if user_id is None:
             return self._answers.get(("campaigns", status), compute)
         return self._cached(("campaigns", status), compute, user_id)
 
-    def _campaigns_page(self, page: int, sort: str, status_word: str, user_id: str) -> Reply:
+    def _campaigns_page(self, page: int, sort: str, status_word: str, user_id: str, *, replace: bool = False) -> Reply:
         status = STATUSES[status_word]
         campaigns = finder.ordered(self._campaign_list(status, user_id), sort)
         size = finder.PAGE_ROWS
@@ -594,7 +595,7 @@ class CommandService:
         if page < pages:
             values["next"] = finder.page_value(page + 1, sort, status_word)
         rows = campaigns[(page - 1) * size: page * size]
-        return _reply(ui.campaigns_message(rows, status, page=page, pages=pages, sort=sort, values=values))
+        return _reply(ui.campaigns_message(rows, status, page=page, pages=pages, sort=sort, values=values), replace=replace)
 
     def _campaign(self, campaign_id: str):
         try:

@@ -140,17 +140,27 @@ def campaign_options(ack: Ack, body: dict, context: BoltContext):
     ack(options=options)
 
 
-@guarded
-def submit_approve_all(ack: Ack, body: dict, context: BoltContext, view: dict):
+def _submit_campaign_pick(ack: Ack, body: dict, context: BoltContext, view: dict, then) -> None:
+    """A campaign type-ahead form: the field error, or `then(commands, campaign_id, user)` after the ack."""
     services = context["services"]
-    campaign_id, errors = services.commands.check_approve_all_view(view["state"]["values"])
+    campaign_id, errors = services.commands.check_campaign_view(view["state"]["values"])
     if errors:
         ack(response_action="errors", errors=errors)
         return
     ack()
     channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
     user = context["actor"]
-    _after_ack(context, body, lambda: services.commands.offer_approve_all(campaign_id, user), channel=channel)
+    _after_ack(context, body, lambda: then(services.commands, campaign_id, user), channel=channel)
+
+
+@guarded
+def submit_approve_all(ack: Ack, body: dict, context: BoltContext, view: dict):
+    _submit_campaign_pick(ack, body, context, view, lambda commands, cid, user: commands.offer_approve_all(cid, user))
+
+
+@guarded
+def submit_campaign(ack: Ack, body: dict, context: BoltContext, view: dict):
+    _submit_campaign_pick(ack, body, context, view, lambda commands, cid, user: commands.campaign_details(cid, user))
 
 
 @guarded
@@ -201,6 +211,7 @@ def register(app: App) -> None:
         app.action(pager)(campaigns_page)
     app.options(ids.CAMPAIGN_SELECT)(campaign_options)
     app.view_submission(ids.APPROVE_ALL_MODAL)(submit_approve_all)
+    app.view_submission(ids.CAMPAIGN_MODAL)(submit_campaign)
     app.action(ids.HOME_NEW_JOB)(home_new_job)
     app.view_submission(ids.JOB_MODAL)(submit_job)
     app.view_submission(ids.NEW_CAMPAIGN_MODAL)(submit_new_campaign)

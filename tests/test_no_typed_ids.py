@@ -53,7 +53,7 @@ class Desk:
         return self.click(ids.CAMPAIGN_ROW_MENU, value, user=user, action_type="overflow")
 
     def type_ahead(self, view: dict, typed: str, *, user: str = "U_ALICE", **kw) -> list[dict]:
-        r = self.poster.suggest(ids.CAMPAIGN_SELECT, typed, block_id=ui.APPROVE_ALL_CAMPAIGN_BLOCK, user_id=user, view=view, **kw)
+        r = self.poster.suggest(ids.CAMPAIGN_SELECT, typed, block_id=ui.CAMPAIGN_PICK_BLOCK, user_id=user, view=view, **kw)
         assert r.status_code == 200, r.text
         return r.json()["options"]
 
@@ -288,7 +288,7 @@ def open_form(desk, slack, user: str = "U_ALICE") -> dict:
 def test_approve_all_form_type_ahead_and_submit(desk, slack, sandbox, bot, titled):
     view = open_form(desk, slack)
     assert view["callback_id"] == ids.APPROVE_ALL_MODAL
-    [select] = [b["element"] for b in view["blocks"] if b.get("block_id") == ui.APPROVE_ALL_CAMPAIGN_BLOCK]
+    [select] = [b["element"] for b in view["blocks"] if b.get("block_id") == ui.CAMPAIGN_PICK_BLOCK]
     assert select["type"] == "external_select" and select["min_query_length"] == 1
     assert select["action_id"] == ids.CAMPAIGN_SELECT
 
@@ -303,12 +303,12 @@ def test_approve_all_form_type_ahead_and_submit(desk, slack, sandbox, bot, title
         desk.type_ahead(view, typed)
     assert list_requests(sandbox) == requests_before == 1  # keystrokes are answered from the cache
 
-    bad = desk.poster.submit_view(ids.APPROVE_ALL_MODAL, {ui.APPROVE_ALL_CAMPAIGN_BLOCK: {ids.CAMPAIGN_SELECT: {
+    bad = desk.poster.submit_view(ids.APPROVE_ALL_MODAL, {ui.CAMPAIGN_PICK_BLOCK: {ids.CAMPAIGN_SELECT: {
         "type": "external_select", "selected_option": {"value": "../../account", "text": {"type": "plain_text", "text": "x"}}}}},
         private_metadata=view["private_metadata"], view=view)
-    assert bad.json()["response_action"] == "errors" and ui.APPROVE_ALL_CAMPAIGN_BLOCK in bad.json()["errors"]
+    assert bad.json()["response_action"] == "errors" and ui.CAMPAIGN_PICK_BLOCK in bad.json()["errors"]
 
-    pick = {ui.APPROVE_ALL_CAMPAIGN_BLOCK: {ids.CAMPAIGN_SELECT: {"type": "external_select", "selected_option": options[0]}}}
+    pick = {ui.CAMPAIGN_PICK_BLOCK: {ids.CAMPAIGN_SELECT: {"type": "external_select", "selected_option": options[0]}}}
     r = desk.poster.submit_view(ids.APPROVE_ALL_MODAL, pick, private_metadata=view["private_metadata"], view=view)
     assert r.status_code == 200 and not r.content.strip()
     offer = wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if e["via"] == "postEphemeral"])[0]
@@ -323,8 +323,24 @@ def test_type_ahead_limits_and_signature(desk, slack, sandbox, bot):
     options = desk.type_ahead(view, "bulk")
     assert len(options) == 100
     assert all(len(o["text"]["text"]) <= 75 and len(o["value"]) <= 150 for o in options)
-    unsigned = desk.poster.suggest(ids.CAMPAIGN_SELECT, "bulk", block_id=ui.APPROVE_ALL_CAMPAIGN_BLOCK, view=view, sign_it=False)
+    unsigned = desk.poster.suggest(ids.CAMPAIGN_SELECT, "bulk", block_id=ui.CAMPAIGN_PICK_BLOCK, view=view, sign_it=False)
     assert unsigned.status_code == 401
+
+
+def test_campaign_form_type_ahead_shows_details(desk, slack, sandbox, titled):
+    before = len(slack.views())
+    desk.command("campaign", user="U_BOB", wait=False)
+    view = wait_for(lambda: slack.views()[before:])[0]["view"]
+    assert view["callback_id"] == ids.CAMPAIGN_MODAL
+    [select] = [b["element"] for b in view["blocks"] if b.get("block_id") == ui.CAMPAIGN_PICK_BLOCK]
+    assert select["type"] == "external_select" and select["min_query_length"] == 1
+    [option] = desk.type_ahead(view, "surVEY OF CATS 2", user="U_BOB")
+    assert option["value"] == titled["survey2"]
+    pick = {ui.CAMPAIGN_PICK_BLOCK: {ids.CAMPAIGN_SELECT: {"type": "external_select", "selected_option": option}}}
+    r = desk.poster.submit_view(ids.CAMPAIGN_MODAL, pick, private_metadata=view["private_metadata"], view=view, user_id="U_BOB")
+    assert r.status_code == 200 and not r.content.strip()
+    details = wait_for(lambda: [e for e in slack.ephemerals("U_BOB") if e["via"] == "postEphemeral"])[0]
+    assert "*Remaining slots*" in text_of(details) and buttons(details)[ids.CAMPAIGN_POST_PENDING] == [titled["survey2"]]
 
 
 def test_approve_all_form_only_for_spenders(desk, slack):

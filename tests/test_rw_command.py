@@ -121,7 +121,7 @@ def test_campaign_detail_buttons_and_unknown_id(rw, sandbox):
     # Not an id: read as a title prefix (no campaign starts so); never sent to RapidWorkers as a path.
     assert "No campaign starts with `../../account`" in text_of(rw.command("campaign ../../account"))
     assert sandbox.count(path_contains="account") == 0
-    assert "missing" in text_of(rw.command("campaign"))
+    assert "No campaign starts with `&lt;&gt;`" in text_of(rw.command("campaign  &lt;&gt; "))  # alone, it opens a form
 
 
 def test_block_blocked_unblock_and_refusal(rw, sandbox, bot):

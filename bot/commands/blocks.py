@@ -55,14 +55,14 @@ NEW_CATEGORY_BLOCK = "rw-new-category"
 NEW_SUB_CATEGORY_BLOCK = "rw-new-sub-category"
 NEW_APPROVE_FULL_BLOCK = "rw-new-approve-full"
 NEW_IMAGE_BLOCK = "rw-new-image"
-APPROVE_ALL_CAMPAIGN_BLOCK = "rw-approve-all-campaign"
+CAMPAIGN_PICK_BLOCK = "rw-campaign-pick"  # the campaign type-ahead of the approve-all and campaign forms
 INPUT = "value"  # the action_id of every modal input (block ids tell them apart)
 
 USAGE: dict[str, str] = {
     "help": "/rw help",
     "balance": "/rw balance",
     "campaigns": "/rw campaigns [active|pending|completed|canceled] [newest]",
-    "campaign": "/rw campaign <campaign_id or title start>",
+    "campaign": "/rw campaign [campaign_id or title start]",
     "job": "/rw job <kind> <link> <quantity> [CC,CC…] [language]",
     "new": "/rw new",
     "approve-all": "/rw approve-all [campaign_id or title start]",
@@ -76,7 +76,7 @@ USAGE: dict[str, str] = {
 HELP_LINES: tuple[tuple[str, str], ...] = (
     ("balance", "your RapidWorkers balance"),
     ("campaigns", "your campaigns, most pending first (`newest` for newest first), with Details buttons"),
-    ("campaign", "one campaign, with Approve all / Post pending buttons; the start of its title is enough"),
+    ("campaign", "one campaign, with Approve all / Post pending buttons; the start of its title is enough, alone a form"),
     ("job", "a prefilled social job ($0.05 each, at least 6); `/rw job` alone opens a form"),
     ("new", "a custom campaign (form with every field, image included)"),
     ("approve-all", "approve every pending submission of a campaign; alone, it opens a form to pick one"),
@@ -525,20 +525,19 @@ def new_campaign_modal(channel: str | None) -> dict:
     return view.to_dict()
 
 
-def approve_all_modal(channel: str | None) -> dict:
-    """`/rw approve-all` without a campaign: pick one by typing part of its title (type-ahead)."""
+def _campaign_picker(callback_id: str, title: str, intro: str, submit: str, channel: str | None) -> dict:
+    """A form whose one field is a campaign type-ahead (external_select answered by app.options)."""
     view = View(
         type="modal",
-        callback_id=ids.APPROVE_ALL_MODAL,
+        callback_id=callback_id,
         private_metadata=_metadata(channel),
-        title="Approve all…",
-        submit="Review cost",
+        title=title,
+        submit=submit,
         close="Cancel",
         blocks=[
-            _section("Pick a campaign. You will see which pending submissions would be approved, the cost "
-                     "and your balance, and confirm before anything is spent."),
+            _section(intro),
             InputBlock(
-                block_id=APPROVE_ALL_CAMPAIGN_BLOCK,
+                block_id=CAMPAIGN_PICK_BLOCK,
                 label="Campaign",
                 hint="Type part of its title (or its id).",
                 element=ExternalDataSelectElement(action_id=ids.CAMPAIGN_SELECT, placeholder="Start typing a title…",
@@ -547,3 +546,16 @@ def approve_all_modal(channel: str | None) -> dict:
         ],
     )
     return view.to_dict()
+
+
+def approve_all_modal(channel: str | None) -> dict:
+    """`/rw approve-all` without a campaign: pick one by typing part of its title."""
+    return _campaign_picker(ids.APPROVE_ALL_MODAL, "Approve all…", "Pick a campaign. You will see which pending submissions "
+                            "would be approved, the cost and your balance, and confirm before anything is spent.",
+                            "Review cost", channel)
+
+
+def campaign_modal(channel: str | None) -> dict:
+    """`/rw campaign` without a campaign: pick one by typing part of its title."""
+    return _campaign_picker(ids.CAMPAIGN_MODAL, "Find a campaign", "Pick a campaign to see its details and buttons.",
+                            "Show", channel)

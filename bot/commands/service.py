@@ -177,9 +177,9 @@ def split_command(text: str) -> tuple[str, list[str]]:
 
 
 def opens_modal(text: str) -> bool:
-    """`/rw job` alone, `/rw new` and `/rw approve-all` alone open a form (the listener does it at once, while the trigger is fresh)."""
+    """`/rw job`, `/rw new`, `/rw approve-all` and `/rw campaign` alone open a form (the listener does it at once, while the trigger is fresh)."""
     name, args = split_command(text)
-    return not args and name in ("job", "new", "approve-all")
+    return not args and name in ("job", "new", "approve-all", "campaign")
 
 
 def kind_domains(kind: str) -> tuple[str, ...]:
@@ -647,8 +647,10 @@ class CommandService:
         except Forbidden:
             raise UserError(f"Campaign `{shown(campaign_id)}` is not one of yours.") from None
 
-    def campaign(self, args, user_id, channel_id) -> Reply:
-        """`/rw campaign <id or title start>`: the details, or the candidates when several titles start so."""
+    def campaign(self, args, user_id, channel_id) -> Reply | OpenModal:
+        """`/rw campaign <id or title start>`: the details, or the candidates when several titles start so; alone, a form."""
+        if not args:
+            return OpenModal(ui.campaign_modal(channel_id))
         self._reaches_rapidworkers(user_id)
         found = self.resolve_campaign(" ".join(args), "campaign")
         if isinstance(found, Reply):
@@ -881,11 +883,11 @@ class CommandService:
             return found
         return self.offer_approve_all(found if isinstance(found, str) else found.id, user_id)
 
-    def check_approve_all_view(self, values: dict) -> tuple[str, dict[str, str]]:
-        """The approve-all form's campaign (an id the type-ahead offered) or the field error."""
-        picked = _selected(values, ui.APPROVE_ALL_CAMPAIGN_BLOCK)
+    def check_campaign_view(self, values: dict) -> tuple[str, dict[str, str]]:
+        """The campaign picked in a type-ahead form (an id the options offered) or the field error."""
+        picked = _selected(values, ui.CAMPAIGN_PICK_BLOCK)
         if not picked or not ID_RE.match(picked[0]):
-            return "", {ui.APPROVE_ALL_CAMPAIGN_BLOCK: "Pick a campaign from the list (type part of its title)."}
+            return "", {ui.CAMPAIGN_PICK_BLOCK: "Pick a campaign from the list (type part of its title)."}
         return picked[0], {}
 
     def _offer(self, user_id: str, action: str, params: dict, cost: Decimal, *, what: str, target: str | None,

@@ -26,6 +26,7 @@ CAMPAIGNS_PAGE_PREVIOUS = "campaigns-page-previous"
 CAMPAIGNS_SORT = "campaigns-sort"  # same value shape as the pager: page 1 in the other order
 CAMPAIGN_SELECT = "campaign-select"  # external_select (type-ahead) of a campaign; app.options answers it
 APPROVE_ALL_MODAL = "rw-approve-all-modal"  # `/rw approve-all` without a campaign
+CAMPAIGN_MODAL = "rw-campaign-modal"  # `/rw campaign` without a campaign
 
 # App Home
 HOME_NEW_JOB = "home-new-job"

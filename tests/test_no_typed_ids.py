@@ -151,7 +151,7 @@ def test_campaigns_list_keeps_its_status_filter_across_pages(desk, sandbox):
     assert row_ids(second) == done[::-1][10:] and "Still running" not in text_of(second)
 
 
-FORGED_PAGES = ["0|most-pending|all", "2|cheapest|all", "2|newest|everything", "1001|newest|all",
+FORGED_PAGES = ["0|most-pending|all", "1|newest|all\n", "2|cheapest|all", "2|newest|everything", "1001|newest|all",
                 "1|newest|all|x", "-1|newest|all", "1;DROP|newest|all", "", "x" * 3000, "２|newest|all"]
 
 

@@ -61,7 +61,7 @@ def parse_page_value(value: object) -> tuple[int, str, str] | None:
     """(page, sort, status word) of a pager button, or None when it is not one we made."""
     if not isinstance(value, str):
         return None
-    m = _PAGE_VALUE.match(value)
+    m = _PAGE_VALUE.fullmatch(value)
     if m is None or int(m.group(1)) > MAX_PAGE:
         return None
     return int(m.group(1)), m.group(2), m.group(3)

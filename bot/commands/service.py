@@ -57,6 +57,7 @@ from bot.rapidworkers.client import (
     PREFILLED_UNIT_PRICE,
     BadRequest,
     BudgetExhausted,
+    Campaign,
     Forbidden,
     InvalidInput,
     NetworkError,
@@ -605,7 +606,7 @@ class CommandService:
         except Forbidden:
             raise UserError(f"Campaign `{shown(campaign_id)}` is not one of yours.") from None
 
-    def resolve_campaign(self, query: str, usage: str):
+    def resolve_campaign(self, query: str, usage: str) -> Campaign | str | Reply:
         """A campaign from an id or a unique title prefix: the Campaign when it was read by id,
         its id when found in the list, or a Reply when there is none or several (nothing happens then).
 
@@ -638,7 +639,7 @@ class CommandService:
             raise BadInput(f"No campaign with id `{shown(query)}`, and no campaign title starts with it.{near}", usage)
         raise BadInput(f"No campaign starts with `{shown(query)}`.{near}", usage)
 
-    def _campaign_by_id(self, campaign_id: str):
+    def _campaign_by_id(self, campaign_id: str) -> Campaign | None:
         """The campaign with this id, None when there is none; someone else's is refused."""
         try:
             return self.s.rw.get_campaign(campaign_id)

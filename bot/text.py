@@ -5,7 +5,13 @@ from __future__ import annotations
 import difflib
 
 
+def closest(word: str, choices) -> str | None:
+    """The closest of `choices` to `word` (case-insensitive), or None."""
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def suggest(word: str, choices) -> str:
     """' Did you mean `x`?' for the closest of our own `choices`, else ''."""
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.5)
-    return f" Did you mean `{close[0]}`?" if close else ""
+    found = closest(word, choices)
+    return f" Did you mean `{found}`?" if found else ""

@@ -73,6 +73,15 @@ def action_value(body: dict) -> str:
     return value if isinstance(value, str) else ""
 
 
+def selected_value(body: dict) -> str:
+    """The value of the option picked in a select or overflow; "" when there is none."""
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    option = first.get("selected_option") if isinstance(first, dict) else None
+    value = option.get("value", "") if isinstance(option, dict) else ""
+    return value if isinstance(value, str) else ""
+
+
 def clicked_message(body: dict) -> tuple[str, str]:
     """(channel, ts) of the message a button was clicked on; ("", "") when there is none."""
     container = body.get("container")

@@ -18,7 +18,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.commands.blocks import notice_modal
 from bot.commands.service import OpenModal, Reply, channel_from_metadata, opens_modal
 from bot.slack import ids
-from handlers.common import action_value, fresh_response_url, request_channel
+from handlers.common import action_value, fresh_response_url, request_channel, selected_value
 from handlers.errors import after_ack, guarded
 
 log = logging.getLogger("gigdesk.handlers")
@@ -107,6 +107,63 @@ def campaign_post_pending(ack: Ack, body: dict, context: BoltContext):
 
 
 @guarded
+def campaign_details(ack: Ack, body: dict, context: BoltContext):
+    """Details on a list row or candidate, View campaign after a job is created: a new ephemeral reply."""
+    ack()
+    commands, value, user = context["services"].commands, action_value(body), context["actor"]
+    _after_ack(context, body, lambda: commands.campaign_details(value, user))
+
+
+@guarded
+def campaign_row_menu(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    commands, value, user = context["services"].commands, selected_value(body), context["actor"]
+    _after_ack(context, body, lambda: commands.row_menu(value, user))
+
+
+@guarded
+def campaigns_page(ack: Ack, body: dict, context: BoltContext):
+    """Next / Previous / sort on `/rw campaigns`: the list is replaced by that page."""
+    ack()
+    commands, value, user = context["services"].commands, action_value(body), context["actor"]
+    _after_ack(context, body, lambda: commands.campaigns_page(value, user))
+
+
+def campaign_options(ack: Ack, body: dict, context: BoltContext):
+    """The campaign type-ahead: matching campaigns from the cached list, answered in the ack."""
+    try:
+        query = body.get("value")
+        options = context["services"].commands.campaign_suggestions(query if isinstance(query, str) else "", context["actor"])
+    except Exception:
+        log.exception("campaign type-ahead failed")
+        options = []
+    ack(options=options)
+
+
+def _submit_campaign_pick(ack: Ack, body: dict, context: BoltContext, view: dict, then) -> None:
+    """A campaign type-ahead form: the field error, or `then(commands, campaign_id, user)` after the ack."""
+    services = context["services"]
+    campaign_id, errors = services.commands.check_campaign_view(view["state"]["values"])
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
+    user = context["actor"]
+    _after_ack(context, body, lambda: then(services.commands, campaign_id, user), channel=channel)
+
+
+@guarded
+def submit_approve_all(ack: Ack, body: dict, context: BoltContext, view: dict):
+    _submit_campaign_pick(ack, body, context, view, lambda commands, cid, user: commands.offer_approve_all(cid, user))
+
+
+@guarded
+def submit_campaign(ack: Ack, body: dict, context: BoltContext, view: dict):
+    _submit_campaign_pick(ack, body, context, view, lambda commands, cid, user: commands.campaign_details(cid, user))
+
+
+@guarded
 def home_new_job(ack: Ack, body: dict, context: BoltContext):
     ack()
     result = context["services"].commands.job_modal(context["actor"], None)
@@ -148,6 +205,13 @@ def register(app: App) -> None:
     app.action(ids.SPEND_INCLUDE_FLAGGED)(include_flagged)
     app.action(ids.CAMPAIGN_APPROVE_ALL)(campaign_approve_all)
     app.action(ids.CAMPAIGN_POST_PENDING)(campaign_post_pending)
+    app.action(ids.CAMPAIGN_DETAILS)(campaign_details)
+    app.action(ids.CAMPAIGN_ROW_MENU)(campaign_row_menu)
+    for pager in (ids.CAMPAIGNS_PAGE_NEXT, ids.CAMPAIGNS_PAGE_PREVIOUS, ids.CAMPAIGNS_SORT):
+        app.action(pager)(campaigns_page)
+    app.options(ids.CAMPAIGN_SELECT)(campaign_options)
+    app.view_submission(ids.APPROVE_ALL_MODAL)(submit_approve_all)
+    app.view_submission(ids.CAMPAIGN_MODAL)(submit_campaign)
     app.action(ids.HOME_NEW_JOB)(home_new_job)
     app.view_submission(ids.JOB_MODAL)(submit_job)
     app.view_submission(ids.NEW_CAMPAIGN_MODAL)(submit_new_campaign)

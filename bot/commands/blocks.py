@@ -17,11 +17,13 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     CheckboxesElement,
     ContextBlock,
+    ExternalDataSelectElement,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
     NumberInputElement,
     Option,
+    OverflowMenuElement,
     PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
@@ -35,7 +37,7 @@ from bot.slack.mrkdwn import escape, money, plain, progress_bar, truncate
 
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
-MAX_LIST_ROWS = 40  # campaigns / blocked workers shown in one message (50 blocks max)
+MAX_PAGE_ROWS = 20  # campaign rows on one list page: two blocks each, within Slack's 50
 
 # --- block and action ids of the /rw modals (not in bot/slack/ids.py yet) ---------------
 JOB_KIND_BLOCK = "rw-job-kind"
@@ -53,16 +55,17 @@ NEW_CATEGORY_BLOCK = "rw-new-category"
 NEW_SUB_CATEGORY_BLOCK = "rw-new-sub-category"
 NEW_APPROVE_FULL_BLOCK = "rw-new-approve-full"
 NEW_IMAGE_BLOCK = "rw-new-image"
+CAMPAIGN_PICK_BLOCK = "rw-campaign-pick"  # the campaign type-ahead of the approve-all and campaign forms
 INPUT = "value"  # the action_id of every modal input (block ids tell them apart)
 
 USAGE: dict[str, str] = {
     "help": "/rw help",
     "balance": "/rw balance",
-    "campaigns": "/rw campaigns [active|pending|completed|canceled]",
-    "campaign": "/rw campaign <campaign_id>",
+    "campaigns": "/rw campaigns [active|pending|completed|canceled] [newest]",
+    "campaign": "/rw campaign [campaign_id or title start]",
     "job": "/rw job <kind> <link> <quantity> [CC,CC…] [language]",
     "new": "/rw new",
-    "approve-all": "/rw approve-all <campaign_id>",
+    "approve-all": "/rw approve-all [campaign_id or title start]",
     "blocked": "/rw blocked",
     "block": "/rw block <worker_id>",
     "unblock": "/rw unblock <worker_id>",
@@ -72,11 +75,11 @@ USAGE: dict[str, str] = {
 
 HELP_LINES: tuple[tuple[str, str], ...] = (
     ("balance", "your RapidWorkers balance"),
-    ("campaigns", "your campaigns with progress and counts"),
-    ("campaign", "one campaign, with Approve all / Post pending buttons"),
+    ("campaigns", "your campaigns, most pending first (`newest` for newest first), with Details buttons"),
+    ("campaign", "one campaign, with Approve all / Post pending buttons; the start of its title is enough, alone a form"),
     ("job", "a prefilled social job ($0.05 each, at least 6); `/rw job` alone opens a form"),
     ("new", "a custom campaign (form with every field, image included)"),
-    ("approve-all", "approve every pending submission of a campaign"),
+    ("approve-all", "approve every pending submission of a campaign; alone, it opens a form to pick one"),
     ("blocked", "workers you have blocked"),
     ("block", "block a worker from all your campaigns"),
     ("unblock", "unblock a worker"),
@@ -169,20 +172,75 @@ def _campaign_row(c) -> str:
     )
 
 
-def campaigns_message(campaigns: list, status: str | None = None) -> tuple[str, list[dict]]:
-    """A compact table: title, status, progress, pending/approved/rejected, pay."""
+def _row_actions(c, n: int) -> ActionsBlock:
+    """Details, and an overflow with the campaign's two other actions (their values carry only the id)."""
+    return ActionsBlock(block_id=f"rw-campaign-row-{n}", elements=[
+        ButtonElement(text="Details", action_id=ids.CAMPAIGN_DETAILS, value=c.id),
+        OverflowMenuElement(action_id=ids.CAMPAIGN_ROW_MENU, options=[
+            Option(value=f"{ROW_APPROVE_ALL}|{c.id}", text="Approve all…"),
+            Option(value=f"{ROW_POST_PENDING}|{c.id}", text="Post pending for review"),
+        ]),
+    ])
+
+
+ROW_APPROVE_ALL = "approve-all"  # overflow option values: "<what>|<campaign id>"
+ROW_POST_PENDING = "post-pending"
+SORT_LABEL = {"most-pending": "most pending first", "newest": "newest first"}
+
+
+def campaigns_message(campaigns: list, status: str | None = None, *, page: int = 1, pages: int = 1,
+                      sort: str = "most-pending", values: dict[str, str] | None = None) -> tuple[str, list[dict]]:
+    """One page of the campaign list: a row per campaign (Details, overflow), then Previous / Next.
+
+    `campaigns`: this page's rows, already ordered; `values`: the pager buttons' values
+    by action id ("previous", "next", "sort").
+    """
     label = f"{status.lower()} campaigns" if status else "campaigns"
     if not campaigns:
         return text_message(f"No {label} on RapidWorkers.")
-    shown = campaigns[:MAX_LIST_ROWS]
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=plain(f"{len(campaigns)} {label}", 150), emoji=False))]
-    blocks += [_section(_campaign_row(c)) for c in shown]
-    footer = f"Details and buttons: {usage_line('campaign')}"
-    if len(campaigns) > len(shown):
-        footer = f"{len(campaigns) - len(shown)} more not shown. " + footer
-    blocks.append(_context(footer))
-    text = f"{len(campaigns)} {label}: " + ", ".join(escape(c.title) for c in shown[:10])
+    values = values or {}
+    header = f"{label[:1].upper()}{label[1:]}, {SORT_LABEL.get(sort, sort)}" + (f" (page {page} of {pages})" if pages > 1 else "")
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=plain(header, 150), emoji=False))]
+    for n, c in enumerate(campaigns[:MAX_PAGE_ROWS]):
+        blocks += [_section(_campaign_row(c)), _row_actions(c, n)]
+    pager = []
+    if "previous" in values:
+        pager.append(ButtonElement(text="Previous", action_id=ids.CAMPAIGNS_PAGE_PREVIOUS, value=values["previous"]))
+    if "next" in values:
+        pager.append(ButtonElement(text="Next", action_id=ids.CAMPAIGNS_PAGE_NEXT, value=values["next"]))
+    if "sort" in values:
+        other = "newest" if sort == "most-pending" else "most-pending"
+        pager.append(ButtonElement(text=f"Sort {SORT_LABEL[other]}", action_id=ids.CAMPAIGNS_SORT, value=values["sort"]))
+    if pager:
+        blocks.append(ActionsBlock(block_id="rw-campaigns-pager", elements=pager))
+    blocks.append(_context(f"Details and buttons: {usage_line('campaign')}"))
+    text = f"{header}: " + ", ".join(escape(c.title) for c in campaigns[:10])
     return truncate(text, 3000), _dicts(blocks)
+
+
+def candidates_message(query: str, candidates: list, *, limit: int = 10) -> tuple[str, list[dict]]:
+    """Several campaigns start with what was typed: list them (escaped) with Details buttons; nothing else happens."""
+    typed = truncate(escape(" ".join(query.split())), 60)
+    head = (f":mag: {len(candidates)} campaigns start with `{typed}`. Nothing was done: "
+            "type more of the title, or pick one below.")
+    blocks: list[Block] = [_section(head)]
+    for c in candidates[:limit]:
+        row = f"*{truncate(escape(c.title or 'Untitled campaign'), 150)}* · {escape(c.status or '?')} · {c.pending} pending\n`{escape(c.id)}`"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(row, SECTION_LIMIT)),
+                                   accessory=ButtonElement(text="Details", action_id=ids.CAMPAIGN_DETAILS, value=c.id)))
+    if len(candidates) > limit:
+        blocks.append(_context(f"{len(candidates) - limit} more not shown."))
+    text = f"{len(candidates)} campaigns start with {typed}: " + ", ".join(escape(c.title) for c in candidates[:limit])
+    return truncate(text, 3000), _dicts(blocks)
+
+
+def campaign_options(campaigns: list) -> list[dict]:
+    """Options of the campaign type-ahead: "title · N pending" (plain text, cut to Slack's 75), the id as value."""
+    options = []
+    for c in campaigns:
+        suffix = f" · {c.pending} pending"
+        options.append(Option(value=c.id, text=plain(c.title or "Untitled campaign", 75 - len(suffix)) + suffix).to_dict())
+    return options
 
 
 def campaign_message(c) -> tuple[str, list[dict]]:
@@ -327,10 +385,14 @@ def spend_insufficient(*, what: str, cost: Decimal, balance: Decimal, estimate: 
     return truncate(text, 3000), _dicts(blocks)
 
 
-def result_message(headline: str, details: list[str] | None = None) -> tuple[str, list[dict]]:
+def result_message(headline: str, details: list[str] | None = None, *, campaign_id: str | None = None) -> tuple[str, list[dict]]:
+    """A spend's outcome; `campaign_id`: a "View campaign" button (after a job is created)."""
     blocks: list[Block] = [_section(headline)]
     if details:
         blocks.append(_context(" · ".join(details)))
+    if campaign_id:
+        blocks.append(ActionsBlock(block_id="rw-result-actions", elements=[
+            ButtonElement(text="View campaign", action_id=ids.CAMPAIGN_DETAILS, value=campaign_id)]))
     return truncate(headline, 3000), _dicts(blocks)
 
 
@@ -461,3 +523,39 @@ def new_campaign_modal(channel: str | None) -> dict:
         ],
     )
     return view.to_dict()
+
+
+def _campaign_picker(callback_id: str, title: str, intro: str, submit: str, channel: str | None) -> dict:
+    """A form whose one field is a campaign type-ahead (external_select answered by app.options)."""
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        private_metadata=_metadata(channel),
+        title=title,
+        submit=submit,
+        close="Cancel",
+        blocks=[
+            _section(intro),
+            InputBlock(
+                block_id=CAMPAIGN_PICK_BLOCK,
+                label="Campaign",
+                hint="Type part of its title (or its id).",
+                element=ExternalDataSelectElement(action_id=ids.CAMPAIGN_SELECT, placeholder="Start typing a title…",
+                                                  min_query_length=1),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def approve_all_modal(channel: str | None) -> dict:
+    """`/rw approve-all` without a campaign: pick one by typing part of its title."""
+    return _campaign_picker(ids.APPROVE_ALL_MODAL, "Approve all…", "Pick a campaign. You will see which pending submissions "
+                            "would be approved, the cost and your balance, and confirm before anything is spent.",
+                            "Review cost", channel)
+
+
+def campaign_modal(channel: str | None) -> dict:
+    """`/rw campaign` without a campaign: pick one by typing part of its title."""
+    return _campaign_picker(ids.CAMPAIGN_MODAL, "Find a campaign", "Pick a campaign to see its details and buttons.",
+                            "Show", channel)

@@ -81,6 +81,10 @@ class AnswerCache:
                 return True, found[1]
             return False, None
 
+    def peek(self, key: Hashable):
+        """The cached answer while fresh, else None (never computes)."""
+        return self._fresh(key)[1]
+
     def get(self, key: Hashable, compute: Callable[[], T], *, before_compute: Callable[[], None] = lambda: None) -> T:
         """The cached answer, or `before_compute()` (e.g. Allowance.take) then `compute()`."""
         hit, value = self._fresh(key)

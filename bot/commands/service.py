@@ -46,6 +46,7 @@ import requests
 from slack_sdk.errors import SlackApiError
 
 from bot.commands import blocks as ui
+from bot.commands import finder
 from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight
 from bot.config import CHANNEL_ID
 from bot.errors import NotAllowed, UserError
@@ -56,6 +57,7 @@ from bot.rapidworkers.client import (
     PREFILLED_UNIT_PRICE,
     BadRequest,
     BudgetExhausted,
+    Campaign,
     Forbidden,
     InvalidInput,
     NetworkError,
@@ -176,9 +178,9 @@ def split_command(text: str) -> tuple[str, list[str]]:
 
 
 def opens_modal(text: str) -> bool:
-    """`/rw job` alone and `/rw new` open a form (the listener does it at once, while the trigger is fresh)."""
+    """`/rw job`, `/rw new`, `/rw approve-all` and `/rw campaign` alone open a form (the listener does it at once, while the trigger is fresh)."""
     name, args = split_command(text)
-    return not args and name in ("job", "new")
+    return not args and name in ("job", "new", "approve-all", "campaign")
 
 
 def kind_domains(kind: str) -> tuple[str, ...]:
@@ -549,16 +551,52 @@ class CommandService:
         return _reply(ui.balance_message(balance, self.settings.low_balance))
 
     def campaigns(self, args, user_id, channel_id) -> Reply:
-        if len(args) > 1:
-            raise BadInput("Give at most one status.", "campaigns")
-        status = None
-        if args:
-            word = args[0].lower()
-            if word not in STATUSES:
-                raise BadInput(f"Unknown status `{shown(word, 30)}`.{suggest(word, STATUSES)}", "campaigns")
-            status = STATUSES[word]
-        campaigns = self._cached(("campaigns", status), lambda: self.s.rw.list_campaigns(status=status), user_id)
-        return _reply(ui.campaigns_message(campaigns, status))
+        """`/rw campaigns [status] [newest]`: page 1 of the list, most pending first unless `newest`."""
+        if len(args) > 2:
+            raise BadInput("Give at most a status and an order.", "campaigns")
+        status_word, sort = "all", finder.DEFAULT_SORT
+        for arg in args:
+            word = arg.lower()
+            if word in finder.SORT_WORDS:
+                sort = finder.SORT_WORDS[word]
+            elif word in STATUSES:
+                status_word = "canceled" if word == "cancelled" else word
+            else:
+                words = [*STATUSES, *finder.SORT_WORDS]
+                raise BadInput(f"Unknown status or order `{shown(word, 30)}`.{suggest(word, words)}", "campaigns")
+        return self._campaigns_page(1, sort, status_word, user_id)
+
+    def campaigns_page(self, value: str, user_id: str) -> Reply:
+        """Next / Previous / sort on a campaign list: that page replaces the list (forged values: refused, no API call)."""
+        found = finder.parse_page_value(value)
+        if found is None:
+            return problem("That button does not belong to a campaign list I made.")
+        page, sort, status_word = found
+        # The page replaces the list; a problem (e.g. the allowance) comes as a new reply, keeping the list.
+        return self.guard(lambda: self._campaigns_page(page, sort, status_word, user_id, replace=True))
+
+    def _campaign_list(self, status: str | None, user_id: str | None) -> list:
+        """Campaigns from the short answer cache; a miss counts against `user_id`'s allowance (None: already counted)."""
+        def compute():
+            return self.s.rw.list_campaigns(status=status)
+
+        if user_id is None:
+            return self._answers.get(("campaigns", status), compute)
+        return self._cached(("campaigns", status), compute, user_id)
+
+    def _campaigns_page(self, page: int, sort: str, status_word: str, user_id: str, *, replace: bool = False) -> Reply:
+        status = STATUSES[status_word]
+        campaigns = finder.ordered(self._campaign_list(status, user_id), sort)
+        size = finder.PAGE_ROWS
+        pages = max(1, -(-len(campaigns) // size))
+        page = min(page, pages)  # the list may have shrunk since the button was made
+        values = {"sort": finder.page_value(1, "newest" if sort == "most-pending" else "most-pending", status_word)}
+        if page > 1:
+            values["previous"] = finder.page_value(page - 1, sort, status_word)
+        if page < pages:
+            values["next"] = finder.page_value(page + 1, sort, status_word)
+        rows = campaigns[(page - 1) * size: page * size]
+        return _reply(ui.campaigns_message(rows, status, page=page, pages=pages, sort=sort, values=values), replace=replace)
 
     def _campaign(self, campaign_id: str):
         try:
@@ -568,12 +606,87 @@ class CommandService:
         except Forbidden:
             raise UserError(f"Campaign `{shown(campaign_id)}` is not one of yours.") from None
 
-    def campaign(self, args, user_id, channel_id) -> Reply:
-        if len(args) > 1:
-            raise BadInput("Give one campaign id.", "campaign")
-        cid = check_id(args[0] if args else None, "campaign id", "campaign")
+    def resolve_campaign(self, query: str, usage: str) -> Campaign | str | Reply:
+        """A campaign from an id or a unique title prefix: the Campaign when it was read by id,
+        its id when found in the list, or a Reply when there is none or several (nothing happens then).
+
+        Titles come from the 30 s campaign list cache, so typing costs no extra RapidWorkers
+        request. An id-shaped query is read by id first while the list is not cached (the
+        read the details need anyway), and also when it is not in the list (another
+        owner's campaign, or one created since the list was read).
+        """
+        query = " ".join((query or "").split())
+        if not query:
+            raise BadInput("The campaign id or the start of its title is missing.", usage)
+        if len(query) > 200:
+            raise BadInput("That is longer than any campaign title or id.", usage)
+        id_shaped = bool(ID_RE.match(query))
+        listed = self._answers.peek(("campaigns", None))
+        if listed is None and id_shaped:
+            by_id = self._campaign_by_id(query)
+            if by_id is not None:
+                return by_id
+        found = finder.find(query, listed if listed is not None else self._campaign_list(None, None))
+        if found.campaign is not None:
+            return found.campaign.id
+        if found.candidates:
+            return _reply(ui.candidates_message(query, found.candidates, limit=finder.MAX_CANDIDATES))
+        near = f" Did you mean *{truncate(escape(found.near), 100)}*?" if found.near else ""
+        if id_shaped:
+            by_id = self._campaign_by_id(query) if listed is not None else None
+            if by_id is not None:
+                return by_id
+            raise BadInput(f"No campaign with id `{shown(query)}`, and no campaign title starts with it.{near}", usage)
+        raise BadInput(f"No campaign starts with `{shown(query)}`.{near}", usage)
+
+    def _campaign_by_id(self, campaign_id: str) -> Campaign | None:
+        """The campaign with this id, None when there is none; someone else's is refused."""
+        try:
+            return self.s.rw.get_campaign(campaign_id)
+        except NotFound:
+            return None
+        except Forbidden:
+            raise UserError(f"Campaign `{shown(campaign_id)}` is not one of yours.") from None
+
+    def campaign(self, args, user_id, channel_id) -> Reply | OpenModal:
+        """`/rw campaign <id or title start>`: the details, or the candidates when several titles start so; alone, a form."""
+        if not args:
+            return OpenModal(ui.campaign_modal(channel_id))
         self._reaches_rapidworkers(user_id)
-        return _reply(ui.campaign_message(self._campaign(cid)))
+        found = self.resolve_campaign(" ".join(args), "campaign")
+        if isinstance(found, Reply):
+            return found
+        return _reply(ui.campaign_message(self._campaign(found) if isinstance(found, str) else found))
+
+    def campaign_details(self, campaign_id: str, user_id: str) -> Reply:
+        """A Details / View campaign button: the campaign's details, as `/rw campaign <id>`."""
+        def run():
+            cid = check_id(campaign_id, "campaign id", "campaign")
+            self._reaches_rapidworkers(user_id)
+            return _reply(ui.campaign_message(self._campaign(cid)))
+
+        return self.guard(run)
+
+    def row_menu(self, value: str, user_id: str) -> Reply:
+        """The overflow on a campaign row: Approve all… (the usual offer) or Post pending for review."""
+        what, _, cid = (value or "").partition("|")
+        if what == ui.ROW_APPROVE_ALL:
+            return self.offer_approve_all(cid, user_id)
+        if what == ui.ROW_POST_PENDING:
+            return self.post_pending(cid, user_id)
+        return problem("That menu does not belong to a campaign list I made.")
+
+    def campaign_suggestions(self, query: str, user_id: str) -> list[dict]:
+        """Options of the campaign type-ahead, from the cached list (a miss counts against the allowance)."""
+        query = " ".join((query or "").split())[:200]
+        if not query:
+            return []
+        try:
+            campaigns = self._campaign_list(None, user_id)
+        except (UserError, RapidWorkersError) as e:
+            log.info("campaign type-ahead without options: %s", type(e).__name__)
+            return []
+        return ui.campaign_options(finder.suggestions(query, campaigns, limit=finder.MAX_OPTIONS))
 
     def blocked(self, args, user_id, channel_id) -> Reply:
         self._no_args("blocked", args)
@@ -760,10 +873,23 @@ class CommandService:
                            cost_note=f"{len(included)} × {money(pay)}", confirmable=bool(included),
                            include_flagged=flagged if include_button else 0)
 
-    def approve_all(self, args, user_id, channel_id) -> Reply:
-        if len(args) != 1:
-            raise BadInput("Give one campaign id.", "approve-all")
-        return self.offer_approve_all(args[0], user_id)
+    def approve_all(self, args, user_id, channel_id) -> Reply | OpenModal:
+        """`/rw approve-all <id or title start>`; alone, a form with a campaign type-ahead."""
+        self.spending.require_spender(user_id, "approve-all", None, "approve submissions in bulk")
+        if not args:
+            return OpenModal(ui.approve_all_modal(channel_id))
+        self._reaches_rapidworkers(user_id)
+        found = self.resolve_campaign(" ".join(args), "approve-all")
+        if isinstance(found, Reply):
+            return found
+        return self.offer_approve_all(found if isinstance(found, str) else found.id, user_id)
+
+    def check_campaign_view(self, values: dict) -> tuple[str, dict[str, str]]:
+        """The campaign picked in a type-ahead form (an id the options offered) or the field error."""
+        picked = _selected(values, ui.CAMPAIGN_PICK_BLOCK)
+        if not picked or not ID_RE.match(picked[0]):
+            return "", {ui.CAMPAIGN_PICK_BLOCK: "Pick a campaign from the list (type part of its title)."}
+        return picked[0], {}
 
     def _offer(self, user_id: str, action: str, params: dict, cost: Decimal, *, what: str, target: str | None,
                estimate: bool = False, cost_note: str | None = None, image=None, confirmable: bool = True,
@@ -983,7 +1109,8 @@ class CommandService:
             details.append(f"new balance {money(balance)}")
         if row.get("second_by"):
             details.append(f"asked by {mention(row['user_id'])}, confirmed by {mention(row['second_by'])}")
-        return _reply(ui.result_message(f":white_check_mark: Created {what}.", details), replace=True)
+        view = job.job_id if job.job_id and ID_RE.match(job.job_id) else None  # the job is a campaign: "View campaign"
+        return _reply(ui.result_message(f":white_check_mark: Created {what}.", details, campaign_id=view), replace=True)
 
     def _create_prefilled(self, row: dict, user_id: str) -> Reply:
         p = row["params"]

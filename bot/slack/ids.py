@@ -19,6 +19,14 @@ JOB_MODAL = "rw-job-modal"
 NEW_CAMPAIGN_MODAL = "rw-new-campaign-modal"
 CAMPAIGN_APPROVE_ALL = "campaign-approve-all"
 CAMPAIGN_POST_PENDING = "campaign-post-pending"
+CAMPAIGN_DETAILS = "campaign-details"  # value: a campaign id (list rows, candidates, "View campaign")
+CAMPAIGN_ROW_MENU = "campaign-row-menu"  # overflow on a /rw campaigns row: approve all, post pending
+CAMPAIGNS_PAGE_NEXT = "campaigns-page-next"  # value: page, sort and status filter only
+CAMPAIGNS_PAGE_PREVIOUS = "campaigns-page-previous"
+CAMPAIGNS_SORT = "campaigns-sort"  # same value shape as the pager: page 1 in the other order
+CAMPAIGN_SELECT = "campaign-select"  # external_select (type-ahead) of a campaign; app.options answers it
+APPROVE_ALL_MODAL = "rw-approve-all-modal"  # `/rw approve-all` without a campaign
+CAMPAIGN_MODAL = "rw-campaign-modal"  # `/rw campaign` without a campaign
 
 # App Home
 HOME_NEW_JOB = "home-new-job"

@@ -35,9 +35,37 @@ def _check_button(el: dict, where: str, errs: list) -> None:
         errs.append(f"must be one of primary, danger [json-pointer:{where}/style]")
 
 
+def _check_option(opt: Any, where: str, errs: list) -> None:
+    if not isinstance(opt, dict):
+        errs.append(f"must be an object [json-pointer:{where}]")
+        return
+    _check_text_obj(opt.get("text"), f"{where}/text", max_len=75, plain_only=True, required=True, errs=errs)
+    if not isinstance(opt.get("value"), str) or len(opt["value"]) > 150:
+        errs.append(f"must be less than 151 characters [json-pointer:{where}/value]")
+
+
+def _check_overflow(el: dict, where: str, errs: list) -> None:
+    options = el.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= 5:
+        errs.append(f"must provide 1..5 options [json-pointer:{where}/options]")
+        return
+    for j, opt in enumerate(options):
+        _check_option(opt, f"{where}/options/{j}", errs)
+
+
+def _check_external_select(el: dict, where: str, errs: list) -> None:
+    mql = el.get("min_query_length")
+    if mql is not None and (isinstance(mql, bool) or not isinstance(mql, int) or mql < 0):
+        errs.append(f"must be a non-negative integer [json-pointer:{where}/min_query_length]")
+    if el.get("placeholder") is not None:
+        _check_text_obj(el["placeholder"], f"{where}/placeholder", max_len=150, plain_only=True, required=True, errs=errs)
+
+
 # Rules of one element type beyond those every element has (action_id, confirm).
 ELEMENT_RULES: dict[str, Callable[[dict, str, list], None]] = {
     "button": _check_button,
+    "overflow": _check_overflow,
+    "external_select": _check_external_select,
 }
 
 

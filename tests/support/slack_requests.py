@@ -35,6 +35,7 @@ __all__ = [
     "block_actions_body",
     "view_submission_body",
     "view_closed_body",
+    "block_suggestion_body",
     "app_home_opened_body",
     "payload_of",
     "SlackPoster",
@@ -254,6 +255,29 @@ def view_closed_body(callback_id: str, *, private_metadata: str = "", user_id: s
     return _payload_form(payload)
 
 
+def block_suggestion_body(action_id: str, value: str, *, block_id: str, user_id: str = "U_ALICE", view: dict | None = None,
+                          view_id: str = "V1", team_id: str = "T0GIGDESK") -> bytes:
+    """What Slack sends while someone types in an external_select of a modal
+    (``value``: the text typed so far); the app answers with ``{"options": [...]}``."""
+    base = view or {}
+    payload = {
+        "type": "block_suggestion",
+        "user": _user(user_id, team_id),
+        "container": {"type": "view", "view_id": view_id},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": _view(base.get("callback_id", ""), private_metadata=base.get("private_metadata", ""), view_id=view_id,
+                      team_id=team_id, values={}, view=base, hash_=None),
+    }
+    return _payload_form(payload)
+
+
 def app_home_opened_body(user_id: str = "U_ALICE", *, team_id: str = "T0GIGDESK", bot_user_id: str = "UBOT",
                          tab: str = "home", view: dict | None = None) -> bytes:
     now = time.time()
@@ -338,6 +362,11 @@ class SlackPoster:
     def close_view(self, callback_id: str, **kw: Any) -> requests.Response:
         post_kw = {k: kw.pop(k) for k in ("timestamp", "headers", "sign_it") if k in kw}
         return self.post(view_closed_body(callback_id, **kw), **post_kw)
+
+    def suggest(self, action_id: str, value: str, **kw: Any) -> requests.Response:
+        """Type ``value`` into an external_select; the response body holds the options."""
+        post_kw = {k: kw.pop(k) for k in ("timestamp", "headers", "sign_it") if k in kw}
+        return self.post(block_suggestion_body(action_id, value, **kw), **post_kw)
 
     def home_opened(self, user_id: str = "U_ALICE", **kw: Any) -> requests.Response:
         post_kw = {k: kw.pop(k) for k in ("timestamp", "headers", "sign_it") if k in kw}

@@ -45,13 +45,21 @@ class Decision:
 
 
 class SpendOffers:
-    """Offer, Confirm and Cancel of spends, over SpendingRules; `check_hint` says where to look
-    when the outcome of a failed spend is unknown (e.g. "`/wonolo requests`")."""
+    """Offer, Confirm and Cancel of one feature's spends, over SpendingRules.
 
-    def __init__(self, services, rules: SpendingRules, *, check_hint: str):
+    `actions`: the offer actions (confirmations.action) the feature owns, each with the name it
+    is audited under; a Confirm or Cancel naming another feature's offer is refused.
+    `check_hint`: where to look when the outcome of a failed spend is unknown ("`/wonolo requests`")."""
+
+    def __init__(self, services, rules: SpendingRules, *, actions: dict[str, str], check_hint: str):
         self.s = services
         self.rules = rules
+        self.actions = actions
         self.check_hint = check_hint
+
+    def label(self, row: dict) -> str:
+        """The audit action of an offer row."""
+        return self.actions.get(row["action"], row["action"])
 
     @property
     def db(self):
@@ -67,13 +75,15 @@ class SpendOffers:
         confirmation_id = secrets.token_urlsafe(18)
         expires = (datetime.now(UTC) + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="microseconds")
         records.create_confirmation(self.db, confirmation_id, user_id, action, {**params, "summary": what}, str(cost), expires)
-        records.audit(self.db, user_id, action, target, "offered", f"confirmation {confirmation_id[:8]}", str(cost))
+        records.audit(self.db, user_id, self.actions[action], target, "offered", f"confirmation {confirmation_id[:8]}", str(cost))
         return confirmation_id
 
     def row(self, confirmation_id: object) -> dict | None:
+        """The feature's offer a button names (None: malformed, unknown or another feature's)."""
         if not isinstance(confirmation_id, str) or not CONFIRMATION_ID_RE.match(confirmation_id):
             return None
-        return records.get_confirmation(self.db, confirmation_id)
+        row = records.get_confirmation(self.db, confirmation_id)
+        return row if row is not None and row["action"] in self.actions else None
 
     # -- why an offer cannot be used ----------------------------------------------------------
 
@@ -104,17 +114,17 @@ class SpendOffers:
 
     # -- confirm ---------------------------------------------------------------------------
 
-    def confirm(self, confirmation_id: object, user_id: str, *, action: str,
+    def confirm(self, confirmation_id: object, user_id: str, *,
                 second_request: Callable[[dict], tuple[str, list[dict]]]) -> Decision:
         """A Confirm click: refuse, ask a second spender, or take the offer for execution.
 
         `second_request(row)`: the (text, blocks) posted in the review channel to ask for a second approval."""
         now = utcnow()
         row = self.row(confirmation_id)
-        if row is None or row["action"] != action:
+        if row is None:
             records.audit(self.db, user_id, "confirm", None, "refused", "unknown confirmation")
             return Decision(message=self.unusable(None, now))
-        target = row["id"][:8]
+        action, target = self.label(row), row["id"][:8]
         if row["state"] == "awaiting_second":
             if user_id == row["user_id"]:
                 records.audit(self.db, user_id, action, target, "refused", "second approval by the requester", row["cost"])
@@ -176,25 +186,26 @@ class SpendOffers:
     def finish_done(self, row: dict, result: dict, spent: Decimal) -> None:
         records.finish_confirmation(self.db, row["id"], "done", result, spent_cents=cents(spent))
 
-    def back_to_waiting(self, row: dict, user_id: str, action: str, reason: str) -> None:
+    def back_to_waiting(self, row: dict, user_id: str, reason: str) -> None:
         """Nothing was spent: the offer stands again and Confirm may be clicked again."""
         records.finish_confirmation(self.db, row["id"], self.waiting_state(row))
-        records.audit(self.db, user_id, action, row["id"][:8], "failed-not-applied", reason[:300], row["cost"])
+        records.audit(self.db, user_id, self.label(row), row["id"][:8], "failed-not-applied", reason[:300], row["cost"])
 
-    def finish_unknown(self, row: dict, user_id: str, action: str, reason: str) -> None:
+    def finish_unknown(self, row: dict, user_id: str, reason: str) -> None:
         """A 5xx or a timeout: it may have happened. The offer is closed; nothing retries it."""
         records.finish_confirmation(self.db, row["id"], "failed", {"error": reason[:300]})
-        records.audit(self.db, user_id, action, row["id"][:8], "failed-unknown", reason[:300], row["cost"])
+        records.audit(self.db, user_id, self.label(row), row["id"][:8], "failed-unknown", reason[:300], row["cost"])
 
     # -- cancel ---------------------------------------------------------------------------------
 
-    def cancel(self, confirmation_id: object, user_id: str, *, action: str) -> tuple[bool, str]:
+    def cancel(self, confirmation_id: object, user_id: str) -> tuple[bool, str]:
         """Cancel: the requester; a request waiting for a second approval may also be declined by
         another spender. (done, message)."""
         now = utcnow()
         row = self.row(confirmation_id)
-        if row is None or row["action"] != action:
+        if row is None:
             return False, self.unusable(None, now)
+        action = self.label(row)
         declining = row["state"] == "awaiting_second" and row["user_id"] != user_id and self.s.may_spend(user_id)
         if row["user_id"] != user_id and not declining:
             return False, f"Only {mention(row['user_id'])}, who asked for this, can cancel it."

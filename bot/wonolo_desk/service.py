@@ -220,7 +220,8 @@ class WonoloDesk:
         self._summary_lock = threading.Lock()
         self._summary_cache: tuple[float, ui.WonoloSummary] | None = None
         self.spending = SpendingRules(services)
-        self.offers = SpendOffers(services, self.spending, check_hint="`/wonolo requests`")
+        self.offers = SpendOffers(services, self.spending, actions={ids.WONOLO_BOOK: ids.WONOLO_BOOK},
+                                  check_hint="`/wonolo requests`")
 
     @property
     def db(self):
@@ -924,7 +925,7 @@ class WonoloDesk:
                 cost=Decimal(row["cost"]), threshold=settings.second_approval_above,
                 confirmation_id=row["id"], hours=SECOND_APPROVAL_HOURS)
 
-        decision = self.offers.confirm(confirmation_id, user_id, action=ids.WONOLO_BOOK, second_request=second_request)
+        decision = self.offers.confirm(confirmation_id, user_id, second_request=second_request)
         if decision.taken is None:
             text = decision.message or "This offer cannot be used."
             return Reply(text if decision.replace else f":warning: {text}", None, replace_original=decision.replace)
@@ -947,13 +948,13 @@ class WonoloDesk:
         except WonoloError as e:
             reason = escape(str(e))
             if _certainly_not_booked(e):
-                self.offers.back_to_waiting(row, user_id, action, str(e))
+                self.offers.back_to_waiting(row, user_id, str(e))
                 return Reply(f":warning: {reason} Nothing was booked; the offer above still stands.")
-            self.offers.finish_unknown(row, user_id, action, str(e))
+            self.offers.finish_unknown(row, user_id, str(e))
             return Reply(f":warning: {reason} The request may or may not exist on Wonolo now: check `/wonolo requests` "
                          "before booking again. I will not retry on my own.", None, replace_original=True)
         except Exception:
-            self.offers.finish_unknown(row, user_id, action, "unexpected error")
+            self.offers.finish_unknown(row, user_id, "unexpected error")
             raise
         self.offers.finish_done(row, {"job_request_ids": jr_ids}, cost)
         self._audit(user_id, action, ",".join(jr_ids)[:200] or "-", "booked", f"{row['params'].get('summary', '')[:150]} {cost}")
@@ -970,7 +971,7 @@ class WonoloDesk:
         return Reply(f":white_check_mark: Booked. {' · '.join(details)}.", None, replace_original=True)
 
     def cancel_booking(self, confirmation_id: object, user_id: str) -> Reply:
-        done, message = self.offers.cancel(confirmation_id, user_id, action=ids.WONOLO_BOOK)
+        done, message = self.offers.cancel(confirmation_id, user_id)
         return Reply(message if done else f":warning: {message}", None, replace_original=done)
 
     def _announce(self, text: str) -> None:

@@ -341,6 +341,17 @@ def test_a_5xx_is_never_retried_and_says_how_to_check_a_refusal_leaves_the_offer
     assert "already used and failed" in again["text"] and "/wonolo requests" in again["text"]
     assert desk.posts("/api_v2/job_requests") == 1
 
+    # A timeout: the same, though here Wonolo did create it; still one POST, and the user is told to check.
+    desk.bot.services.wonolo.timeout = 1.0
+    offer = desk.review(form(title="Slow"))
+    wonolo.inject_failure(None, method="POST", path_contains="/job_requests", delay=2.5)
+    answer = desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))
+    assert "did not answer in time" in answer["text"] and "/wonolo requests" in answer["text"]
+    assert desk.posts("/api_v2/job_requests") == 2
+    assert records.get_confirmation(desk.bot.db, confirm_id(offer))["state"] == "failed"
+    wait_for(lambda: len(wonolo.job_requests) == 1)
+    wonolo.job_requests.clear()
+
     # Wonolo refuses (422: a customer it does not know): nothing booked, Confirm may be clicked again.
     offer = desk.review(form(**{ids.WONOLO_BOOK_CUSTOMER_BLOCK: _select("999999")}))
     refused = desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))

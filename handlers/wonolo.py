@@ -9,7 +9,10 @@ trigger_id lasts 3 seconds, and the checks before it touch only SQLite.
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import Ack, App, BoltContext
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
 from bot.slack import ids
@@ -24,6 +27,7 @@ from handlers.common import action_value, clicked_message, reply
 from handlers.errors import after_ack, guarded
 
 NOT_CONFIGURED = "Wonolo is not configured (set WONOLO_API_KEY and WONOLO_SECRET_KEY)."
+log = logging.getLogger("gigdesk.handlers")
 
 
 def _desk(context: BoltContext):
@@ -41,6 +45,9 @@ def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
         reply(context, body, NOT_CONFIGURED)
         return
     text, user = command.get("text") or "", context["actor"]
+    if text.strip().lower() == "book":
+        _open_booking(context, body, desk.book_view(user), None)
+        return
 
     def run():
         result = desk.run(text, user)
@@ -104,6 +111,73 @@ def open_message_worker(ack: Ack, body: dict, context: BoltContext):
     context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
 
 
+def _open_booking(context: BoltContext, body: dict, view: dict, source: str | None) -> None:
+    """Open the booking modal at once (the trigger lasts 3 s), then fill in what Wonolo knows
+    (badges, customers, a copied request) after the ack; a modal already submitted is left alone."""
+    desk, slack = context["services"].wonolo_desk, context["services"].slack
+    opened = slack.views_open(trigger_id=body["trigger_id"], view=view)["view"]
+
+    def fill():
+        full = desk.book_form(source)
+        try:
+            slack.views_update(view_id=opened["id"], hash=opened.get("hash"), view=full)
+        except SlackApiError as e:  # closed, submitted or edited meanwhile
+            log.info("booking form not filled in: %s", e.response.get("error"))
+
+    after_ack(context, body, fill)
+
+
+@guarded
+def open_book_again(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    value = action_value(body)
+    view = _desk(context).book_again_view(value, context["actor"], message=clicked_message(body))
+    _open_booking(context, body, view, value)
+
+
+@guarded
+def submit_booking(ack: Ack, body: dict, context: BoltContext, view: dict):
+    """Review: field errors stay in the modal (nothing lost, nothing spent); else the offer
+    (cost, Confirm / Cancel) is shown ephemerally in the Wonolo channel."""
+    desk = _desk(context)
+    found, errors = desk.check_book_view(view["state"]["values"])
+    if errors or found is None:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    user, channel = context["actor"], context["services"].settings.wonolo_channel
+
+    def run():
+        result = desk.offer_booking(found, user)
+        reply(context, body, result.text, result.blocks, channel=channel)
+
+    after_ack(context, body, run, channel=channel)
+
+
+@guarded
+def confirm_booking(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    desk, value, user = _desk(context), action_value(body), context["actor"]
+
+    def run():
+        result = desk.confirm_booking(value, user)
+        reply(context, body, result.text, result.blocks, replace_original=result.replace_original)
+
+    after_ack(context, body, run)
+
+
+@guarded
+def cancel_booking(ack: Ack, body: dict, context: BoltContext):
+    ack()
+    desk, value, user = _desk(context), action_value(body), context["actor"]
+
+    def run():
+        result = desk.cancel_booking(value, user)
+        reply(context, body, result.text, result.blocks, replace_original=result.replace_original)
+
+    after_ack(context, body, run)
+
+
 def _answer_in_channel(context: BoltContext, body: dict, work) -> None:
     """A modal has no response_url: answer ephemerally in the Wonolo channel."""
     channel = context["services"].settings.wonolo_channel
@@ -160,3 +234,7 @@ def register(app: App) -> None:
     app.view_submission(ids.WONOLO_ASSIGN_MODAL)(submit_assign_worker)
     app.action(ids.WONOLO_PAGE_NEXT)(turn_page)
     app.action(ids.WONOLO_PAGE_PREVIOUS)(turn_page)
+    app.action(ids.WONOLO_BOOK_AGAIN)(open_book_again)
+    app.view_submission(ids.WONOLO_BOOK_MODAL)(submit_booking)
+    app.action(ids.WONOLO_BOOK_CONFIRM)(confirm_booking)
+    app.action(ids.WONOLO_BOOK_CANCEL)(cancel_booking)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from werkzeug.exceptions import HTTPException
@@ -697,12 +698,37 @@ class WonoloSandbox:
             ids = ids if isinstance(ids, list) else [ids]
             try:
                 jr["badge_ids"] = [int(b) for b in ids if int(b) in self.badges]
+                if len(jr["badge_ids"]) != len(ids):
+                    jr["_unknown_badges"] = True  # a new request refuses them (_check_new_job_request)
             except ValueError:
                 raise _ApiError(422, "badge_ids is invalid",
                                 {"badge_ids": ["must be ids"]}) from None
+        if "customer_id" in fields:
+            jr["customer_id"] = fields["customer_id"]
         for key in ("employer_id", "multi_day_job_request_id"):
             if key in fields:
                 jr[key] = _parse_int(fields[key], key, 1)
+
+    def _check_new_job_request(self, draft: dict) -> None:
+        """What a new request must have beyond its fields' formats: a known zone and customer,
+        and badges that exist (a request naming an unknown badge is refused, not trimmed)."""
+        zone = draft.get("timezone")
+        if zone is not None:
+            try:
+                ZoneInfo(str(zone))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise _ApiError(422, "timezone is invalid", {"timezone": ["is not a time zone"]}) from None
+        customer = draft.pop("customer_id", None)
+        if customer is not None:
+            try:
+                known = int(customer) in self.customers
+            except ValueError:
+                known = False
+            if not known:
+                raise _ApiError(422, "customer_id is invalid", {"customer_id": ["does not exist"]})
+            draft["customer_id"] = int(customer)
+        if draft.pop("_unknown_badges", None):
+            raise _ApiError(422, "badge_ids is invalid", {"badge_ids": ["do not exist"]})
 
     def _ep_job_requests(self, method: str, params: dict) -> Any:
         if method == "GET":
@@ -715,6 +741,7 @@ class WonoloSandbox:
         _require(fields, "start_time", "duration")
         draft: dict = {}
         self._apply_jr_fields(draft, fields)  # validate before creating anything
+        self._check_new_job_request(draft)
         jid = self.add_job_request(**draft)
         return 201, {"job_request": self._jr_json(self.job_requests[jid])}
 
@@ -723,6 +750,7 @@ class WonoloSandbox:
         if method == "PATCH":
             staged = dict(jr)
             self._apply_jr_fields(staged, self._fields(params, "job_request"))
+            staged.pop("_unknown_badges", None)  # an update keeps the known ones, as before
             staged["updated_at"] = _now()
             jr.update(staged)
         return {"job_request": self._jr_json(jr)}
@@ -869,13 +897,34 @@ class WonoloSandbox:
             rec["job_request_id"] = self._job_request_ref(fields["job_request_id"])["id"]
 
     def _ep_multi_days(self, method: str, params: dict) -> Any:
+        """Creates the series; with a nested job_request[...] (gigdesk's reading, the shape is not
+        public) one job request per day or week, each at the same wall-clock time in its
+        `timezone` (so a series across a DST change moves in UTC)."""
         fields = self._fields(params, "multi_day_job_request")
         _require(fields, "repeat_type", "repeat_number")
         rec: dict = {"same_workers": False, "job_request_id": None}
         self._apply_multi_day(rec, fields)
+        template = fields.get("job_request")
+        drafts: list[dict] = []
+        if isinstance(template, dict):
+            if rec["repeat_number"] > 31:
+                raise _ApiError(422, "repeat_number is invalid", {"repeat_number": ["must be at most 31"]})
+            draft: dict = {}
+            _require(template, "start_time", "duration")
+            self._apply_jr_fields(draft, template)
+            self._check_new_job_request(draft)
+            zone = ZoneInfo(str(draft.get("timezone") or "UTC"))
+            first = draft["start_time"].astimezone(zone)
+            step = timedelta(days=1 if rec["repeat_type"] == "daily" else 7)
+            for n in range(rec["repeat_number"]):
+                local = datetime.combine(first.date() + step * n, first.time().replace(tzinfo=None), tzinfo=zone)
+                drafts.append({**draft, "start_time": local.astimezone(UTC)})
         mid = next(self._ids)
         now = _now()
         rec.update(id=mid, created_at=now, updated_at=now)
+        rec["job_request_ids"] = [self.add_job_request(**d, multi_day_job_request_id=mid) for d in drafts]
+        if drafts:
+            rec["job_request_id"] = rec["job_request_ids"][0]
         self.multi_day[mid] = rec
         return 201, {"multi_day_job_request": self._plain_json(rec)}
 

@@ -143,8 +143,8 @@ def test_the_clock_alone_never_re_sends_a_card(wbot, wonolo, slack):
     ("draft", [ids.WONOLO_CANCEL_REQUEST]),
     ("filled", [ids.WONOLO_CANCEL_REQUEST]),
     ("in_progress", []),
-    ("completed", []),
-    ("approved", []),
+    ("completed", [ids.WONOLO_BOOK_AGAIN]),  # a finished request can be booked again (tests/test_wonolo_booking.py)
+    ("approved", [ids.WONOLO_BOOK_AGAIN]),
     ("cancelled", []),
     ("unfilled", []),
 ])

@@ -14,7 +14,8 @@ Money rules:
   limit — and only then calls the API. Above GIGDESK_SECOND_APPROVAL_ABOVE the
   requester's Confirm only asks (offered -> awaiting_second, posted in the
   review channel) and a second, different spender's Confirm runs it
-  (bot/spending/rules.py has the rules on who may spend and the limits).
+  (bot/spending/rules.py has the rules on who may spend and the limits;
+  bot/spending/offers.py the offer state machine, shared with /wonolo book).
 * Approve-all offers exactly the pending submissions it listed (flagged ones
   only when the user explicitly includes them) and Confirm approves those
   still pending one by one, each through the same decided-once guard as a
@@ -32,12 +33,10 @@ import html
 import json
 import logging
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -72,6 +71,7 @@ from bot.rapidworkers.client import (
     validate_link,
 )
 from bot.slack.mrkdwn import escape, mention, money, truncate
+from bot.spending.offers import CONFIRM_MINUTES, SpendOffers
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, cents
 from bot.text import suggest
 from storage import forensics as proof_records
@@ -81,7 +81,6 @@ from storage.db import utcnow
 T = TypeVar("T")
 log = logging.getLogger("gigdesk.commands")
 
-CONFIRM_MINUTES = 10
 BULK_PROGRESS_FROM = 6  # bulk approvals of at least this many show progress (a few response_url updates)
 BULK_LEAVES_FREE = 2  # × the budget's interactive reserve (at most half the budget): left for the sync and single clicks
 MAX_QUANTITY = 100_000
@@ -479,6 +478,7 @@ class CommandService:
         self._allowance = Allowance()  # per-user look-ups that reach RapidWorkers
         self._syncs = SingleFlight()  # Post pending for review: one sync at a time
         self.spending = SpendingRules(services)
+        self.offers = SpendOffers(services, self.spending, actions=ACTION_LABEL, check_hint="`/rw campaigns`")
 
     @property
     def db(self):
@@ -904,12 +904,9 @@ class CommandService:
             records.audit(self.db, user_id, audit_action, target, "refused", "over the daily spend limit", str(cost))
             return _reply(ui.spend_refused(what=what, cost=cost, balance=balance, estimate=estimate, cost_note=cost_note,
                                            reason=terms.refusal, terms=terms.lines))
-        confirmation_id = secrets.token_urlsafe(18)
-        expires = (datetime.now(UTC) + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="microseconds")
-        records.create_confirmation(self.db, confirmation_id, user_id, action, {**params, "summary": what}, str(cost), expires)
+        confirmation_id = self.offers.create(user_id, action, params, cost, what=what, target=target)
         if image is not None:
             self._cache_image(confirmation_id, image)
-        records.audit(self.db, user_id, audit_action, target, "offered", f"confirmation {confirmation_id[:8]}", str(cost))
         return _reply(ui.spend_offer(what=what, cost=cost, balance=balance, estimate=estimate,
                                      confirmation_id=confirmation_id, cost_note=cost_note, minutes=CONFIRM_MINUTES,
                                      terms=terms.lines, confirmable=confirmable, include_flagged=include_flagged))
@@ -917,107 +914,35 @@ class CommandService:
     # -- confirm / cancel -----------------------------------------------------------------
 
     def _unusable(self, row: dict | None, now: str) -> str:
-        if row is None:
-            return "This offer does not exist (any more). Run the command again."
-        state = row["state"]
-        if state == "awaiting_second" and row["expires_at"] <= now:
-            return f"This request waited {SECOND_APPROVAL_HOURS} hours for a second spender and expired. Nothing was spent."
-        if state == "offered" and row["expires_at"] <= now:
-            return f"This offer expired (offers last {CONFIRM_MINUTES} minutes). Nothing was spent; run the command again."
-        if state == "awaiting_second":
-            return f"This already waits for a second spender's Confirm (asked by {mention(row['user_id'])})."
-        if state == "executing":
-            return "This is already being carried out; wait for the result."
-        if state == "done":
-            return "This offer was already confirmed and carried out; nothing more was spent."
-        if state == "cancelled":
-            return "This offer was cancelled. Run the command again if you still want it."
-        if state == "failed":
-            return "This offer was already used and failed. Check `/rw campaigns` before trying again."
-        return "This offer cannot be used any more."
+        return self.offers.unusable(row, now)
 
     @staticmethod
     def _waiting_state(row: dict) -> str:
-        """Where an offer goes back to when nothing was spent: awaiting_second once a second approval was asked."""
-        return "awaiting_second" if row.get("asked_at") else "offered"
+        return SpendOffers.waiting_state(row)
 
     def confirm(self, confirmation_id: str, user_id: str, progress=None) -> Reply:
-        """The Confirm button: take the offer once (within the limits), then call the API.
+        """The Confirm button: take the offer once (within the limits: bot.spending.offers), then call the API.
 
         `progress(Reply)`, if given, shows how a long bulk approval is going.
         """
-        now = utcnow()
-        row = records.get_confirmation(self.db, confirmation_id) if CONFIRMATION_ID_RE.match(confirmation_id or "") else None
-        if row is None:
-            records.audit(self.db, user_id, "confirm", None, "refused", "unknown confirmation")
-            return problem(self._unusable(None, now))
-        audit_action = ACTION_LABEL.get(row["action"], row["action"])
-        target = (confirmation_id or "")[:8]
-        if row["state"] == "awaiting_second":
-            return self._confirm_second(row, user_id, now, progress)
-        if row["user_id"] != user_id:
-            records.audit(self.db, user_id, audit_action, target, "refused", "not the user who asked", row["cost"])
-            return problem(f"Only {mention(row['user_id'])}, who asked for this, can confirm it.")
-        if not self.s.may_spend(user_id):
-            records.audit(self.db, user_id, audit_action, target, "refused", "not a spender", row["cost"])
-            return problem(self.spending.not_a_spender(user_id, "spend money"))
-        if row["state"] == "offered" and self.spending.needs_second_approval(row["cost"] or "0"):
-            return self._ask_second(row, user_id, now)
-        return self._take_and_run(row, user_id, now, progress)
+        settings = self.settings
 
-    def _confirm_second(self, row: dict, user_id: str, now: str, progress) -> Reply:
-        """A Confirm on a request waiting for a second spender: anyone who may spend, except the requester."""
-        audit_action = ACTION_LABEL.get(row["action"], row["action"])
-        if user_id == row["user_id"]:
-            records.audit(self.db, user_id, audit_action, row["id"][:8], "refused", "second approval by the requester", row["cost"])
-            return problem("You asked for this: a second, different spender must confirm it.")
-        if not self.s.may_spend(user_id):
-            records.audit(self.db, user_id, audit_action, row["id"][:8], "refused", "not a spender", row["cost"])
-            return problem(self.spending.not_a_spender(user_id, "confirm spending"))
-        return self._take_and_run(row, user_id, now, progress, from_state="awaiting_second", second_by=user_id)
+        def second_request(row: dict) -> tuple[str, list[dict]]:
+            return ui.second_approval_request(
+                requester=row["user_id"], what=row["params"].get("summary") or self.offers.label(row), cost=Decimal(row["cost"]),
+                threshold=settings.second_approval_above, confirmation_id=row["id"], hours=SECOND_APPROVAL_HOURS)
 
-    def _ask_second(self, row: dict, user_id: str, now: str) -> Reply:
-        """The requester's Confirm of a spend above the threshold: record it and ask the other spenders."""
-        cid = row["id"]
-        audit_action = ACTION_LABEL.get(row["action"], row["action"])
-        expires = (datetime.now(UTC) + timedelta(hours=SECOND_APPROVAL_HOURS)).isoformat(timespec="microseconds")
-        if not records.request_second_approval(self.db, cid, now, expires):
-            message = self._unusable(records.get_confirmation(self.db, cid), now)
-            records.audit(self.db, user_id, audit_action, cid[:8], "refused", message[:200], row["cost"])
-            return problem(message)
-        channel = self.settings.review_channel
-        text, blocks = ui.second_approval_request(
-            requester=user_id, what=row["params"].get("summary") or audit_action, cost=Decimal(row["cost"]),
-            threshold=self.settings.second_approval_above, confirmation_id=cid, hours=SECOND_APPROVAL_HOURS)
-        try:
-            self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
-        except SlackApiError as e:
-            records.withdraw_second_request(self.db, cid)
-            records.audit(self.db, user_id, audit_action, cid[:8], "failed", f"could not ask for a second approval: {e.response.get('error')}", row["cost"])
-            return problem(f"I could not post the request for a second approval (Slack said {escape(str(e.response.get('error')))}). "
-                           "Nothing was spent; click Confirm again.")
-        records.audit(self.db, user_id, audit_action, cid[:8], "second-approval-requested", f"posted in {channel}", row["cost"])
-        return Reply(f":hourglass_flowing_sand: Requested. Spends above {money(self.settings.second_approval_above)} need a second "
-                     f"spender: I asked in <#{channel}>. Nothing is spent until another spender clicks Confirm there.",
-                     None, replace_original=True)
+        decision = self.offers.confirm(confirmation_id, user_id, second_request=second_request)
+        if decision.taken is None:
+            message = decision.message or "This offer cannot be used any more."
+            return Reply(message, None, replace_original=True) if decision.replace else problem(message)
+        return self._run_taken(decision.taken, user_id, progress)
 
-    def _take_and_run(self, row: dict, user_id: str, now: str, progress, *, from_state: str = "offered",
-                      second_by: str | None = None) -> Reply:
+    def _run_taken(self, row: dict, user_id: str, progress) -> Reply:
+        """Carry out an offer that Confirm took (state executing)."""
         confirmation_id = row["id"]
         audit_action = ACTION_LABEL.get(row["action"], row["action"])
         target = confirmation_id[:8]
-        taken = self.spending.take(row, now, from_state=from_state, second_by=second_by)
-        if taken == "over-limit":
-            message = self.spending.over_limit_message(row)
-            records.audit(self.db, user_id, audit_action, target, "refused", "over the daily spend limit", row["cost"])
-            return problem(message)
-        if taken != "taken":
-            message = self._unusable(records.get_confirmation(self.db, confirmation_id), now)
-            records.audit(self.db, user_id, audit_action, target, "refused", message[:200], row["cost"])
-            return problem(message)
-        row = {**row, "second_by": second_by}
-        if second_by:
-            records.audit(self.db, user_id, audit_action, target, "second-approved", f"requested by {row['user_id']}", row["cost"])
         try:
             if row["action"] == "prefilled":
                 return self._create_prefilled(row, user_id)
@@ -1040,33 +965,21 @@ class CommandService:
 
     def cancel(self, confirmation_id: str, user_id: str) -> Reply:
         """Cancel: the requester; a request waiting for a second approval may also be declined by another spender."""
-        now = utcnow()
-        row = records.get_confirmation(self.db, confirmation_id) if CONFIRMATION_ID_RE.match(confirmation_id or "") else None
-        if row is None:
-            return problem(self._unusable(None, now))
-        declining = row["state"] == "awaiting_second" and row["user_id"] != user_id and self.s.may_spend(user_id)
-        if row["user_id"] != user_id and not declining:
-            return problem(f"Only {mention(row['user_id'])}, who asked for this, can cancel it.")
-        if records.cancel_confirmation(self.db, confirmation_id):
-            self._drop_image(confirmation_id)
-            records.audit(self.db, user_id, ACTION_LABEL.get(row["action"], row["action"]), confirmation_id[:8],
-                          "declined" if declining else "cancelled", None, row["cost"])
-            who = f" by {mention(user_id)}" if row["state"] == "awaiting_second" else ""
-            return Reply(f":heavy_multiplication_x: Cancelled{who}. Nothing was spent.", None, replace_original=True)
-        return problem(self._unusable(records.get_confirmation(self.db, confirmation_id), now))
+        done, message = self.offers.cancel(confirmation_id, user_id)
+        if not done:
+            return problem(message)
+        self._drop_image(confirmation_id)
+        return Reply(message, None, replace_original=True)
 
     def _money_failed(self, row: dict, user_id: str, e: RapidWorkersError) -> Reply:
         cid = row["id"]
-        audit_action = ACTION_LABEL.get(row["action"], row["action"])
         creating = row["action"] in ("prefilled", "custom")
         reason = explain(e, creating=creating)
         if certainly_not_applied(e):
-            records.finish_confirmation(self.db, cid, self._waiting_state(row))
-            records.audit(self.db, user_id, audit_action, cid[:8], "failed-not-applied", str(e)[:300], row["cost"])
+            self.offers.back_to_waiting(row, user_id, str(e))
             return problem(f"{reason} Nothing was spent; the offer above still stands.")
-        records.finish_confirmation(self.db, cid, "failed", {"error": str(e)[:300]})
+        self.offers.finish_unknown(row, user_id, str(e))
         self._drop_image(cid)
-        records.audit(self.db, user_id, audit_action, cid[:8], "failed-unknown", str(e)[:300], row["cost"])
         if creating:
             check = "The job may or may not have been created: check `/rw campaigns` before trying again."
         else:

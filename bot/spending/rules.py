@@ -1,6 +1,6 @@
 """Who may spend, and the spending limits: each rule once.
 
-* Spending (job creation, approve-all) needs GIGDESK_SPENDERS, which defaults to
+* Spending (job creation, approve-all, Wonolo booking) needs GIGDESK_SPENDERS, which defaults to
   GIGDESK_ALLOWED_USERS. Membership of the review channel never grants it; with
   neither set nobody may spend (Services.may_spend).
 * GIGDESK_DAILY_SPEND_LIMIT: what one requester may spend per day, the day

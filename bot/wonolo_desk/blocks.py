@@ -52,6 +52,8 @@ ALARM_STATES = frozenset({"no_show", "withdrawn", "cancelled", "unfilled"})
 RECRUITING_STATES = frozenset({"unassigned", "posted"})
 # A request can be cancelled until its shift starts.
 REQUEST_CANCELLABLE_STATES = frozenset({"draft", "unassigned", "posted", "filled"})
+# A finished request's card offers "Book again" (the booking modal, filled in from it).
+BOOK_AGAIN_STATES = frozenset({"completed", "approved"})
 # A job can be cancelled from Slack only before the work starts.
 JOB_CANCELLABLE_STATES = frozenset({"pending", "filled", "paused"})
 
@@ -200,6 +202,10 @@ def can_recruit(state: str | None) -> bool:
 
 def can_cancel_request(state: str | None) -> bool:
     return state in REQUEST_CANCELLABLE_STATES
+
+
+def can_book_again(state: str | None) -> bool:
+    return state in BOOK_AGAIN_STATES
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -371,6 +377,8 @@ def request_buttons(jr, unfilled: int | None = None) -> ActionsBlock | None:
                 style="danger",
             ),
         ))
+    if can_book_again(jr.state):
+        elements.append(ButtonElement(text="Book again", action_id=ids.WONOLO_BOOK_AGAIN, value=value))
     if not elements:
         return None
     return ActionsBlock(block_id=f"wonolo-request-{value}", elements=elements)
@@ -522,6 +530,7 @@ def job_id_from_metadata(private_metadata: str | None) -> str:
 # (command, usage, what it does): the usage is escaped when shown, so <id> stays text.
 HELP_LINES = (
     ("help", "/wonolo help", "this help"),
+    ("book", "/wonolo book", "book shifts: a form, then the estimated cost and Confirm (spenders)"),
     ("requests", "/wonolo requests [state]", "job requests, optionally in one state, a page at a time"),
     ("request", "/wonolo request <id>", "one job request and its jobs"),
     ("jobs", "/wonolo jobs [state]", "jobs, optionally in one state, a page at a time"),

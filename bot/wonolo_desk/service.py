@@ -54,6 +54,7 @@ Unfilled-shift alerts
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -72,7 +73,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import NotAllowed, UserError
 from bot.slack import ids
-from bot.slack.mrkdwn import escape, mention
+from bot.slack.mrkdwn import escape, mention, money
+from bot.spending.offers import CONFIRM_MINUTES, SpendOffers
+from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules
 from bot.text import suggest
 from bot.wonolo.client import (
     JOB_REQUEST_STATES,
@@ -87,6 +90,7 @@ from bot.wonolo.client import (
 )
 from bot.wonolo.webhook import WebhookEvent, parse_event, verify
 from bot.wonolo_desk import blocks as ui
+from bot.wonolo_desk import booking
 from storage import records
 from storage import wonolo as alerts_store
 from storage.db import utcnow, write
@@ -126,6 +130,7 @@ class Reply:
 
     text: str
     blocks: list | None = None
+    replace_original: bool = False  # replace the clicked (ephemeral) message
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,14 @@ def _shown(text: str, limit: int = 40) -> str:
     return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
+def _certainly_not_booked(error: WonoloError) -> bool:
+    """Wonolo said no (or we never sent it): Confirm may be clicked again. A 5xx, a timeout or an
+    answer we cannot read may hide a created request, so those are never retried."""
+    if isinstance(error, (WonoloInvalid, WonoloForbidden, WonoloUnauthorized, WonoloNotFound)):
+        return True
+    return error.status == 429
+
+
 class WonoloDesk:
     """Webhook intake, the job request messages, their buttons and /wonolo."""
 
@@ -206,6 +219,9 @@ class WonoloDesk:
         self._locks_guard = threading.Lock()
         self._summary_lock = threading.Lock()
         self._summary_cache: tuple[float, ui.WonoloSummary] | None = None
+        self.spending = SpendingRules(services)
+        self.offers = SpendOffers(services, self.spending, actions={ids.WONOLO_BOOK: ids.WONOLO_BOOK},
+                                  check_hint="`/wonolo requests`")
 
     @property
     def db(self):
@@ -844,6 +860,127 @@ class WonoloDesk:
         self._audit(user_id, action, key, "sent", f"{len(body)} characters to worker {job.worker.id}")
         return Outcome(f"Message sent to *{escape(job.worker.full_name)}* in the Wonolo app.")
 
+    # ------------------------------------------------------------------ booking (/wonolo book, Book again)
+
+    def _require_spender(self, user_id: str, target: str | None) -> None:
+        self.spending.require_spender(user_id, ids.WONOLO_BOOK, target, "book Wonolo shifts")
+
+    def book_view(self, user_id: str) -> dict:
+        """The empty booking modal, for a spender (SQLite only: it opens within the trigger's 3 s)."""
+        self._require_spender(user_id, None)
+        return booking.book_modal()
+
+    def book_again_view(self, value: object, user_id: str, *, message: tuple[str, str] | None = None) -> dict:
+        """"Book again" on a completed request's card: the modal, filled in after the open (book_form)."""
+        row = self._known_request(value, message)
+        key = row["job_request_id"]
+        self._require_spender(user_id, key)
+        if not ui.can_book_again(row["state"]):
+            raise self._refuse(user_id, ids.WONOLO_BOOK_AGAIN, key,
+                               f"Job request `{key}` is {ui.state_label(row['state']).lower()}: only a completed one can be booked again.")
+        return booking.book_modal(booking.Prefill(source=key))
+
+    def book_form(self, source: str | None) -> dict:
+        """The modal with Wonolo's badges and customers as choices and, for Book again, the
+        copied request's fields. A look-up that fails only leaves its part out."""
+        prefill = None
+        if source:
+            prefill = booking.prefill_from_request(self.client.get_job_request(source))
+        badges = customers = None
+        try:
+            badges = self.client.list_badges()
+        except WonoloError as e:
+            log.warning("booking form without badges: %s", _describe(e))
+        try:
+            customers = self.client.list_customers()
+        except WonoloError as e:
+            log.warning("booking form without customers: %s", _describe(e))
+        return booking.book_modal(prefill, badges=badges, customers=customers)
+
+    @staticmethod
+    def check_book_view(values: dict) -> tuple[booking.Booking | None, dict[str, str]]:
+        """The submitted modal: a Booking, or the errors to show next to each field (pure)."""
+        return booking.parse_view(values)
+
+    def offer_booking(self, b: booking.Booking, user_id: str) -> Reply:
+        """Review: the shifts, the estimated cost and the spending rules, with Confirm / Cancel."""
+        self._require_spender(user_id, None)
+        cost = b.cost()
+        terms = self.offers.terms(user_id, cost)
+        if terms.refusal:
+            records.audit(self.db, user_id, ids.WONOLO_BOOK, None, "refused", "over the daily spend limit", str(cost))
+            return Reply(*booking.offer_message(b, cost, confirmation_id=None, minutes=CONFIRM_MINUTES,
+                                                terms=terms.lines, refusal=terms.refusal))
+        cid = self.offers.create(user_id, ids.WONOLO_BOOK, b.params(), cost, what=booking.what(b), target=None)
+        return Reply(*booking.offer_message(b, cost, confirmation_id=cid, minutes=CONFIRM_MINUTES, terms=terms.lines))
+
+    def confirm_booking(self, confirmation_id: object, user_id: str) -> Reply:
+        """Confirm: once, same user (or a second spender), before expiry, within the limits; then
+        exactly one POST to Wonolo, never retried behind the user's back."""
+        settings = self.settings
+
+        def second_request(row: dict) -> tuple[str, list[dict]]:
+            return booking.second_approval_request(
+                requester=row["user_id"], summary=row["params"].get("summary") or "a Wonolo booking",
+                cost=Decimal(row["cost"]), threshold=settings.second_approval_above,
+                confirmation_id=row["id"], hours=SECOND_APPROVAL_HOURS)
+
+        decision = self.offers.confirm(confirmation_id, user_id, second_request=second_request)
+        if decision.taken is None:
+            text = decision.message or "This offer cannot be used."
+            return Reply(text if decision.replace else f":warning: {text}", None, replace_original=decision.replace)
+        return self._book(decision.taken, user_id)
+
+    def _book(self, row: dict, user_id: str) -> Reply:
+        b = booking.Booking.from_params(row["params"])
+        action, cost = ids.WONOLO_BOOK, Decimal(row["cost"])
+        try:
+            if len(b.dates) > 1:
+                created = self.client.create_multi_day_job_request(
+                    repeat_type=b.repeat_type, repeat_number=len(b.dates), same_workers=False,
+                    job_request=b.job_request_fields())
+                jr_ids = [str(i) for i in created.get("job_request_ids") or [] if i is not None]
+                reference, fee = f"multi-day request `{escape(created.get('id'))}`", created.get("fee")
+            else:
+                jr = self.client.create_job_request(**b.job_request_fields())
+                jr_ids = [str(jr.id)] if jr.id is not None else []
+                reference, fee = f"job request `{escape(jr.id)}`", jr.raw.get("fee")
+        except WonoloError as e:
+            reason = escape(str(e))
+            if _certainly_not_booked(e):
+                self.offers.back_to_waiting(row, user_id, str(e))
+                return Reply(f":warning: {reason} Nothing was booked; the offer above still stands.")
+            self.offers.finish_unknown(row, user_id, str(e))
+            return Reply(f":warning: {reason} The request may or may not exist on Wonolo now: check `/wonolo requests` "
+                         "before booking again. I will not retry on my own.", None, replace_original=True)
+        except Exception:
+            self.offers.finish_unknown(row, user_id, "unexpected error")
+            raise
+        self.offers.finish_done(row, {"job_request_ids": jr_ids}, cost)
+        self._audit(user_id, action, ",".join(jr_ids)[:200] or "-", "booked", f"{row['params'].get('summary', '')[:150]} {cost}")
+        second = f" (second approval: {mention(row['second_by'])})" if row.get("second_by") else ""
+        self._announce(f"{mention(row['user_id'])}{second} booked on Wonolo: {row['params'].get('summary')} — "
+                       f"estimated {money(cost)} ({reference}).")
+        for key in jr_ids:
+            self._refresh_quietly(functools.partial(self.sync_request, key), f"job request {key}")
+        details = [reference.capitalize(), f"estimated cost {money(cost)}"]
+        if fee is not None:
+            details.append(f"Wonolo's fee {escape(fee)}")
+        if row.get("second_by"):
+            details.append(f"asked by {mention(row['user_id'])}, confirmed by {mention(row['second_by'])}")
+        return Reply(f":white_check_mark: Booked. {' · '.join(details)}.", None, replace_original=True)
+
+    def cancel_booking(self, confirmation_id: object, user_id: str) -> Reply:
+        done, message = self.offers.cancel(confirmation_id, user_id)
+        return Reply(message if done else f":warning: {message}", None, replace_original=done)
+
+    def _announce(self, text: str) -> None:
+        """Every spend is told in the review channel, where the spenders are."""
+        try:
+            self.slack.chat_postMessage(channel=self.settings.review_channel, text=text, unfurl_links=False, unfurl_media=False)
+        except SlackApiError as e:
+            log.warning("could not post the booking notice: %s", e.response.get("error"))
+
     # ------------------------------------------------------------------ /wonolo
 
     def run(self, text: str, user_id: str) -> Reply:
@@ -854,6 +991,7 @@ class WonoloDesk:
         handler = {
             "help": self._help, "requests": self._requests, "request": self._request, "jobs": self._jobs,
             "job": self._job, "worker": self._worker, "invite": self._invite, "badges": self._badges,
+            "book": self._book_text,
         }.get(name)
         if handler is None:
             return Reply(*ui.help_message(f"Unknown command `{_shown(name, 30)}`.{suggest(name, ui.COMMANDS)}"))
@@ -880,6 +1018,10 @@ class WonoloDesk:
         if kind == "requests":
             return self._answer(lambda: self._request_page(state, number))
         return self._answer(lambda: self._job_page(state, number))
+
+    def _book_text(self, args, user_id):
+        """`/wonolo book` opens its modal in the listener; this answers `/wonolo book <anything>`."""
+        raise UserError("`/wonolo book` takes no arguments: it opens the booking form.")
 
     def _help(self, args, user_id):
         return ui.help_message()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,3 +74,20 @@ call("DELETE", "/badges/1")
 '''
     assert [line for line, _ in sql_literals(source)] == [2, 3, 4, 5, 6]
     assert sql_literals((ROOT / "storage" / "records.py").read_text())  # storage/ is full of it
+
+
+def test_importing_the_api_clients_installs_no_logging_filter_and_set_up_installs_one():
+    """Redaction is the logging set-up's job (bot.logsafe), not an import's side effect."""
+    script = """
+import logging
+import bot.rapidworkers.client, bot.wonolo.client
+loggers = [logging.getLogger()] + [l for l in logging.Logger.manager.loggerDict.values() if isinstance(l, logging.Logger)]
+print(sum(len(l.filters) + sum(len(h.filters) for h in l.handlers) for l in loggers))
+from bot.logsafe import RedactSecrets, setup_logging
+setup_logging(("s3cret-value",))
+setup_logging(("s3cret-value",))
+root = logging.getLogger()
+print(sum(isinstance(f, RedactSecrets) for h in root.handlers for f in h.filters))
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0", "1"], out

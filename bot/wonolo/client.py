@@ -97,38 +97,6 @@ FORBIDDEN_MESSAGE = (
 )
 
 
-# --------------------------------------------------------------------------- secret redaction
-
-_QUERY_SECRET_RE = re.compile(r"((?:^|[?&\s'\"(])(?:token|api_key|secret_key)=)[^&\s'\")]+", re.I)
-
-
-def _redact_query(text: str) -> str:
-    """Blank `token=`, `api_key=`, `secret_key=` values in a URL-ish string."""
-    return _QUERY_SECRET_RE.sub(r"\1[redacted]", text)
-
-
-class _RedactFilter(logging.Filter):
-    """urllib3 logs full URLs (with ?token=...) at DEBUG and on retries: scrub them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is not ours to fix
-            return True
-        cleaned = _redact_query(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-_REDACT_FILTER = _RedactFilter()
-for _name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.connection",
-              "urllib3.response", "requests"):
-    _logger = logging.getLogger(_name)
-    if _REDACT_FILTER not in _logger.filters:
-        _logger.addFilter(_REDACT_FILTER)
-
-
 # --------------------------------------------------------------------------- value coercion
 
 

@@ -246,8 +246,7 @@ def test_block_unblock(client, sandbox):
 
 @pytest.mark.parametrize("kind", PREFILLED_KINDS)
 def test_every_prefilled_endpoint(client, sandbox, kind):
-    method = getattr(client, kind.replace("-", "_").replace("9gag", "ninegag"))
-    job = method("https://example.com/post/1", 20, countries=["us", "GB"], language="en")
+    job = client.create_prefilled_job(kind, "https://example.com/post/1", 20, countries=["us", "GB"], language="en")
     assert job.job_id and job.total_cost == Decimal("1.00") == prefilled_cost(20)
     assert (job.pay_rate, job.total_availabilities) == (Decimal("0.05"), 20)
     req = sandbox.requests[-1]
@@ -281,7 +280,7 @@ def test_prefilled_validation_sends_nothing(client, sandbox):
 def test_prefilled_insufficient_balance(client, sandbox):
     sandbox.balance = Decimal("0.20")
     with pytest.raises(BadRequest) as e:
-        client.youtube_likes("https://youtube.com/watch?v=abc123", 6)
+        client.create_prefilled_job("youtube-likes", "https://youtube.com/watch?v=abc123", 6)
     assert e.value.error == "Insufficient balance"
     assert sandbox.balance == Decimal("0.20")
 
@@ -423,7 +422,7 @@ def _money_calls(client: RapidWorkersClient, sandbox: Sandbox):
         "approve": (lambda: client.approve(c.id, s.id), "approve"),
         "reject": (lambda: client.reject(c.id, s.id, "no"), "reject"),
         "bulk": (lambda: client.bulk_approve(c.id), "bulk_action"),
-        "prefilled": (lambda: client.instagram_likes("https://instagram.com/x", 10), "jobs/instagram"),
+        "prefilled": (lambda: client.create_prefilled_job("instagram-likes", "https://instagram.com/x", 10), "jobs/instagram"),
         "job": (
             lambda: client.create_job(
                 title="t", description="d", pay_rate=Decimal("1"), total_availabilities=2,

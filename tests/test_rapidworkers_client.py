@@ -779,6 +779,19 @@ def test_tolerant_parsing_of_alternative_keys():
             sub.campaign_id) == (7, "12345", 85.0, "t", "p", "cid")
 
 
+def test_unreadable_numbers_become_defaults_not_a_crash():
+    from bot.rapidworkers.client import _campaign, _decision, _submission
+
+    odd = _campaign({"jobId": "x", "jobInstancesCompleted": "Infinity", "jobPay": "NaN", "pendingSubmissions": "-Infinity",
+                     "jobCreatedAt": "yesterday"})
+    assert (odd.completed, odd.pay, odd.pending, odd.created_at) == (0, Decimal("0"), 0, None)
+    sub = _submission({"id": "inf", "workerApprovalRate": "85%", "images": ["not an image", {"url": "u"}]}, "cid")
+    assert (sub.id, sub.worker_approval_rate, [i.id for i in sub.images]) == (0, 85.0, ["img_2"])
+    decided = _decision({"id": "not a number", "amountPaid": "$1,000.50"}, 7, "Approved", None)
+    assert (decided.submission_id, decided.status, decided.amount_paid, decided.notes) == (
+        7, "Approved", Decimal("1000.50"), None)
+
+
 def test_invalid_construction():
     with pytest.raises(InvalidInput):
         RapidWorkersClient("", "http://127.0.0.1:1")

@@ -542,6 +542,13 @@ def test_slots_filled_absent_without_jobs():
     assert JobRequest.from_dict({"id": 1, "slots_filled": "2"}).slots_filled == 2
 
 
+def test_unreadable_numbers_become_none_not_a_crash():
+    jr = JobRequest.from_dict({"id": "12", "slots": "Infinity", "duration": "-Infinity", "wage": "NaN",
+                               "slots_filled": "lots", "start_time": 10**20, "jobs": [{"state": "filled"}]})
+    assert (jr.id, jr.slots, jr.duration, jr.wage, jr.start_time) == (12, None, None, None, None)
+    assert jr.slots_filled == 1  # unreadable: counted from the embedded jobs instead
+
+
 def test_sandbox_sends_signed_webhooks(sandbox):
     received: list[tuple[bytes, str | None]] = []
 

@@ -14,7 +14,6 @@ import requests
 
 from bot.slack import ids
 from bot.wonolo.webhook import HEADER
-from sandbox.wonolo import WonoloSandbox
 from storage import records
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
@@ -31,15 +30,6 @@ def expected_token(body: bytes, secret_key: str) -> str:
     """The token as DESIGN.md documents it (not the bot's own function): the
     SHA-256 hex digest of the raw body bytes followed by WONOLO_SECRET_KEY."""
     return hashlib.sha256(body + secret_key.encode("utf-8")).hexdigest()
-
-
-@pytest.fixture
-def wonolo():
-    sim = WonoloSandbox(demo_data=False)
-    sim.employer_id = sim.add_user(type="Employer", first_name="Dana", last_name="Ops", email="dana@example.com")
-    sim.start()
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture

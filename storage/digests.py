@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlite_utils import Database
 
 from storage.db import utcnow, write
@@ -20,14 +22,17 @@ def last_posted(db: Database, exclude_id: int | None = None) -> dict | None:
 
 
 def claim(db: Database, kind: str, day: str, channel: str) -> int | None:
-    """Insert the digests row and return its id; raises sqlite3.IntegrityError when
-    the day's scheduled digest is claimed already (a partial unique index)."""
-    with write(db):
-        cursor = db.execute(
-            "INSERT INTO digests (kind, day, posted_at, channel) VALUES (?, ?, ?, ?)",
-            [kind, day, utcnow(), channel],
-        )
-        return cursor.lastrowid
+    """Insert the digests row and return its id; None when the day's scheduled
+    digest is claimed already (a partial unique index refuses a second)."""
+    try:
+        with write(db):
+            cursor = db.execute(
+                "INSERT INTO digests (kind, day, posted_at, channel) VALUES (?, ?, ?, ?)",
+                [kind, day, utcnow(), channel],
+            )
+            return cursor.lastrowid
+    except sqlite3.IntegrityError:
+        return None
 
 
 def release(db: Database, row_id: int) -> None:

@@ -11,7 +11,6 @@ not posted twice.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -218,10 +217,7 @@ class DigestService:
 
     def _claim(self, kind: str, day: str, channel: str) -> int | None:
         """Insert the digests row; None when today's scheduled digest is taken already."""
-        try:
-            return digest_rows.claim(self.db, kind, day, channel)
-        except sqlite3.IntegrityError:
-            return None
+        return digest_rows.claim(self.db, kind, day, channel)
 
     def _release(self, row_id: int) -> None:
         digest_rows.release(self.db, row_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.app import build_services
@@ -49,6 +51,19 @@ def make_services(slack, sandbox, tmp_path):
         return build_services(settings, post_interval=0)
 
     return make
+
+
+@pytest.fixture
+def restore_logging():
+    """The CLI installs its own root handler (on the captured stderr): put the old ones back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -202,21 +202,6 @@ def test_a_failed_post_releases_the_day_and_is_retried(make_services, slack):
     assert len(digests(slack)) == 1
 
 
-@pytest.fixture
-def restore_logging():
-    """The CLI installs a root handler on the (captured) stderr: put the old ones back."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-
-
 def test_dry_run_prints_json_and_posts_nothing(monkeypatch, tmp_path, slack, sandbox, capsys, restore_logging):
     from bot.cli import main
 

@@ -10,7 +10,6 @@ import math
 import os
 import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +20,7 @@ if str(ROOT) not in sys.path:
 from sandbox.rapidworkers import Sandbox  # noqa: E402
 from sandbox.slack_workspace.server import SlackStandin  # noqa: E402
 from tests.support.harness import bot_env  # noqa: E402
+from tests.support.harness import wait_until as wait_until  # noqa: E402  (re-exported for the benchmarks)
 
 
 @contextmanager
@@ -81,16 +81,6 @@ def review_ids(slack) -> list[int]:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def _serve_simulators(conn) -> None:

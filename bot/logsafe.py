@@ -3,34 +3,47 @@
 from __future__ import annotations
 
 import logging
+import re
+
+# Wonolo takes its session token in the query string, and urllib3 logs full URLs
+# (at DEBUG and on retries): such values are secrets even when not in the settings.
+_QUERY_SECRET_RE = re.compile(r"((?:^|[?&\s'\"(])(?:token|api_key|secret_key)=)[^&\s'\")]+", re.I)
+
+
+def redact_query(text: str) -> str:
+    """Blank `token=`, `api_key=`, `secret_key=` values in a URL-ish string."""
+    return _QUERY_SECRET_RE.sub(r"\1[redacted]", text)
 
 
 class RedactSecrets(logging.Filter):
-    """Replace every known secret in a log record with [redacted]."""
+    """Replace every known secret, and every token-like query value, in a log record with [redacted]."""
 
     def __init__(self, secrets: tuple[str, ...]):
         super().__init__()
         self.secrets = tuple(s for s in secrets if s and len(s) >= 6)
 
+    def _clean(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return redact_query(text)
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is not ours to fix
             return True
-        message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        clean = message
-        for secret in self.secrets:
-            clean = clean.replace(secret, "[redacted]")
+        clean = self._clean(message)
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_text:
-            for secret in self.secrets:
-                record.exc_text = record.exc_text.replace(secret, "[redacted]")
+            record.exc_text = self._clean(record.exc_text)
         return True
 
 
 def setup_logging(secrets: tuple[str, ...], level: int = logging.INFO) -> None:
-    """Root logging to stderr, through the redaction filter."""
+    """Root logging to stderr, through the redaction filter (installed here, and only here)."""
     root = logging.getLogger()
     root.setLevel(level)
     handler = logging.StreamHandler()

@@ -30,7 +30,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
-from bot.wonolo.client import JOB_REQUEST_STATES, JOB_STATES, USER_TYPES, _redact_query
+from bot.logsafe import redact_query
+from bot.wonolo.client import JOB_REQUEST_STATES, JOB_STATES, USER_TYPES
 from bot.wonolo.webhook import HEADER
 from sandbox.loopback import LoopbackServer
 
@@ -132,7 +133,7 @@ class _QuietHandler(WSGIRequestHandler):
             text = message % args
         except (TypeError, ValueError):
             text = message
-        log.debug("%s", _redact_query(text))
+        log.debug("%s", redact_query(text))
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = getattr(self, "path", "").split("?", 1)[0]

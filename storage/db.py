@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -55,12 +56,17 @@ def connect(path: str) -> sqlite_utils.Database:
 
 @contextlib.contextmanager
 def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """A write transaction taken with BEGIN IMMEDIATE.
+    """A write transaction taken with BEGIN IMMEDIATE; nested blocks use savepoints.
 
     db.atomic() begins DEFERRED; under WAL a transaction that reads and then
     writes can then fail with SQLITE_BUSY at once, whatever the busy timeout.
     Taking the write lock up front makes concurrent writers wait instead.
+    Inside an open transaction a block becomes a SAVEPOINT (as db.atomic()
+    nests): a failure rolls back to it and re-raises; the outermost commits once.
     """
+    if db.conn.in_transaction:
+        yield from _savepoint(db)
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
@@ -69,6 +75,22 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         raise
     else:
         db.commit()
+
+
+def _savepoint(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """The nested part of write(): release on success, roll back to it on failure."""
+    name = f"gigdesk_{secrets.token_hex(8)}"
+    db.execute(f"SAVEPOINT {name}")
+    try:
+        yield db
+    except BaseException:
+        # An error that already ended the whole transaction leaves no savepoint to undo.
+        if db.conn.in_transaction:
+            db.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            db.execute(f"RELEASE SAVEPOINT {name}")
+        raise
+    else:
+        db.execute(f"RELEASE SAVEPOINT {name}")
 
 
 def migrate(db: sqlite_utils.Database) -> int:

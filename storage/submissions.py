@@ -49,6 +49,11 @@ def known_ids(db: Database, submission_ids: list[int]) -> set[int]:
     return found
 
 
+def posted_pays(db: Database) -> list:
+    """The stored pay of each submission posted in Slack and waiting for a decision (None if unknown)."""
+    return [pay for (pay,) in db.execute("SELECT json_extract(data, '$.pay') FROM submissions WHERE state = 'posted'")]
+
+
 def claim(db: Database, submission_id: int, campaign_id: str, worker_id: str | None, data: dict) -> bool:
     """Claim a submission for posting; False when it was claimed before."""
     with write(db):

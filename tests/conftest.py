@@ -1,9 +1,13 @@
-"""Fixtures: the RapidWorkers simulator, the Slack stand-in and the running bot."""
+"""Fixtures: the simulators (RapidWorkers, Wonolo), the Slack stand-in, the running bot and bare Services."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from bot.app import build_services
+from bot.config import load_settings
 from sandbox.rapidworkers import Sandbox
 from sandbox.slack_workspace.server import SlackStandin
 from tests.support.harness import RunningBot, bot_env
@@ -23,6 +27,43 @@ def slack():
     standin.start()
     yield standin
     standin.stop()
+
+
+@pytest.fixture
+def wonolo():
+    """The Wonolo simulator, empty but for one employer (sim.employer_id)."""
+    from sandbox.wonolo import WonoloSandbox
+
+    sim = WonoloSandbox(demo_data=False)
+    sim.employer_id = sim.add_user(type="Employer", first_name="Dana", last_name="Ops", email="dana@example.com")
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def make_services(slack, sandbox, tmp_path):
+    """make_services(**env) -> Services wired to the stand-ins (no server, no scheduler)."""
+
+    def make(**overrides):
+        env = {"GIGDESK_DIGEST_CHANNEL": "C_DIGEST", "GIGDESK_ALLOWED_USERS": "U_ALICE,U_BOB", **overrides}
+        settings = load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **env), dotenv_path="")
+        return build_services(settings, post_interval=0)
+
+    return make
+
+
+@pytest.fixture
+def restore_logging():
+    """The CLI installs its own root handler (on the captured stderr): put the old ones back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -7,20 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.app import build_services
-from bot.config import load_settings
 from bot.digest.alerts import check_balance, waiting_cost
-from tests.support.harness import bot_env
-
-
-@pytest.fixture
-def make_services(slack, sandbox, tmp_path):
-    def make(**overrides):
-        env = {"GIGDESK_DIGEST_CHANNEL": "C_DIGEST", **overrides}
-        settings = load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **env), dotenv_path="")
-        return build_services(settings, post_interval=0)
-
-    return make
 
 
 @pytest.fixture

@@ -12,28 +12,14 @@ import pytest
 import time_machine
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.app import build_services
-from bot.config import load_settings
 from bot.digest import service as digest_module
 from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.rapidworkers.client import Campaign
 from storage import records
-from tests.support.harness import bot_env
+from tests.support.harness import bot_env, wait_for
 
 NY = ZoneInfo("America/New_York")
 HOSTILE = "<!channel> Free money <@U0BOSS> <https://evil.example|bank> & more"
-
-
-@pytest.fixture
-def make_services(slack, sandbox, tmp_path):
-    """make_services(**env) -> Services wired to the stand-ins (no server, no scheduler)."""
-
-    def make(**overrides):
-        env = {"GIGDESK_DIGEST_CHANNEL": "C_DIGEST", "GIGDESK_ALLOWED_USERS": "U_ALICE,U_BOB", **overrides}
-        settings = load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **env), dotenv_path="")
-        return build_services(settings, post_interval=0)
-
-    return make
 
 
 @pytest.fixture
@@ -196,8 +182,6 @@ def test_catch_up_runs_from_the_scheduler_at_start(make_services, slack):
         services.digest.schedule(scheduler)
         scheduler.start()
         try:
-            from tests.support.harness import wait_for
-
             wait_for(lambda: digests(slack), timeout=10)
         finally:
             scheduler.shutdown(wait=True)
@@ -216,21 +200,6 @@ def test_a_failed_post_releases_the_day_and_is_retried(make_services, slack):
         assert retry is not None
         assert retry.func()["posted"]
     assert len(digests(slack)) == 1
-
-
-@pytest.fixture
-def restore_logging():
-    """The CLI installs a root handler on the (captured) stderr: put the old ones back."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
 
 
 def test_dry_run_prints_json_and_posts_nothing(monkeypatch, tmp_path, slack, sandbox, capsys, restore_logging):

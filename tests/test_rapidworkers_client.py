@@ -246,8 +246,7 @@ def test_block_unblock(client, sandbox):
 
 @pytest.mark.parametrize("kind", PREFILLED_KINDS)
 def test_every_prefilled_endpoint(client, sandbox, kind):
-    method = getattr(client, kind.replace("-", "_").replace("9gag", "ninegag"))
-    job = method("https://example.com/post/1", 20, countries=["us", "GB"], language="en")
+    job = client.create_prefilled_job(kind, "https://example.com/post/1", 20, countries=["us", "GB"], language="en")
     assert job.job_id and job.total_cost == Decimal("1.00") == prefilled_cost(20)
     assert (job.pay_rate, job.total_availabilities) == (Decimal("0.05"), 20)
     req = sandbox.requests[-1]
@@ -281,7 +280,7 @@ def test_prefilled_validation_sends_nothing(client, sandbox):
 def test_prefilled_insufficient_balance(client, sandbox):
     sandbox.balance = Decimal("0.20")
     with pytest.raises(BadRequest) as e:
-        client.youtube_likes("https://youtube.com/watch?v=abc123", 6)
+        client.create_prefilled_job("youtube-likes", "https://youtube.com/watch?v=abc123", 6)
     assert e.value.error == "Insufficient balance"
     assert sandbox.balance == Decimal("0.20")
 
@@ -423,7 +422,7 @@ def _money_calls(client: RapidWorkersClient, sandbox: Sandbox):
         "approve": (lambda: client.approve(c.id, s.id), "approve"),
         "reject": (lambda: client.reject(c.id, s.id, "no"), "reject"),
         "bulk": (lambda: client.bulk_approve(c.id), "bulk_action"),
-        "prefilled": (lambda: client.instagram_likes("https://instagram.com/x", 10), "jobs/instagram"),
+        "prefilled": (lambda: client.create_prefilled_job("instagram-likes", "https://instagram.com/x", 10), "jobs/instagram"),
         "job": (
             lambda: client.create_job(
                 title="t", description="d", pay_rate=Decimal("1"), total_availabilities=2,
@@ -778,6 +777,19 @@ def test_tolerant_parsing_of_alternative_keys():
                        "images": [{"id": "i", "url": "u", "thumbnail_url": "t"}], "proofText": "p"}, "cid")
     assert (sub.id, sub.worker_id, sub.worker_approval_rate, sub.images[0].thumbnail_url, sub.proof_text,
             sub.campaign_id) == (7, "12345", 85.0, "t", "p", "cid")
+
+
+def test_unreadable_numbers_become_defaults_not_a_crash():
+    from bot.rapidworkers.client import _campaign, _decision, _submission
+
+    odd = _campaign({"jobId": "x", "jobInstancesCompleted": "Infinity", "jobPay": "NaN", "pendingSubmissions": "-Infinity",
+                     "jobCreatedAt": "yesterday"})
+    assert (odd.completed, odd.pay, odd.pending, odd.created_at) == (0, Decimal("0"), 0, None)
+    sub = _submission({"id": "inf", "workerApprovalRate": "85%", "images": ["not an image", {"url": "u"}]}, "cid")
+    assert (sub.id, sub.worker_approval_rate, [i.id for i in sub.images]) == (0, 85.0, ["img_2"])
+    decided = _decision({"id": "not a number", "amountPaid": "$1,000.50"}, 7, "Approved", None)
+    assert (decided.submission_id, decided.status, decided.amount_paid, decided.notes) == (
+        7, "Approved", Decimal("1000.50"), None)
 
 
 def test_invalid_construction():

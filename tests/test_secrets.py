@@ -177,19 +177,6 @@ def test_no_secret_in_logs_slack_database_or_cli_output(world, tmp_path, caplog,
     assert "not_in_channel" in caplog.text or any("not_in_channel" in json.dumps(c.error) for c in slack.calls)
 
 
-@pytest.fixture
-def restore_logging():
-    """The CLI installs its own root handler: put the old ones back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-
-
 def test_a_secret_that_reaches_logging_is_redacted_on_the_way_out(world, tmp_path, capsys, monkeypatch, restore_logging):
     """The redaction filter is the last line: the CLI's real logging set-up, then
     secrets pushed through it in a message, its arguments and a traceback."""

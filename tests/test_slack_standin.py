@@ -16,6 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from sandbox.slack_workspace.server import SlackStandin
+from tests.support.harness import wait_until
 from tests.support.slack_requests import (
     SIGNING_SECRET,
     SlackPoster,
@@ -495,10 +496,8 @@ def test_bolt_app_accepts_the_built_requests(slack):
         assert poster.command("/rw", "balance", sign_it=False).status_code == 401
         assert poster.command("/rw", "balance", timestamp=int(time.time()) - 3600).status_code == 401
 
-        deadline = time.time() + 5
-        while time.time() < deadline and not (
-            len(slack.ephemerals()) >= 2 and slack.views() and slack.message("C_REVIEW", ts).updates):
-            time.sleep(0.02)
+        wait_until(lambda: len(slack.ephemerals()) >= 2 and slack.views() and slack.message("C_REVIEW", ts).updates,
+                   timeout=5)
         assert [e["text"] for e in slack.ephemerals("U_ALICE")][0] == "balance for U_ALICE"
         assert slack.message("C_REVIEW", ts).text == "approved"
         assert f"click S9 {ts}" in got and "reason blurry" in got and "closed" in got

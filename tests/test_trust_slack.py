@@ -48,17 +48,6 @@ def test_reviewer_on_the_second_page_of_members_can_approve(bot, sandbox, slack,
 
 
 @pytest.fixture
-def wonolo():
-    from sandbox.wonolo import WonoloSandbox
-
-    sim = WonoloSandbox(demo_data=False)
-    sim.employer_id = sim.add_user(type="Employer", first_name="Dana", last_name="Ops", email="dana@example.com")
-    sim.start()
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
 def wbot(make_bot, wonolo):
     return make_bot(WONOLO_API_KEY=wonolo.api_key, WONOLO_SECRET_KEY=wonolo.secret_key,
                     WONOLO_BASE_URL=wonolo.url, WONOLO_CHANNEL="C_WONOLO")

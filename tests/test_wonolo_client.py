@@ -14,6 +14,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from bot.logsafe import RedactSecrets
 from bot.wonolo.client import (
     FORBIDDEN_MESSAGE,
     Badge,
@@ -443,6 +444,9 @@ def test_unreachable_server_raises_network_error():
 
 def test_secrets_never_in_repr_exceptions_or_logs(caplog):
     caplog.set_level(logging.DEBUG)
+    # The one redaction filter, as bot.logsafe.setup_logging installs it on its handler; given
+    # no known secret, so the session tokens below are scrubbed by their query-string shape alone.
+    caplog.handler.addFilter(RedactSecrets(()))
     sb = WonoloSandbox(API_KEY, SECRET)
     url = sb.start()
     client = WonoloClient(API_KEY, SECRET, url, timeout=2)
@@ -536,6 +540,13 @@ def test_tolerates_list_and_object_shapes():
 def test_slots_filled_absent_without_jobs():
     assert JobRequest.from_dict({"id": 1}).slots_filled is None
     assert JobRequest.from_dict({"id": 1, "slots_filled": "2"}).slots_filled == 2
+
+
+def test_unreadable_numbers_become_none_not_a_crash():
+    jr = JobRequest.from_dict({"id": "12", "slots": "Infinity", "duration": "-Infinity", "wage": "NaN",
+                               "slots_filled": "lots", "start_time": 10**20, "jobs": [{"state": "filled"}]})
+    assert (jr.id, jr.slots, jr.duration, jr.wage, jr.start_time) == (12, None, None, None, None)
+    assert jr.slots_filled == 1  # unreadable: counted from the embedded jobs instead
 
 
 def test_sandbox_sends_signed_webhooks(sandbox):

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+import tests.conftest as shared_fixtures
 from bot.slack import ids
 from bot.wonolo.webhook import HEADER
-from sandbox.wonolo import WonoloSandbox
 from storage import records
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
@@ -33,13 +33,8 @@ def expected_token(body: bytes, secret_key: str) -> str:
     return hashlib.sha256(body + secret_key.encode("utf-8")).hexdigest()
 
 
-@pytest.fixture
-def wonolo():
-    sim = WonoloSandbox(demo_data=False)
-    sim.employer_id = sim.add_user(type="Employer", first_name="Dana", last_name="Ops", email="dana@example.com")
-    sim.start()
-    yield sim
-    sim.stop()
+# The shared simulator fixture, also importable from here (other test modules take their Wonolo fixtures from this one).
+wonolo = shared_fixtures.wonolo
 
 
 @pytest.fixture

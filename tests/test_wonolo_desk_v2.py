@@ -14,7 +14,6 @@ import time_machine
 
 from bot.app import Background
 from bot.slack import ids
-from sandbox.wonolo import WonoloSandbox
 from storage import records
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
@@ -35,15 +34,6 @@ from tests.test_wonolo_desk import (
 )
 
 LA = "America/Los_Angeles"
-
-
-@pytest.fixture
-def wonolo():
-    sim = WonoloSandbox(demo_data=False)
-    sim.employer_id = sim.add_user(type="Employer", first_name="Dana", last_name="Ops", email="dana@example.com")
-    sim.start()
-    yield sim
-    sim.stop()
 
 
 def start_bot(make_bot, wonolo, **env):

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from bot.digest.blocks import LowBalance, low_balance_alert
 from storage.db import write
 from storage.records import kv_get, kv_set
+from storage.submissions import posted_pays
 
 log = logging.getLogger("gigdesk.alerts")
 
@@ -36,7 +37,7 @@ OK = "ok"
 def waiting_cost(db) -> tuple[int, Decimal]:
     """(count, total pay) of posted submissions that wait for a decision."""
     count, total = 0, Decimal("0")
-    for (pay,) in db.execute("SELECT json_extract(data, '$.pay') FROM submissions WHERE state = 'posted'").fetchall():
+    for pay in posted_pays(db):
         count += 1
         try:
             total += Decimal(str(pay)) if pay is not None else Decimal("0")
@@ -61,14 +62,10 @@ def assess(services, balance: Decimal) -> LowBalance:
 
 def _claim(db) -> bool:
     """Move the alert state to 'alerted'; True only for the one caller that does it."""
-    with write(db):
-        row = db.execute("SELECT value FROM kv WHERE key = ?", [STATE_KEY]).fetchone()
-        if row is not None and row[0] == ALERTED:
+    with write(db):  # the read and the set are one transaction: two callers cannot both claim
+        if kv_get(db, STATE_KEY) == ALERTED:
             return False
-        db.execute(
-            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [STATE_KEY, ALERTED],
-        )
+        kv_set(db, STATE_KEY, ALERTED)
         return True
 
 

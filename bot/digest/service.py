@@ -11,7 +11,6 @@ not posted twice.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -28,11 +27,10 @@ from bot.digest.home import HomeData, home_view
 from bot.errors import UserError
 from bot.services import Services
 from bot.slack.mrkdwn import date_token
+from storage import digests as digest_rows
 from storage import forensics as proof_records
 from storage import records
 from storage import submissions as subs
-from storage.db import utcnow, write
-from storage.submissions import _row
 
 log = logging.getLogger("gigdesk.digest")
 
@@ -100,13 +98,7 @@ class DigestService:
 
     def _last_posted(self, exclude_id: int | None = None) -> dict | None:
         """The last digest actually posted that recorded a balance."""
-        return _row(
-            self.db.execute(
-                "SELECT * FROM digests WHERE ts IS NOT NULL AND balance IS NOT NULL AND id IS NOT ?"
-                " ORDER BY posted_at DESC, id DESC LIMIT 1",
-                [exclude_id],
-            )
-        )
+        return digest_rows.last_posted(self.db, exclude_id)
 
     def _rapidworkers(self, *, background: bool) -> tuple[Decimal | None, list | None, str | None]:
         """(balance, campaigns, error): a failure of one call leaves the other's result."""
@@ -176,16 +168,11 @@ class DigestService:
     def _mark_completed(self, campaigns: list) -> None:
         if not campaigns:
             return
-        now = utcnow()
-        with write(self.db):
-            for c in campaigns:
-                self.db.execute(
-                    "INSERT INTO campaigns (campaign_id, title, status, pending, approved, rejected, completed, total,"
-                    " synced_at, completed_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(campaign_id) DO UPDATE SET"
-                    " completed_seen_at = coalesce(campaigns.completed_seen_at, excluded.completed_seen_at)",
-                    [c.id, c.title, c.status, c.pending, c.approved, c.rejected, c.completed, c.total, now, now],
-                )
+        digest_rows.mark_completed_seen(self.db, [
+            {"campaign_id": c.id, "title": c.title, "status": c.status, "pending": c.pending,
+             "approved": c.approved, "rejected": c.rejected, "completed": c.completed, "total": c.total}
+            for c in campaigns
+        ])
 
     def gather(self, kind: str = "manual", *, exclude_id: int | None = None) -> tuple[DigestData, list]:
         """The digest's facts, and the campaigns to mark as reported once it is posted."""
@@ -230,30 +217,16 @@ class DigestService:
 
     def _claim(self, kind: str, day: str, channel: str) -> int | None:
         """Insert the digests row; None when today's scheduled digest is taken already."""
-        try:
-            with write(self.db):
-                cursor = self.db.execute(
-                    "INSERT INTO digests (kind, day, posted_at, channel) VALUES (?, ?, ?, ?)",
-                    [kind, day, utcnow(), channel],
-                )
-                return cursor.lastrowid
-        except sqlite3.IntegrityError:
-            return None
+        return digest_rows.claim(self.db, kind, day, channel)
 
     def _release(self, row_id: int) -> None:
-        with write(self.db):
-            self.db.execute("DELETE FROM digests WHERE id = ? AND ts IS NULL", [row_id])
+        digest_rows.release(self.db, row_id)
 
     def _record(self, row_id: int, channel: str, ts: str, balance: Decimal | None) -> None:
-        with write(self.db):
-            self.db.execute(
-                "UPDATE digests SET channel = ?, ts = ?, posted_at = ?, balance = ? WHERE id = ?",
-                [channel, ts, utcnow(), str(balance) if balance is not None else None, row_id],
-            )
+        digest_rows.record(self.db, row_id, channel, ts, str(balance) if balance is not None else None)
 
     def scheduled_posted(self, day: str) -> bool:
-        row = self.db.execute("SELECT 1 FROM digests WHERE kind = 'scheduled' AND day = ?", [day]).fetchone()
-        return row is not None
+        return digest_rows.scheduled_posted(self.db, day)
 
     def post(self, kind: str = "manual") -> dict:
         """Post a digest now: {"channel", "ts", "posted"}.

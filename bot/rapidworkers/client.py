@@ -45,6 +45,17 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from bot.apiclient.coerce import (
+    to_count,
+    to_datetime,
+    to_decimal,
+    to_int,
+    to_percent,
+    to_str,
+    to_text,
+)
+from bot.apiclient.fields import api_field, from_api
+
 __all__ = [
     "PREFILLED_KINDS", "PREFILLED_UNIT_PRICE", "MIN_PREFILLED_QUANTITY", "COMMISSION_RATE",
     "CAMPAIGN_STATUSES", "SUBMISSION_STATUSES", "ISO_COUNTRIES", "DEFAULT_BASE_URL",
@@ -170,56 +181,76 @@ class BudgetExhausted(RapidWorkersError):
 # --------------------------------------------------------------------------- models
 
 
+def _lookup(d: Any, names: tuple[str, ...]) -> Any:
+    """The models' key lookup: each spelling also tried in snake_case and camelCase (see _get)."""
+    return _get(d, *names)
+
+
+def _amount(value: Any) -> Decimal:
+    return to_decimal(value) or Decimal("0")
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
 @dataclass(frozen=True)
 class Campaign:
     """One campaign as listed by ``/api/campaigns/``."""
 
-    id: str
-    title: str
-    category: str
-    pay: Decimal
-    location: str
-    created_at: datetime | None
-    status: str
-    completed: int
-    total: int
-    success_rate: str
-    description: str
-    canceled: bool
-    remaining: int
-    pending: int
-    approved: int
-    rejected: int
+    id: str = api_field("jobId", "publicId", "id", parse=to_text)
+    title: str = api_field("jobTitle", "title", parse=to_text)
+    category: str = api_field("jobCategory", "category", parse=to_text)
+    pay: Decimal = api_field("jobPay", "payRate", "pay", parse=_amount)
+    location: str = api_field("jobLocation", "location", parse=to_text)
+    created_at: datetime | None = api_field("jobCreatedAt", "createdAt", parse=to_datetime)
+    status: str = api_field("jobStatus", "status", parse=to_text)
+    completed: int = api_field("jobInstancesCompleted", "completed", parse=to_count)
+    total: int = api_field("jobTotalAvailabilities", "totalAvailabilities", "total", parse=to_count)
+    success_rate: str = api_field("jobSuccessRate", "successRate", parse=to_text)
+    description: str = api_field("description", "jobDescription", parse=to_text)
+    canceled: bool = api_field("canceled", "cancelled", parse=_true)
+    remaining: int = api_field("remainingAvailabilities", "remaining", parse=to_count)
+    pending: int = api_field("pendingSubmissions", "pending", parse=to_count)
+    approved: int = api_field("approvedSubmissions", "approved", parse=to_count)
+    rejected: int = api_field("rejectedSubmissions", "rejected", parse=to_count)
 
 
 @dataclass(frozen=True)
 class ProofImage:
     """A proof screenshot of a submission."""
 
-    id: str
-    url: str
-    thumbnail_url: str | None
+    id: str = api_field("id", parse=to_text)
+    url: str = api_field("url", parse=to_text)
+    thumbnail_url: str | None = api_field("thumbnailUrl", "thumbUrl")
+
+
+def _images(value: Any) -> tuple[ProofImage, ...]:
+    """A submission's images; one without an id is named by its place (img_1, img_2...)."""
+    items = value if isinstance(value, list) else []
+    return tuple(from_api(ProofImage, i, lookup=_lookup, fallbacks={"id": f"img_{n}"})
+                 for n, i in enumerate(items, 1) if isinstance(i, Mapping))
 
 
 @dataclass(frozen=True)
 class Submission:
     """A worker's submission with worker metadata."""
 
-    id: int
-    campaign_id: str
-    campaign_title: str
-    worker_id: str
-    worker_name: str
-    worker_avatar: str | None
-    status: str
-    country: str | None
-    submitted_at: datetime | None
-    proof_text: str
-    images: tuple[ProofImage, ...]
-    notes: str | None
-    worker_account_age_days: int | None
-    worker_approval_rate: float | None
-    worker_total_completed: int | None
+    id: int = api_field("submissionId", "id", parse=to_count)
+    campaign_id: str = api_field("campaignId", "jobId", parse=to_text)
+    campaign_title: str = api_field("campaignTitle", "jobTitle", parse=to_text)
+    worker_id: str = api_field("userId", "workerId", parse=to_text)
+    worker_name: str = api_field("userName", "workerName", "user", parse=to_text)
+    worker_avatar: str | None = api_field("userAvatar", "workerAvatar")
+    status: str = api_field("status", parse=to_text)
+    country: str | None = api_field("countryName", "country")
+    submitted_at: datetime | None = api_field("submittedAt", "createdAt", parse=to_datetime)
+    proof_text: str = api_field("proofText", "proof", parse=to_text)
+    images: tuple[ProofImage, ...] = api_field("images", parse=_images)
+    notes: str | None = api_field("notes")
+    worker_account_age_days: int | None = api_field("workerAccountAgeDays", parse=to_int)
+    worker_approval_rate: float | None = api_field("workerApprovalRate", parse=to_percent)
+    worker_total_completed: int | None = api_field("workerTotalCompleted", parse=to_int)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict; :meth:`from_dict` restores an equal object."""
@@ -234,7 +265,7 @@ class Submission:
         fields = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in fields}
         kw["images"] = tuple(ProofImage(**i) for i in d.get("images") or ())
-        kw["submitted_at"] = _parse_dt(d.get("submitted_at"))
+        kw["submitted_at"] = to_datetime(d.get("submitted_at"))
         return cls(**kw)
 
 
@@ -242,20 +273,20 @@ class Submission:
 class Decision:
     """Outcome of approve/reject (one item of a bulk approve)."""
 
-    submission_id: int
-    worker: str | None
-    status: str
-    amount_paid: Decimal | None
-    notes: str | None
+    submission_id: int = api_field("id", "submissionId", parse=to_int)
+    worker: str | None = api_field("user", "userName", "workerName")
+    status: str = api_field("status", parse=to_text)
+    amount_paid: Decimal | None = api_field("amountPaid", parse=to_decimal)
+    notes: str | None = api_field("notes")
 
 
 @dataclass(frozen=True)
 class BlockedWorker:
     """An entry of ``/api/workers/blocked/``."""
 
-    worker_id: str
-    worker_name: str | None
-    blocked_at: datetime | None
+    worker_id: str = api_field("workerId", "userId", "id", parse=to_text)
+    worker_name: str | None = api_field("workerName", "userName", "name")
+    blocked_at: datetime | None = api_field("blockedAt", "createdAt", parse=to_datetime)
 
 
 @dataclass(frozen=True)
@@ -425,51 +456,6 @@ def _get(d: Mapping[str, Any] | None, *names: str, default: Any = None) -> Any:
     return default
 
 
-def _dec(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value).strip().lstrip("$").replace(",", ""))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        try:
-            return int(float(str(value)))
-        except ValueError:
-            return None
-
-
-def _percent(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(str(value).strip().rstrip("%").strip())
-    except ValueError:
-        return None
-
-
-def _parse_dt(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def _items(data: Any, *nested: str) -> list[Mapping[str, Any]]:
     """Items of a bare list, ``{"results": [...]}``, or ``{"results": {nested: [...]}}``."""
     if isinstance(data, Mapping):
@@ -482,67 +468,17 @@ def _items(data: Any, *nested: str) -> list[Mapping[str, Any]]:
 
 
 def _campaign(d: Mapping[str, Any]) -> Campaign:
-    canceled = _get(d, "canceled", "cancelled", default=False)
-    status = str(_get(d, "jobStatus", "status", default=""))
-    return Campaign(
-        id=str(_get(d, "jobId", "publicId", "id", default="")),
-        title=str(_get(d, "jobTitle", "title", default="")),
-        category=str(_get(d, "jobCategory", "category", default="")),
-        pay=_dec(_get(d, "jobPay", "payRate", "pay")) or Decimal("0"),
-        location=str(_get(d, "jobLocation", "location", default="")),
-        created_at=_parse_dt(_get(d, "jobCreatedAt", "createdAt")),
-        status=status,
-        completed=_int(_get(d, "jobInstancesCompleted", "completed")) or 0,
-        total=_int(_get(d, "jobTotalAvailabilities", "totalAvailabilities", "total")) or 0,
-        success_rate=str(_get(d, "jobSuccessRate", "successRate", default="")),
-        description=str(_get(d, "description", "jobDescription", default="")),
-        canceled=canceled is True or str(canceled).lower() == "true",
-        remaining=_int(_get(d, "remainingAvailabilities", "remaining")) or 0,
-        pending=_int(_get(d, "pendingSubmissions", "pending")) or 0,
-        approved=_int(_get(d, "approvedSubmissions", "approved")) or 0,
-        rejected=_int(_get(d, "rejectedSubmissions", "rejected")) or 0,
-    )
-
-
-def _image(d: Mapping[str, Any], n: int) -> ProofImage:
-    return ProofImage(
-        id=str(_get(d, "id", default=f"img_{n}")),
-        url=str(_get(d, "url", default="")),
-        thumbnail_url=_opt_str(_get(d, "thumbnailUrl", "thumbUrl")),
-    )
+    return from_api(Campaign, d, lookup=_lookup)
 
 
 def _submission(d: Mapping[str, Any], campaign_id: str) -> Submission:
-    images = _get(d, "images", default=[])
-    if not isinstance(images, list):
-        images = []
-    return Submission(
-        id=_int(_get(d, "submissionId", "id")) or 0,
-        campaign_id=str(_get(d, "campaignId", "jobId", default=campaign_id)),
-        campaign_title=str(_get(d, "campaignTitle", "jobTitle", default="")),
-        worker_id=str(_get(d, "userId", "workerId", default="")),
-        worker_name=str(_get(d, "userName", "workerName", "user", default="")),
-        worker_avatar=_opt_str(_get(d, "userAvatar", "workerAvatar")),
-        status=str(_get(d, "status", default="")),
-        country=_opt_str(_get(d, "countryName", "country")),
-        submitted_at=_parse_dt(_get(d, "submittedAt", "createdAt")),
-        proof_text=str(_get(d, "proofText", "proof", default="")),
-        images=tuple(_image(i, n) for n, i in enumerate(images, 1) if isinstance(i, Mapping)),
-        notes=_opt_str(_get(d, "notes")),
-        worker_account_age_days=_int(_get(d, "workerAccountAgeDays")),
-        worker_approval_rate=_percent(_get(d, "workerApprovalRate")),
-        worker_total_completed=_int(_get(d, "workerTotalCompleted")),
-    )
+    return from_api(Submission, d, lookup=_lookup, fallbacks={"campaign_id": campaign_id})
 
 
 def _decision(d: Mapping[str, Any], submission_id: int, status: str, notes: str | None) -> Decision:
-    return Decision(
-        submission_id=_int(_get(d, "id", "submissionId")) or submission_id,
-        worker=_opt_str(_get(d, "user", "userName", "workerName")),
-        status=str(_get(d, "status", default=status)),
-        amount_paid=_dec(_get(d, "amountPaid")),
-        notes=_opt_str(_get(d, "notes", default=notes)),
-    )
+    """A decision as the API reports it; what it leaves out is what was asked."""
+    return from_api(Decision, d, lookup=_lookup,
+                    fallbacks={"submission_id": submission_id, "status": status, "notes": notes})
 
 
 def _submissions_page(data: Any, campaign_id: str) -> tuple[list[Submission], bool, int | None]:
@@ -552,10 +488,10 @@ def _submissions_page(data: Any, campaign_id: str) -> tuple[list[Submission], bo
         return subs, False, None
     results = data.get("results")
     pagination = _get(results, "pagination") or _get(data, "pagination") or {}
-    current = _int(_get(pagination, "currentPage", "page"))
-    pages = _int(_get(pagination, "pageCount", "totalPages"))
+    current = to_int(_get(pagination, "currentPage", "page"))
+    pages = to_int(_get(pagination, "pageCount", "totalPages"))
     more = bool(data.get("next")) or (current is not None and pages is not None and current < pages)
-    total = _int(data.get("count")) or _int(_get(pagination, "totalCount"))
+    total = to_int(data.get("count")) or to_int(_get(pagination, "totalCount"))
     return subs, more, total
 
 
@@ -974,7 +910,7 @@ class RapidWorkersClient:
     def get_balance(self) -> Decimal:
         """Current account balance."""
         data = self._request("POST", "/account/get_balance", json_body={})
-        balance = _dec(_get(data, "balance"))
+        balance = to_decimal(_get(data, "balance"))
         if balance is None:
             raise RapidWorkersError("RapidWorkers sent a balance in an unexpected format.", status=200)
         return balance
@@ -1098,14 +1034,7 @@ class RapidWorkersClient:
     def list_blocked(self) -> list[BlockedWorker]:
         """Workers you have blocked."""
         data = self._request("GET", "/api/workers/blocked/")
-        return [
-            BlockedWorker(
-                worker_id=str(_get(x, "workerId", "userId", "id", default="")),
-                worker_name=_opt_str(_get(x, "workerName", "userName", "name")),
-                blocked_at=_parse_dt(_get(x, "blockedAt", "createdAt")),
-            )
-            for x in _items(data, "workers", "blocked")
-        ]
+        return [from_api(BlockedWorker, x, lookup=_lookup) for x in _items(data, "workers", "blocked")]
 
     # -- jobs --------------------------------------------------------------------
 
@@ -1158,14 +1087,14 @@ class RapidWorkersClient:
         ded = _get(data, "deductionDetails", default={})
         return CreatedJob(
             job_id=str(_get(job, "publicId", "jobId", "id", default=_get(data, "jobId", default=""))),
-            title=_opt_str(_get(job, "title", default=fields["title"])),
-            status=_opt_str(_get(job, "status")),
-            total_cost=_dec(_get(ded, "totalCost")),
-            commission=_dec(_get(ded, "commission")),
-            total_deducted=_dec(_get(ded, "totalDeducted")),
-            new_balance=_dec(_get(ded, "newBalance")),
-            pay_rate=_dec(_get(job, "payRate")) or rate,
-            total_availabilities=_int(_get(job, "totalAvailabilities")) or total_availabilities,
+            title=to_str(_get(job, "title", default=fields["title"])),
+            status=to_str(_get(job, "status")),
+            total_cost=to_decimal(_get(ded, "totalCost")),
+            commission=to_decimal(_get(ded, "commission")),
+            total_deducted=to_decimal(_get(ded, "totalDeducted")),
+            new_balance=to_decimal(_get(ded, "newBalance")),
+            pay_rate=to_decimal(_get(job, "payRate")) or rate,
+            total_availabilities=to_int(_get(job, "totalAvailabilities")) or total_availabilities,
         )
 
     def create_prefilled_job(
@@ -1189,42 +1118,15 @@ class RapidWorkersClient:
         data = self._request("POST", f"/api/jobs/{kind}/", money=True, json_body=body)
         return CreatedJob(
             job_id=str(_get(data, "jobId", "publicId", default="")),
-            title=_opt_str(_get(data, "title")),
-            status=_opt_str(_get(data, "status")),
-            total_cost=_dec(_get(data, "totalCost")),
-            commission=_dec(_get(data, "commission")),
-            total_deducted=_dec(_get(data, "totalDeducted")),
-            new_balance=_dec(_get(data, "newBalance")),
+            title=to_str(_get(data, "title")),
+            status=to_str(_get(data, "status")),
+            total_cost=to_decimal(_get(data, "totalCost")),
+            commission=to_decimal(_get(data, "commission")),
+            total_deducted=to_decimal(_get(data, "totalDeducted")),
+            new_balance=to_decimal(_get(data, "newBalance")),
             pay_rate=PREFILLED_UNIT_PRICE,
             total_availabilities=quantity,
         )
-
-    # One named method per prefilled endpoint.
-    def _prefilled(kind: str) -> Callable[..., CreatedJob]:  # type: ignore[misc]
-        def method(
-            self: RapidWorkersClient,
-            link: str,
-            quantity: int,
-            countries: Iterable[str] | str | None = None,
-            language: str | None = None,
-        ) -> CreatedJob:
-            return self.create_prefilled_job(kind, link, quantity, countries, language)
-
-        method.__name__ = kind.replace("-", "_").replace("9gag", "ninegag")
-        method.__doc__ = f"Create a prefilled {kind} job (POST /api/jobs/{kind}/)."
-        return method
-
-    facebook_likes = _prefilled("facebook-likes")
-    facebook_shares = _prefilled("facebook-shares")
-    instagram_likes = _prefilled("instagram-likes")
-    instagram_followers = _prefilled("instagram-followers")
-    twitter_likes = _prefilled("twitter-likes")
-    twitter_followers = _prefilled("twitter-followers")
-    twitter_retweets = _prefilled("twitter-retweets")
-    trustpilot_reviews = _prefilled("trustpilot-reviews")
-    ninegag_upvotes = _prefilled("9gag-upvotes")
-    youtube_likes = _prefilled("youtube-likes")
-    del _prefilled
 
 
 def _image_part(image: Any) -> tuple[str, bytes, str]:

@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from bot.apiclient.coerce import to_bool, to_datetime, to_decimal, to_float, to_int
+from bot.apiclient.fields import api_field, from_api
 
 log = logging.getLogger("gigdesk.wonolo")
 
@@ -97,38 +100,6 @@ FORBIDDEN_MESSAGE = (
 )
 
 
-# --------------------------------------------------------------------------- secret redaction
-
-_QUERY_SECRET_RE = re.compile(r"((?:^|[?&\s'\"(])(?:token|api_key|secret_key)=)[^&\s'\")]+", re.I)
-
-
-def _redact_query(text: str) -> str:
-    """Blank `token=`, `api_key=`, `secret_key=` values in a URL-ish string."""
-    return _QUERY_SECRET_RE.sub(r"\1[redacted]", text)
-
-
-class _RedactFilter(logging.Filter):
-    """urllib3 logs full URLs (with ?token=...) at DEBUG and on retries: scrub them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is not ours to fix
-            return True
-        cleaned = _redact_query(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-_REDACT_FILTER = _RedactFilter()
-for _name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.connection",
-              "urllib3.response", "requests"):
-    _logger = logging.getLogger(_name)
-    if _REDACT_FILTER not in _logger.filters:
-        _logger.addFilter(_REDACT_FILTER)
-
-
 # --------------------------------------------------------------------------- value coercion
 
 
@@ -142,67 +113,6 @@ def _id(value: Any) -> int | str | None:
     if text.isdigit():
         return int(text)
     return text or None
-
-
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        return int(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        result = Decimal(str(value).strip().lstrip("$"))
-    except (InvalidOperation, ValueError):
-        return None
-    return result if result.is_finite() else None
-
-
-def _bool(value: Any) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return bool(value)
-    return str(value).strip().lower() in ("1", "true", "yes", "y", "t")
-
-
-def _str(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
-def _dt(value: Any) -> datetime | None:
-    """ISO 8601 (with Z) or epoch seconds -> datetime; anything else -> None."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, (int, float)):
-        try:
-            return datetime.fromtimestamp(value, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    try:
-        return datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
 
 
 def _dicts(value: Any) -> tuple[dict, ...]:
@@ -229,20 +139,43 @@ def _badge_names(value: Any) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- resources
 
 
+class _Resource:
+    """from_dict for the resources below: each field declares its API spelling and parser."""
+
+    @classmethod
+    def _fallbacks(cls, d: dict) -> dict[str, Any]:
+        """Values derived from elsewhere in the object, used when a field is absent."""
+        return {}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Self:
+        """Build from an API object, ignoring anything unexpected."""
+        d = dict(d)
+        return from_api(cls, d, fallbacks=cls._fallbacks(d), raw=d)
+
+
+def _user_or_none(value: Any) -> User | None:
+    return User.from_dict(value) if isinstance(value, dict) else None
+
+
+def _tuple(value: Any) -> tuple:
+    return tuple(value) if isinstance(value, list) else ()
+
+
 @dataclass(frozen=True)
-class User:
+class User(_Resource):
     """A Wonoloer (type "Worker") or a requestor (type "Employer")."""
 
-    id: int | str | None
-    type: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    rating: float | None = None
-    suspended: bool | None = None
-    address_state: str | None = None
-    badges: tuple[str, ...] = ()
+    id: int | str | None = api_field(parse=_id)
+    type: str | None = api_field(default=None)
+    first_name: str | None = api_field(default=None)
+    last_name: str | None = api_field(default=None)
+    email: str | None = api_field(default=None)
+    phone: str | None = api_field(default=None)
+    rating: float | None = api_field(parse=to_float, default=None)
+    suspended: bool | None = api_field(parse=to_bool, default=None)
+    address_state: str | None = api_field(default=None)
+    badges: tuple[str, ...] = api_field("user_badges", "badges", parse=_badge_names, default=())
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -251,136 +184,69 @@ class User:
         name = " ".join(p for p in (self.first_name, self.last_name) if p).strip()
         return name or self.email or (f"user {self.id}" if self.id is not None else "unknown user")
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> User:
-        """Build from an API object, ignoring anything unexpected."""
-        d = dict(d)
-        return cls(
-            id=_id(d.get("id")),
-            type=_str(d.get("type")),
-            first_name=_str(d.get("first_name")),
-            last_name=_str(d.get("last_name")),
-            email=_str(d.get("email")),
-            phone=_str(d.get("phone")),
-            rating=_float(d.get("rating")),
-            suspended=_bool(d.get("suspended")),
-            address_state=_str(d.get("address_state")),
-            badges=_badge_names(d.get("user_badges", d.get("badges"))),
-            raw=d,
-        )
-
-
-def _user_or_none(value: Any) -> User | None:
-    return User.from_dict(value) if isinstance(value, dict) else None
-
 
 @dataclass(frozen=True)
-class Job:
+class Job(_Resource):
     """One Wonoloer's place on a JobRequest."""
 
-    id: int | str | None
-    state: str | None = None
-    job_request_id: int | str | None = None
-    worker: User | None = None
-    employer: User | None = None
-    hours_worked: float | None = None
-    actual_duration: int | None = None
-    confirmed_at: datetime | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    requestor_notes: str | None = None
-    transitions: tuple[dict, ...] = ()
-    updated_at: datetime | None = None
+    id: int | str | None = api_field(parse=_id)
+    state: str | None = api_field(default=None)
+    job_request_id: int | str | None = api_field(parse=_id, default=None)
+    worker: User | None = api_field(parse=_user_or_none, default=None)
+    employer: User | None = api_field(parse=_user_or_none, default=None)
+    hours_worked: float | None = api_field(parse=to_float, default=None)
+    actual_duration: int | None = api_field(parse=to_int, default=None)
+    confirmed_at: datetime | None = api_field(parse=to_datetime, default=None)
+    started_at: datetime | None = api_field(parse=to_datetime, default=None)
+    completed_at: datetime | None = api_field(parse=to_datetime, default=None)
+    requestor_notes: str | None = api_field(default=None)
+    transitions: tuple[dict, ...] = api_field(parse=_dicts, default=())
+    updated_at: datetime | None = api_field(parse=to_datetime, default=None)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Job:
-        """Build from an API object, ignoring anything unexpected."""
-        d = dict(d)
+    def _fallbacks(cls, d: dict) -> dict[str, Any]:
+        """The job request's id may come only inside an embedded job_request."""
         jr = d.get("job_request")
-        jr_id = d.get("job_request_id")
-        if jr_id is None and isinstance(jr, dict):
-            jr_id = jr.get("id")
-        return cls(
-            id=_id(d.get("id")),
-            state=_str(d.get("state")),
-            job_request_id=_id(jr_id),
-            worker=_user_or_none(d.get("worker")),
-            employer=_user_or_none(d.get("employer")),
-            hours_worked=_float(d.get("hours_worked")),
-            actual_duration=_int(d.get("actual_duration")),
-            confirmed_at=_dt(d.get("confirmed_at")),
-            started_at=_dt(d.get("started_at")),
-            completed_at=_dt(d.get("completed_at")),
-            requestor_notes=_str(d.get("requestor_notes")),
-            transitions=_dicts(d.get("transitions")),
-            updated_at=_dt(d.get("updated_at")),
-            raw=d,
-        )
+        return {"job_request_id": _id(jr.get("id"))} if isinstance(jr, dict) else {}
 
 
 @dataclass(frozen=True)
-class JobRequest:
+class JobRequest(_Resource):
     """A request for Wonoloers; its state mostly follows its Jobs' states."""
 
-    id: int | str | None
-    state: str | None = None
-    request_name: str | None = None
-    category: str | None = None
-    description: str | None = None
-    address: str | None = None
-    city: str | None = None
-    zip: str | None = None
-    venue: str | None = None
-    start_time: datetime | None = None
-    duration: int | None = None
-    slots: int | None = None
-    slots_filled: int | None = None
-    wage: Decimal | None = None
-    employer_id: int | str | None = None
-    company_id: int | str | None = None
-    timezone: str | None = None
-    multi_day_job_request_id: int | str | None = None
-    badge_requirements: tuple = ()
-    updated_at: datetime | None = None
+    id: int | str | None = api_field(parse=_id)
+    state: str | None = api_field(default=None)
+    request_name: str | None = api_field(default=None)
+    category: str | None = api_field(default=None)
+    description: str | None = api_field(default=None)
+    address: str | None = api_field(default=None)
+    city: str | None = api_field(default=None)
+    zip: str | None = api_field(default=None)
+    venue: str | None = api_field(default=None)
+    start_time: datetime | None = api_field(parse=to_datetime, default=None)
+    duration: int | None = api_field(parse=to_int, default=None)
+    slots: int | None = api_field(parse=to_int, default=None)
+    slots_filled: int | None = api_field(parse=to_int, default=None)
+    wage: Decimal | None = api_field(parse=to_decimal, default=None)
+    employer_id: int | str | None = api_field(parse=_id, default=None)
+    company_id: int | str | None = api_field(parse=_id, default=None)
+    timezone: str | None = api_field(default=None)
+    multi_day_job_request_id: int | str | None = api_field(parse=_id, default=None)
+    badge_requirements: tuple = api_field(parse=_tuple, default=())
+    updated_at: datetime | None = api_field(parse=to_datetime, default=None)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> JobRequest:
-        """Build from an API object; slots_filled falls back to counting `jobs`."""
-        d = dict(d)
-        filled = _int(d.get("slots_filled"))
-        if filled is None and isinstance(d.get("jobs"), list):
-            # Only jobs that hold a slot count; a job without a state is assumed to.
-            filled = sum(
-                1 for j in d["jobs"]
-                if isinstance(j, dict)
-                and (j.get("state") is None or j.get("state") in _SLOT_STATES)
-            )
-        reqs = d.get("badge_requirements")
-        return cls(
-            id=_id(d.get("id")),
-            state=_str(d.get("state")),
-            request_name=_str(d.get("request_name")),
-            category=_str(d.get("category")),
-            description=_str(d.get("description")),
-            address=_str(d.get("address")),
-            city=_str(d.get("city")),
-            zip=_str(d.get("zip")),
-            venue=_str(d.get("venue")),
-            start_time=_dt(d.get("start_time")),
-            duration=_int(d.get("duration")),
-            slots=_int(d.get("slots")),
-            slots_filled=filled,
-            wage=_decimal(d.get("wage")),
-            employer_id=_id(d.get("employer_id")),
-            company_id=_id(d.get("company_id")),
-            timezone=_str(d.get("timezone")),
-            multi_day_job_request_id=_id(d.get("multi_day_job_request_id")),
-            badge_requirements=tuple(reqs) if isinstance(reqs, list) else (),
-            updated_at=_dt(d.get("updated_at")),
-            raw=d,
-        )
+    def _fallbacks(cls, d: dict) -> dict[str, Any]:
+        """Without slots_filled, count the embedded jobs that hold a slot (a job
+        without a state is assumed to)."""
+        if not isinstance(d.get("jobs"), list):
+            return {}
+        return {"slots_filled": sum(
+            1 for j in d["jobs"]
+            if isinstance(j, dict) and (j.get("state") is None or j.get("state") in _SLOT_STATES)
+        )}
 
 
 def estimated_cost(slots: int | None, duration_minutes: int | None, wage: Decimal | None) -> Decimal | None:
@@ -402,57 +268,29 @@ def open_slots(slots: int | None, filled: int | None) -> int | None:
 
 
 @dataclass(frozen=True)
-class Badge:
+class Badge(_Resource):
     """A qualification required to accept a JobRequest."""
 
-    id: int | str | None
-    name: str | None = None
-    description: str | None = None
-    info_url: str | None = None
-    remote_icon_url: str | None = None
-    is_soft: bool | None = None
+    id: int | str | None = api_field(parse=_id)
+    name: str | None = api_field(default=None)
+    description: str | None = api_field(default=None)
+    info_url: str | None = api_field(default=None)
+    remote_icon_url: str | None = api_field(default=None)
+    is_soft: bool | None = api_field(parse=to_bool, default=None)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Badge:
-        """Build from an API object."""
-        d = dict(d)
-        return cls(
-            id=_id(d.get("id")),
-            name=_str(d.get("name")),
-            description=_str(d.get("description")),
-            info_url=_str(d.get("info_url")),
-            remote_icon_url=_str(d.get("remote_icon_url")),
-            is_soft=_bool(d.get("is_soft")),
-            raw=d,
-        )
 
 
 @dataclass(frozen=True)
-class Message:
+class Message(_Resource):
     """An in-app message between a requestor and a Wonoloer about a Job."""
 
-    id: int | str | None
-    sender_id: int | str | None = None
-    receiver_id: int | str | None = None
-    job_id: int | str | None = None
-    body: str | None = None
-    created_at: datetime | None = None
+    id: int | str | None = api_field(parse=_id)
+    sender_id: int | str | None = api_field(parse=_id, default=None)
+    receiver_id: int | str | None = api_field(parse=_id, default=None)
+    job_id: int | str | None = api_field(parse=_id, default=None)
+    body: str | None = api_field(default=None)
+    created_at: datetime | None = api_field(parse=to_datetime, default=None)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Message:
-        """Build from an API object."""
-        d = dict(d)
-        return cls(
-            id=_id(d.get("id")),
-            sender_id=_id(d.get("sender_id")),
-            receiver_id=_id(d.get("receiver_id")),
-            job_id=_id(d.get("job_id")),
-            body=_str(d.get("body")),
-            created_at=_dt(d.get("created_at")),
-            raw=d,
-        )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -590,7 +428,7 @@ def _unwrap_obj(data: Any, key: str) -> dict:
 
 
 def _parse_expiry(value: Any) -> float | None:
-    parsed = _dt(value)
+    parsed = to_datetime(value)
     if parsed is None:
         return None
     if parsed.tzinfo is None:  # Wonolo uses Z; a naive time is taken as UTC
@@ -932,7 +770,7 @@ class WonoloClient:
         if isinstance(data, dict):
             for key in ("exists", "exist", "result", "success"):
                 if key in data:
-                    return bool(_bool(data[key]))
+                    return bool(to_bool(data[key]))
             return bool(data.get("customer") or data.get("id"))
         return bool(data)
 

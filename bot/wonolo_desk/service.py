@@ -93,7 +93,8 @@ from bot.wonolo_desk import blocks as ui
 from bot.wonolo_desk import booking
 from storage import records
 from storage import wonolo as alerts_store
-from storage.db import utcnow, write
+from storage import wonolo_desk as desk_rows
+from storage.db import utcnow
 
 log = logging.getLogger("gigdesk.wonolo.desk")
 
@@ -138,13 +139,6 @@ class Outcome:
     """What to tell the person who clicked (None: nothing to add)."""
 
     message: str | None = None
-
-
-def _row(cursor) -> dict | None:
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([c[0] for c in cursor.description], row, strict=False))
 
 
 def _digest(text: str, blocks: list) -> str:
@@ -265,17 +259,11 @@ class WonoloDesk:
         return "200 OK", {"ok": True}
 
     def _record_delivery(self, event: WebhookEvent) -> bool:
-        with write(self.db) as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO wonolo_deliveries (delivery_key, received_at, resource_type, resource_id, state)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [event.delivery_key, utcnow(), event.resource_type, event.resource_id, event.state],
-            )
-            return cursor.rowcount == 1
+        return desk_rows.record_delivery(
+            self.db, event.delivery_key, event.resource_type, event.resource_id, event.state)
 
     def _forget_delivery(self, delivery_key: str) -> None:
-        with write(self.db) as db:
-            db.execute("DELETE FROM wonolo_deliveries WHERE delivery_key = ?", [delivery_key])
+        desk_rows.forget_delivery(self.db, delivery_key)
 
     def _process(self, event: WebhookEvent, attempt: int) -> None:
         try:
@@ -336,17 +324,10 @@ class WonoloDesk:
                 return self._show_job(job, jr, channel, ts)
 
     def _request_row(self, key: str) -> dict | None:
-        return _row(self.db.execute("SELECT * FROM wonolo_requests WHERE job_request_id = ?", [key]))
+        return desk_rows.request_message(self.db, key)
 
     def _save_request(self, key: str, channel: str, ts: str | None, state: str | None, rendered: str | None) -> None:
-        with write(self.db) as db:
-            db.execute(
-                "INSERT INTO wonolo_requests (job_request_id, channel, ts, state, updated_at, rendered)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job_request_id) DO UPDATE SET channel = excluded.channel,"
-                " ts = excluded.ts, state = excluded.state, updated_at = excluded.updated_at,"
-                " rendered = excluded.rendered",
-                [key, channel, ts, state, utcnow(), rendered],
-            )
+        desk_rows.save_request_message(self.db, key, channel, ts, state, rendered)
 
     def _show_request(self, jr, jobs) -> tuple[str, str]:
         """Post the job request's message once, else update it if it changed. Lock held."""
@@ -406,13 +387,7 @@ class WonoloDesk:
         return None
 
     def _job_row(self, key: str) -> dict | None:
-        row = _row(self.db.execute("SELECT * FROM wonolo_jobs WHERE job_id = ?", [key]))
-        if row is not None:
-            try:
-                row["data"] = json.loads(row["data"]) if row.get("data") else {}
-            except ValueError:
-                row["data"] = {}
-        return row
+        return desk_rows.job_reply(self.db, key)
 
     def _show_job(self, job, jr, channel: str, root_ts: str) -> bool:
         """Reply in the thread when the job's state changed since the last reply. Lock held."""
@@ -425,15 +400,7 @@ class WonoloDesk:
         text, blocks = ui.job_reply(snap, tz_name=jr.timezone)
         response = self.slack.chat_postMessage(channel=channel, thread_ts=root_ts, text=text, blocks=blocks,
                                                unfurl_links=False, unfurl_media=False)
-        with write(self.db) as db:
-            db.execute(
-                "INSERT INTO wonolo_jobs (job_id, job_request_id, state, updated_at, channel, reply_ts, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET"
-                " job_request_id = excluded.job_request_id, state = excluded.state,"
-                " updated_at = excluded.updated_at, channel = excluded.channel,"
-                " reply_ts = excluded.reply_ts, data = excluded.data",
-                [key, str(jr.id), job.state, utcnow(), response["channel"], response["ts"], json.dumps(snap)],
-            )
+        desk_rows.save_job_reply(self.db, key, str(jr.id), job.state, response["channel"], response["ts"], snap)
         # Only the latest reply of a job keeps buttons.
         old = (row or {}).get("data") or {}
         if row is not None and row.get("reply_ts") and ui.job_buttons(old) is not None:
@@ -573,37 +540,22 @@ class WonoloDesk:
     # ------------------------------------------------------------------ action claims
 
     def _done_by(self, action: str, target: str) -> str | None:
-        row = _row(self.db.execute(
-            "SELECT user_id FROM wonolo_actions WHERE action = ? AND target = ? AND state = 'done'", [action, target]))
-        return row["user_id"] if row else None
+        return desk_rows.action_done_by(self.db, action, target)
 
     def _claim(self, action: str, target: str, user_id: str, *, cooldown: float | None) -> dict | None:
         """Take the claim for one action on one target; the standing claim if refused."""
-        now = utcnow()
-        with write(self.db) as db:
-            row = _row(db.execute("SELECT * FROM wonolo_actions WHERE action = ? AND target = ?", [action, target]))
-            if row is not None:
-                busy = row["state"] == "running" and _age(row["started_at"]) < STALE_CLAIM_SECONDS
-                recent = row["state"] == "done" and (cooldown is None or _age(row["finished_at"]) < cooldown)
-                if busy or recent:
-                    return row
-            db.execute(
-                "INSERT INTO wonolo_actions (action, target, user_id, state, started_at, finished_at)"
-                " VALUES (?, ?, ?, 'running', ?, NULL) ON CONFLICT(action, target) DO UPDATE SET"
-                " user_id = excluded.user_id, state = 'running', started_at = excluded.started_at, finished_at = NULL",
-                [action, target, user_id, now],
-            )
-        return None
+        def standing(row: dict) -> bool:
+            busy = row["state"] == "running" and _age(row["started_at"]) < STALE_CLAIM_SECONDS
+            recent = row["state"] == "done" and (cooldown is None or _age(row["finished_at"]) < cooldown)
+            return busy or recent
+
+        return desk_rows.claim_action(self.db, action, target, user_id, standing=standing)
 
     def _finish(self, action: str, target: str) -> None:
-        with write(self.db) as db:
-            db.execute("UPDATE wonolo_actions SET state = 'done', finished_at = ? WHERE action = ? AND target = ?",
-                       [utcnow(), action, target])
+        desk_rows.finish_action(self.db, action, target)
 
     def _release(self, action: str, target: str) -> None:
-        with write(self.db) as db:
-            db.execute("DELETE FROM wonolo_actions WHERE action = ? AND target = ? AND state = 'running'",
-                       [action, target])
+        desk_rows.release_action(self.db, action, target)
 
     def _audit(self, user_id: str | None, action: str, target: str, outcome: str, detail: str | None = None) -> None:
         records.audit(self.db, user_id, action, target, outcome, detail)

@@ -99,15 +99,23 @@ class RunningBot:
         wasyncore.close_all(self.server._map)
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
-    """Poll until predicate() is truthy; return its value or raise AssertionError."""
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
+    """Poll until predicate() is truthy; return its value (its last, falsy value at the timeout)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
+    return predicate()
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
+    """Poll until predicate() is truthy; return its value or raise AssertionError."""
+    value = wait_until(predicate, timeout, interval)
+    if not value:
+        raise AssertionError(f"condition not met within {timeout}s")
+    return value
 
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,97 @@
+"""storage.db.write(): BEGIN IMMEDIATE outermost, SAVEPOINT when nested, writers wait."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from storage.db import connect, write
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def path(tmp_path):
+    path = str(tmp_path / "t.db")
+    db = connect(path)
+    with write(db):
+        db.execute("CREATE TABLE t (x TEXT)")
+    db.close()
+    return path
+
+
+def rows(path) -> list[str]:
+    """What another connection sees: committed rows only."""
+    other = connect(path)
+    try:
+        return sorted(x for (x,) in other.execute("SELECT x FROM t").fetchall())
+    finally:
+        other.close()
+
+
+def test_nested_blocks_commit_once_when_the_outermost_ends(path):
+    db = connect(path)
+    with write(db):
+        db.execute("INSERT INTO t VALUES ('outer')")
+        with write(db):
+            db.execute("INSERT INTO t VALUES ('inner')")
+        assert db.conn.in_transaction
+        assert rows(path) == []  # the inner block's end committed nothing
+    assert not db.conn.in_transaction
+    assert rows(path) == ["inner", "outer"]
+
+
+def test_a_failed_inner_block_rolls_back_only_itself_and_reraises(path):
+    db = connect(path)
+    with write(db):
+        db.execute("INSERT INTO t VALUES ('before')")
+        with pytest.raises(Boom):
+            with write(db):
+                db.execute("INSERT INTO t VALUES ('inner')")
+                raise Boom
+        db.execute("INSERT INTO t VALUES ('after')")
+    assert rows(path) == ["after", "before"]
+
+
+def test_a_failed_outer_block_rolls_back_everything_nested_in_it(path):
+    db = connect(path)
+    with pytest.raises(Boom):
+        with write(db):
+            db.execute("INSERT INTO t VALUES ('outer')")
+            with write(db):
+                db.execute("INSERT INTO t VALUES ('inner')")
+            raise Boom
+    assert not db.conn.in_transaction
+    assert rows(path) == []
+
+
+def test_a_second_writer_waits_for_the_first_instead_of_failing(path):
+    first, second = connect(path), connect(path)
+    second_is_beginning = threading.Event()
+    errors: list[BaseException] = []
+
+    def on_statement(sql: str) -> None:
+        if sql.startswith("BEGIN IMMEDIATE"):
+            second_is_beginning.set()
+
+    second.conn.set_trace_callback(on_statement)
+
+    def second_writer() -> None:
+        try:
+            with write(second):
+                second.execute("INSERT INTO t VALUES ('second')")
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    with write(first):
+        first.execute("INSERT INTO t VALUES ('first')")
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        assert second_is_beginning.wait(30)  # the second writer now meets our lock
+    thread.join(60)
+    assert not thread.is_alive()
+    assert errors == []
+    assert rows(path) == ["first", "second"]

@@ -315,6 +315,7 @@ class Sandbox:
         approve_once_full: bool = False,
         countries: Iterable[str] | None = None,
         created_at: datetime | None = None,
+        proof_required_description: str = "Submit a screenshot of the completion page",
     ) -> str:
         """Add a campaign; return its UUID."""
         if status not in ("Active", "Pending", "Completed", "Canceled"):
@@ -331,7 +332,7 @@ class Sandbox:
                 "description": description,
                 "category": category,
                 "sub_category": None,
-                "proof_required_description": "",
+                "proof_required_description": proof_required_description,
                 "approve_once_full": approve_once_full,
                 "countries": list(countries or []),
                 "created_at": created_at or datetime.now(UTC),
@@ -661,6 +662,8 @@ class Sandbox:
             "pendingSubmissions": d["pending"],
             "approvedSubmissions": d["approved"],
             "rejectedSubmissions": d["rejected"],
+            # Given to /jobs/add (the seed's field name); echoed with the campaign.
+            "proof_required_description": c["proof_required_description"],
         })
 
     def _submission_json(self, s: dict[str, Any]) -> dict[str, Any]:

@@ -190,6 +190,8 @@ class Campaign:
     pending: int
     approved: int
     rejected: int
+    # What a worker must submit (set by /jobs/add); None when a listing does not include it.
+    proof_required_description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -501,6 +503,7 @@ def _campaign(d: Mapping[str, Any]) -> Campaign:
         pending=_int(_get(d, "pendingSubmissions", "pending")) or 0,
         approved=_int(_get(d, "approvedSubmissions", "approved")) or 0,
         rejected=_int(_get(d, "rejectedSubmissions", "rejected")) or 0,
+        proof_required_description=_opt_str(_get(d, "proof_required_description", "jobProofRequiredDescription")),
     )
 
 

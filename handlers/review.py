@@ -15,7 +15,7 @@ from handlers.errors import after_ack, guarded
 
 def decide_after_ack(context: BoltContext, body: dict, start: Callable[[], Started]) -> None:
     """The in-progress state first, on the instant pool (never behind slow RapidWorkers calls);
-    then the RapidWorkers call on the work pool."""
+    then the RapidWorkers call on the work pool (Approve, Reject, Block worker)."""
 
     def begin() -> None:
         started = start()  # refusals raise: after_ack tells the clicker
@@ -54,7 +54,7 @@ def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
 def block_worker(ack: Ack, body: dict, context: BoltContext):
     ack()
     review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
-    after_ack(context, body, lambda: review.block_worker(submission, user, message=shown).message)
+    decide_after_ack(context, body, lambda: review.start_block(submission, user, message=shown))
 
 
 def register(app: App) -> None:

@@ -122,6 +122,17 @@ def test_without_images_every_image_is_a_numbered_link(bot, sandbox, slack, camp
     assert all(re.search(rf"/{sid}/{n}\.(png|jpg)\|{n}>", text) for n in (1, 2, 3))
 
 
+def test_the_thumbnail_is_the_large_image_when_there_is_no_full_size_url(bot, sandbox, slack, campaign):
+    sid = sandbox.add_submission(campaign, images=2)
+    bot.review.sync()
+    row = posted(bot, sid)
+    images = [dict(i, url="") for i in row["data"]["images"]]  # an API answer with thumbnails only
+    bot.db.execute("UPDATE submissions SET data = ? WHERE submission_id = ?", [json.dumps(dict(row["data"], images=images)), sid])
+    bot.review.refresh_message(sid)
+    large = image_blocks(card(bot, slack, sid))
+    assert len(large) == 1 and large[0]["image_url"] == images[0]["thumbnail_url"]
+
+
 def test_submitted_time_is_relative_and_from_the_workers_submission(bot, sandbox, slack, campaign):
     submitted = datetime.now(UTC) - timedelta(hours=3, minutes=5)
     sid = sandbox.add_submission(campaign, submitted_at=submitted)
@@ -173,7 +184,7 @@ def test_a_stale_in_progress_rebuild_never_lands_after_the_final_state(bot, sand
     wait_for(lambda: "Approving…" in parsed_text(slack.message("C_REVIEW", ts).blocks))
     # Blocking the worker (from the other message) rebuilds both their messages while the
     # approval is in flight: that rebuild reads "approving" and reaches Slack slowly.
-    slack.hold("chat.update", 3.0, after_store=False)
+    slack.hold("chat.update", 3.0, after_store=False, skip=1)  # skip: the block's own in-progress update
     click(poster, bot, second, ids.REVIEW_BLOCK)
     wait_for(lambda: subs.get(bot.db, first)["state"] == "approved")
     wait_for(lambda: slack.holding("chat.update") == 0 and len(updates_of(slack, ts)) >= 3, timeout=15)
@@ -212,6 +223,34 @@ def test_failed_decision_brings_the_buttons_back_with_the_reason(bot, sandbox, s
     assert subs.get(bot.db, sid)["state"] == "posted"
     sent = [parsed_text(u["blocks"]) for u in updates_of(slack, ts)]
     assert "Approving…" in sent[0] and "failed" in sent[-1]
+
+
+def test_block_worker_shows_in_progress_then_stays_reviewable(bot, sandbox, slack, poster, campaign):
+    worker = sandbox.add_worker("Spammy")
+    sid = sandbox.add_submission(campaign, worker_id=worker)
+    bot.review.sync()
+    ts = posted(bot, sid)["ts"]
+    sandbox.set_latency(3.0, path_contains="/workers/block")
+    click(poster, bot, sid, ids.REVIEW_BLOCK)
+    progress = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "Blocking worker…" in parsed_text(m.blocks) and m)
+    assert worker not in sandbox.blocked_ids()  # RapidWorkers has not answered yet
+    assert actions(progress) == [] and "<@U_ALICE>" in parsed_text(progress.blocks)
+    final = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "Worker blocked by <@U_ALICE>" in parsed_text(m.blocks) and m)
+    assert actions(final) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT] and "Blocking" not in parsed_text(final.blocks)
+    assert subs.get(bot.db, sid)["state"] == "posted"
+
+
+def test_failed_block_brings_the_buttons_back_with_the_reason(bot, sandbox, slack, poster, campaign):
+    sid = sandbox.add_submission(campaign)
+    bot.review.sync()
+    ts = posted(bot, sid)["ts"]
+    sandbox.fail_next(1, status=500, path_contains="/workers/block")
+    click(poster, bot, sid, ids.REVIEW_BLOCK)
+    message = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "failed" in parsed_text(m.blocks) and m)
+    assert actions(message) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT, ids.REVIEW_BLOCK]
+    assert "Block worker by <@U_ALICE> failed" in parsed_text(message.blocks)
+    sent = [parsed_text(u["blocks"]) for u in updates_of(slack, ts)]
+    assert "Blocking worker…" in sent[0]
 
 
 def test_approved_message_collapses_to_two_lines_without_images(bot, sandbox, slack, poster, campaign):

@@ -167,6 +167,7 @@ def review_message(
     forensics=(),
     requirement: str | None = None,
     notice: str | None = None,
+    progress: str | None = None,
     now: datetime | None = None,
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a stored submission row.
@@ -174,7 +175,9 @@ def review_message(
     `row` is a storage.submissions row: its `data` is Submission.to_dict().
     `requirement`: the campaign's proof_required_description (cached with the
     campaign) when the row's own copy is missing. `notice`: why the last
-    decision failed, shown above the buttons (mrkdwn, escaped by the caller). Buttons appear only while the
+    decision failed, shown above the buttons; `progress`: an action under way
+    that is no stored state (blocking), shown instead of the buttons (both
+    mrkdwn, escaped by the caller). Buttons appear only while the
     submission waits for a decision; a decided one collapses to two lines.
     """
     data = row["data"]
@@ -212,12 +215,13 @@ def review_message(
     blocks.extend(_images(data, with_images))
     blocks.append(_ids_line(row))
 
-    status = [line for line in (_in_progress(row), _blocked_line(block)) if line]
-    if notice and state in ("claimed", "posted"):
+    reviewable = state in ("claimed", "posted") and not progress
+    status = [line for line in (_in_progress(row), progress if state in ("claimed", "posted") else None, _blocked_line(block)) if line]
+    if notice and reviewable:
         status.append(f":warning: {truncate(notice, 600)}")
     if status:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(status), SECTION_TEXT_LIMIT))))
-    if state in ("claimed", "posted"):
+    if reviewable:
         blocks.append(review_buttons(sid, worker, has_block=block is not None))
 
     verb = IN_PROGRESS.get(state or "", "To review")

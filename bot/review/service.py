@@ -90,7 +90,7 @@ class Started:
 
     row: dict
     user_id: str
-    action: str  # "approve" | "reject"
+    action: str  # "approve" | "reject" | "block"
     notes: str | None
 
 
@@ -157,7 +157,8 @@ class ReviewService:
 
     # --- rendering -----------------------------------------------------------------
 
-    def render(self, row: dict, *, with_images: bool = True, notice: str | None = None) -> tuple[str, list[dict]]:
+    def render(self, row: dict, *, with_images: bool = True, notice: str | None = None,
+               progress: str | None = None) -> tuple[str, list[dict]]:
         return review_message(
             row,
             records.block_of(self.db, row.get("worker_id")),
@@ -167,6 +168,7 @@ class ReviewService:
             forensics=self.forensics.flags_for(row["submission_id"]) if self.forensics else (),
             requirement=records.campaign_requirement(self.db, row["campaign_id"]),
             notice=notice,
+            progress=progress,
         )
 
     def flags(self, submission_id: int, data: dict) -> list[str]:
@@ -192,25 +194,26 @@ class ReviewService:
     def _message_lock(self, submission_id: int) -> threading.Lock:
         return self._message_locks[submission_id % len(self._message_locks)]
 
-    def refresh_message(self, submission_id: int, *, notice: str | None = None) -> None:
+    def refresh_message(self, submission_id: int, *, notice: str | None = None, progress: str | None = None) -> None:
         """Rebuild the message in place from stored state (chat.update).
 
         Reading the row and updating the message happen under one lock per
         submission, so updates reach Slack in the order of the states they
         show: a slow in-progress update can never land after the final one.
-        `notice`: why a decision failed, shown with the buttons.
+        `notice`: why a decision failed, shown with the buttons; `progress`: an
+        action under way that is not a stored state (Block worker), shown instead of them.
         """
         with self._message_lock(submission_id):
             row = subs.get(self.db, submission_id)
             if row is None or not row.get("ts"):
                 return
-            text, blocks = self.render(row, notice=notice)
+            text, blocks = self.render(row, notice=notice, progress=progress)
             try:
                 self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
             except SlackApiError as e:
                 if e.response.get("error") != "invalid_blocks":
                     raise
-                text, blocks = self.render(row, with_images=False, notice=notice)
+                text, blocks = self.render(row, with_images=False, notice=notice, progress=progress)
                 self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
 
     # --- sync ------------------------------------------------------------------------
@@ -401,9 +404,9 @@ class ReviewService:
                 report.settled += 1
                 self._refresh_quietly(row["submission_id"])
 
-    def _refresh_quietly(self, submission_id: int, *, notice: str | None = None) -> None:
+    def _refresh_quietly(self, submission_id: int, *, notice: str | None = None, progress: str | None = None) -> None:
         try:
-            self.refresh_message(submission_id, notice=notice)
+            self.refresh_message(submission_id, notice=notice, progress=progress)
         except SlackApiError as e:
             log.warning("could not update message of submission %s: %s", submission_id, e.response.get("error"))
         except Exception as e:
@@ -487,14 +490,20 @@ class ReviewService:
             refusal = self._already(cast(dict, subs.get(self.db, sid))) or f"Submission {sid} changed meanwhile; look again."
             records.audit(self.db, user_id, action, str(sid), "refused", refusal)
             raise UserError(refusal)
-        try:
-            self._refresh_quietly(sid)  # from the stored 'approving'/'rejecting' state
-        except Exception as e:  # the decision is taken: a message that could not be updated must not strand it
-            log.warning("could not show submission %s in progress: %s", sid, type(e).__name__)
+        self._show_in_progress(sid)  # from the stored 'approving'/'rejecting' state
         return Started(row, user_id, action, notes)
 
+    def _show_in_progress(self, submission_id: int, *, progress: str | None = None) -> None:
+        """The in-progress message, before any API call; never stops the action if Slack fails."""
+        try:
+            self._refresh_quietly(submission_id, progress=progress)
+        except Exception as e:
+            log.warning("could not show submission %s in progress: %s", submission_id, type(e).__name__)
+
     def complete(self, started: Started) -> Outcome:
-        """Call RapidWorkers for a started decision; store and show what happened."""
+        """Call RapidWorkers for a started action; store and show what happened."""
+        if started.action == "block":
+            return self._complete_block(started)
         row, user_id, action, notes = started.row, started.user_id, started.action, started.notes
         sid = row["submission_id"]
         try:
@@ -582,6 +591,10 @@ class ReviewService:
 
     def block_worker(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Outcome:
         """Block the submission's worker; the submission stays reviewable."""
+        return self.complete(self.start_block(submission_id, user_id, message=message))
+
+    def start_block(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Started:
+        """Check a Block worker click and show it in progress (no buttons); `complete` blocks."""
         row = self._row_for_action(submission_id, message)
         sid = row["submission_id"]
         if not self.s.is_allowed(user_id):
@@ -595,8 +608,19 @@ class ReviewService:
             raise UserError(f"{already} To block its worker, use `/rw block {escape(worker_id or '?')}`.")
         if records.block_of(self.db, worker_id):
             raise UserError(f"{escape(name or worker_id)} is already blocked.")
-        self.block(worker_id, user_id, worker_name=name, target=str(sid))
-        return Outcome(f"Blocked {escape(name or worker_id)}. The submission is still open for review.")
+        # Not a stored state (blocking decides nothing): shown once; the rebuild after the block replaces it.
+        self._show_in_progress(sid, progress=f":hourglass_flowing_sand: *Blocking worker…* — {mention(user_id)}")
+        return Started(row, user_id, "block", None)
+
+    def _complete_block(self, started: Started) -> Outcome:
+        row, user_id = started.row, started.user_id
+        sid, name = row["submission_id"], row["data"].get("worker_name")
+        try:
+            self.block(row.get("worker_id"), user_id, worker_name=name, target=str(sid))
+        except UserError as e:
+            self._refresh_quietly(sid, notice=f"Block worker by {mention(user_id)} failed: {escape(str(e))}")
+            raise
+        return Outcome(f"Blocked {escape(name or row.get('worker_id'))}. The submission is still open for review.")
 
     def block(self, worker_id: str | None, user_id: str, *, worker_name: str | None = None, target: str | None = None) -> None:
         """Block a worker upstream, record who did it, update their open messages."""

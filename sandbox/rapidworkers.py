@@ -215,7 +215,9 @@ class Sandbox:
     or "snake" as its code samples), ``submissions_shape`` ("nested":
     ``results.submissions``; "flat": ``results`` is the list),
     ``page_size_default`` (rowsPerPage when omitted), ``hourly_limit`` (429
-    after that many served requests in the last hour), ``latency``.
+    after that many served requests in the last hour), ``latency``,
+    ``echo_proof_requirement`` (False: campaign listings leave out
+    ``proof_required_description``, as the doc's list and detail examples do).
     """
 
     def __init__(
@@ -232,6 +234,7 @@ class Sandbox:
         seed: int = 7,
         submissions_shape: str = "nested",
         verbose: bool = False,
+        echo_proof_requirement: bool = True,
     ):
         if list_shape not in ("bare", "results"):
             raise ValueError("list_shape must be 'bare' or 'results'")
@@ -246,6 +249,7 @@ class Sandbox:
         self.submissions_shape = submissions_shape
         self.page_size_default = page_size_default
         self.verbose = verbose
+        self.echo_proof_requirement = echo_proof_requirement
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.image_requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) of /_images/ GETs
@@ -645,7 +649,8 @@ class Sandbox:
 
     def _campaign_json(self, c: dict[str, Any]) -> dict[str, Any]:
         d = self._derived(c)
-        return self._keys({
+        extra = {"proof_required_description": c["proof_required_description"]} if self.echo_proof_requirement else {}
+        return self._keys(extra | {
             "jobId": c["id"],
             "jobTitle": c["title"],
             "jobCategory": c["category"],
@@ -662,8 +667,6 @@ class Sandbox:
             "pendingSubmissions": d["pending"],
             "approvedSubmissions": d["approved"],
             "rejectedSubmissions": d["rejected"],
-            # Given to /jobs/add (the seed's field name); echoed with the campaign.
-            "proof_required_description": c["proof_required_description"],
         })
 
     def _submission_json(self, s: dict[str, Any]) -> dict[str, Any]:

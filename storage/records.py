@@ -57,6 +57,16 @@ def save_campaign_counts(db: Database, rows: list[dict]) -> None:
             )
 
 
+def remember_campaign_requirement(db: Database, campaign_id: str, requirement: str) -> None:
+    """Cache the proof requirement a campaign was created with (listings may not include it)."""
+    with write(db):
+        db.execute(
+            "INSERT INTO campaigns (campaign_id, proof_required_description) VALUES (?, ?)"
+            " ON CONFLICT(campaign_id) DO UPDATE SET proof_required_description = excluded.proof_required_description",
+            [campaign_id, requirement],
+        )
+
+
 def campaign_requirement(db: Database, campaign_id: str) -> str | None:
     """The campaign's cached proof_required_description, if known."""
     found = db.execute("SELECT proof_required_description FROM campaigns WHERE campaign_id = ?", [campaign_id]).fetchone()

@@ -83,6 +83,28 @@ def test_cached_requirement_is_shown_when_the_submission_has_none(bot, sandbox, 
     assert "5 stars" in mrkdwn_of(card(bot, slack, sid).blocks[0])
 
 
+def test_requirement_given_in_rw_new_is_shown_when_listings_leave_it_out(bot, sandbox, slack):
+    from bot.commands import blocks as ui
+    from tests.test_rw_command import RW, _number, _value, buttons, open_view, text_of
+
+    sandbox.echo_proof_requirement = False  # as the doc's list and detail examples: no requirement
+    rw = RW(bot, slack)
+    view = open_view(rw, slack, "new")
+    values = {ui.NEW_TITLE_BLOCK: _value("Rate our app"), ui.NEW_DESCRIPTION_BLOCK: _value("Install and rate"),
+              ui.NEW_PAY_BLOCK: _number("0.5"), ui.NEW_AVAILABILITIES_BLOCK: _number("4"),
+              ui.NEW_PROOF_BLOCK: _value("Screenshot of <b>your</b> 5-star rating"), ui.NEW_CATEGORY_BLOCK: _value("Apps")}
+    assert rw.submit(ids.NEW_CAMPAIGN_MODAL, values, view).status_code == 200
+    offer = wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if e["via"] == "postEphemeral"])[0]
+    created = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    rw.poster.session.close()
+    assert "Created" in created
+    campaign = UUID_RE.search(created).group()  # the reply names the new job
+    sid = sandbox.add_submission(campaign)
+    bot.review.sync()
+    top = mrkdwn_of(card(bot, slack, sid).blocks[0])
+    assert "Proof required:* Screenshot of &lt;b&gt;your&lt;/b&gt; 5-star rating" in top
+
+
 def test_flags_are_a_prominent_section_near_the_top(bot, sandbox, slack, campaign):
     worker = sandbox.add_worker("Fresh", account_age_days=1, approval_rate=20)
     sid = sandbox.add_submission(campaign, worker_id=worker)

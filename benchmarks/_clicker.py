@@ -4,9 +4,10 @@ Reads {"url": ..., "requests": [{"body": <base64>, "headers": {...}}, ...]} on
 stdin and sends every request at once: one non-blocking socket each, driven
 by one selector loop, so the generator's own overhead (microseconds per
 request) does not pile up the way 100 Python threads using `requests` would.
-Prints {"seconds": [...], "statuses": [...]}: for each request the time from
-opening its connection to having the whole answer, and the HTTP status (0 for
-a network error).
+Prints {"seconds": [...], "statuses": [...], "started_at": [...]}: for each
+request the time from opening its connection to having the whole answer, the
+HTTP status (0 for a network error), and the wall-clock time (time.time()) it
+was opened, to compare with what another process recorded.
 """
 
 from __future__ import annotations
@@ -44,18 +45,24 @@ def _complete(data: bytes) -> int | None:
     return int(lines[0].split()[1])
 
 
-def fire(url: str, requests_: list[tuple[bytes, dict]], timeout: float = 30.0) -> tuple[list[float], list[int]]:
+def fire(url: str, requests_: list[tuple[bytes, dict]], timeout: float = 30.0,
+         started_at: list[float] | None = None) -> tuple[list[float], list[int]]:
+    """Send all at once; (seconds, statuses). `started_at`, if given, gets each request's wall-clock start."""
     parts = urlsplit(url)
     address = (parts.hostname, parts.port or 80)
     payloads = [_request_bytes(url, body, headers) for body, headers in requests_]
     n = len(payloads)
     seconds, statuses = [0.0] * n, [0] * n
     started, sent, received = [0.0] * n, [0] * n, [b""] * n
+    if started_at is not None:
+        started_at[:] = [0.0] * n
     selector = selectors.DefaultSelector()
     for i in range(n):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)
         started[i] = time.perf_counter()
+        if started_at is not None:
+            started_at[i] = time.time()
         code = sock.connect_ex(address)
         if code not in (0, errno.EINPROGRESS):
             seconds[i] = time.perf_counter() - started[i]
@@ -89,8 +96,9 @@ def fire(url: str, requests_: list[tuple[bytes, dict]], timeout: float = 30.0) -
 def main() -> int:
     job = json.load(sys.stdin)
     todo = [(base64.b64decode(r["body"]), r["headers"]) for r in job["requests"]]
-    seconds, statuses = fire(job["url"], todo)
-    json.dump({"seconds": seconds, "statuses": statuses}, sys.stdout)
+    started_at: list[float] = []
+    seconds, statuses = fire(job["url"], todo, started_at=started_at)
+    json.dump({"seconds": seconds, "statuses": statuses, "started_at": started_at}, sys.stdout)
     return 0
 
 

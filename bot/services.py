@@ -57,6 +57,8 @@ class Services:
     digest: DigestService = None  # type: ignore[assignment]
     wonolo_desk: WonoloDesk | None = None  # only with Wonolo keys
     work: ThreadPoolExecutor | None = field(default=None, repr=False)
+    # Quick steps that must not queue behind slow API calls on `work` (a click's in-progress state).
+    instant: ThreadPoolExecutor | None = field(default=None, repr=False)
     _members: tuple[float, frozenset[str]] = field(default=(0.0, frozenset()), repr=False)
     _guests: dict[str, tuple[float, bool]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -88,6 +90,8 @@ class Services:
             # does not starve the acks of CPU (benchmarks/ack_latency.py: p99 of
             # 100 simultaneous clicks ~110 ms with 16 workers, ~250 ms with 64).
             work=ThreadPoolExecutor(max_workers=max(4, settings.workers // 4), thread_name_prefix="work"),
+            # Each task is one DB write and one chat.update: a few threads keep up with any burst.
+            instant=ThreadPoolExecutor(max_workers=4, thread_name_prefix="instant"),
         )
 
     def is_allowed(self, user_id: str | None) -> bool:

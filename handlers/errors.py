@@ -67,7 +67,7 @@ def guarded(listener):
     return run
 
 
-def after_ack(context, body: dict, work, *, show=None, channel: str | None = None) -> None:
+def after_ack(context, body: dict, work, *, show=None, channel: str | None = None, instant: bool = False) -> None:
     """Run slow work (API calls) on the work pool, not on Bolt's listener threads.
 
     Listener threads then only ever ack, so a burst of clicks on a slow
@@ -75,6 +75,7 @@ def after_ack(context, body: dict, work, *, show=None, channel: str | None = Non
     What `work()` returns goes to `show(result)`, or by default, when it is
     text, to the user as an ephemeral reply. Errors are reported either way.
     `channel`: where to answer when the request has no response_url (modals).
+    `instant`: a quick step (no slow API call) that must not wait behind them: the instant pool.
     """
 
     def run():
@@ -87,7 +88,8 @@ def after_ack(context, body: dict, work, *, show=None, channel: str | None = Non
         except Exception as error:
             report_error(error, body, context, channel=channel)
 
-    context["services"].work.submit(run)
+    services = context["services"]
+    (services.instant if instant and services.instant is not None else services.work).submit(run)
 
 
 def register(app: App) -> None:

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt import Ack, App, BoltContext
 
 from bot.review.blocks import reason_from_view, reject_modal
+from bot.review.service import Started
 from bot.slack import ids
 from handlers.common import action_value, clicked_message
 from handlers.errors import after_ack, guarded
+
+
+def decide_after_ack(context: BoltContext, body: dict, start: Callable[[], Started]) -> None:
+    """The in-progress state first, on the instant pool (never behind slow RapidWorkers calls);
+    then the RapidWorkers call on the work pool (Approve, Reject, Block worker)."""
+
+    def begin() -> None:
+        started = start()  # refusals raise: after_ack tells the clicker
+        after_ack(context, body, lambda: context["review"].complete(started).message)
+
+    after_ack(context, body, begin, instant=True)
 
 
 @guarded
 def approve(ack: Ack, body: dict, context: BoltContext):
     ack()
     review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
-    after_ack(context, body, lambda: review.approve(submission, user, message=shown).message)
+    decide_after_ack(context, body, lambda: review.start_approval(submission, user, message=shown))
 
 
 @guarded
@@ -33,14 +47,14 @@ def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
         return
     ack()
     review, submission, user = context["review"], view.get("private_metadata", ""), context["actor"]
-    after_ack(context, body, lambda: review.reject(submission, user, reason).message)
+    decide_after_ack(context, body, lambda: review.start_rejection(submission, user, reason))
 
 
 @guarded
 def block_worker(ack: Ack, body: dict, context: BoltContext):
     ack()
     review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
-    after_ack(context, body, lambda: review.block_worker(submission, user, message=shown).message)
+    decide_after_ack(context, body, lambda: review.start_block(submission, user, message=shown))
 
 
 def register(app: App) -> None:

@@ -215,7 +215,9 @@ class Sandbox:
     or "snake" as its code samples), ``submissions_shape`` ("nested":
     ``results.submissions``; "flat": ``results`` is the list),
     ``page_size_default`` (rowsPerPage when omitted), ``hourly_limit`` (429
-    after that many served requests in the last hour), ``latency``.
+    after that many served requests in the last hour), ``latency``,
+    ``echo_proof_requirement`` (False: campaign listings leave out
+    ``proof_required_description``, as the doc's list and detail examples do).
     """
 
     def __init__(
@@ -232,6 +234,7 @@ class Sandbox:
         seed: int = 7,
         submissions_shape: str = "nested",
         verbose: bool = False,
+        echo_proof_requirement: bool = True,
     ):
         if list_shape not in ("bare", "results"):
             raise ValueError("list_shape must be 'bare' or 'results'")
@@ -246,6 +249,7 @@ class Sandbox:
         self.submissions_shape = submissions_shape
         self.page_size_default = page_size_default
         self.verbose = verbose
+        self.echo_proof_requirement = echo_proof_requirement
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.image_requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) of /_images/ GETs
@@ -315,6 +319,7 @@ class Sandbox:
         approve_once_full: bool = False,
         countries: Iterable[str] | None = None,
         created_at: datetime | None = None,
+        proof_required_description: str = "Submit a screenshot of the completion page",
     ) -> str:
         """Add a campaign; return its UUID."""
         if status not in ("Active", "Pending", "Completed", "Canceled"):
@@ -331,7 +336,7 @@ class Sandbox:
                 "description": description,
                 "category": category,
                 "sub_category": None,
-                "proof_required_description": "",
+                "proof_required_description": proof_required_description,
                 "approve_once_full": approve_once_full,
                 "countries": list(countries or []),
                 "created_at": created_at or datetime.now(UTC),
@@ -644,7 +649,8 @@ class Sandbox:
 
     def _campaign_json(self, c: dict[str, Any]) -> dict[str, Any]:
         d = self._derived(c)
-        return self._keys({
+        extra = {"proof_required_description": c["proof_required_description"]} if self.echo_proof_requirement else {}
+        return self._keys(extra | {
             "jobId": c["id"],
             "jobTitle": c["title"],
             "jobCategory": c["category"],

@@ -219,4 +219,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX proof_checks_text ON proof_checks(text_fingerprint) WHERE text_fingerprint IS NOT NULL",
         ],
     ),
+    (
+        7,
+        "campaign cache keeps the proof requirement the review card shows",
+        [
+            "ALTER TABLE campaigns ADD COLUMN proof_required_description TEXT",
+        ],
+    ),
 ]

@@ -44,13 +44,33 @@ def save_campaign_counts(db: Database, rows: list[dict]) -> None:
     with write(db):
         for row in rows:
             db.execute(
-                "INSERT INTO campaigns (campaign_id, title, status, pending, approved, rejected, completed, total, synced_at)"
-                " VALUES (:campaign_id, :title, :status, :pending, :approved, :rejected, :completed, :total, :now)"
+                "INSERT INTO campaigns (campaign_id, title, status, pending, approved, rejected, completed, total, synced_at,"
+                " proof_required_description)"
+                " VALUES (:campaign_id, :title, :status, :pending, :approved, :rejected, :completed, :total, :now,"
+                " :proof_required_description)"
                 " ON CONFLICT(campaign_id) DO UPDATE SET title = excluded.title, status = excluded.status,"
                 " pending = excluded.pending, approved = excluded.approved, rejected = excluded.rejected,"
-                " completed = excluded.completed, total = excluded.total, synced_at = excluded.synced_at",
-                {**row, "now": now},
+                " completed = excluded.completed, total = excluded.total, synced_at = excluded.synced_at,"
+                # a listing without the requirement keeps the one already known
+                " proof_required_description = coalesce(excluded.proof_required_description, campaigns.proof_required_description)",
+                {"proof_required_description": None, **row, "now": now},
             )
+
+
+def remember_campaign_requirement(db: Database, campaign_id: str, requirement: str) -> None:
+    """Cache the proof requirement a campaign was created with (listings may not include it)."""
+    with write(db):
+        db.execute(
+            "INSERT INTO campaigns (campaign_id, proof_required_description) VALUES (?, ?)"
+            " ON CONFLICT(campaign_id) DO UPDATE SET proof_required_description = excluded.proof_required_description",
+            [campaign_id, requirement],
+        )
+
+
+def campaign_requirement(db: Database, campaign_id: str) -> str | None:
+    """The campaign's cached proof_required_description, if known."""
+    found = db.execute("SELECT proof_required_description FROM campaigns WHERE campaign_id = ?", [campaign_id]).fetchone()
+    return found[0] if found else None
 
 
 def forget_campaign_counts(db: Database, campaign_id: str) -> None:

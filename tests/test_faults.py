@@ -114,11 +114,11 @@ def test_kill_9_during_an_approval_is_settled_from_upstream_at_restart(sandbox, 
             wait_for(lambda: subs.get(db, sid)["state"] == "approved", timeout=20)
             row = subs.get(db, sid)
             assert row["decided_by"] == "U_ALICE" and row["decided_via"] == "recovered"
-            message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates and m)
+            message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates >= 2 and m)  # in progress, then decided
             assert buttons(message) == [] and "Approved" in message.text
         else:
             wait_for(lambda: subs.get(db, sid)["state"] == "posted", timeout=20)
-            message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates and m)
+            message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates >= 2 and m)  # in progress, then reopened
             assert buttons(message)[:2] == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT]
             poster = SlackPoster(restarted.url + "/slack/events", standin=slack)
             poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"])

@@ -29,10 +29,10 @@ def card(slack, bot, sid):
 
 
 def flag_text(message) -> str:
-    """The card's flags line ('' when it has none)."""
+    """The card's flags block ('' when it has none): a section near the top of the card."""
     for block in message.blocks:
-        if block["type"] == "context":
-            text = block["elements"][0]["text"]
+        if block["type"] == "section" and "text" in block:
+            text = block["text"]["text"]
             if text.startswith((":warning:", ":rotating_light:", ":grey_question:")):
                 return text
     return ""

@@ -1048,6 +1048,8 @@ class CommandService:
             image=image,
         )
         self._drop_image(row["id"])
+        if job.job_id:  # the review card shows it; campaign listings may not include it
+            records.remember_campaign_requirement(self.db, job.job_id, p["proof_required_description"])
         cost = job.total_deducted or Decimal(row["cost"])
         what = f"a new campaign *{truncate(escape(p['title']), 200)}* ({int(p['total_availabilities']):,} × {money(Decimal(p['pay_rate']))})"
         return self._created(row, user_id, job, "custom", p["title"], cost, what)

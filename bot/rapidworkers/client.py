@@ -214,6 +214,8 @@ class Campaign:
     pending: int = api_field("pendingSubmissions", "pending", parse=to_count)
     approved: int = api_field("approvedSubmissions", "approved", parse=to_count)
     rejected: int = api_field("rejectedSubmissions", "rejected", parse=to_count)
+    # What a worker must submit (set by /jobs/add); None when a listing does not include it.
+    proof_required_description: str | None = api_field("proof_required_description", "jobProofRequiredDescription", default=None)
 
 
 @dataclass(frozen=True)

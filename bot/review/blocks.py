@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from slack_sdk.models.blocks import (
@@ -10,9 +11,8 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
-    DividerBlock,
-    HeaderBlock,
     ImageBlock,
+    ImageElement,
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
@@ -20,13 +20,14 @@ from slack_sdk.models.blocks import (
 
 from bot.forensics.blocks import flag_lines
 from bot.slack import ids
-from bot.slack.mrkdwn import escape, link, mention, money, plain, truncate, when
+from bot.slack.mrkdwn import date_token, escape, iso_epoch, link, mention, money, plain, truncate, when
 from bot.slack.view_state import state_choice, state_text
 
-MAX_IMAGES = 5
+CONTEXT_ELEMENTS = 10  # Block Kit's limit per context block
 SECTION_TEXT_LIMIT = 3000
 FIELD_LIMIT = 2000
 OUTCOME_ICON = {"approved": "✅", "rejected": "❌"}
+IN_PROGRESS = {"approving": "Approving", "rejecting": "Rejecting"}
 
 
 def _is_web_url(url: str | None) -> bool:
@@ -48,45 +49,112 @@ def fraud_flags(data: dict, *, new_account_days: int, low_approval_rate: float, 
     return flags + flag_lines(forensics)
 
 
+def _image_urls(data: dict) -> list[tuple[str, str]]:
+    """(large, small) URL of each usable proof image: the full-size URL when the API gives one."""
+    urls = []
+    for image in data.get("images") or []:
+        full, thumb = image.get("url"), image.get("thumbnail_url")
+        large = full if _is_web_url(full) else thumb if _is_web_url(thumb) else None
+        if large:
+            urls.append((large, thumb if _is_web_url(thumb) else large))
+    return urls
+
+
 def _images(data: dict, with_images: bool) -> list[Block]:
-    images = [i for i in data.get("images") or [] if _is_web_url(i.get("thumbnail_url") or i.get("url"))]
+    """One large image, then the others as one compact row (small thumbnails and numbered links).
+
+    Never more than one image block, whatever the number of images; without
+    images (Slack could not load one) every image is a numbered link.
+    """
+    urls = _image_urls(data)
+    if not urls:
+        return []
     blocks: list[Block] = []
-    shown = images[:MAX_IMAGES] if with_images else []
-    for n, image in enumerate(shown, 1):
-        blocks.append(
-            ImageBlock(
-                image_url=image.get("thumbnail_url") if _is_web_url(image.get("thumbnail_url")) else image["url"],
-                alt_text=f"Proof image {n} of {len(images)}",
-            )
-        )
-    rest = images[len(shown) :]
+    first = 0
+    if with_images:
+        blocks.append(ImageBlock(image_url=urls[0][0], alt_text=f"Proof image 1 of {len(urls)}"))
+        first = 1
+    rest = list(enumerate(urls, 1))[first:]
     if rest:
-        links = " ".join(
-            link(i['url'] if _is_web_url(i.get('url')) else i['thumbnail_url'], f"image {len(shown) + n}")
-            for n, i in enumerate(rest, 1)
-        )
-        label = f"+{len(rest)} more: " if shown else "Proof images: "
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(label + links, SECTION_TEXT_LIMIT))))
+        links = " ".join(link(large, str(n)) for n, (large, _) in rest)
+        label = "More proof images" if first else "Proof images"
+        elements: list = []
+        if with_images:  # context images render small: a row of thumbnails, not a stack
+            elements = [ImageElement(image_url=small, alt_text=f"Proof image {n} of {len(urls)}")
+                        for n, (_, small) in rest[: CONTEXT_ELEMENTS - 1]]
+        elements.append(MarkdownTextObject(text=truncate(f"{label}: {links}", FIELD_LIMIT)))
+        blocks.append(ContextBlock(elements=elements))
     return blocks
 
 
-def _status_line(row: dict, block: dict | None) -> list[str]:
-    lines = []
+def submitted_ago(iso: str | None, now: datetime | None = None) -> str:
+    """'submitted 3 h ago' as a Slack date token: Slack keeps it relative as time passes;
+    the fallback (clients that cannot render it) is computed at `now`."""
+    epoch = iso_epoch(iso)
+    if epoch is None:
+        return "submitted at an unknown time"
+    seconds = max(0, int(((now or datetime.now(UTC)).timestamp()) - epoch))
+    if seconds < 60:
+        ago = "just now"
+    elif seconds < 3600:
+        ago = f"{seconds // 60} min ago"
+    elif seconds < 2 * 86400:
+        ago = f"{seconds // 3600} h ago"
+    else:
+        ago = f"{seconds // 86400} d ago"
+    return date_token(epoch, f"submitted {ago}", "submitted {ago}")
+
+
+def _in_progress(row: dict) -> str | None:
     state = row.get("state")
-    if state in OUTCOME_ICON:
-        verb = state.capitalize()
-        who = f"by {mention(row.get('decided_by'))}" if row.get("decided_by") else "on RapidWorkers (outside Slack)"
-        line = f"{OUTCOME_ICON[state]} *{verb}* {who} · {when(row.get('decided_at'))}"
-        if state == "approved" and row.get("amount_paid"):
-            line += f" · paid {money(row['amount_paid'])}"
-        lines.append(line)
-        if state == "rejected" and row.get("notes"):
-            lines.append(f"Reason: {truncate(escape(row['notes']), 500)}")
-    elif state in ("approving", "rejecting"):
-        lines.append(f":hourglass_flowing_sand: Being {state[:-3]}ed by {mention(row.get('acting_user'))}…")
-    if block:
-        lines.append(f":no_entry: Worker blocked by {mention(block.get('blocked_by'))} · {when(block.get('blocked_at'))}")
-    return lines
+    if state not in IN_PROGRESS:
+        return None
+    return f":hourglass_flowing_sand: *{IN_PROGRESS[state]}…* — {mention(row.get('acting_user'))}"
+
+
+def _blocked_line(block: dict | None) -> str | None:
+    if not block:
+        return None
+    return f":no_entry: Worker blocked by {mention(block.get('blocked_by'))} · {when(block.get('blocked_at'))}"
+
+
+def _outcome_line(row: dict) -> str:
+    state = row["state"]
+    who = f"by {mention(row.get('decided_by'))}" if row.get("decided_by") else "on RapidWorkers (outside Slack)"
+    line = f"{OUTCOME_ICON[state]} *{state.capitalize()}* {who} · {when(row.get('decided_at'))}"
+    if state == "approved" and row.get("amount_paid"):
+        line += f" · paid {money(row['amount_paid'])}"
+    if state == "rejected" and row.get("notes"):
+        line += f" · reason: {truncate(escape(' '.join(str(row['notes']).split())), 300)}"
+    return line
+
+
+def _ids_line(row: dict) -> ContextBlock:
+    """Ids for support, small and out of the way."""
+    data = row["data"]
+    text = (f"submission `{row['submission_id']}` · campaign `{truncate(escape(row['campaign_id']), 60)}`"
+            f" · worker `{truncate(escape(data.get('worker_id') or '?'), 60)}`")
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, FIELD_LIMIT))])
+
+
+def collapsed_message(row: dict, block: dict | None = None) -> list[Block]:
+    """A decided submission in two lines: outcome, who, when, amount or reason; then what it
+    was, with a link to the first proof image. No image blocks, no buttons."""
+    data = row["data"]
+    title = truncate(escape(data.get("campaign_title") or "Untitled campaign"), 150)
+    worker = truncate(escape(data.get("worker_name") or "unknown worker"), 80)
+    second = [f"*{title}* · {money(data.get('pay'))} · {worker}"]
+    urls = _image_urls(data)
+    if urls:
+        second.append(link(urls[0][0], f"proof image 1 of {len(urls)}"))
+    blocked = _blocked_line(block)
+    if blocked:
+        second.append(blocked)
+    second.append(f"submission `{row['submission_id']}`")
+    return [
+        SectionBlock(text=MarkdownTextObject(text=truncate(_outcome_line(row), SECTION_TEXT_LIMIT))),
+        ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(second), FIELD_LIMIT))]),
+    ]
 
 
 def review_message(
@@ -97,57 +165,66 @@ def review_message(
     low_approval_rate: float = 60.0,
     with_images: bool = True,
     forensics=(),
+    requirement: str | None = None,
+    notice: str | None = None,
+    progress: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a stored submission row.
 
     `row` is a storage.submissions row: its `data` is Submission.to_dict().
-    Buttons appear only while the submission is waiting for a decision.
+    `requirement`: the campaign's proof_required_description (cached with the
+    campaign) when the row's own copy is missing. `notice`: why the last
+    decision failed, shown above the buttons; `progress`: an action under way
+    that is no stored state (blocking), shown instead of the buttons (both
+    mrkdwn, escaped by the caller). Buttons appear only while the
+    submission waits for a decision; a decided one collapses to two lines.
     """
     data = row["data"]
     sid = row["submission_id"]
     title = data.get("campaign_title") or "Untitled campaign"
     worker = data.get("worker_name") or "unknown worker"
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=plain(title, 150), emoji=False))]
+    state = row.get("state")
+    if state in OUTCOME_ICON:
+        verb = state.capitalize()
+        text = f"{verb}: submission {sid} by {escape(worker)} for {escape(title)}"
+        return truncate(text, 3000), [b.to_dict() for b in collapsed_message(row, block)]
+
+    required = data.get("proof_required_description") or requirement
+    top = f"*{truncate(escape(title), 150)}* · *{money(data.get('pay'))}*"
+    top += "\n*Proof required:* " + (truncate(escape(" ".join(str(required).split())), 1000) if required else "_not given by RapidWorkers_")
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate(top, SECTION_TEXT_LIMIT)))]
+
+    flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate, forensics=forensics)
+    if flags:  # a section, not a grey context line: flags are what must not be missed
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(flags), SECTION_TEXT_LIMIT))))
 
     rate = data.get("worker_approval_rate")
     fields = [
-        f"*Worker*\n{truncate(escape(worker), 200)} (`{truncate(escape(data.get('worker_id')), 60)}`)",
+        f"*Worker*\n{truncate(escape(worker), 200)}",
         f"*Country*\n{truncate(escape(data.get('country') or 'unknown'), 200)}",
         f"*Account age*\n{data['worker_account_age_days']} days" if data.get("worker_account_age_days") is not None else "*Account age*\nunknown",
         f"*Approval rate*\n{rate:g}%" if rate is not None else "*Approval rate*\nunknown",
         f"*Completed*\n{data['worker_total_completed']}" if data.get("worker_total_completed") is not None else "*Completed*\nunknown",
-        f"*Submitted*\n{when(data.get('submitted_at'))}",
+        f"*Submitted*\n{submitted_ago(data.get('submitted_at'), now)}",
     ]
     blocks.append(SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]))
-
-    flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate, forensics=forensics)
-    if flags:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(flags), FIELD_LIMIT))]))
 
     proof = escape(data.get("proof_text") or "").strip() or "_No proof text._"
     blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("*Proof*\n" + proof, SECTION_TEXT_LIMIT))))
     blocks.extend(_images(data, with_images))
-    blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=truncate(
-                        f"Pay {money(data.get('pay'))} · submission `{sid}` · campaign `{escape(row['campaign_id'])}`",
-                        FIELD_LIMIT,
-                    )
-                )
-            ]
-        )
-    )
+    blocks.append(_ids_line(row))
 
-    status = _status_line(row, block)
+    reviewable = state in ("claimed", "posted") and not progress
+    status = [line for line in (_in_progress(row), progress if state in ("claimed", "posted") else None, _blocked_line(block)) if line]
+    if notice and reviewable:
+        status.append(f":warning: {truncate(notice, 600)}")
     if status:
-        blocks.append(DividerBlock())
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(status), SECTION_TEXT_LIMIT))))
-    if row.get("state") in ("claimed", "posted"):
+    if reviewable:
         blocks.append(review_buttons(sid, worker, has_block=block is not None))
 
-    verb = {"approved": "Approved", "rejected": "Rejected"}.get(row.get("state") or "", "To review")
+    verb = IN_PROGRESS.get(state or "", "To review")
     text = f"{verb}: submission {sid} by {escape(worker)} for {escape(title)}"
     return truncate(text, 3000), [b.to_dict() for b in blocks]
 

@@ -85,6 +85,16 @@ class SyncReport:
 
 
 @dataclass(frozen=True)
+class Started:
+    """A decision taken (the message shows it in progress) whose API call is still to come."""
+
+    row: dict
+    user_id: str
+    action: str  # "approve" | "reject" | "block"
+    notes: str | None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What to tell the person who clicked (None: the message update says it)."""
 
@@ -109,6 +119,7 @@ def _counts(c: Campaign) -> dict:
         "rejected": c.rejected,
         "completed": c.completed,
         "total": c.total,
+        "proof_required_description": c.proof_required_description,
     }
 
 
@@ -127,6 +138,7 @@ class ReviewService:
         self.post_interval = post_interval
         self._sync_lock = threading.Lock()
         self._last_post = 0.0
+        self._message_locks = [threading.Lock() for _ in range(64)]  # striped by submission id
         self.forensics = (
             ProofForensics(
                 lambda: self.s.store.db,
@@ -145,7 +157,8 @@ class ReviewService:
 
     # --- rendering -----------------------------------------------------------------
 
-    def render(self, row: dict, *, with_images: bool = True) -> tuple[str, list[dict]]:
+    def render(self, row: dict, *, with_images: bool = True, notice: str | None = None,
+               progress: str | None = None) -> tuple[str, list[dict]]:
         return review_message(
             row,
             records.block_of(self.db, row.get("worker_id")),
@@ -153,6 +166,9 @@ class ReviewService:
             low_approval_rate=self.settings.low_approval_rate,
             with_images=with_images,
             forensics=self.forensics.flags_for(row["submission_id"]) if self.forensics else (),
+            requirement=records.campaign_requirement(self.db, row["campaign_id"]),
+            notice=notice,
+            progress=progress,
         )
 
     def flags(self, submission_id: int, data: dict) -> list[str]:
@@ -175,19 +191,30 @@ class ReviewService:
         except Exception as e:
             log.warning("proof checks of submission %s failed: %s", row["submission_id"], type(e).__name__)
 
-    def refresh_message(self, submission_id: int) -> None:
-        """Rebuild the message in place from stored state (chat.update)."""
-        row = subs.get(self.db, submission_id)
-        if row is None or not row.get("ts"):
-            return
-        text, blocks = self.render(row)
-        try:
-            self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
-        except SlackApiError as e:
-            if e.response.get("error") != "invalid_blocks":
-                raise
-            text, blocks = self.render(row, with_images=False)
-            self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
+    def _message_lock(self, submission_id: int) -> threading.Lock:
+        return self._message_locks[submission_id % len(self._message_locks)]
+
+    def refresh_message(self, submission_id: int, *, notice: str | None = None, progress: str | None = None) -> None:
+        """Rebuild the message in place from stored state (chat.update).
+
+        Reading the row and updating the message happen under one lock per
+        submission, so updates reach Slack in the order of the states they
+        show: a slow in-progress update can never land after the final one.
+        `notice`: why a decision failed, shown with the buttons; `progress`: an
+        action under way that is not a stored state (Block worker), shown instead of them.
+        """
+        with self._message_lock(submission_id):
+            row = subs.get(self.db, submission_id)
+            if row is None or not row.get("ts"):
+                return
+            text, blocks = self.render(row, notice=notice, progress=progress)
+            try:
+                self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
+            except SlackApiError as e:
+                if e.response.get("error") != "invalid_blocks":
+                    raise
+                text, blocks = self.render(row, with_images=False, notice=notice, progress=progress)
+                self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
 
     # --- sync ------------------------------------------------------------------------
 
@@ -245,6 +272,7 @@ class ReviewService:
         data = submission.to_dict()
         data["pay"] = str(campaign.pay)
         data["campaign_title"] = data.get("campaign_title") or campaign.title
+        data["proof_required_description"] = campaign.proof_required_description
         if not subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data):
             report.skipped += 1
             return True
@@ -376,9 +404,9 @@ class ReviewService:
                 report.settled += 1
                 self._refresh_quietly(row["submission_id"])
 
-    def _refresh_quietly(self, submission_id: int) -> None:
+    def _refresh_quietly(self, submission_id: int, *, notice: str | None = None, progress: str | None = None) -> None:
         try:
-            self.refresh_message(submission_id)
+            self.refresh_message(submission_id, notice=notice, progress=progress)
         except SlackApiError as e:
             log.warning("could not update message of submission %s: %s", submission_id, e.response.get("error"))
         except Exception as e:
@@ -438,21 +466,46 @@ class ReviewService:
         return row
 
     def approve(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Outcome:
-        return self._decide(submission_id, user_id, "approve", None, message)
+        return self.complete(self.start_approval(submission_id, user_id, message=message))
 
     def reject(self, submission_id: object, user_id: str, reason: str) -> Outcome:
+        return self.complete(self.start_rejection(submission_id, user_id, reason))
+
+    def start_approval(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Started:
+        """Take the submission for approval and show it in progress; `complete` calls the API."""
+        return self._start(submission_id, user_id, "approve", None, message)
+
+    def start_rejection(self, submission_id: object, user_id: str, reason: str) -> Started:
+        """Take the submission for rejection and show it in progress; `complete` calls the API."""
         reason = (reason or "").strip()
         if not reason:
             raise UserError("A rejection needs a reason.")
-        return self._decide(submission_id, user_id, "reject", reason[:1000])
+        return self._start(submission_id, user_id, "reject", reason[:1000])
 
-    def _decide(self, submission_id: object, user_id: str, action: str, notes: str | None, message: tuple[str, str] | None = None) -> Outcome:
+    def _start(self, submission_id: object, user_id: str, action: str, notes: str | None, message: tuple[str, str] | None = None) -> Started:
+        """The decided-once guard, then the in-progress message (no buttons) before any API call."""
         row = self.check_actionable(submission_id, user_id, action, message=message)
         sid = row["submission_id"]
         if not subs.begin_decision(self.db, sid, "approving" if action == "approve" else "rejecting", user_id):
             refusal = self._already(cast(dict, subs.get(self.db, sid))) or f"Submission {sid} changed meanwhile; look again."
             records.audit(self.db, user_id, action, str(sid), "refused", refusal)
             raise UserError(refusal)
+        self._show_in_progress(sid)  # from the stored 'approving'/'rejecting' state
+        return Started(row, user_id, action, notes)
+
+    def _show_in_progress(self, submission_id: int, *, progress: str | None = None) -> None:
+        """The in-progress message, before any API call; never stops the action if Slack fails."""
+        try:
+            self._refresh_quietly(submission_id, progress=progress)
+        except Exception as e:
+            log.warning("could not show submission %s in progress: %s", submission_id, type(e).__name__)
+
+    def complete(self, started: Started) -> Outcome:
+        """Call RapidWorkers for a started action; store and show what happened."""
+        if started.action == "block":
+            return self._complete_block(started)
+        row, user_id, action, notes = started.row, started.user_id, started.action, started.notes
+        sid = row["submission_id"]
         try:
             if action == "approve":
                 decision = self.s.rw.approve(row["campaign_id"], sid)
@@ -473,6 +526,7 @@ class ReviewService:
         except Exception:
             subs.revert_decision(self.db, sid)
             records.audit(self.db, user_id, action, str(sid), "error", "unexpected error")
+            self._refresh_quietly(sid, notice="Something went wrong on my side; nothing was recorded. Click again to retry.")
             raise
         outcome = "approved" if action == "approve" else "rejected"
         amount = decision.amount_paid
@@ -484,8 +538,11 @@ class ReviewService:
         return Outcome()
 
     def _failed(self, row: dict, user_id: str, action: str, message: str) -> Outcome:
+        """The API call failed: the buttons come back, with the reason on the message."""
         subs.revert_decision(self.db, row["submission_id"])
         records.audit(self.db, user_id, action, str(row["submission_id"]), "failed", message)
+        verb = "Approve" if action == "approve" else "Reject"
+        self._refresh_quietly(row["submission_id"], notice=f"{verb} by {mention(user_id)} failed: {escape(message)}")
         raise UserError(message + " The submission is still open.")
 
     def _settle_from_upstream(self, row: dict, user_id: str, action: str) -> Outcome:
@@ -499,6 +556,7 @@ class ReviewService:
             return Outcome(f"Submission {sid} was already {status.lower()} on RapidWorkers; the message now shows it.")
         subs.revert_decision(self.db, sid)
         records.audit(self.db, user_id, action, str(sid), "failed", "already processed, status unknown")
+        self._refresh_quietly(sid, notice="RapidWorkers says it was already processed, but its status could not be read.")
         raise UserError(f"RapidWorkers says submission {sid} was already processed, but I could not find its status.")
 
     def upstream_status(self, row: dict) -> str | None:
@@ -533,6 +591,10 @@ class ReviewService:
 
     def block_worker(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Outcome:
         """Block the submission's worker; the submission stays reviewable."""
+        return self.complete(self.start_block(submission_id, user_id, message=message))
+
+    def start_block(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Started:
+        """Check a Block worker click and show it in progress (no buttons); `complete` blocks."""
         row = self._row_for_action(submission_id, message)
         sid = row["submission_id"]
         if not self.s.is_allowed(user_id):
@@ -546,8 +608,19 @@ class ReviewService:
             raise UserError(f"{already} To block its worker, use `/rw block {escape(worker_id or '?')}`.")
         if records.block_of(self.db, worker_id):
             raise UserError(f"{escape(name or worker_id)} is already blocked.")
-        self.block(worker_id, user_id, worker_name=name, target=str(sid))
-        return Outcome(f"Blocked {escape(name or worker_id)}. The submission is still open for review.")
+        # Not a stored state (blocking decides nothing): shown once; the rebuild after the block replaces it.
+        self._show_in_progress(sid, progress=f":hourglass_flowing_sand: *Blocking worker…* — {mention(user_id)}")
+        return Started(row, user_id, "block", None)
+
+    def _complete_block(self, started: Started) -> Outcome:
+        row, user_id = started.row, started.user_id
+        sid, name = row["submission_id"], row["data"].get("worker_name")
+        try:
+            self.block(row.get("worker_id"), user_id, worker_name=name, target=str(sid))
+        except UserError as e:
+            self._refresh_quietly(sid, notice=f"Block worker by {mention(user_id)} failed: {escape(str(e))}")
+            raise
+        return Outcome(f"Blocked {escape(name or row.get('worker_id'))}. The submission is still open for review.")
 
     def block(self, worker_id: str | None, user_id: str, *, worker_name: str | None = None, target: str | None = None) -> None:
         """Block a worker upstream, record who did it, update their open messages."""

@@ -255,3 +255,95 @@ def reason_from_view(values: object) -> str:
     if typed and preset:
         return f"{preset}: {typed}"
     return typed or preset
+
+
+# --- batch messages (a backlog past GIGDESK_BATCH_ABOVE) ------------------------------
+
+BATCH_SIZE = 10
+PROOF_SNIPPET = 160
+COMPACT_FLAG = {
+    "duplicate_other_worker": "duplicate screenshot (another worker)",
+    "duplicate_same_worker": "duplicate screenshot (same worker)",
+    "copied_text": "copied proof text",
+    "burst": "burst",
+    "unchecked": "image not checked",
+}
+
+
+def _compact_flags(data: dict, *, new_account_days: int, low_approval_rate: float, forensics=()) -> list[str]:
+    """The card's flags, one short phrase each (a batch row has no room for the evidence)."""
+    flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate)
+    flags += [f":rotating_light: {COMPACT_FLAG.get(f.kind, escape(f.kind))}" for f in forensics if f.suspicious]
+    return flags
+
+
+def batch_row_blocks(
+    row: dict,
+    block: dict | None = None,
+    *,
+    new_account_days: int = 7,
+    low_approval_rate: float = 60.0,
+    with_images: bool = True,
+    forensics=(),
+) -> list[Block]:
+    """One compact row of a batch message: worker, flags, proof snippet, a thumbnail, and
+    Approve / Reject while it waits; once decided, one collapsed line with the outcome."""
+    from slack_sdk.models.blocks import ImageElement
+
+    data = row["data"]
+    sid = row["submission_id"]
+    worker = data.get("worker_name") or "unknown worker"
+    head = (f"*{truncate(escape(worker), 100)}* (`{truncate(escape(data.get('worker_id')), 40)}`)"
+            f" · {truncate(escape(data.get('campaign_title') or 'Untitled campaign'), 80)} · {money(data.get('pay'))}")
+    state = row.get("state")
+    if state in OUTCOME_ICON:  # collapsed: no image, no buttons
+        lines = [head + f" · `{sid}`", *_status_line(row, block)]
+        return [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_LIMIT)))]
+
+    flags = _compact_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate, forensics=forensics)
+    proof = " ".join((data.get("proof_text") or "").split())
+    lines = [head]
+    if flags:
+        lines.append(" · ".join(flags))
+    lines.append("> " + (truncate(escape(proof), PROOF_SNIPPET) if proof else "_No proof text._"))
+    images = [i for i in data.get("images") or [] if _is_web_url(i.get("thumbnail_url") or i.get("url"))]
+    thumb = images[0] if images and with_images else None
+    rest = images[1:] if thumb else images
+    if rest:  # every image of the submission is shown or linked
+        lines.append("Images: " + " ".join(
+            link(i["url"] if _is_web_url(i.get("url")) else i["thumbnail_url"], str(n))
+            for n, i in enumerate(rest, 2 if thumb else 1)))
+    lines.extend(_status_line(row, block))
+    lines.append(f"Submitted {when(data.get('submitted_at'))} · submission `{sid}`")
+    accessory = None
+    if thumb:
+        url = thumb["thumbnail_url"] if _is_web_url(thumb.get("thumbnail_url")) else thumb["url"]
+        accessory = ImageElement(image_url=url, alt_text=f"Proof image 1 of {len(images)}")
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_LIMIT)),
+                                        accessory=accessory)]
+    if state in ("claimed", "posted"):
+        blocks.append(ActionsBlock(block_id=f"batch-{sid}", elements=[
+            ButtonElement(text="Approve", action_id=ids.REVIEW_BATCH_APPROVE, value=str(sid), style="primary"),
+            ButtonElement(text="Reject", action_id=ids.REVIEW_BATCH_REJECT, value=str(sid), style="danger"),
+        ]))
+    return blocks
+
+
+def batch_message(rows: list[dict], render_row) -> tuple[str, list[dict]]:
+    """(fallback text, blocks) of a batch message; `render_row(row)` gives a row's blocks."""
+    waiting = sum(1 for r in rows if r.get("state") not in OUTCOME_ICON)
+    blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(
+        text=f":inbox_tray: {len(rows)} submissions to review (batched: a backlog) · {waiting} waiting")])]
+    for row in rows:
+        blocks.append(DividerBlock())
+        blocks.extend(render_row(row))
+    text = f"{waiting} of {len(rows)} submissions to review: " + ", ".join(str(r["submission_id"]) for r in rows)
+    return truncate(text, 3000), [b.to_dict() for b in blocks]
+
+
+def batch_metadata(rows: list[dict]) -> dict:
+    """Metadata naming every submission of a batch message, in row order (recovery finds each)."""
+    return {
+        "event_type": ids.SUBMISSION_BATCH_EVENT,
+        "event_payload": {"submission_ids": [r["submission_id"] for r in rows]},
+    }

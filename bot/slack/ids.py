@@ -50,3 +50,9 @@ WONOLO_INVITE = "wonolo-invite-worker"  # /wonolo invite (audit action)
 WONOLO_UNFILLED_ALERT = "wonolo-unfilled-alert"  # audit action of a raised alert
 WONOLO_PAGE_NEXT = "wonolo-page-next"
 WONOLO_PAGE_PREVIOUS = "wonolo-page-previous"
+
+# Batch review messages (a backlog past GIGDESK_BATCH_ABOVE): one row and its own buttons per submission
+REVIEW_BATCH_APPROVE = "review-batch-approve"
+REVIEW_BATCH_REJECT = "review-batch-reject"
+SUBMISSION_BATCH_EVENT = "gigdesk_submission_batch"  # metadata naming every submission of the message
+REVIEW_REMINDER_EVENT = "gigdesk_review_reminder"

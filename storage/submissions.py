@@ -50,13 +50,14 @@ def known_ids(db: Database, submission_ids: list[int]) -> set[int]:
 
 
 def claim(db: Database, submission_id: int, campaign_id: str, worker_id: str | None, data: dict,
-          target_channel: str | None = None) -> bool:
-    """Claim a submission for posting (into `target_channel`); False when it was claimed before."""
+          target_channel: str | None = None, batch_row: int | None = None) -> bool:
+    """Claim a submission for posting (into `target_channel`; `batch_row` set: as a row of a
+    batch message, so a recovery posts it in one again); False when it was claimed before."""
     with write(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at, target_channel)"
-            " VALUES (?, ?, ?, 'claimed', ?, ?, ?)",
-            [submission_id, campaign_id, worker_id, json.dumps(data), utcnow(), target_channel],
+            "INSERT OR IGNORE INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at,"
+            " target_channel, batch_row) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?)",
+            [submission_id, campaign_id, worker_id, json.dumps(data), utcnow(), target_channel, batch_row],
         )
         return cursor.rowcount == 1
 

@@ -347,3 +347,31 @@ def batch_metadata(rows: list[dict]) -> dict:
         "event_type": ids.SUBMISSION_BATCH_EVENT,
         "event_payload": {"submission_ids": [r["submission_id"] for r in rows]},
     }
+
+
+# --- reminders (GIGDESK_REMIND_AFTER_HOURS) --------------------------------------------
+
+REMINDER_LISTED = 20
+
+
+def reminder_message(rows: list[dict], links: dict[int, str | None], *, hours: int, group: str | None) -> tuple[str, list[dict]]:
+    """One nudge for a channel: the submissions waiting longer than `hours`, each linked to its
+    message; `group` (a validated S… id) is mentioned when set."""
+    head = f":alarm_clock: {len(rows)} submission{'s' if len(rows) != 1 else ''} waiting more than {hours} h for review"
+    if group:
+        head = f"<!subteam^{group}> {head}"
+    lines = []
+    for row in rows[:REMINDER_LISTED]:
+        data = row["data"]
+        label = f"{data.get('worker_name') or 'unknown worker'} · {data.get('campaign_title') or 'Untitled campaign'}"
+        shown = link(links.get(row["submission_id"]), truncate(label, 120))
+        lines.append(f"• {shown} · submission `{row['submission_id']}` · submitted {when(data.get('submitted_at'))}")
+    if len(rows) > REMINDER_LISTED:
+        lines.append(f"…and {len(rows) - REMINDER_LISTED} more.")
+    body = truncate(head + ":\n" + "\n".join(lines), SECTION_TEXT_LIMIT)
+    text = truncate(head.replace(f"<!subteam^{group}> ", "") if group else head, 3000)
+    return text, [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
+
+
+def reminder_metadata(rows: list[dict]) -> dict:
+    return {"event_type": ids.REVIEW_REMINDER_EVENT, "event_payload": {"submission_ids": [r["submission_id"] for r in rows]}}

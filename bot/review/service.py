@@ -310,12 +310,13 @@ class ReviewService:
 
     def _post_unit(self, channel: str, unit: list[tuple[Campaign, Submission]], report: SyncReport, *, batch: bool) -> bool:
         """Claim the unit's submissions, then post them: one message, or one batch message."""
-        rows = []
+        rows: list[dict] = []
         for campaign, submission in unit:
             data = submission.to_dict()
             data["pay"] = str(campaign.pay)
             data["campaign_title"] = data.get("campaign_title") or campaign.title
-            if subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data, target_channel=channel):
+            if subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data, target_channel=channel,
+                          batch_row=len(rows) if batch else None):
                 rows.append(cast(dict, subs.get(self.db, submission.id)))  # just claimed
             else:
                 report.skipped += 1
@@ -454,13 +455,12 @@ class ReviewService:
                 report.recovered += 1
             else:
                 missing.append(row)
-        if len(missing) > self.settings.batch_above:
-            for start in range(0, len(missing), BATCH_SIZE):
-                if report.slack_down:
-                    break
-                self._post_batch(missing[start:start + BATCH_SIZE], channel, report, recovered=True)
-            return
-        for row in missing:
+        meant_for_batch = [r for r in missing if r.get("batch_row") is not None]
+        for start in range(0, len(meant_for_batch), BATCH_SIZE):
+            if report.slack_down:
+                break
+            self._post_batch(meant_for_batch[start:start + BATCH_SIZE], channel, report, recovered=True)
+        for row in (r for r in missing if r.get("batch_row") is None):
             if report.slack_down:
                 break  # still claimed: the next sync looks for it again
             self._post_claimed(row, report, recovered=True)

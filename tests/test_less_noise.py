@@ -430,3 +430,20 @@ def test_less_noise_settings_defaults_and_values():
     settings, problems = read_settings({**base, "GIGDESK_BATCH_ABOVE": "50", "GIGDESK_REMIND_AFTER_HOURS": "6",
                                         "GIGDESK_REVIEWER_GROUP": "S0123ABCD"}, dotenv_path="")
     assert not problems and (settings.batch_above, settings.remind_after_hours, settings.reviewer_group) == (50, 6, "S0123ABCD")
+
+
+def test_blocking_a_worker_marks_their_rows_and_rebuilds_the_batch_once(make_bot, sandbox, slack, poster):
+    bot = make_bot(GIGDESK_BATCH_ABOVE="2", GIGDESK_FORENSICS="off")
+    cid = sandbox.add_campaign("Block rows", status="Active")
+    worker = sandbox.add_worker("Spammy", account_age_days=100, approval_rate=90, completed=10)
+    theirs = [sandbox.add_submission(cid, worker_id=worker) for _ in range(3)]
+    other = sandbox.add_submission(cid)
+    bot.review.sync()
+    (message,) = batch_messages(slack, "C_REVIEW")
+    assert "Blocked worker" in rw(poster, slack, f"block {worker}")  # replied after the rebuild
+    updated = slack.message("C_REVIEW", message.ts)
+    assert updated.updates == 1  # three rows of that worker, one rebuild
+    for sid in theirs:
+        row = dumps(row_blocks(updated, sid))
+        assert "Worker blocked" in row and len(buttons(row_blocks(updated, sid))) == 2  # still reviewable
+    assert "Worker blocked" not in dumps(row_blocks(updated, other))

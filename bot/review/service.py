@@ -724,8 +724,13 @@ class ReviewService:
         self.refresh_worker(str(worker_id))
 
     def refresh_worker(self, worker_id: str) -> None:
+        rebuilt: set[object] = set()
         for other in subs.posted(self.db, worker_id=worker_id):
-            self._refresh_quietly(other["submission_id"])
+            # a batch message is rebuilt whole, once, however many of its rows are this worker's
+            key = (other["channel"], other["ts"]) if other.get("batch_row") is not None else other["submission_id"]
+            if key not in rebuilt:
+                rebuilt.add(key)
+                self._refresh_quietly(other["submission_id"])
 
     def approve_in_bulk(self, campaign_id: str, submission: Submission, pay: Decimal, title: str, user_id: str) -> Decimal | None:
         """One submission of an approve-all, through the same decided-once guard as a click.

@@ -4,6 +4,7 @@ one reminder per waiting submission."""
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -405,6 +406,9 @@ def test_reminders_run_as_their_own_scheduled_job_only_when_set(make_bot):
             assert (background.scheduler.get_job("review-remind") is not None) is expected
         finally:
             background.stop()
+            for thread in threading.enumerate():  # its start-up sync: let it end before the bot stops
+                if thread.name == "startup":
+                    thread.join(timeout=30)
         bot.stop()
 
 

@@ -60,6 +60,14 @@ def open_batch_reject_modal(ack: Ack, body: dict, context: BoltContext):
     context["services"].slack.views_open(trigger_id=body["trigger_id"], view=reject_modal(row))
 
 
+@guarded
+def block_batch_row_worker(ack: Ack, body: dict, context: BoltContext):
+    """Block worker on one row of a batch message (after its confirm dialog): the row stays reviewable."""
+    ack()
+    review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
+    after_ack(context, body, lambda: review.block_worker(submission, user, message=shown).message)
+
+
 def register(app: App) -> None:
     app.action(ids.REVIEW_APPROVE)(approve)
     app.action(ids.REVIEW_REJECT)(open_reject_modal)
@@ -67,3 +75,4 @@ def register(app: App) -> None:
     app.action(ids.REVIEW_BLOCK)(block_worker)
     app.action(ids.REVIEW_BATCH_APPROVE)(approve_batch_row)
     app.action(ids.REVIEW_BATCH_REJECT)(open_batch_reject_modal)
+    app.action(ids.REVIEW_BATCH_BLOCK)(block_batch_row_worker)

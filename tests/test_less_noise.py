@@ -227,8 +227,9 @@ def test_a_backlog_past_batch_above_is_posted_as_batches_of_ten(bot, sandbox, sl
     assert_each_once(slack, "C_REVIEW", bot.db, sids)
     first = batches[0]
     row = row_blocks(first, sids[0])
-    assert [b["text"]["text"] for b in buttons(row)] == ["Approve", "Reject"]
-    assert [b["action_id"] for b in buttons(row)] == [ids.REVIEW_BATCH_APPROVE, ids.REVIEW_BATCH_REJECT]
+    assert [b["text"]["text"] for b in buttons(row)] == ["Approve", "Reject", "Block worker"]
+    assert [b["action_id"] for b in buttons(row)] == [ids.REVIEW_BATCH_APPROVE, ids.REVIEW_BATCH_REJECT, ids.REVIEW_BATCH_BLOCK]
+    assert "confirm" in buttons(row)[2]
     assert row[0]["accessory"]["type"] == "image"  # the thumbnail
     text = dumps(row)
     assert "&lt;!channel&gt;" in text and "<!channel>" not in text and "…" in text  # escaped, a snippet
@@ -274,7 +275,7 @@ def test_approve_on_a_row_decides_that_submission_once_and_rebuilds_the_batch(ma
     done = row_blocks(updated, target)
     assert buttons(done) == [] and "accessory" not in done[0] and "<@U_ALICE>" in dumps(done)
     for other in (s for s in sids if s != target):
-        assert [b["text"]["text"] for b in buttons(row_blocks(updated, other))] == ["Approve", "Reject"]
+        assert [b["text"]["text"] for b in buttons(row_blocks(updated, other))] == ["Approve", "Reject", "Block worker"]
     assert updated.metadata["event_payload"]["submission_ids"] == sids  # still names every row
 
 
@@ -290,7 +291,7 @@ def test_reject_on_a_row_opens_the_reason_modal_and_collapses_that_row(make_bot,
     wait_for(lambda: subs.get(bot.db, target)["state"] == "rejected")
     updated = wait_for(lambda: (m := slack.message("C_REVIEW", message.ts)) and "Rejected" in dumps(m.blocks) and m)
     assert buttons(row_blocks(updated, target)) == [] and "cropped" in dumps(row_blocks(updated, target))
-    assert len(buttons(updated.blocks)) == 2 * 3
+    assert len(buttons(updated.blocks)) == 3 * 3
     assert sandbox.submission(target)["status"] == "Rejected" and sandbox.count(path_contains="/reject") == 1
 
 
@@ -444,10 +445,14 @@ def test_blocking_a_worker_marks_their_rows_and_rebuilds_the_batch_once(make_bot
     other = sandbox.add_submission(cid)
     bot.review.sync()
     (message,) = batch_messages(slack, "C_REVIEW")
-    assert "Blocked worker" in rw(poster, slack, f"block {worker}")  # replied after the rebuild
+    poster.click(ids.REVIEW_BATCH_BLOCK, str(theirs[1]), message_ts=message.ts)
+    wait_for(lambda: any("Blocked Spammy" in r["payload"].get("text", "") for r in slack.responses()))
+    assert str(worker) in sandbox.blocked_ids()
+    assert all(subs.get(bot.db, sid)["state"] == "posted" for sid in theirs)  # blocking decides nothing
     updated = slack.message("C_REVIEW", message.ts)
     assert updated.updates == 1  # three rows of that worker, one rebuild
     for sid in theirs:
         row = dumps(row_blocks(updated, sid))
-        assert "Worker blocked" in row and len(buttons(row_blocks(updated, sid))) == 2  # still reviewable
+        assert "Worker blocked" in row
+        assert [b["text"]["text"] for b in buttons(row_blocks(updated, sid))] == ["Approve", "Reject"]  # still reviewable
     assert "Worker blocked" not in dumps(row_blocks(updated, other))

@@ -322,10 +322,21 @@ def batch_row_blocks(
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_LIMIT)),
                                         accessory=accessory)]
     if state in ("claimed", "posted"):
-        blocks.append(ActionsBlock(block_id=f"batch-{sid}", elements=[
+        elements = [
             ButtonElement(text="Approve", action_id=ids.REVIEW_BATCH_APPROVE, value=str(sid), style="primary"),
             ButtonElement(text="Reject", action_id=ids.REVIEW_BATCH_REJECT, value=str(sid), style="danger"),
-        ]))
+        ]
+        if block is None:
+            elements.append(ButtonElement(
+                text="Block worker", action_id=ids.REVIEW_BATCH_BLOCK, value=str(sid), style="danger",
+                confirm=ConfirmObject(
+                    title="Block this worker?",
+                    text=PlainTextObject(text=truncate(f"{plain(worker, 100)} will no longer see any of your campaigns. "
+                                                       "This submission stays open for review.", 300), emoji=False),
+                    confirm="Block worker", deny="Cancel", style="danger",
+                ),
+            ))
+        blocks.append(ActionsBlock(block_id=f"batch-{sid}", elements=elements))
     return blocks
 
 

@@ -54,5 +54,6 @@ WONOLO_PAGE_PREVIOUS = "wonolo-page-previous"
 # Batch review messages (a backlog past GIGDESK_BATCH_ABOVE): one row and its own buttons per submission
 REVIEW_BATCH_APPROVE = "review-batch-approve"
 REVIEW_BATCH_REJECT = "review-batch-reject"
+REVIEW_BATCH_BLOCK = "review-batch-block"
 SUBMISSION_BATCH_EVENT = "gigdesk_submission_batch"  # metadata naming every submission of the message
 REVIEW_REMINDER_EVENT = "gigdesk_review_reminder"

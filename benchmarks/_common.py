@@ -70,13 +70,17 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
 
 
 def review_ids(slack) -> list[int]:
+    """Every submission id a review message names (one message each, or a batch of rows), repeats kept."""
     from bot.slack import ids
 
-    return [
-        m.metadata["event_payload"]["submission_id"]
-        for m in slack.messages("C_REVIEW", include_replies=False)
-        if (m.metadata or {}).get("event_type") == ids.SUBMISSION_EVENT
-    ]
+    found: list[int] = []
+    for m in slack.messages("C_REVIEW", include_replies=False):
+        meta = m.metadata or {}
+        if meta.get("event_type") == ids.SUBMISSION_EVENT:
+            found.append(meta["event_payload"]["submission_id"])
+        elif meta.get("event_type") == ids.SUBMISSION_BATCH_EVENT:
+            found.extend(meta["event_payload"]["submission_ids"])
+    return found
 
 
 def verdict(ok: bool) -> str:

@@ -1,5 +1,11 @@
 """Draining a backlog: 1,000 pending submissions across 10 campaigns into one review channel.
 
+Before and after batch mode: "before" posts one message per submission
+(GIGDESK_BATCH_ABOVE set past the backlog); "after" uses the default
+(GIGDESK_BATCH_ABOVE=20): a sync that finds more than 20 new submissions for a
+channel posts batch messages of up to 10 rows. Lost and doubled are counted
+per submission from the messages' metadata (a batch names all its rows).
+
 The Slack stand-in enforces Slack's per-channel limit on chat.postMessage
 (a token bucket: a short burst, then HTTP 429 with Retry-After). The bot runs
 sync cycles (as `gigdesk poll` / the scheduler do) until every submission is
@@ -31,12 +37,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import env_for, review_ids, services_for, simulators, table, verdict  # noqa: E402
 
+NO_BATCHES = "1000000"  # GIGDESK_BATCH_ABOVE past any backlog: one message per submission
 
-def drain(*, count: int, campaigns: int, rate: float, burst: int, interval_ms: int, max_cycles: int = 50) -> dict:
+
+def drain(*, count: int, campaigns: int, rate: float, burst: int, interval_ms: int, batch_above: str, max_cycles: int = 50) -> dict:
     with simulators(post_rate=rate, post_burst=burst) as (sandbox, slack, workdir):
         cids = [sandbox.add_campaign(f"Backlog {n}", status="Active", total=count) for n in range(campaigns)]
         sids = [sandbox.add_submission(cids[n % campaigns], proof_text=f"proof {n}") for n in range(count)]
-        services = services_for(env_for(slack, sandbox, workdir, GIGDESK_POST_INTERVAL_MS=str(interval_ms)))
+        services = services_for(env_for(slack, sandbox, workdir, GIGDESK_POST_INTERVAL_MS=str(interval_ms),
+                                        GIGDESK_BATCH_ABOVE=batch_above))
         started = time.monotonic()
         cycles, failed, errors = 0, 0, Counter()
         while cycles < max_cycles:
@@ -51,6 +60,8 @@ def drain(*, count: int, campaigns: int, rate: float, burst: int, interval_ms: i
         per_sid = Counter(posted)
         posts = slack.calls_to("chat.postMessage")
         return {
+            "mode": "one message each" if batch_above == NO_BATCHES else f"batches (above {batch_above})",
+            "messages": len(slack.messages("C_REVIEW", include_replies=False)),
             "count": count,
             "rate": rate,
             "interval_ms": interval_ms,
@@ -73,22 +84,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--campaigns", type=int, default=10)
     parser.add_argument("--burst", type=int, default=5, help="messages the stand-in allows in a burst")
     parser.add_argument("--unpaced", type=int, default=200, help="submissions for the unpaced run (0: skip it)")
+    parser.add_argument("--batch-above", default="20", help="GIGDESK_BATCH_ABOVE of the 'after' runs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     scale = args.rate / 1.0
-    runs = [drain(count=args.count, campaigns=args.campaigns, rate=args.rate, burst=args.burst, interval_ms=round(1000 / args.rate))]
+    paced = round(1000 / args.rate)
+    runs = [drain(count=args.count, campaigns=args.campaigns, rate=args.rate, burst=args.burst, interval_ms=paced, batch_above=mode)
+            for mode in (NO_BATCHES, args.batch_above)]
     if args.unpaced:
-        runs.append(drain(count=args.unpaced, campaigns=args.campaigns, rate=args.rate, burst=args.burst, interval_ms=0))
+        runs += [drain(count=args.unpaced, campaigns=args.campaigns, rate=args.rate, burst=args.burst, interval_ms=0, batch_above=mode)
+                 for mode in (NO_BATCHES, args.batch_above)]
     print(f"Backlog drain into one channel; stand-in limit {args.rate:g} msg/s, burst {args.burst}"
           + (f" (scaled {scale:g}x from Slack's ~1 msg/s: real time ≈ measured × {scale:g})" if scale != 1 else " (Slack's real rate)"))
     print(table(
-        ["bot pacing", "submissions", "seconds", "msg/s", "real-rate equiv.", "sync cycles", "postMessage calls", "429s", "lost", "posted twice"],
-        [[f"{r['interval_ms']} ms" + (" (unpaced)" if not r["interval_ms"] else ""), r["count"], r["seconds"], r["per_second"],
-          f"{r['seconds'] * scale / 60:.1f} min", r["cycles"], r["calls"], r["http_429"], r["lost"], r["doubled"]] for r in runs],
+        ["mode", "bot pacing", "submissions", "messages", "seconds", "subm./s", "real-rate equiv.", "sync cycles",
+         "postMessage calls", "429s", "lost", "posted twice"],
+        [[r["mode"], f"{r['interval_ms']} ms" + (" (unpaced)" if not r["interval_ms"] else ""), r["count"], r["messages"],
+          r["seconds"], r["per_second"], f"{r['seconds'] * scale / 60:.1f} min", r["cycles"], r["calls"], r["http_429"],
+          r["lost"], r["doubled"]] for r in runs],
     ))
+    before, after = runs[0], runs[1]
+    if after["seconds"]:
+        print(f"batch mode: {before['seconds'] * scale / 60:.1f} min -> {after['seconds'] * scale / 60:.1f} min at Slack's real rate"
+              f" ({before['seconds'] / after['seconds']:.1f}x faster; target >= 5x)")
     for r in runs:
         if r["errors"]:
-            print(f"  sync reports ({r['interval_ms']} ms): {r['errors']}")
+            print(f"  sync reports ({r['mode']}, {r['interval_ms']} ms): {r['errors']}")
     ok = all(r["lost"] == 0 and r["doubled"] == 0 for r in runs)
     print(f"nothing lost, nothing posted twice: {verdict(ok)}")
     if args.json:

@@ -196,6 +196,14 @@ class Background:
             max_instances=1, coalesce=True,
         )
         self.services.digest.schedule(self.scheduler)
+        if settings.remind_after_hours:
+            from bot.review.reminders import REMIND_CHECK_MINUTES
+
+            # Its own job: the review sync posts review messages and nothing else (DESIGN.md).
+            self.scheduler.add_job(
+                self._remind, "interval", minutes=REMIND_CHECK_MINUTES, id="review-remind",
+                max_instances=1, coalesce=True,
+            )
         if self.services.wonolo_desk is not None:
             from bot.wonolo_desk.service import UNFILLED_CHECK_MINUTES
 
@@ -229,6 +237,16 @@ class Background:
             check_balance_throttled(self.services)
         except Exception:
             log.exception("balance check failed")
+
+    def _remind(self) -> None:
+        try:
+            from bot.review.reminders import remind_waiting
+
+            reminded = remind_waiting(self.services)
+            if reminded:
+                log.info("review reminders: %d waiting submissions", reminded)
+        except Exception:
+            log.exception("review reminders failed")
 
     def _check_unfilled(self) -> None:
         try:

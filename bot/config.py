@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9_]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9_]{2,}$")
+USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 WHERE_CHANNEL_ID = "in Slack, open the channel, click its name; the ID is at the bottom of the About tab"
@@ -97,6 +98,11 @@ class Settings:
     forensics: bool = True
     burst_count: int = 5
     burst_minutes: int = 10
+    # Less noise: batch messages past this many new submissions per channel and sync; one
+    # reminder after this many hours (None: off), mentioning this user group (S…) if set.
+    batch_above: int = 20
+    remind_after_hours: int | None = None
+    reviewer_group: str | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
     env_file: str | None = None  # the `.env` that was read, if any
 
@@ -305,6 +311,13 @@ def read_settings(
         problem("GIGDESK_LOW_BALANCE", "GIGDESK_LOW_BALANCE must be an amount in dollars, like 10.00")
         low_balance = Decimal("10.00")
 
+    remind_after_hours = integer("GIGDESK_REMIND_AFTER_HOURS", 0, 1, 8760) if get("GIGDESK_REMIND_AFTER_HOURS") else None
+    reviewer_group = get("GIGDESK_REVIEWER_GROUP")
+    if reviewer_group is not None and not USER_GROUP_ID.match(reviewer_group):
+        problem("GIGDESK_REVIEWER_GROUP", "GIGDESK_REVIEWER_GROUP must be a user group ID like S0123ABCD, not a @handle:"
+                " in Slack, open People → User groups, open the group, click ⋮ and choose Copy group ID")
+        reviewer_group = None
+
     forensics = (get("GIGDESK_FORENSICS", "on") or "").lower()
     if forensics not in ("on", "off"):
         raise ConfigError("GIGDESK_FORENSICS must be on or off")
@@ -343,6 +356,9 @@ def read_settings(
         forensics=forensics == "on",
         burst_count=integer("GIGDESK_BURST_COUNT", 5, 1, 1000),
         burst_minutes=integer("GIGDESK_BURST_MINUTES", 10, 1, 1440),
+        batch_above=integer("GIGDESK_BATCH_ABOVE", 20, 0, 1_000_000),
+        remind_after_hours=remind_after_hours or None,  # 0: a bad value, already a problem
+        reviewer_group=reviewer_group,
         secrets=secrets,
         env_file=dotenv_file(dotenv_path),
     )

@@ -226,4 +226,29 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE campaigns ADD COLUMN proof_required_description TEXT",
         ],
     ),
+    (
+        8,
+        "less noise: routes per campaign, batch rows, reminders",
+        [
+            # /rw route: a campaign's submissions go to their own channel.
+            """CREATE TABLE routes (
+                campaign_id TEXT PRIMARY KEY,
+                channel TEXT NOT NULL,
+                set_by TEXT,
+                set_at TEXT NOT NULL
+            )""",
+            # The channel a claim is meant for (recovery looks for it there), and
+            # for a submission posted in a batch message, its row in that message.
+            "ALTER TABLE submissions ADD COLUMN target_channel TEXT",
+            "ALTER TABLE submissions ADD COLUMN batch_row INTEGER",
+            "CREATE INDEX submissions_message ON submissions(channel, ts)",
+            # One reminder per submission at most: the row is the claim, taken
+            # before the nudge is posted (released when it certainly was not).
+            """CREATE TABLE reminders (
+                submission_id INTEGER PRIMARY KEY,
+                reminded_at TEXT NOT NULL,
+                channel TEXT
+            )""",
+        ],
+    ),
 ]

@@ -54,13 +54,15 @@ def posted_pays(db: Database) -> list:
     return [pay for (pay,) in db.execute("SELECT json_extract(data, '$.pay') FROM submissions WHERE state = 'posted'")]
 
 
-def claim(db: Database, submission_id: int, campaign_id: str, worker_id: str | None, data: dict) -> bool:
-    """Claim a submission for posting; False when it was claimed before."""
+def claim(db: Database, submission_id: int, campaign_id: str, worker_id: str | None, data: dict,
+          target_channel: str | None = None, batch_row: int | None = None) -> bool:
+    """Claim a submission for posting (into `target_channel`; `batch_row` set: as a row of a
+    batch message, so a recovery posts it in one again); False when it was claimed before."""
     with write(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at)"
-            " VALUES (?, ?, ?, 'claimed', ?, ?)",
-            [submission_id, campaign_id, worker_id, json.dumps(data), utcnow()],
+            "INSERT OR IGNORE INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at,"
+            " target_channel, batch_row) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?)",
+            [submission_id, campaign_id, worker_id, json.dumps(data), utcnow(), target_channel, batch_row],
         )
         return cursor.rowcount == 1
 
@@ -73,14 +75,37 @@ def unposted(db: Database) -> list[dict]:
     return rows
 
 
-def mark_posted(db: Database, submission_id: int, channel: str, ts: str) -> None:
-    """Record where the review message lives."""
+def mark_posted(db: Database, submission_id: int, channel: str, ts: str, batch_row: int | None = None) -> None:
+    """Record where the review message lives (and, in a batch message, which row is this one)."""
     with write(db):
         db.execute(
-            "UPDATE submissions SET state = 'posted', channel = ?, ts = ?, posted_at = ?"
+            "UPDATE submissions SET state = 'posted', channel = ?, ts = ?, posted_at = ?, batch_row = ?"
             " WHERE submission_id = ? AND state = 'claimed'",
-            [channel, ts, utcnow(), submission_id],
+            [channel, ts, utcnow(), batch_row, submission_id],
         )
+
+
+def mark_batch_posted(db: Database, submission_ids: list[int], channel: str, ts: str) -> None:
+    """Record one batch message for all its rows at once (row n: submission_ids[n])."""
+    with write(db):
+        now = utcnow()
+        for row, sid in enumerate(submission_ids):
+            db.execute(
+                "UPDATE submissions SET state = 'posted', channel = ?, ts = ?, posted_at = ?, batch_row = ?"
+                " WHERE submission_id = ? AND state = 'claimed'",
+                [channel, ts, now, row, sid],
+            )
+
+
+def batch_rows(db: Database, channel: str, ts: str) -> list[dict]:
+    """Every submission shown in one batch message, in row order."""
+    rows = _rows(db.execute(
+        "SELECT * FROM submissions WHERE channel = ? AND ts = ? AND batch_row IS NOT NULL ORDER BY batch_row",
+        [channel, ts],
+    ))
+    for row in rows:
+        row["data"] = json.loads(row["data"])
+    return rows
 
 
 def release_claim(db: Database, submission_id: int) -> None:

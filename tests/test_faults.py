@@ -342,7 +342,8 @@ def test_slack_5xx_then_unreadable_history_never_posts_twice(bot, sandbox, slack
 # --- SQLite under load ------------------------------------------------------------------------
 
 
-def test_concurrent_clicks_during_a_big_sync_never_hit_a_locked_database(bot, sandbox, slack):
+def test_concurrent_clicks_during_a_big_sync_never_hit_a_locked_database(make_bot, sandbox, slack):
+    bot = make_bot(GIGDESK_BATCH_ABOVE="1000")  # one message per submission: the most writes
     campaigns = [sandbox.add_campaign(f"Load {n}", status="Active") for n in range(4)]
     first = [sandbox.add_submission(campaigns[n % 4]) for n in range(30)]
     assert bot.review.sync().posted == 30

@@ -58,6 +58,13 @@ def block_calls(sandbox) -> int:
 
 
 @pytest.fixture
+def bot(make_bot):
+    """These tests click single review messages: 40 new in one sync stay one message each
+    (past GIGDESK_BATCH_ABOVE they would be batch rows; tests/test_less_noise.py)."""
+    return make_bot(GIGDESK_BATCH_ABOVE="1000")
+
+
+@pytest.fixture
 def open_submissions(bot, sandbox):
     """40 submissions of distinct workers, posted and waiting for a decision."""
     cid = sandbox.add_campaign("Hostile", status="Active", pay="0.10", total=100)

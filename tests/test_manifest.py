@@ -18,9 +18,9 @@ MANIFEST = REPO / "manifest.yml"
 SCHEMA = REPO.parent / "shared/slack/manifest.schema.1.0.0.json"
 
 EVENTS_PATH = "/slack/events"
-RW_USAGE = ("help | balance | campaigns [status] | campaign <id> | job … | new | approve-all <id> | "
-            "blocked | block <id> | unblock <id> | digest | worker <id>")
-WONOLO_USAGE = "help | requests [state] | request <id> | jobs [state] | job <id> | worker <id|email> | invite <email> | badges"
+RW_USAGE = ("help | balance | campaigns [status] | campaign <id|title> | job … | new | approve-all <id|title> | "
+            "blocked | block <id> | unblock <id> | digest | worker <id> | route <campaign> #channel | routes")
+WONOLO_USAGE = "help | book | requests [state] | request <id> | jobs [state] | job <id> | worker <id|email> | invite <email> | badges"
 LEAST_BOT_SCOPES = {
     "chat:write", "commands", "channels:history", "groups:history",
     "channels:read", "groups:read", "users:read", "files:read",

@@ -71,6 +71,8 @@ USAGE: dict[str, str] = {
     "unblock": "/rw unblock <worker_id>",
     "digest": "/rw digest",
     "worker": "/rw worker <worker_id>",
+    "route": "/rw route <campaign id or title start> <#channel|off>",
+    "routes": "/rw routes",
 }
 
 HELP_LINES: tuple[tuple[str, str], ...] = (
@@ -85,6 +87,8 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("unblock", "unblock a worker"),
     ("digest", "post the daily digest now"),
     ("worker", "a worker's submissions, proof flags and block across your campaigns"),
+    ("route", "send a campaign's submissions to its own channel (`off`: back to the review channel)"),
+    ("routes", "which campaigns go to which channel"),
 )
 
 # A reasonable list for the countries multi-select (Slack allows 100 options);

@@ -89,7 +89,7 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_CACHE_SECONDS = CONFIRM_MINUTES * 60 + 60
 MAX_IMAGE_REDIRECTS = 3
 
-SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest", "worker")
+SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest", "worker", "route", "routes")
 ALIASES = {
     "?": "help", "-h": "help", "--help": "help", "usage": "help",
     "approveall": "approve-all", "approve_all": "approve-all", "bulk-approve": "approve-all",
@@ -506,6 +506,8 @@ class CommandService:
             "unblock": self.unblock,
             "digest": self.digest,
             "worker": self.worker,
+            "route": self.route,
+            "routes": self.routes,
         }.get(name)
         if handler is None:
             return _reply(ui.help_message(f"Unknown command `{shown(name, 30)}`.{suggest(name, SUBCOMMANDS)}"))
@@ -718,6 +720,26 @@ class CommandService:
             raise BadInput("Give one worker id.", "worker")
         wid = check_id(args[0], "worker id", "worker")
         return _reply(worker_message(wid, proof_records.worker_history(self.db, wid), records.block_of(self.db, wid)))
+
+    # -- routes (Less noise) -------------------------------------------------------------
+
+    def route(self, args, user_id, channel_id) -> Reply:
+        """`/rw route <campaign> <#channel|off>`: allowed users only, audited (bot.review.routing).
+        The campaign is an id or the start of its title; the channel comes last."""
+        if len(args) < 2:
+            raise BadInput("Give a campaign (its id or the start of its title) and a channel (or `off`).", "route")
+        query, target = " ".join(args[:-1]), args[-1]
+        self.require_allowed(user_id, "route", shown(query, 60), "route campaigns")
+        self._reaches_rapidworkers(user_id)
+        found = self.resolve_campaign(query, "route")  # a typo is refused here, before anything is stored
+        if isinstance(found, Reply):
+            return found
+        cid = found if isinstance(found, str) else found.id
+        return _reply(ui.text_message(self.s.review.routes.command(cid, target, user_id)))
+
+    def routes(self, args, user_id, channel_id) -> Reply:
+        self._no_args("routes", args)
+        return _reply(ui.text_message(self.s.review.routes.listing()))
 
     # -- post pending (campaign button) ------------------------------------------------
 

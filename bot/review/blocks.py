@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
+    DividerBlock,
     ImageBlock,
     ImageElement,
     MarkdownTextObject,
@@ -127,6 +128,13 @@ def _outcome_line(row: dict) -> str:
     if state == "rejected" and row.get("notes"):
         line += f" · reason: {truncate(escape(' '.join(str(row['notes']).split())), 300)}"
     return line
+
+
+def _status_line(row: dict, block: dict | None) -> list[str]:
+    """A batch row's state: the outcome, or the action under way, and whether the worker is blocked."""
+    state = row.get("state")
+    first = _outcome_line(row) if state in OUTCOME_ICON else _in_progress(row)
+    return [line for line in (first, _blocked_line(block)) if line]
 
 
 def _ids_line(row: dict) -> ContextBlock:
@@ -332,3 +340,134 @@ def reason_from_view(values: object) -> str:
     if typed and preset:
         return f"{preset}: {typed}"
     return typed or preset
+
+
+# --- batch messages (a backlog past GIGDESK_BATCH_ABOVE) ------------------------------
+
+BATCH_SIZE = 10
+PROOF_SNIPPET = 160
+COMPACT_FLAG = {
+    "duplicate_other_worker": "duplicate screenshot (another worker)",
+    "duplicate_same_worker": "duplicate screenshot (same worker)",
+    "copied_text": "copied proof text",
+    "burst": "burst",
+    "unchecked": "image not checked",
+}
+
+
+def _compact_flags(data: dict, *, new_account_days: int, low_approval_rate: float, forensics=()) -> list[str]:
+    """The card's flags, one short phrase each (a batch row has no room for the evidence)."""
+    flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate)
+    flags += [f":rotating_light: {COMPACT_FLAG.get(f.kind, escape(f.kind))}" for f in forensics if f.suspicious]
+    return flags
+
+
+def batch_row_blocks(
+    row: dict,
+    block: dict | None = None,
+    *,
+    new_account_days: int = 7,
+    low_approval_rate: float = 60.0,
+    with_images: bool = True,
+    forensics=(),
+) -> list[Block]:
+    """One compact row of a batch message: worker, flags, proof snippet, a thumbnail, and
+    Approve / Reject while it waits; once decided, one collapsed line with the outcome."""
+    from slack_sdk.models.blocks import ImageElement
+
+    data = row["data"]
+    sid = row["submission_id"]
+    worker = data.get("worker_name") or "unknown worker"
+    head = (f"*{truncate(escape(worker), 100)}* (`{truncate(escape(data.get('worker_id')), 40)}`)"
+            f" · {truncate(escape(data.get('campaign_title') or 'Untitled campaign'), 80)} · {money(data.get('pay'))}")
+    state = row.get("state")
+    if state in OUTCOME_ICON:  # collapsed: no image, no buttons
+        lines = [head + f" · `{sid}`", *_status_line(row, block)]
+        return [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_LIMIT)))]
+
+    flags = _compact_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate, forensics=forensics)
+    proof = " ".join((data.get("proof_text") or "").split())
+    lines = [head]
+    if flags:
+        lines.append(" · ".join(flags))
+    lines.append("> " + (truncate(escape(proof), PROOF_SNIPPET) if proof else "_No proof text._"))
+    images = [i for i in data.get("images") or [] if _is_web_url(i.get("thumbnail_url") or i.get("url"))]
+    thumb = images[0] if images and with_images else None
+    rest = images[1:] if thumb else images
+    if rest:  # every image of the submission is shown or linked
+        lines.append("Images: " + " ".join(
+            link(i["url"] if _is_web_url(i.get("url")) else i["thumbnail_url"], str(n))
+            for n, i in enumerate(rest, 2 if thumb else 1)))
+    lines.extend(_status_line(row, block))
+    lines.append(f"Submitted {when(data.get('submitted_at'))} · submission `{sid}`")
+    accessory = None
+    if thumb:
+        url = thumb["thumbnail_url"] if _is_web_url(thumb.get("thumbnail_url")) else thumb["url"]
+        accessory = ImageElement(image_url=url, alt_text=f"Proof image 1 of {len(images)}")
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_LIMIT)),
+                                        accessory=accessory)]
+    if state in ("claimed", "posted"):
+        elements = [
+            ButtonElement(text="Approve", action_id=ids.REVIEW_BATCH_APPROVE, value=str(sid), style="primary"),
+            ButtonElement(text="Reject", action_id=ids.REVIEW_BATCH_REJECT, value=str(sid), style="danger"),
+        ]
+        if block is None:
+            elements.append(ButtonElement(
+                text="Block worker", action_id=ids.REVIEW_BATCH_BLOCK, value=str(sid), style="danger",
+                confirm=ConfirmObject(
+                    title="Block this worker?",
+                    text=PlainTextObject(text=truncate(f"{plain(worker, 100)} will no longer see any of your campaigns. "
+                                                       "This submission stays open for review.", 300), emoji=False),
+                    confirm="Block worker", deny="Cancel", style="danger",
+                ),
+            ))
+        blocks.append(ActionsBlock(block_id=f"batch-{sid}", elements=elements))
+    return blocks
+
+
+def batch_message(rows: list[dict], render_row) -> tuple[str, list[dict]]:
+    """(fallback text, blocks) of a batch message; `render_row(row)` gives a row's blocks."""
+    waiting = sum(1 for r in rows if r.get("state") not in OUTCOME_ICON)
+    blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(
+        text=f":inbox_tray: {len(rows)} submissions to review (batched: a backlog) · {waiting} waiting")])]
+    for row in rows:
+        blocks.append(DividerBlock())
+        blocks.extend(render_row(row))
+    text = f"{waiting} of {len(rows)} submissions to review: " + ", ".join(str(r["submission_id"]) for r in rows)
+    return truncate(text, 3000), [b.to_dict() for b in blocks]
+
+
+def batch_metadata(rows: list[dict]) -> dict:
+    """Metadata naming every submission of a batch message, in row order (recovery finds each)."""
+    return {
+        "event_type": ids.SUBMISSION_BATCH_EVENT,
+        "event_payload": {"submission_ids": [r["submission_id"] for r in rows]},
+    }
+
+
+# --- reminders (GIGDESK_REMIND_AFTER_HOURS) --------------------------------------------
+
+REMINDER_LISTED = 20
+
+
+def reminder_message(rows: list[dict], links: dict[int, str | None], *, hours: int, group: str | None) -> tuple[str, list[dict]]:
+    """One nudge for a channel: the submissions waiting longer than `hours`, each linked to its
+    message; `group` (a validated S… id) is mentioned when set."""
+    head = f":alarm_clock: {len(rows)} submission{'s' if len(rows) != 1 else ''} waiting more than {hours} h for review"
+    if group:
+        head = f"<!subteam^{group}> {head}"
+    lines = []
+    for row in rows[:REMINDER_LISTED]:
+        data = row["data"]
+        label = f"{data.get('worker_name') or 'unknown worker'} · {data.get('campaign_title') or 'Untitled campaign'}"
+        shown = link(links.get(row["submission_id"]), truncate(label, 120))
+        lines.append(f"• {shown} · submission `{row['submission_id']}` · submitted {when(data.get('submitted_at'))}")
+    if len(rows) > REMINDER_LISTED:
+        lines.append(f"…and {len(rows) - REMINDER_LISTED} more.")
+    body = truncate(head + ":\n" + "\n".join(lines), SECTION_TEXT_LIMIT)
+    text = truncate(head.replace(f"<!subteam^{group}> ", "") if group else head, 3000)
+    return text, [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
+
+
+def reminder_metadata(rows: list[dict]) -> dict:
+    return {"event_type": ids.REVIEW_REMINDER_EVENT, "event_payload": {"submission_ids": [r["submission_id"] for r in rows]}}

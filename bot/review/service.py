@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,11 +32,13 @@ from bot.rapidworkers.client import (
     ServerError,
     Submission,
 )
-from bot.review.blocks import fraud_flags, metadata, review_message
+from bot.review.blocks import BATCH_SIZE, batch_message, batch_metadata, batch_row_blocks, fraud_flags, metadata, review_message
+from bot.review.routing import Routes
 from bot.services import Services
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention
 from storage import records
+from storage import routes as route_store
 from storage import submissions as subs
 
 log = logging.getLogger("gigdesk.review")
@@ -137,8 +141,9 @@ class ReviewService:
         self.settings = services.settings
         self.post_interval = post_interval
         self._sync_lock = threading.Lock()
-        self._last_post = 0.0
-        self._message_locks = [threading.Lock() for _ in range(64)]  # striped by submission id
+        self._last_post: dict[str, float] = {}  # per channel: Slack's limit is per channel
+        self._message_locks = [threading.Lock() for _ in range(64)]  # striped by submission id or message
+        self.routes = Routes(services)
         self.forensics = (
             ProofForensics(
                 lambda: self.s.store.db,
@@ -171,6 +176,17 @@ class ReviewService:
             progress=progress,
         )
 
+    def render_batch(self, rows: list[dict], *, with_images: bool = True) -> tuple[str, list[dict]]:
+        """A batch message (up to 10 rows) from stored rows."""
+        return batch_message(rows, lambda row: batch_row_blocks(
+            row,
+            records.block_of(self.db, row.get("worker_id")),
+            new_account_days=self.settings.new_account_days,
+            low_approval_rate=self.settings.low_approval_rate,
+            with_images=with_images,
+            forensics=self.forensics.flags_for(row["submission_id"]) if self.forensics else (),
+        ))
+
     def flags(self, submission_id: int, data: dict) -> list[str]:
         """The flags that keep a submission out of bulk approval unless included explicitly: the
         account flags its review message shows, and any suspicious proof-forensics flag (an image
@@ -191,18 +207,26 @@ class ReviewService:
         except Exception as e:
             log.warning("proof checks of submission %s failed: %s", row["submission_id"], type(e).__name__)
 
-    def _message_lock(self, submission_id: int) -> threading.Lock:
-        return self._message_locks[submission_id % len(self._message_locks)]
+    def _message_lock(self, key: int) -> threading.Lock:
+        return self._message_locks[key % len(self._message_locks)]
 
     def refresh_message(self, submission_id: int, *, notice: str | None = None, progress: str | None = None) -> None:
         """Rebuild the message in place from stored state (chat.update).
 
         Reading the row and updating the message happen under one lock per
-        submission, so updates reach Slack in the order of the states they
-        show: a slow in-progress update can never land after the final one.
+        message, so updates reach Slack in the order of the states they show:
+        a slow in-progress update can never land after the final one.
         `notice`: why a decision failed, shown with the buttons; `progress`: an
         action under way that is not a stored state (Block worker), shown instead of them.
+        A row of a batch message rebuilds the whole batch message (from its rows' states).
         """
+        posted = subs.get(self.db, submission_id)
+        if posted is None or not posted.get("ts"):
+            return
+        if posted.get("batch_row") is not None:
+            with self._message_lock(zlib.crc32(f"{posted['channel']}/{posted['ts']}".encode())):
+                self.refresh_batch(posted["channel"], posted["ts"])
+            return
         with self._message_lock(submission_id):
             row = subs.get(self.db, submission_id)
             if row is None or not row.get("ts"):
@@ -215,6 +239,20 @@ class ReviewService:
                     raise
                 text, blocks = self.render(row, with_images=False, notice=notice, progress=progress)
                 self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
+
+    def refresh_batch(self, channel: str, ts: str) -> None:
+        """Rebuild a batch message from stored state: decided rows collapsed, the others keep their buttons."""
+        rows = subs.batch_rows(self.db, channel, ts)
+        if not rows:
+            return
+        text, blocks = self.render_batch(rows)
+        try:
+            self.s.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as e:
+            if e.response.get("error") != "invalid_blocks":
+                raise
+            text, blocks = self.render_batch(rows, with_images=False)
+            self.s.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 
     # --- sync ------------------------------------------------------------------------
 
@@ -249,40 +287,126 @@ class ReviewService:
                 todo.append((campaign, pending))
                 self._settle_vanished(campaign, pending, report)
 
+            new_by_channel = self._new_by_channel(todo, report)
             total = sum(len(p) for _, p in todo)
-            done = 0
-            for campaign, pending in todo:
-                ok = True
-                known = subs.known_ids(self.db, [p.id for p in pending])
-                for submission in sorted(pending, key=lambda p: (p.submitted_at or datetime.min.replace(tzinfo=UTC), p.id)):
-                    done += 1
-                    if submission.id in known:
-                        report.skipped += 1
-                        continue
-                    ok = self._post_new(campaign, submission, report) and ok
-                    if progress:
-                        progress(done, total)
-                if ok:
+            counter = [total - sum(len(n) for n in new_by_channel.values())]  # the already-known ones are done
+
+            def step(n: int) -> None:
+                counter[0] += n
+                if progress:
+                    progress(counter[0], total)
+
+            incomplete = self._post_per_channel(new_by_channel, report, step)
+            for campaign, _ in todo:
+                if campaign.id not in incomplete:
                     records.save_campaign_counts(self.db, [_counts(campaign)])
             return report
 
-    def _post_new(self, campaign: Campaign, submission: Submission, report: SyncReport) -> bool:
-        if report.slack_down:
-            return False  # not claimed: the next sync posts it
-        data = submission.to_dict()
-        data["pay"] = str(campaign.pay)
-        data["campaign_title"] = data.get("campaign_title") or campaign.title
-        data["proof_required_description"] = campaign.proof_required_description
-        if not subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data):
-            report.skipped += 1
+    def _new_by_channel(self, todo: list[tuple[Campaign, list[Submission]]], report: SyncReport) -> dict[str, list[tuple[Campaign, Submission]]]:
+        """The submissions not claimed before, per target channel (its route, else the review channel), oldest first."""
+        routes = route_store.all_routes(self.db)
+        default = cast(str, self.settings.review_channel)  # the review service runs only with a channel
+        found: dict[str, list[tuple[Campaign, Submission]]] = {}
+        for campaign, pending in todo:
+            known = subs.known_ids(self.db, [p.id for p in pending])
+            report.skipped += len(known)
+            channel = routes.get(campaign.id, default)
+            for submission in sorted(pending, key=lambda p: (p.submitted_at or datetime.min.replace(tzinfo=UTC), p.id)):
+                if submission.id not in known:
+                    found.setdefault(channel, []).append((campaign, submission))
+        return found
+
+    def _post_per_channel(self, new_by_channel: dict[str, list[tuple[Campaign, Submission]]], report: SyncReport,
+                          step: Callable[[int], None]) -> set[str]:
+        """Post every channel's new submissions, one message each or, past GIGDESK_BATCH_ABOVE for
+        that channel, batch messages of up to BATCH_SIZE. Paced per channel, and always the channel
+        that may post soonest next: a backlog in one channel never holds up another.
+        Returns the campaigns with a submission not posted (their counts are not saved)."""
+        queues: dict[str, deque[list[tuple[Campaign, Submission]]]] = {}
+        for channel, items in new_by_channel.items():
+            size = BATCH_SIZE if len(items) > self.settings.batch_above else 1
+            queues[channel] = deque(items[i:i + size] for i in range(0, len(items), size))
+        incomplete: set[str] = set()
+        while queues:
+            channel = min(queues, key=lambda ch: self._last_post.get(ch, 0.0))
+            unit = queues[channel].popleft()
+            if not queues[channel]:
+                del queues[channel]
+            if report.slack_down:  # not claimed: the next sync posts them
+                incomplete.update(c.id for c, _ in unit)
+                continue
+            posted = self._post_unit(channel, unit, report, batch=len(new_by_channel[channel]) > self.settings.batch_above)
+            if not posted:
+                incomplete.update(c.id for c, _ in unit)
+            step(len(unit))
+        return incomplete
+
+    def _post_unit(self, channel: str, unit: list[tuple[Campaign, Submission]], report: SyncReport, *, batch: bool) -> bool:
+        """Claim the unit's submissions, then post them: one message, or one batch message."""
+        rows: list[dict] = []
+        for campaign, submission in unit:
+            data = submission.to_dict()
+            data["pay"] = str(campaign.pay)
+            data["campaign_title"] = data.get("campaign_title") or campaign.title
+            data["proof_required_description"] = campaign.proof_required_description
+            if subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data, target_channel=channel,
+                          batch_row=len(rows) if batch else None):
+                rows.append(cast(dict, subs.get(self.db, submission.id)))  # just claimed
+            else:
+                report.skipped += 1
+        if not rows:
             return True
-        return self._post_claimed(cast(dict, subs.get(self.db, submission.id)), report)  # just claimed
+        if batch:
+            return self._post_batch(rows, channel, report)
+        return all([self._post_claimed(row, report) for row in rows])
+
+    def _post_batch(self, rows: list[dict], channel: str, report: SyncReport, *, recovered: bool = False) -> bool:
+        """Post claimed submissions as one batch message whose metadata names them all; record
+        each row (channel, ts, row index); on a certain failure, release every claim."""
+        for row in rows:
+            self._check_proofs(row)
+        self._pace(channel)
+        sids = [r["submission_id"] for r in rows]
+        try:
+            text, blocks = self.render_batch(rows)
+            try:
+                response = self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=batch_metadata(rows),
+                                                         unfurl_links=False, unfurl_media=False)
+            except SlackApiError as e:
+                if e.response.get("error") != "invalid_blocks":
+                    raise
+                text, blocks = self.render_batch(rows, with_images=False)
+                response = self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=batch_metadata(rows),
+                                                         unfurl_links=False, unfurl_media=False)
+        except Exception as e:
+            self._post_failed(e, f"submissions {sids[0]}–{sids[-1]}", report, count=len(rows))
+            if isinstance(e, SlackApiError) and e.response.get("error") in NOT_POSTED_ERRORS:
+                for sid in sids:
+                    subs.release_claim(self.db, sid)
+            # Otherwise it may be in the channel: the next sync looks for it by its metadata.
+            return False
+        subs.mark_batch_posted(self.db, sids, response["channel"], response["ts"])
+        if recovered:
+            report.recovered += len(rows)
+        else:
+            report.posted += len(rows)
+        return True
+
+    def _post_failed(self, e: Exception, what: str, report: SyncReport, *, count: int = 1) -> None:
+        report.failed += count
+        outage = slack_outage(e, self.settings.slack_api_url)
+        if outage:
+            report.stop_posting(outage)
+        elif isinstance(e, SlackApiError):
+            report.errors.append(f"{what}: Slack said {e.response.get('error', 'unknown_error')}")
+        else:
+            report.errors.append(f"{what}: could not post ({type(e).__name__})")
 
     def _post_claimed(self, row: dict, report: SyncReport, *, recovered: bool = False) -> bool:
         """Post a claimed submission; record it; on a certain failure, release the claim."""
-        channel = cast(str, self.settings.review_channel)  # the review service runs only with a channel
+        channel = row.get("target_channel") or cast(str, self.settings.review_channel)
         self._check_proofs(row)
-        self._pace()
+        self._pace(channel)
         try:
             response = self._post(row, channel)
         except SlackApiError as e:
@@ -325,20 +449,26 @@ class ReviewService:
             text, blocks = self.render(row, with_images=False)
             return self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata(row), unfurl_links=False, unfurl_media=False)
 
-    def _pace(self) -> None:
+    def _pace(self, channel: str) -> None:
         """Keep chat.postMessage near Slack's one message per second per channel."""
-        wait = self._last_post + self.post_interval - time.monotonic()
+        wait = self._last_post.get(channel, 0.0) + self.post_interval - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-        self._last_post = time.monotonic()
+        self._last_post[channel] = time.monotonic()
 
     def _repost_unrecorded(self, report: SyncReport) -> None:
-        """Claims without a recorded message: find them in the channel, else post again."""
-        claims = subs.unposted(self.db)
-        if not claims:
-            return
+        """Claims without a recorded message: find them in their channel, else post again."""
+        by_channel: dict[str, list[dict]] = {}
+        for claim in subs.unposted(self.db):
+            by_channel.setdefault(claim.get("target_channel") or cast(str, self.settings.review_channel), []).append(claim)
+        for channel, claims in by_channel.items():
+            if report.slack_down:
+                break  # still claimed: the next sync looks for them again
+            self._repost_in(channel, claims, report)
+
+    def _repost_in(self, channel: str, claims: list[dict], report: SyncReport) -> None:
         try:
-            found = self._find_posted(min(c["claimed_at"] for c in claims))
+            found = self._find_posted(channel, min(c["claimed_at"] for c in claims))
         except Exception as e:
             outage = slack_outage(e, self.settings.slack_api_url)
             if outage is None:
@@ -351,34 +481,53 @@ class ReviewService:
         if found is None:
             report.errors.append("could not read the review channel's history; will try again")
             return
+        missing = []
         for row in claims:
-            if report.slack_down:
-                break  # still claimed: the next sync looks for it again
-            ts = found.get(row["submission_id"])
-            if ts is not None:
-                subs.mark_posted(self.db, row["submission_id"], cast(str, self.settings.review_channel), ts)
+            where = found.get(row["submission_id"])
+            if where is not None:
+                subs.mark_posted(self.db, row["submission_id"], channel, where[0], batch_row=where[1])
                 report.recovered += 1
             else:
-                self._post_claimed(row, report, recovered=True)
+                missing.append(row)
+        meant_for_batch = [r for r in missing if r.get("batch_row") is not None]
+        for start in range(0, len(meant_for_batch), BATCH_SIZE):
+            if report.slack_down:
+                break
+            self._post_batch(meant_for_batch[start:start + BATCH_SIZE], channel, report, recovered=True)
+        for row in (r for r in missing if r.get("batch_row") is None):
+            if report.slack_down:
+                break  # still claimed: the next sync looks for it again
+            self._post_claimed(row, report, recovered=True)
 
-    def _find_posted(self, since_iso: str) -> dict[int, str] | None:
-        """submission_id -> ts of our review messages in the channel since a time."""
+    def _find_posted(self, channel: str, since_iso: str) -> dict[int, tuple[str, int | None]] | None:
+        """submission_id -> (ts, row in a batch message or None) of our review messages in a channel since a time."""
         oldest = datetime.fromisoformat(since_iso) - timedelta(minutes=5)
-        found: dict[int, str] = {}
+        found: dict[int, tuple[str, int | None]] = {}
+
+        def as_id(value: object) -> int | None:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
         try:
             for page in self.s.slack.conversations_history(
-                channel=cast(str, self.settings.review_channel),
+                channel=channel,
                 oldest=f"{oldest.timestamp():.6f}",
                 include_all_metadata=True,
                 limit=200,
             ):
                 for message in page.get("messages", []):
                     meta = message.get("metadata") or {}
-                    if meta.get("event_type") != ids.SUBMISSION_EVENT:
-                        continue
-                    sid = (meta.get("event_payload") or {}).get("submission_id")
-                    if isinstance(sid, int) or (isinstance(sid, str) and sid.isdigit()):
-                        found.setdefault(int(sid), message["ts"])
+                    payload = meta.get("event_payload") or {}
+                    if meta.get("event_type") == ids.SUBMISSION_EVENT:
+                        sid = as_id(payload.get("submission_id"))
+                        if sid is not None:
+                            found.setdefault(sid, (message["ts"], None))
+                    elif meta.get("event_type") == ids.SUBMISSION_BATCH_EVENT and isinstance(payload.get("submission_ids"), list):
+                        for row, value in enumerate(payload["submission_ids"]):
+                            sid = as_id(value)
+                            if sid is not None:
+                                found.setdefault(sid, (message["ts"], row))
         except SlackApiError as e:
             if slack_outage(e, self.settings.slack_api_url):
                 raise
@@ -654,8 +803,13 @@ class ReviewService:
         self.refresh_worker(str(worker_id))
 
     def refresh_worker(self, worker_id: str) -> None:
+        rebuilt: set[object] = set()
         for other in subs.posted(self.db, worker_id=worker_id):
-            self._refresh_quietly(other["submission_id"])
+            # a batch message is rebuilt whole, once, however many of its rows are this worker's
+            key = (other["channel"], other["ts"]) if other.get("batch_row") is not None else other["submission_id"]
+            if key not in rebuilt:
+                rebuilt.add(key)
+                self._refresh_quietly(other["submission_id"])
 
     def approve_in_bulk(self, campaign_id: str, submission: Submission, pay: Decimal, title: str, user_id: str) -> Decimal | None:
         """One submission of an approve-all, through the same decided-once guard as a click.

@@ -79,3 +79,10 @@ WONOLO_BOOK_TITLE_BLOCK = "wonolo-book-title"
 WONOLO_BOOK_DESCRIPTION_BLOCK = "wonolo-book-description"
 WONOLO_BOOK_BADGES_BLOCK = "wonolo-book-badges"
 WONOLO_BOOK_INPUT = "value"  # the one element of each booking input block
+
+# Batch review messages (a backlog past GIGDESK_BATCH_ABOVE): one row and its own buttons per submission
+REVIEW_BATCH_APPROVE = "review-batch-approve"
+REVIEW_BATCH_REJECT = "review-batch-reject"
+REVIEW_BATCH_BLOCK = "review-batch-block"
+SUBMISSION_BATCH_EVENT = "gigdesk_submission_batch"  # metadata naming every submission of the message
+REVIEW_REMINDER_EVENT = "gigdesk_review_reminder"

@@ -1,0 +1,86 @@
+"""Campaign routes: `/rw route <campaign> #channel` sends a campaign's submissions to its own channel."""
+
+from __future__ import annotations
+
+import re
+
+from slack_sdk.errors import SlackApiError
+
+from bot.config import CHANNEL_ID
+from bot.errors import UserError
+from bot.slack.mrkdwn import escape, truncate
+from storage import records
+from storage import routes as route_store
+
+# Slack writes a channel picked in the message box as <#C123|name> (or <#C123>).
+CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9_]{2,})(?:\|([^>]*))?>$")
+OFF_WORDS = {"off", "none", "remove", "default", "-"}
+
+
+def parse_channel(text: str) -> str:
+    """The channel ID in `<#C…|name>`, `<#C…>` or a bare ID; UserError otherwise."""
+    value = (text or "").strip()
+    found = CHANNEL_MENTION.match(value)
+    if found:
+        return found.group(1)
+    if CHANNEL_ID.match(value) and value[:1] in "CG":
+        return value
+    shown = truncate(escape(value), 40)
+    if value.startswith("#"):
+        raise UserError(f"I could not tell which channel `{shown}` is: pick it from Slack's list as you type `#`,"
+                        " or give its ID (open the channel, click its name; the ID is at the bottom of the About tab).")
+    raise UserError(f"`{shown}` is not a channel: give it as `#channel` (picked from Slack's list) or its ID.")
+
+
+class Routes:
+    """Set, remove and list routes; allowed users only, audited."""
+
+    def __init__(self, services):
+        self.s = services
+
+    @property
+    def db(self):
+        return self.s.store.db
+
+    def bot_is_member(self, channel: str) -> bool:
+        """Whether the bot can post in the channel (conversations.info is_member)."""
+        try:
+            info = self.s.slack.conversations_info(channel=channel).get("channel") or {}
+        except SlackApiError as e:
+            if e.response.get("error") in ("channel_not_found", "not_in_channel", "missing_scope"):
+                return False  # a private channel the bot is not in looks like this
+            raise
+        return bool(info.get("is_member"))
+
+    def command(self, campaign_id: str, where: str, user_id: str) -> str:
+        """`/rw route <campaign> <#channel | off>` once the caller is allowed and the campaign checked."""
+        if where.strip().lower() in OFF_WORDS:
+            return self.remove(campaign_id, user_id)
+        return self.set(campaign_id, parse_channel(where), user_id)
+
+    def set(self, campaign_id: str, channel: str, user_id: str) -> str:
+        """Route a campaign to a channel the bot is in; returns the confirmation to show."""
+        if not self.bot_is_member(channel):
+            records.audit(self.db, user_id, "route", campaign_id, "refused", f"bot not in {channel}")
+            raise UserError(f"I am not in <#{channel}>: invite @gigdesk to <#{channel}> first (`/invite @gigdesk` there), then try again.")
+        before = route_store.set_route(self.db, campaign_id, channel, user_id)
+        records.audit(self.db, user_id, "route", campaign_id, "routed", f"{before or 'review channel'} -> {channel}")
+        return f":twisted_rightwards_arrows: New submissions of campaign `{escape(campaign_id)}` now go to <#{channel}>."
+
+    def remove(self, campaign_id: str, user_id: str) -> str:
+        before = route_store.remove_route(self.db, campaign_id)
+        if before is None:
+            return f"Campaign `{escape(campaign_id)}` has no route: its submissions go to the review channel."
+        records.audit(self.db, user_id, "route", campaign_id, "unrouted", f"{before} -> review channel")
+        return f":leftwards_arrow_with_hook: New submissions of campaign `{escape(campaign_id)}` go to the review channel again (not <#{before}>)."
+
+    def listing(self) -> str:
+        rows = route_store.route_rows(self.db)
+        review = self.s.settings.review_channel
+        if not rows:
+            return f"No routes: every campaign's submissions go to <#{review}>. Add one with `/rw route <campaign_id> #channel`."
+        lines = [f"*Routes* (other campaigns go to <#{review}>):"]
+        lines += [f"• campaign `{escape(r['campaign_id'])}` → <#{r['channel']}>" for r in rows[:50]]
+        if len(rows) > 50:
+            lines.append(f"…and {len(rows) - 50} more.")
+        return "\n".join(lines)

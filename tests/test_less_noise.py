@@ -158,7 +158,7 @@ def test_route_to_a_channel_without_the_bot_says_invite_it_and_stores_nothing(op
 @pytest.mark.parametrize("text, says", [
     ("route {cid} #ops", "could not tell which channel"),
     ("route {cid} ops", "is not a channel"),
-    ("route {cid}", "Give a campaign id and a channel"),
+    ("route {cid}", "Give a campaign (its id or the start of its title) and a channel"),
     ("route no-such-campaign <#C_OPS|ops>", "No campaign"),
     ("routes extra", "takes no arguments"),
 ])

@@ -224,6 +224,8 @@ class ReviewService:
         if posted is None or not posted.get("ts"):
             return
         if posted.get("batch_row") is not None:
+            if progress is not None:
+                return  # a batch row shows stored states only (its own in-progress, outcome, blocked)
             with self._message_lock(zlib.crc32(f"{posted['channel']}/{posted['ts']}".encode())):
                 self.refresh_batch(posted["channel"], posted["ts"])
             return

@@ -1,4 +1,4 @@
-"""`gigdesk serve | poll | digest | check | sandbox | wonolo-sandbox`.
+"""`gigdesk serve | poll | digest | check | demo | sandbox | wonolo-sandbox`.
 
 A failure the user can fix is one line on stderr (or, for `check`, one line
 per problem): what failed, where, what to do; never a traceback.
@@ -150,17 +150,20 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_digest)
     sub.add_parser("check", help="verify settings and reachability of Slack and RapidWorkers").set_defaults(func=cmd_check)
     # Listed for --help; main() hands their arguments to the simulators themselves.
+    sub.add_parser("demo", help="try it offline: a local Slack workspace with the bot in your browser (--port N, default 3000)")
     sub.add_parser("sandbox", help="run the bundled RapidWorkers simulator on loopback (--port N)")
     sub.add_parser("wonolo-sandbox", help="run the bundled Wonolo simulator on loopback (--port N)")
     return p
 
 
-SIMULATORS = ("sandbox", "wonolo-sandbox")
+SIMULATORS = ("demo", "sandbox", "wonolo-sandbox")
 
 
 def run_simulator(name: str, argv: list[str]) -> int:
     """Run a bundled simulator. The one place outside tests that imports sandbox/, and only lazily."""
-    if name == "wonolo-sandbox":
+    if name == "demo":
+        from sandbox.demo.main import main as simulator
+    elif name == "wonolo-sandbox":
         from sandbox.wonolo import main as simulator
     else:
         from sandbox.rapidworkers import main as simulator

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import logging
+import queue
 import re
 import secrets
 import signal
@@ -160,6 +161,11 @@ class WonoloSandbox:
         self.customers: dict[int, dict] = {}
         self.multi_day: dict[int, dict] = {}
         self._failures: list[dict] = []
+        # on_change(resource_type, id) after every state change, called in order from
+        # one thread of its own (never under the lock): how webhooks are delivered.
+        self.on_change: Callable[[str, int], Any] | None = None
+        self._changes: queue.Queue[tuple[str, int]] = queue.Queue()
+        self._notifier: threading.Thread | None = None
         self._loop = LoopbackServer(self, name="wonolo-sandbox", request_handler=_QuietHandler, join_timeout=2)
         self._url: str | None = None
         self.employer_id: int | None = None
@@ -320,8 +326,31 @@ class WonoloSandbox:
         with self._lock:
             if state not in JOB_REQUEST_STATES:
                 raise ValueError(f"unknown job request state {state!r}")
+            changed = self.job_requests[jr_id]["state"] != state
             self.job_requests[jr_id]["state"] = state
             self.job_requests[jr_id]["updated_at"] = _now()
+            if changed:
+                self._changed("job_request", jr_id)
+
+    def _changed(self, resource_type: str, resource_id: int) -> None:
+        """Queue an on_change call (a webhook delivery) for a state change."""
+        if self.on_change is None:
+            return
+        self._changes.put((resource_type, int(resource_id)))
+        if self._notifier is None or not self._notifier.is_alive():
+            self._notifier = threading.Thread(target=self._notify, name="wonolo-webhooks", daemon=True)
+            self._notifier.start()
+
+    def _notify(self) -> None:
+        while True:
+            resource_type, resource_id = self._changes.get()
+            callback = self.on_change
+            if callback is None:
+                continue
+            try:
+                callback(resource_type, resource_id)
+            except Exception as exc:  # a receiver that is down must not stop the simulator
+                log.warning("webhook for %s %s not delivered: %s", resource_type, resource_id, exc)
 
     def webhook_body(self, resource_type: str, resource_id: int) -> bytes:
         """The JSON body Wonolo would send for this resource's current state."""
@@ -463,6 +492,8 @@ class WonoloSandbox:
             job[stamp[state]] = now
         job["transitions"].append({"id": next(self._ids), "job_id": job["id"], "name": state,
                                    "from": old, "to": state, "created_at": now})
+        if old != state:
+            self._changed("job", job["id"])
         self._rederive(job["job_request_id"])
 
     def _rederive(self, jr_id: int) -> None:
@@ -475,6 +506,7 @@ class WonoloSandbox:
         new = "filled" if active >= int(jr.get("slots") or 1) else "posted"
         if new != jr["state"]:
             jr["state"], jr["updated_at"] = new, _now()
+            self._changed("job_request", jr_id)
 
     # ----------------------------------------------------------- WSGI
 
@@ -691,6 +723,8 @@ class WonoloSandbox:
         if "state" in fields:
             if fields["state"] not in JOB_REQUEST_STATES:
                 raise _ApiError(422, "state is invalid", {"state": ["is not a valid state"]})
+            if jr.get("id") in self.job_requests and jr["state"] != fields["state"]:
+                self._changed("job_request", jr["id"])  # delivered after this request's lock is released
             jr["state"] = fields["state"]
         if "badge_ids" in fields:
             ids = fields["badge_ids"]

@@ -410,7 +410,7 @@
       ev.submitter && (ev.submitter.disabled = true);
       const answer = await post("/api/submit", { view_id: top.id, values: stateValues(ctx.inputs) });
       if (!answer.ok) note(answer.error);
-      S.modalKey = "";  // show what the bot answered (errors, an update) even if the view is unchanged
+      S.modalKey = null;  // show what the bot answered (errors, an update) even if the view is unchanged
       refreshSoon();
     };
     const dialog = el("form", { class: "modal", role: "dialog", "aria-label": plain(top.title), onsubmit: submit },

@@ -18,6 +18,8 @@ class RunningDemo:
     """A started Demo and its page on 127.0.0.1:port (0: any free port)."""
 
     def __init__(self, port: int = 3000, **demo_options):
+        if port:
+            _try_port(port)  # before anything starts (werkzeug would print and exit instead of raising)
         self.demo = Demo(**demo_options).start()
         self.page = DemoPage(self.demo)
         self._server = LoopbackServer(self.page, name="demo-page", request_handler=_QuietHandler)
@@ -31,6 +33,15 @@ class RunningDemo:
         self._server.stop()
         self.page.poster.session.close()
         self.demo.stop()
+
+
+def _try_port(port: int) -> None:
+    """Raise OSError when 127.0.0.1:port cannot be listened on."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does
+        probe.bind(("127.0.0.1", port))
 
 
 def _quiet_handler():

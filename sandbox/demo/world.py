@@ -98,6 +98,7 @@ class Demo:
         self._threads: list[threading.Thread] = []
         self._rng = random.Random(11)
         self._added = 0
+        self.added_ids: list[int] = []  # submissions that arrived after the start
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -217,8 +218,10 @@ class Demo:
         if problem == 2 and earlier:  # a screenshot someone already sent
             pictures = [(rng.choice(earlier)["pictures"][0][0], 1)]
         text = HOSTILE_PROOF if problem == 3 else rng.choice(_PROOFS).format(name=rw._workers[worker]["name"])
-        return rw.add_submission(campaign["id"], worker_id=worker, proof_text=text,
-                                 images=rng.randint(1, 2), pictures=pictures)
+        sid = rw.add_submission(campaign["id"], worker_id=worker, proof_text=text,
+                                images=rng.randint(1, 2), pictures=pictures)
+        self.added_ids.append(sid)
+        return sid
 
     def _new_submissions(self) -> None:
         while not self._stop.wait(self.new_submission_seconds):

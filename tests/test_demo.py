@@ -1,0 +1,141 @@
+"""`gigdesk demo`, `make run` without settings, and the demo's page server (no browser here)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.harness import REPO, BotProcess, free_port, wait_for
+
+
+@pytest.fixture
+def lively_demo():
+    from sandbox.demo.main import RunningDemo
+
+    running = RunningDemo(port=0, poll_seconds=1, new_submission_seconds=0.3, wonolo_change_seconds=0.5)
+    yield running
+    running.stop()
+
+
+def review_cards(state: dict) -> list[dict]:
+    return [m for m in state["messages"]["C_REVIEW"] if any(b.get("type") == "image" for b in m.get("blocks") or [])]
+
+
+def test_gigdesk_demo_prints_its_url_and_serves_a_review_card(tmp_path):
+    port = free_port()
+    demo = BotProcess({}, "demo", "--port", str(port), workdir=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_for(lambda: url in demo.output()[0], timeout=30)
+        out = demo.output()[0]
+        assert "simulated money" in out and "gigdesk init" in out
+        page = requests.get(url, timeout=5)
+        assert page.ok and "Offline demo" in page.text and "simulated money" in page.text
+        state = wait_for(lambda: (s := requests.get(url + "api/state", timeout=5).json()) and review_cards(s) and s, timeout=30)
+        card = review_cards(state)[0]
+        image = next(b for b in card["blocks"] if b["type"] == "image")
+        assert requests.get(image["image_url"], timeout=5).headers["Content-Type"].startswith("image/")
+        # A digest at start, and a card for each open Wonolo request.
+        wait_for(lambda: (s := requests.get(url + "api/state", timeout=5).json()["messages"]) and s["C_DIGEST"] and s["C_WONOLO"], timeout=30)
+    finally:
+        demo.stop()
+    assert demo.proc.returncode == 0
+    assert "Traceback" not in demo.output()[1]
+
+
+def test_gigdesk_demo_on_a_taken_port_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = BotProcess({}, "demo", "--port", str(port), workdir=tmp_path)
+        assert demo.wait(timeout=30) == 1
+    out, err = demo.output()
+    assert f"cannot listen on port {port}" in out and "--port" in out
+    assert "Traceback" not in out + err
+
+
+def test_new_submissions_and_wonolo_changes_keep_arriving(lively_demo):
+    page = lively_demo.page
+
+    def new_cards() -> list[int]:
+        shown = {m["text"].split(" by ")[0].rsplit(" ", 1)[-1] for m in review_cards(page.state())}
+        return [sid for sid in lively_demo.demo.added_ids if str(sid) in shown]
+
+    wait_for(lambda: len(new_cards()) >= 2, timeout=30)
+    # A worker takes a shift in the simulator; its signed webhook puts a reply in the request's thread.
+    wait_for(lambda: any(m["replies"] for m in page.state()["messages"]["C_WONOLO"]), timeout=30)
+
+
+def test_a_command_from_the_page_reaches_the_bot_signed_and_other_text_is_refused(lively_demo):
+    page_url = lively_demo.url
+    slack = lively_demo.demo.slack
+    before = len(slack.calls)
+    refused = requests.post(page_url + "api/command", json={"channel": "C_REVIEW", "text": "hello there"}, timeout=5).json()
+    assert refused["ok"] is False and "/rw help" in refused["error"]
+    assert len(slack.calls) == before  # nothing reached the bot, so it called nothing
+    answer = requests.post(page_url + "api/command", json={"channel": "C_REVIEW", "text": "/rw balance"}, timeout=10).json()
+    assert answer["ok"] is True  # the bot checks the signature: unsigned, it answers 401
+    wait_for(lambda: any("$" in e["text"] for e in lively_demo.page.state()["ephemerals"]), timeout=10)
+
+
+def test_the_page_refuses_oversized_and_malformed_posts(lively_demo):
+    url = lively_demo.url + "api/command"
+    assert requests.post(url, data=b"x" * (70 * 1024), headers={"Content-Type": "application/json"}, timeout=5).status_code == 413
+    assert requests.post(url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=5).status_code == 400
+    assert requests.get(lively_demo.url + "static/../page.py", timeout=5).status_code == 404
+
+
+def test_the_sandbox_never_imports_the_tests():
+    import ast
+
+    def imported(path: Path) -> set[str]:
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+        return names
+
+    offenders = [str(p) for p in (REPO / "sandbox").rglob("*.py") if any(n.split(".")[0] == "tests" for n in imported(p))]
+    assert offenders == []
+
+
+# --- make run / make demo ------------------------------------------------------------------
+
+
+def _fake_gigdesk(tmp_path: Path) -> Path:
+    """A stand-in for .venv/bin/gigdesk that prints how it was called (newer than pyproject.toml: no install)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "gigdesk"
+    script.write_text('#!/bin/sh\necho "gigdesk $*"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return bin_dir
+
+
+def _make(tmp_path: Path, target: str, **env: str) -> str:
+    bin_dir = _fake_gigdesk(tmp_path) if not (tmp_path / "bin").exists() else tmp_path / "bin"
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MAKE"))} | env
+    result = subprocess.run(["make", "-s", "-C", str(REPO), target, f"BIN={bin_dir}", f"ENV_FILE={tmp_path / '.env'}"],
+                            capture_output=True, text=True, env=full, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_run_without_a_env_starts_the_demo_and_with_one_the_bot(tmp_path):
+    out = _make(tmp_path, "run")
+    assert "gigdesk demo" in out and "make init" in out and "gigdesk serve" not in out
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-x\n")
+    assert _make(tmp_path, "run").strip() == "gigdesk serve"
+    (tmp_path / ".env").unlink()
+    assert _make(tmp_path, "run", SLACK_BOT_TOKEN="xoxb-from-env").strip() == "gigdesk serve"
+    assert _make(tmp_path, "demo").strip() == "gigdesk demo"

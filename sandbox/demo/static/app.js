@@ -581,6 +581,18 @@
     refreshSoon();
   });
   $("nav-home").addEventListener("click", () => { S.view = "home"; render(); post("/api/home", {}).then(refreshSoon); });
+  // A permalink to a message of this workspace opens it here (the stand-in's links name no real host).
+  document.addEventListener("click", (ev) => {
+    const a = ev.target.closest("a[href]");
+    const m = a && /^https:\/\/gigdesk-standin\.slack\.invalid\/archives\/([A-Z0-9_]+)\/p(\d{10})(\d{6})/.exec(a.href);
+    if (!m) return;
+    ev.preventDefault();
+    S.view = m[1];
+    S.thread = null;
+    render();
+    const target = document.querySelector(`.msg[data-ts="${m[2]}.${m[3]}"]`);
+    if (target) target.scrollIntoView({ block: "center" });
+  });
   $("thread-close").addEventListener("click", () => { S.thread = null; render(); });
   document.addEventListener("click", (ev) => {
     if (!ev.target.closest(".overflow")) document.querySelectorAll(".overflow-menu").forEach((m) => { m.hidden = true; });

@@ -139,3 +139,31 @@ def test_make_run_without_a_env_starts_the_demo_and_with_one_the_bot(tmp_path):
     (tmp_path / ".env").unlink()
     assert _make(tmp_path, "run", SLACK_BOT_TOKEN="xoxb-from-env").strip() == "gigdesk serve"
     assert _make(tmp_path, "demo").strip() == "gigdesk demo"
+
+
+# --- the Socket Mode manifest ----------------------------------------------------------------
+
+from tests.test_manifest import _errors, validator  # noqa: E402, F401  (the schema fixture)
+
+
+def _without_urls(doc: dict) -> dict:
+    import copy
+
+    doc = copy.deepcopy(doc)
+    for command in doc["features"]["slash_commands"]:
+        command.pop("url", None)
+    doc["settings"]["event_subscriptions"].pop("request_url", None)
+    doc["settings"]["interactivity"].pop("request_url", None)
+    doc["settings"].pop("socket_mode_enabled")
+    return doc
+
+
+def test_the_socket_mode_manifest_is_valid_and_is_manifest_yml_without_public_urls(validator):  # noqa: F811
+    import yaml
+
+    socket = yaml.safe_load((REPO / "manifest.socket.yml").read_text(encoding="utf-8"))
+    http = yaml.safe_load((REPO / "manifest.yml").read_text(encoding="utf-8"))
+    assert _errors(validator, socket) == []
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert "example.com" not in (REPO / "manifest.socket.yml").read_text(encoding="utf-8").split("_metadata")[1]
+    assert _without_urls(socket) == _without_urls(http)  # same commands, scopes, events and home

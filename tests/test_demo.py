@@ -167,3 +167,36 @@ def test_the_socket_mode_manifest_is_valid_and_is_manifest_yml_without_public_ur
     assert socket["settings"]["socket_mode_enabled"] is True
     assert "example.com" not in (REPO / "manifest.socket.yml").read_text(encoding="utf-8").split("_metadata")[1]
     assert _without_urls(socket) == _without_urls(http)  # same commands, scopes, events and home
+
+
+# --- a fresh install's first start; the time zone ----------------------------------------------
+
+
+def test_the_first_start_of_a_fresh_install_posts_no_catch_up_digest_and_a_restart_does(slack, sandbox, tmp_path):
+    from tests.support.harness import bot_env
+
+    env = bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), GIGDESK_DIGEST_CHANNEL="C_DIGEST",
+                  GIGDESK_DIGEST_AT="00:00", GIGDESK_TZ="UTC", PORT=str(free_port()))
+    first = BotProcess(env, "serve", workdir=tmp_path).wait_healthy()
+    try:
+        wait_for(lambda: "no catch-up digest" in first.output()[1], timeout=20)
+    finally:
+        first.stop()
+    assert slack.messages("C_DIGEST") == []
+    env["PORT"] = str(free_port())
+    again = BotProcess(env, "serve", workdir=tmp_path).wait_healthy()
+    try:
+        wait_for(lambda: slack.messages("C_DIGEST"), timeout=20)  # the same install, started again: today's digest
+    finally:
+        again.stop()
+
+
+def test_gigdesk_tz_defaults_to_the_machine_zone():
+    from bot.config import load_settings, machine_time_zone
+
+    base = {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "RAPIDWORKERS_API_KEY": "k", "GIGDESK_REVIEW_CHANNEL": "C0REVIEW"}
+    assert load_settings({**base, "TZ": "Asia/Tokyo"}, dotenv_path="").tz_name == "Asia/Tokyo"
+    assert load_settings({**base, "TZ": ":America/Chicago"}, dotenv_path="").tz_name == "America/Chicago"
+    assert load_settings({**base, "TZ": "Asia/Tokyo", "GIGDESK_TZ": "Europe/Berlin"}, dotenv_path="").tz_name == "Europe/Berlin"
+    assert load_settings(base, dotenv_path="").tz_name == machine_time_zone() != ""
+    assert load_settings({**base, "TZ": "Not/AZone"}, dotenv_path="").tz_name == machine_time_zone()

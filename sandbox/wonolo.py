@@ -1010,24 +1010,43 @@ class WonoloSandbox:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`gigdesk wonolo-sandbox [--port N]`: serve the simulator until Ctrl-C."""
+    """`gigdesk wonolo-sandbox [--port N] [--webhook URL --webhook-secret S]`: serve until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="gigdesk wonolo-sandbox",
                                      description="Run a Wonolo API v2 simulator on loopback.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--public-pool", action="store_true",
                         help="answer 403 to writes, like a Public Pool key")
+    parser.add_argument("--webhook", metavar="URL",
+                        help="send a signed webhook to URL on every job and job request state change "
+                             "(the bot's is http://127.0.0.1:PORT/wonolo/webhook)")
+    parser.add_argument("--webhook-secret", metavar="S",
+                        help="the secret key the webhooks are signed with, and the one printed as "
+                             "WONOLO_SECRET_KEY (default: the simulator's own)")
     args = parser.parse_args(argv)
-    sandbox = WonoloSandbox(public_pool=args.public_pool)
+    if args.webhook and not re.match(r"^https?://[^\s/]+", args.webhook):
+        parser.error("--webhook must be an http(s) URL, like http://127.0.0.1:3000/wonolo/webhook")
+    if args.webhook_secret is not None and not args.webhook_secret.strip():
+        parser.error("--webhook-secret must not be empty")
+    sandbox = WonoloSandbox(public_pool=args.public_pool,
+                            **({"secret_key": args.webhook_secret} if args.webhook_secret else {}))
     try:
         url = sandbox.start(args.host, args.port)
     except OSError as exc:
         print(f"Cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
         return 1
-    print(f"Wonolo sandbox running at {url}/api_v2")
-    print(f"  WONOLO_BASE_URL={url}")
-    print(f"  WONOLO_API_KEY={sandbox.api_key}")
-    print(f"  WONOLO_SECRET_KEY={sandbox.secret_key}")
+    if args.webhook:
+        def deliver(resource_type: str, resource_id: int) -> None:
+            answer = sandbox.send_webhook(args.webhook, resource_type, resource_id)
+            print(f"webhook {resource_type} {resource_id} -> HTTP {answer.status_code}", flush=True)
+
+        sandbox.on_change = deliver
+    print(f"Wonolo sandbox running at {url}/api_v2. Settings for .env:")
+    print(f"WONOLO_BASE_URL={url}")
+    print(f"WONOLO_API_KEY={sandbox.api_key}")
+    print(f"WONOLO_SECRET_KEY={sandbox.secret_key}")
+    if args.webhook:
+        print(f"# signed webhooks go to {args.webhook} on every state change")
     print("Press Ctrl-C to stop.", flush=True)
     done = threading.Event()
     # Explicit handlers: a process started in the background inherits SIGINT ignored.
@@ -1039,6 +1058,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sandbox.on_change = None
         sandbox.stop()
         print("Wonolo sandbox stopped.")
     return 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -200,3 +202,43 @@ def test_gigdesk_tz_defaults_to_the_machine_zone():
     assert load_settings({**base, "TZ": "Asia/Tokyo", "GIGDESK_TZ": "Europe/Berlin"}, dotenv_path="").tz_name == "Europe/Berlin"
     assert load_settings(base, dotenv_path="").tz_name == machine_time_zone() != ""
     assert load_settings({**base, "TZ": "Not/AZone"}, dotenv_path="").tz_name == machine_time_zone()
+
+
+# --- the simulators on the command line ----------------------------------------------------------
+
+
+def _dotenv_lines(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if re.fullmatch(r"[A-Z_]+=\S+", line))
+
+
+def test_wonolo_sandbox_sends_signed_webhooks_on_every_state_change_and_prints_dotenv_settings(make_bot, slack, tmp_path):
+    port = free_port()
+    secret = "sk_test_from_cli"
+    bot = make_bot(WONOLO_API_KEY="pk_test_sandbox", WONOLO_SECRET_KEY=secret, WONOLO_BASE_URL=f"http://127.0.0.1:{port}",
+                   WONOLO_CHANNEL="C_WONOLO")
+    sim = BotProcess({}, "wonolo-sandbox", "--port", str(port), "--webhook", bot.url + "/wonolo/webhook",
+                     "--webhook-secret", secret, workdir=tmp_path)
+    try:
+        printed = wait_for(lambda: "Press Ctrl-C" in sim.output()[0] and _dotenv_lines(sim.output()[0]), timeout=20)
+        assert printed == {"WONOLO_BASE_URL": f"http://127.0.0.1:{port}", "WONOLO_API_KEY": "pk_test_sandbox", "WONOLO_SECRET_KEY": secret}
+        api = f"http://127.0.0.1:{port}/api_v2"
+        token = requests.post(api + "/authenticate", data={"api_key": "pk_test_sandbox", "secret_key": secret}, timeout=5).json()["token"]
+        jobs = requests.get(api + "/jobs", params={"token": token, "state": "filled"}, timeout=5).json()["jobs"]
+        job = jobs[0]["id"]
+        assert slack.messages("C_WONOLO") == []
+        requests.patch(f"{api}/jobs/{job}", data={"token": token, "job[state]": "in_progress"}, timeout=5).raise_for_status()
+        # Signed with the secret the bot holds: the bot accepts it and shows the change.
+        wait_for(lambda: f"webhook job {job} -> HTTP 200" in sim.output()[0], timeout=20)
+        wait_for(lambda: any(str(job) in json.dumps(m.blocks) for m in slack.messages("C_WONOLO")), timeout=20)
+    finally:
+        sim.stop()
+
+
+def test_rapidworkers_sandbox_prints_its_settings_as_dotenv_lines(tmp_path):
+    port = free_port()
+    sim = BotProcess({}, "sandbox", "--port", str(port), "--quiet", workdir=tmp_path)
+    try:
+        printed = wait_for(lambda: _dotenv_lines(sim.output()[0]), timeout=20)
+        assert printed == {"RAPIDWORKERS_BASE_URL": f"http://127.0.0.1:{port}", "RAPIDWORKERS_API_KEY": "rw_sandbox_key"}
+    finally:
+        sim.stop()

@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,60 @@ def test_rapidworkers_sandbox_prints_its_settings_as_dotenv_lines(tmp_path):
         assert printed == {"RAPIDWORKERS_BASE_URL": f"http://127.0.0.1:{port}", "RAPIDWORKERS_API_KEY": "rw_sandbox_key"}
     finally:
         sim.stop()
+
+
+# --- gigdesk init ---------------------------------------------------------------------------------
+
+
+def _init(tmp_path: Path, answers: list[str], **env: str) -> tuple[subprocess.CompletedProcess, Path]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RAPIDWORKERS_", "GIGDESK_", "WONOLO_"))}
+    full["PYTHONPATH"] = str(REPO)
+    full.update(env)
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "init"], input="\n".join(answers) + "\n", capture_output=True,
+                            text=True, cwd=tmp_path, env=full, timeout=60)
+    return result, tmp_path / ".env"
+
+
+def test_gigdesk_init_checks_each_answer_accepts_a_channel_name_and_writes_a_private_env(slack, sandbox, tmp_path):
+    from dotenv import dotenv_values
+
+    answers = [
+        "socket",
+        "xoxb-wrong-token", slack.token,        # refused by auth.test, then accepted
+        "not-an-app-token", "xapp-1-A0-demo",   # refused by its form, then accepted
+        "#nowhere", "#review",                   # no such channel, then a name the bot can look up
+        "",                                      # digest: the review channel
+        "rw-wrong-key", sandbox.api_key,         # refused by RapidWorkers, then accepted
+        "",                                      # no Wonolo
+        "@alice", "U_ALICE",                     # a name, then a member ID
+    ]
+    result, env_file = _init(tmp_path, answers, SLACK_API_URL=slack.api_url, RAPIDWORKERS_BASE_URL=sandbox.url)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "refused SLACK_BOT_TOKEN" in out and "refused the API key" in out and "#review is C_REVIEW" in out
+    assert "gigdesk check" in out and "make run" in out
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert dotenv_values(env_file) == {
+        "SLACK_API_URL": slack.api_url, "RAPIDWORKERS_BASE_URL": sandbox.url, "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_APP_TOKEN": "xapp-1-A0-demo", "GIGDESK_REVIEW_CHANNEL": "C_REVIEW", "RAPIDWORKERS_API_KEY": sandbox.api_key,
+        "GIGDESK_ALLOWED_USERS": "U_ALICE",
+    }
+    for secret in (slack.token, "xapp-1-A0-demo", sandbox.api_key):
+        assert secret not in out + result.stderr
+    # What init wrote is what the bot reads.
+    from bot.config import load_settings
+
+    settings = load_settings({}, dotenv_path=str(env_file))
+    assert settings.socket_mode and settings.review_channel == "C_REVIEW"
+    assert settings.allowed_users == settings.spenders == {"U_ALICE"}
+
+
+def test_gigdesk_init_writes_nothing_when_answers_run_out_or_are_refused(slack, sandbox, tmp_path):
+    result, env_file = _init(tmp_path, ["socket", "xoxb-wrong-1", "xoxb-wrong-2", "xoxb-wrong-3"], SLACK_API_URL=slack.api_url)
+    assert result.returncode == 1 and "nothing was written" in result.stdout and not env_file.exists()
+    result, env_file = _init(tmp_path, ["socket", slack.token], SLACK_API_URL=slack.api_url)  # stops mid-way
+    assert result.returncode == 1 and not env_file.exists()
+    assert "Traceback" not in result.stderr
+    env_file.write_text("SLACK_BOT_TOKEN=xoxb-kept\n")
+    result, _ = _init(tmp_path, ["n"])
+    assert result.returncode == 1 and env_file.read_text() == "SLACK_BOT_TOKEN=xoxb-kept\n"

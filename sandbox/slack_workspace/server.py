@@ -118,6 +118,7 @@ _METHOD_SCOPES: dict[str, tuple[str, ...] | str | None] = {
     "conversations.replies": "history",
     "conversations.members": "read",
     "conversations.info": "read",
+    "conversations.list": ("channels:read", "groups:read"),
     "users.info": ("users:read",),
     "views.open": None,
     "views.push": None,

@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const S = { state: null, version: "", view: "C_REVIEW", thread: null, cache: new Map(), modalKey: "", homeKey: "" };
+  const S = { state: null, version: "", view: "C_REVIEW", thread: null, cache: new Map(), modalKey: "", homeKey: "", followUntil: 0 };
   const $ = (id) => document.getElementById(id);
 
   // ------------------------------------------------------------------ DOM helpers
@@ -43,6 +43,8 @@
     house: "🏠", gear: "⚙️", shield: "🛡️", mag_right: "🔎", crossed_swords: "⚔️", dollar: "💵", moneybag_: "💰",
     truck: "🚚", spiral_calendar_pad: "🗓️", clock3: "🕒", alarm_clock: "⏰", sparkles: "✨", fire: "🔥", pencil2: "✏️",
     wastebasket: "🗑️", arrow_right: "➡️", leftwards_arrow_with_hook: "↩️", heavy_minus_sign: "➖", black_circle: "⚫",
+    arrow_forward: "▶️", checkered_flag: "🏁", double_vertical_bar: "⏸️", grey_question: "❔", heavy_multiplication_x: "✖️",
+    mega: "📣", newspaper: "📰", raised_hand: "✋",
   };
 
   const decode = (s) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
@@ -472,7 +474,8 @@
       .map((e) => ({ ts: e.ts, node: () => ephemeralNode(e), key: `e:${e.id}`, content: e }));
     const items = roots.concat(ephemerals).sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
     const box = $("messages");
-    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    // Follow new messages when at the bottom, and for a while after sending a command (its answer comes later).
+    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80 || Date.now() < S.followUntil;
     const nodes = items.map((i) => cached(i.key, i.content, i.node));
     if (!nodes.length) nodes.push(el("div", { class: "empty" }, "No messages yet: the bot posts here within a few seconds."));
     box.replaceChildren(...nodes);
@@ -575,6 +578,7 @@
     const text = input.value.trim();
     if (!text) return;
     note("");
+    S.followUntil = Date.now() + 5000;
     const answer = await post("/api/command", { channel: S.view, text });
     if (answer.ok) input.value = "";
     else note(answer.error);

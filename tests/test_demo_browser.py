@@ -144,6 +144,7 @@ def test_rw_job_with_confirm_creates_one_job_in_the_simulator(page, demo):
     assert not [r for r in rw.requests if "/api/jobs/" in r.path]
     offer.get_by_role("button", name="Confirm").click()
     expect(page.locator(".msg.ephemeral").filter(has_text="Created")).to_have_count(1)
+    expect(page.get_by_role("button", name="Confirm")).to_have_count(0)  # the offer became the result, as in Slack
     jobs = [r for r in rw.requests if r.method == "POST" and "/api/jobs/" in r.path]
     assert len(jobs) == 1 and jobs[0].json["quantity"] == 50
     assert rw.balance < before

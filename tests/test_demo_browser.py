@@ -35,7 +35,10 @@ _why = _unavailable()
 if _why is not None:
     if os.environ.get("CI", "").lower() == "true":
         raise RuntimeError(f"browser tests must run under CI=true, but {_why}")
-    print(f"\n*** SKIPPING the demo browser tests: {_why} ***\n")
+    import warnings
+
+    # Loud: in the warnings summary of every run, not only with -rs.
+    warnings.warn(f"*** SKIPPING the demo browser tests: {_why} ***", stacklevel=1)
     pytestmark = pytest.mark.skip(reason=f"BROWSER TESTS SKIPPED: {_why}")
 else:
     from playwright.sync_api import expect, sync_playwright

@@ -187,3 +187,24 @@ def test_untrusted_text_is_shown_as_text_never_as_markup(page, demo):
     expect(found).to_contain_text("<!channel> click")
     expect(found.locator("a[href*='evil.example']")).to_have_count(0)
     expect(found.locator(".mention.loud")).to_have_count(0)
+
+
+def test_a_modal_shows_the_bots_errors_keeps_what_was_typed_and_then_submits(page, demo):
+    page.locator("#composer-input").fill("/rw new")
+    page.keyboard.press("Enter")
+    modal = page.get_by_role("dialog", name="New custom campaign")
+    modal.get_by_label("Title", exact=True).fill("Try our app")
+    modal.get_by_label("Description").fill("Install it and open it once")
+    modal.get_by_label("Pay rate per task (USD)").fill("-5")
+    modal.get_by_label("Availabilities (number of tasks)").fill("10")
+    modal.get_by_label("Proof required").fill("A screenshot of the home screen")
+    modal.get_by_label("Category", exact=True).fill("Apps")
+    modal.get_by_role("button", name="Review cost").click()
+    expect(modal.get_by_role("alert")).to_contain_text("more than $0")  # response_action: errors
+    expect(modal.get_by_label("Title", exact=True)).to_have_value("Try our app")
+    modal.get_by_label("Pay rate per task (USD)").fill("0.50")
+    modal.get_by_role("button", name="Review cost").click()
+    expect(modal).to_have_count(0)
+    offer = page.locator(".msg.ephemeral").filter(has_text="Try our app")
+    expect(offer).to_contain_text("$5.50")
+    expect(offer.get_by_role("button", name="Confirm")).to_be_visible()

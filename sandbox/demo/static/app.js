@@ -403,7 +403,10 @@
     if (key === S.modalKey) return;
     S.modalKey = key;
     const root = $("modal-root");
+    // Like Slack, what the person typed survives errors and updates of the same view.
+    const kept = top && root.dataset.viewId === top.id ? typedValues(root) : {};
     root.replaceChildren();
+    root.dataset.viewId = top ? top.id : "";
     if (!top) return;
     const ctx = { where: "view", view_id: top.id, inputs: [], errors: top.errors };
     const close = () => post("/api/close", { view_id: top.id }).then(refreshSoon);
@@ -422,6 +425,36 @@
         el("button", { class: "btn", type: "button", onclick: close }, plain(top.close) || "Cancel"),
         top.submit ? el("button", { class: "btn primary", type: "submit" }, plain(top.submit)) : null));
     root.appendChild(el("div", { class: "overlay" }, dialog));
+    restoreValues(root, kept);
+  }
+
+  function fields(root) {
+    const out = {};
+    for (const block of root.querySelectorAll(".input-block[data-block-id]")) {
+      out[block.dataset.blockId] = [...block.querySelectorAll("input:not([type=file]), textarea, select")];
+    }
+    return out;
+  }
+
+  function typedValues(root) {
+    const values = {};
+    for (const [blockId, nodes] of Object.entries(fields(root))) {
+      values[blockId] = nodes.map((n) => (n.type === "checkbox" || n.type === "radio" ? n.checked
+        : n.multiple ? [...n.selectedOptions].map((o) => o.value) : n.value));
+    }
+    return values;
+  }
+
+  function restoreValues(root, values) {
+    for (const [blockId, nodes] of Object.entries(fields(root))) {
+      const old = values[blockId];
+      if (!old || old.length !== nodes.length) continue;
+      nodes.forEach((n, i) => {
+        if (n.type === "checkbox" || n.type === "radio") n.checked = Boolean(old[i]);
+        else if (n.multiple) [...n.options].forEach((o) => { o.selected = old[i].includes(o.value); });
+        else n.value = old[i];
+      });
+    }
   }
 
   // ------------------------------------------------------------------ the workspace

@@ -94,6 +94,12 @@ def test_the_page_refuses_oversized_and_malformed_posts(lively_demo):
     assert requests.post(url, data=b"x" * (70 * 1024), headers={"Content-Type": "application/json"}, timeout=5).status_code == 413
     assert requests.post(url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=5).status_code == 400
     assert requests.get(lively_demo.url + "static/../page.py", timeout=5).status_code == 404
+    # A page elsewhere cannot drive it: a form post (no CORS preflight) and another host name are refused.
+    before = len(lively_demo.demo.slack.calls)
+    form = requests.post(url, data='{"channel": "C_REVIEW", "text": "/rw balance"}', headers={"Content-Type": "text/plain"}, timeout=5)
+    rebound = requests.post(url, json={"channel": "C_REVIEW", "text": "/rw balance"}, headers={"Host": "evil.example:3000"}, timeout=5)
+    assert (form.status_code, rebound.status_code) == (415, 403)
+    assert not [c for c in lively_demo.demo.slack.calls[before:] if c.method == "response_url"]
 
 
 def test_the_sandbox_never_imports_the_tests():

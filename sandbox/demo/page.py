@@ -254,6 +254,12 @@ class DemoPage:
 
     def _route(self, request: Request) -> Response:
         path, method = request.path, request.method
+        # Only this machine's browser: a page from elsewhere can neither reach it by another host
+        # name (DNS rebinding) nor post to it without a CORS preflight (JSON only), which it never answers.
+        if request.host.rsplit(":", 1)[0] not in ("127.0.0.1", "localhost", "[::1]"):
+            return _json({"error": "open the demo at http://127.0.0.1"}, 403)
+        if method == "POST" and request.mimetype != "application/json":
+            return _json({"ok": False, "error": "JSON only"}, 415)
         if method == "GET":
             if path == "/":
                 return _static("index.html")

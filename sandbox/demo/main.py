@@ -83,5 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        # Work still in flight meets stopped servers: that is the stop, not an error to report.
+        logging.disable(logging.ERROR)
         running.stop()
+        print("gigdesk demo stopped.", flush=True)
     return 0

@@ -1,4 +1,4 @@
-"""`gigdesk serve | poll | digest | check | sandbox | wonolo-sandbox`.
+"""`gigdesk serve | poll | digest | check | init | demo | sandbox | wonolo-sandbox`.
 
 A failure the user can fix is one line on stderr (or, for `check`, one line
 per problem): what failed, where, what to do; never a traceback.
@@ -139,6 +139,16 @@ def cmd_check(args) -> int:
     return run_checks(settings, problems, print)
 
 
+def cmd_init(args) -> int:
+    """Ask for the settings, check each against its service, write .env (0600)."""
+    from bot.onboarding import run
+
+    setup_logging((), logging.WARNING)
+    for handler in logging.getLogger().handlers:  # its checklist says what failed, in words
+        handler.addFilter(_not_transport)
+    return run(args.env_file)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gigdesk", description="Run RapidWorkers and Wonolo crowd work from Slack.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -149,18 +159,24 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=("json", "text"), default="json", help="with --dry-run: Block Kit JSON (default) or a readable text preview")
     d.set_defaults(func=cmd_digest)
     sub.add_parser("check", help="verify settings and reachability of Slack and RapidWorkers").set_defaults(func=cmd_check)
+    i = sub.add_parser("init", help="ask for the tokens, keys and channels, check each, write .env")
+    i.add_argument("--env-file", default=".env", help="where to write (default ./.env)")
+    i.set_defaults(func=cmd_init)
     # Listed for --help; main() hands their arguments to the simulators themselves.
+    sub.add_parser("demo", help="try it offline: a local Slack workspace with the bot in your browser (--port N, default 3000)")
     sub.add_parser("sandbox", help="run the bundled RapidWorkers simulator on loopback (--port N)")
     sub.add_parser("wonolo-sandbox", help="run the bundled Wonolo simulator on loopback (--port N)")
     return p
 
 
-SIMULATORS = ("sandbox", "wonolo-sandbox")
+SIMULATORS = ("demo", "sandbox", "wonolo-sandbox")
 
 
 def run_simulator(name: str, argv: list[str]) -> int:
     """Run a bundled simulator. The one place outside tests that imports sandbox/, and only lazily."""
-    if name == "wonolo-sandbox":
+    if name == "demo":
+        from sandbox.demo.main import main as simulator
+    elif name == "wonolo-sandbox":
         from sandbox.wonolo import main as simulator
     else:
         from sandbox.rapidworkers import main as simulator

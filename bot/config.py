@@ -122,6 +122,27 @@ class Settings:
         return f"Settings(review_channel={self.review_channel!r}, db_path={self.db_path!r}, ...)"
 
 
+def machine_time_zone(tz_variable: str | None = None) -> str:
+    """The machine's IANA zone name: $TZ, /etc/timezone, the /etc/localtime link; else UTC."""
+    candidates = [(tz_variable or "").removeprefix(":")]
+    try:
+        with open("/etc/timezone", encoding="utf-8") as f:
+            candidates.append(f.read().strip())
+    except OSError:
+        pass
+    target = os.path.realpath("/etc/localtime")
+    if "/zoneinfo/" in target:
+        candidates.append(re.sub(r"^(posix|right)/", "", target.split("/zoneinfo/", 1)[1]))
+    for name in candidates:
+        if name and not name.startswith("/"):
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                continue
+            return name
+    return "UTC"
+
+
 def dotenv_file(dotenv_path: str | None = None) -> str | None:
     """The `.env` file that is read: `dotenv_path`, else ./.env; None when there is none."""
     path = dotenv_path if dotenv_path is not None else os.path.join(os.getcwd(), ".env")
@@ -277,7 +298,7 @@ def read_settings(
         match = HH_MM.match("09:00")
     assert match is not None  # "09:00" always matches
 
-    tz_name = get("GIGDESK_TZ", "UTC")
+    tz_name = get("GIGDESK_TZ") or machine_time_zone(get("TZ"))
     try:
         ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a long name or a folder like "Etc"

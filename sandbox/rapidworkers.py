@@ -1254,8 +1254,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"gigdesk sandbox: cannot listen on {args.host}:{args.port}: {e.strerror or e}")
         return 1
-    print(f"RapidWorkers sandbox on {url}  api key: {sandbox.api_key}", flush=True)
-    print(f"export RAPIDWORKERS_BASE_URL={url} RAPIDWORKERS_API_KEY={sandbox.api_key}", flush=True)
+    print(f"RapidWorkers sandbox on {url}  api key: {sandbox.api_key}. Settings for .env:", flush=True)
+    print(f"RAPIDWORKERS_BASE_URL={url}", flush=True)
+    print(f"RAPIDWORKERS_API_KEY={sandbox.api_key}", flush=True)
     try:
         while True:
             time.sleep(3600)

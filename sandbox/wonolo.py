@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import logging
+import queue
 import re
 import secrets
 import signal
@@ -162,6 +163,11 @@ class WonoloSandbox:
         self.customers: dict[int, dict] = {}
         self.multi_day: dict[int, dict] = {}
         self._failures: list[dict] = []
+        # on_change(resource_type, id) after every state change, called in order from
+        # one thread of its own (never under the lock): how webhooks are delivered.
+        self.on_change: Callable[[str, int], Any] | None = None
+        self._changes: queue.Queue[tuple[str, int]] = queue.Queue()
+        self._notifier: threading.Thread | None = None
         self._loop = LoopbackServer(self, name="wonolo-sandbox", request_handler=_QuietHandler, join_timeout=2)
         self._url: str | None = None
         self.employer_id: int | None = None
@@ -322,8 +328,31 @@ class WonoloSandbox:
         with self._lock:
             if state not in JOB_REQUEST_STATES:
                 raise ValueError(f"unknown job request state {state!r}")
+            changed = self.job_requests[jr_id]["state"] != state
             self.job_requests[jr_id]["state"] = state
             self.job_requests[jr_id]["updated_at"] = _now()
+            if changed:
+                self._changed("job_request", jr_id)
+
+    def _changed(self, resource_type: str, resource_id: int) -> None:
+        """Queue an on_change call (a webhook delivery) for a state change."""
+        if self.on_change is None:
+            return
+        self._changes.put((resource_type, int(resource_id)))
+        if self._notifier is None or not self._notifier.is_alive():
+            self._notifier = threading.Thread(target=self._notify, name="wonolo-webhooks", daemon=True)
+            self._notifier.start()
+
+    def _notify(self) -> None:
+        while True:
+            resource_type, resource_id = self._changes.get()
+            callback = self.on_change
+            if callback is None:
+                continue
+            try:
+                callback(resource_type, resource_id)
+            except Exception as exc:  # a receiver that is down must not stop the simulator
+                log.warning("webhook for %s %s not delivered: %s", resource_type, resource_id, exc)
 
     def webhook_body(self, resource_type: str, resource_id: int) -> bytes:
         """The JSON body Wonolo would send for this resource's current state."""
@@ -465,6 +494,8 @@ class WonoloSandbox:
             job[stamp[state]] = now
         job["transitions"].append({"id": next(self._ids), "job_id": job["id"], "name": state,
                                    "from": old, "to": state, "created_at": now})
+        if old != state:
+            self._changed("job", job["id"])
         self._rederive(job["job_request_id"])
 
     def _rederive(self, jr_id: int) -> None:
@@ -477,6 +508,7 @@ class WonoloSandbox:
         new = "filled" if active >= int(jr.get("slots") or 1) else "posted"
         if new != jr["state"]:
             jr["state"], jr["updated_at"] = new, _now()
+            self._changed("job_request", jr_id)
 
     # ----------------------------------------------------------- WSGI
 
@@ -693,6 +725,8 @@ class WonoloSandbox:
         if "state" in fields:
             if fields["state"] not in JOB_REQUEST_STATES:
                 raise _ApiError(422, "state is invalid", {"state": ["is not a valid state"]})
+            if jr.get("id") in self.job_requests and jr["state"] != fields["state"]:
+                self._changed("job_request", jr["id"])  # delivered after this request's lock is released
             jr["state"] = fields["state"]
         if "badge_ids" in fields:
             ids = fields["badge_ids"]
@@ -1026,24 +1060,43 @@ class WonoloSandbox:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`gigdesk wonolo-sandbox [--port N]`: serve the simulator until Ctrl-C."""
+    """`gigdesk wonolo-sandbox [--port N] [--webhook URL --webhook-secret S]`: serve until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="gigdesk wonolo-sandbox",
                                      description="Run a Wonolo API v2 simulator on loopback.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--public-pool", action="store_true",
                         help="answer 403 to writes, like a Public Pool key")
+    parser.add_argument("--webhook", metavar="URL",
+                        help="send a signed webhook to URL on every job and job request state change "
+                             "(the bot's is http://127.0.0.1:PORT/wonolo/webhook)")
+    parser.add_argument("--webhook-secret", metavar="S",
+                        help="the secret key the webhooks are signed with, and the one printed as "
+                             "WONOLO_SECRET_KEY (default: the simulator's own)")
     args = parser.parse_args(argv)
-    sandbox = WonoloSandbox(public_pool=args.public_pool)
+    if args.webhook and not re.match(r"^https?://[^\s/]+", args.webhook):
+        parser.error("--webhook must be an http(s) URL, like http://127.0.0.1:3000/wonolo/webhook")
+    if args.webhook_secret is not None and not args.webhook_secret.strip():
+        parser.error("--webhook-secret must not be empty")
+    sandbox = WonoloSandbox(public_pool=args.public_pool,
+                            **({"secret_key": args.webhook_secret} if args.webhook_secret else {}))
     try:
         url = sandbox.start(args.host, args.port)
     except OSError as exc:
         print(f"Cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
         return 1
-    print(f"Wonolo sandbox running at {url}/api_v2")
-    print(f"  WONOLO_BASE_URL={url}")
-    print(f"  WONOLO_API_KEY={sandbox.api_key}")
-    print(f"  WONOLO_SECRET_KEY={sandbox.secret_key}")
+    if args.webhook:
+        def deliver(resource_type: str, resource_id: int) -> None:
+            answer = sandbox.send_webhook(args.webhook, resource_type, resource_id)
+            print(f"webhook {resource_type} {resource_id} -> HTTP {answer.status_code}", flush=True)
+
+        sandbox.on_change = deliver
+    print(f"Wonolo sandbox running at {url}/api_v2. Settings for .env:")
+    print(f"WONOLO_BASE_URL={url}")
+    print(f"WONOLO_API_KEY={sandbox.api_key}")
+    print(f"WONOLO_SECRET_KEY={sandbox.secret_key}")
+    if args.webhook:
+        print(f"# signed webhooks go to {args.webhook} on every state change")
     print("Press Ctrl-C to stop.", flush=True)
     done = threading.Event()
     # Explicit handlers: a process started in the background inherits SIGINT ignored.
@@ -1055,6 +1108,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sandbox.on_change = None
         sandbox.stop()
         print("Wonolo sandbox stopped.")
     return 0

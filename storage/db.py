@@ -119,6 +119,8 @@ class Store:
     def __init__(self, path: str):
         self.path = path
         self._local = threading.local()
+        # A new install: the file had no schema before this process opened it.
+        self.fresh = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone() is None
         self.schema_version = migrate(self.db)
 
     @property

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, load_settings, machine_time_zone
 
 BASE = {
     "SLACK_BOT_TOKEN": "xoxb-1-secret",
@@ -27,7 +27,7 @@ def test_defaults_follow_the_design():
     s = settings()
     assert s.slack_api_url == "https://slack.com/api/"
     assert s.rapidworkers_base_url == "https://api.rapidworkers.io"
-    assert (s.digest_hour, s.digest_minute, s.tz_name) == (9, 0, "UTC")
+    assert (s.digest_hour, s.digest_minute, s.tz_name) == (9, 0, machine_time_zone())  # the issue: the machine's zone, not UTC
     assert s.digest_channel == s.wonolo_channel == "C0REVIEW"
     assert s.poll_seconds == 60 and s.port == 3000 and s.db_path == "gigdesk.db"
     assert s.allowed_users == frozenset() and not s.wonolo_enabled and not s.socket_mode

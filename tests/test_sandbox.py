@@ -300,10 +300,10 @@ def test_cli_main_serves_until_interrupted():
     )
     try:
         first = proc.stdout.readline()
-        second = proc.stdout.readline()
+        settings = [proc.stdout.readline().strip() for _ in range(2)]
         assert first.startswith("RapidWorkers sandbox on http://127.0.0.1:") and "api key: rw_sandbox_key" in first
         url = first.split()[3]
-        assert second.strip() == f"export RAPIDWORKERS_BASE_URL={url} RAPIDWORKERS_API_KEY=rw_sandbox_key"
+        assert settings == [f"RAPIDWORKERS_BASE_URL={url}", "RAPIDWORKERS_API_KEY=rw_sandbox_key"]  # .env lines
         r = requests.post(url + "/account/get_balance", headers=KEY, json={}, timeout=5)
         assert r.json() == {"balance": "1000.00"}
         proc.send_signal(signal.SIGINT)

@@ -282,9 +282,17 @@ class DigestService:
             max_instances=1,
         )
         scheduler.add_job(
-            self.catch_up, "date", id=CATCH_UP_JOB_ID, name="missed digest catch-up",
+            self.catch_up_at_start, "date", id=CATCH_UP_JOB_ID, name="missed digest catch-up",
             replace_existing=True, misfire_grace_time=None,
         )
+
+    def catch_up_at_start(self) -> dict | None:
+        """The start-up catch-up, except on the very first start of a fresh install:
+        nothing was missed yet, and a digest nobody asked for is a bad first impression."""
+        if self.s.store.fresh:
+            log.info("first start of a new install: no catch-up digest (the first one comes at GIGDESK_DIGEST_AT)")
+            return None
+        return self.catch_up()
 
     def run_scheduled(self) -> dict | None:
         """The cron job: post today's scheduled digest unless it was posted already."""

@@ -102,5 +102,6 @@ class ResponseUrls:
                     "delete_original": delete,
                     "thread_ts": payload.get("thread_ts"),
                     "name": hook["name"],
+                    "ts": self._new_ts(),  # orders it among the channel's messages
                 })
             return answer(200, None)

@@ -118,6 +118,7 @@ _METHOD_SCOPES: dict[str, tuple[str, ...] | str | None] = {
     "conversations.replies": "history",
     "conversations.members": "read",
     "conversations.info": "read",
+    "conversations.list": ("channels:read", "groups:read"),
     "users.info": ("users:read",),
     "views.open": None,
     "views.push": None,
@@ -306,6 +307,23 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
     def views(self) -> list[dict]:
         with self._lock:
             return copy.deepcopy(self._views_log)
+
+    def view(self, view_id: str) -> dict | None:
+        """A view as it is now (after any views.update), or None."""
+        with self._lock:
+            found = self._views.get(view_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def home_view(self, user: str) -> dict | None:
+        """The App Home view published for ``user``, or None."""
+        with self._lock:
+            return self.view(self._home.get(user, ""))
+
+    def set_view(self, view: dict, *, view_id: str | None = None) -> dict:
+        """Store a view the app returned in an HTTP answer (response_action update/push),
+        as Slack does, so later views.update calls find it; returns it with its id."""
+        with self._lock:
+            return copy.deepcopy(self._store_view(view, view_id=view_id))
 
     def add_file(self, file_id: str, content: bytes, name: str = "image.png", mimetype: str = "image/png") -> None:
         with self._lock:

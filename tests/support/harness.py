@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -143,7 +144,7 @@ class BotProcess:
         full = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES) and k != "PORT"}
         full["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
         full.update(env)
-        name = "-".join(args) or "bot"
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join(args))[:80] or "bot"
         n = 1
         while (self.workdir / f"{name}.{n}.out").exists():
             n += 1

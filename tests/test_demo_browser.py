@@ -1,0 +1,210 @@
+"""`gigdesk demo` in a real browser: the system Chromium, driven by Playwright.
+
+One demo (a still world: no timed arrivals) and one browser per module. Every click
+goes from the page to the bot as Slack would send it; the assertions read what the
+page shows and what the simulators recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from decimal import Decimal
+
+import pytest
+
+from tests.support.harness import wait_for
+
+CHROMIUM = os.environ.get("GIGDESK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _unavailable() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[test]')"
+    if not os.path.exists(CHROMIUM):
+        return f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium; `make test` does it as root)"
+    return None
+
+
+_why = _unavailable()
+if _why is not None:
+    if os.environ.get("CI", "").lower() == "true":
+        raise RuntimeError(f"browser tests must run under CI=true, but {_why}")
+    import warnings
+
+    # Loud: in the warnings summary of every run, not only with -rs.
+    warnings.warn(f"*** SKIPPING the demo browser tests: {_why} ***", stacklevel=1)
+    pytestmark = pytest.mark.skip(reason=f"BROWSER TESTS SKIPPED: {_why}")
+else:
+    from playwright.sync_api import expect, sync_playwright
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from sandbox.demo.main import RunningDemo
+
+    running = RunningDemo(port=0, poll_seconds=2, lively=False)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, demo):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(demo.url)
+    yield page
+    context.close()
+    assert errors == [], f"the page raised: {errors}"
+
+
+def card(page, submission_id: int):
+    """The review card of one submission (its context line: "Pay $0.10 · submission 1001 · campaign …")."""
+    return page.locator(".msg").filter(has=page.locator(".context", has_text=re.compile(rf"^Pay .*· submission {submission_id} ·")))
+
+
+def pending_ids(demo) -> list[int]:
+    rw = demo.demo.rapidworkers
+    with rw._lock:
+        return sorted(s["id"] for s in rw._subs.values()
+                      if s["status"] == "Pending" and rw._campaigns[s["campaign_id"]]["owner"] == "me")
+
+
+def test_the_page_says_it_is_an_offline_demo_with_simulated_money(page):
+    banner = page.locator(".banner")
+    expect(banner).to_contain_text("Offline demo")
+    expect(banner).to_contain_text("simulated money")
+    expect(banner).to_contain_text("gigdesk init")
+
+
+def test_a_review_card_appears_with_its_proof_image(page, demo):
+    first = pending_ids(demo)[0]
+    found = card(page, first)
+    expect(found.locator(".block-header")).to_be_visible()
+    image = found.locator("img").first
+    image.scroll_into_view_if_needed()
+    expect(image).to_be_in_viewport()
+    # Loaded from the RapidWorkers simulator: a real picture, not a broken icon.
+    wait_for(lambda: image.evaluate("img => img.complete && img.naturalWidth > 0"))
+    expect(found.get_by_role("button", name="Approve")).to_be_visible()
+
+
+def test_approve_turns_the_card_into_the_approved_state(page, demo):
+    sid = pending_ids(demo)[1]
+    found = card(page, sid)
+    found.get_by_role("button", name="Approve").click()
+    expect(found).to_contain_text("Approved")
+    expect(found.get_by_role("button", name="Approve")).to_have_count(0)
+    assert demo.demo.rapidworkers.submission(sid)["status"] == "Approved"
+
+
+def test_reject_opens_the_modal_and_a_reason_rejects_it(page, demo):
+    sid = pending_ids(demo)[2]
+    found = card(page, sid)
+    found.get_by_role("button", name="Reject").click()
+    modal = page.get_by_role("dialog", name="Reject submission")
+    expect(modal).to_be_visible()
+    modal.get_by_label("Reason (or details)").fill("The screenshot shows a different account")
+    modal.get_by_role("button", name="Reject").click()
+    expect(modal).to_have_count(0)
+    expect(found).to_contain_text("Rejected")
+    after = demo.demo.rapidworkers.submission(sid)
+    assert after["status"] == "Rejected" and "different account" in after["notes"]
+
+
+def test_rw_balance_answers_only_the_person_who_asked(page, demo):
+    page.locator("#composer-input").fill("/rw balance")
+    page.keyboard.press("Enter")
+    reply = page.locator(".msg.ephemeral").last
+    expect(reply).to_contain_text("Only visible to you")
+    balance = f"${demo.demo.rapidworkers.balance:,.2f}"
+    expect(reply).to_contain_text(balance)
+
+
+def test_rw_job_with_confirm_creates_one_job_in_the_simulator(page, demo):
+    rw = demo.demo.rapidworkers
+    before = rw.balance
+    page.locator("#composer-input").fill("/rw job Instagram-Likes https://www.instagram.com/p/demo 50 US en")
+    page.keyboard.press("Enter")
+    offer = page.locator(".msg.ephemeral").filter(has=page.get_by_role("button", name="Confirm")).last
+    expect(offer).to_contain_text("Nothing is spent until you click Confirm")
+    assert not [r for r in rw.requests if "/api/jobs/" in r.path]
+    offer.get_by_role("button", name="Confirm").click()
+    expect(page.locator(".msg.ephemeral").filter(has_text="Created")).to_have_count(1)
+    expect(page.get_by_role("button", name="Confirm")).to_have_count(0)  # the offer became the result, as in Slack
+    jobs = [r for r in rw.requests if r.method == "POST" and "/api/jobs/" in r.path]
+    assert len(jobs) == 1 and jobs[0].json["quantity"] == 50
+    assert rw.balance < before
+
+
+def test_the_app_home_renders(page, demo):
+    page.get_by_role("button", name=re.compile("App Home")).click()
+    home = page.locator(".home")
+    expect(home).to_be_visible()
+    expect(home).to_contain_text(f"${demo.demo.rapidworkers.balance:,.2f}")
+
+
+def test_a_wonolo_webhook_shows_a_job_request_card_and_a_thread_reply(page, demo):
+    wonolo = demo.demo.wonolo
+    jr = wonolo.add_job_request(request_name="Harbor night shift", venue="Pier 9", slots=2, wage=Decimal("22.00"))
+    # Wonolo's signed delivery, as the simulator sends it to the bot's /wonolo/webhook.
+    assert wonolo.send_webhook(demo.demo.bot_url + "/wonolo/webhook", "job_request", jr).status_code == 200
+    page.get_by_role("button", name="# wonolo").click()
+    request_card = page.locator(".msg").filter(has_text="Harbor night shift")
+    expect(request_card).to_be_visible()
+    worker = next(u for u, rec in wonolo.users.items() if rec["type"] == "Worker")
+    wonolo.add_job(jr, worker, "filled")  # the simulator delivers this change itself (on_change)
+    request_card.get_by_role("button", name=re.compile(r"^1 repl")).click()
+    thread = page.locator("#thread")
+    expect(thread).to_be_visible()
+    name = wonolo.users[worker]["first_name"]
+    expect(thread.locator(".msg").nth(1)).to_contain_text(name)
+
+
+def test_untrusted_text_is_shown_as_text_never_as_markup(page, demo):
+    from sandbox.rapidworkers import HOSTILE_PROOF
+
+    rw = demo.demo.rapidworkers
+    with rw._lock:
+        hostile = next(s["id"] for s in rw._subs.values() if s["proof_text"] == HOSTILE_PROOF and s["status"] == "Pending")
+    found = card(page, hostile)
+    expect(found).to_contain_text("<!channel> click")
+    expect(found.locator("a[href*='evil.example']")).to_have_count(0)
+    expect(found.locator(".mention.loud")).to_have_count(0)
+
+
+def test_a_modal_shows_the_bots_errors_keeps_what_was_typed_and_then_submits(page, demo):
+    page.locator("#composer-input").fill("/rw new")
+    page.keyboard.press("Enter")
+    modal = page.get_by_role("dialog", name="New custom campaign")
+    modal.get_by_label("Title", exact=True).fill("Try our app")
+    modal.get_by_label("Description").fill("Install it and open it once")
+    modal.get_by_label("Pay rate per task (USD)").fill("-5")
+    modal.get_by_label("Availabilities (number of tasks)").fill("10")
+    modal.get_by_label("Proof required").fill("A screenshot of the home screen")
+    modal.get_by_label("Category", exact=True).fill("Apps")
+    modal.get_by_role("button", name="Review cost").click()
+    expect(modal.get_by_role("alert")).to_contain_text("more than $0")  # response_action: errors
+    expect(modal.get_by_label("Title", exact=True)).to_have_value("Try our app")
+    modal.get_by_label("Pay rate per task (USD)").fill("0.50")
+    modal.get_by_role("button", name="Review cost").click()
+    expect(modal).to_have_count(0)
+    offer = page.locator(".msg.ephemeral").filter(has_text="Try our app")
+    expect(offer).to_contain_text("$5.50")
+    expect(offer.get_by_role("button", name="Confirm")).to_be_visible()

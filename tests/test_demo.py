@@ -163,6 +163,7 @@ def _without_urls(doc: dict) -> dict:
         command.pop("url", None)
     doc["settings"]["event_subscriptions"].pop("request_url", None)
     doc["settings"]["interactivity"].pop("request_url", None)
+    doc["settings"]["interactivity"].pop("message_menu_options_url", None)  # Socket Mode delivers options requests too
     doc["settings"].pop("socket_mode_enabled")
     return doc
 

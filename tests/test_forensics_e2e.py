@@ -293,3 +293,22 @@ def test_the_digest_counts_flagged_submissions_waiting(rw, bot, sandbox, slack, 
     wait_for(lambda: subs.get(bot.db, shared)["state"] == "approved")
     text = digest_text()
     assert "*Waiting for review:* 2 submissions" in text and "flagged by the proof checks" not in text
+
+
+def test_approve_all_leaves_out_a_reused_screenshot_but_not_an_unchecked_image(rw, bot, sandbox, campaign):
+    """A suspicious proof flag keeps a submission out of approve-all by default, like the
+    account flags; an image that could not be checked is a notice on the card, not a flag."""
+    from tests.test_rw_command import buttons, text_of
+
+    clean = sandbox.add_submission(campaign, pictures=[8100])
+    shared = sandbox.add_submission(campaign, pictures=[(8100, 1)])
+    unchecked = sandbox.add_submission(campaign, pictures=[-1])
+    bot.review.sync()
+
+    offer = rw.command(f"approve-all {campaign}")
+    text = text_of(offer)
+    assert "*2* unflagged" in text and "*1* flagged" in text and "duplicate screenshot" in text, text
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    assert "Approved 2 of the 2" in done, done
+    assert sandbox.submission(shared)["status"] == "Pending"
+    assert {sandbox.submission(s)["status"] for s in (clean, unchecked)} == {"Approved"}

@@ -21,9 +21,9 @@ from bot.slack import ids
 from bot.wonolo_desk.booking import date_block
 from sandbox.wonolo import WonoloSandbox
 from storage import records
+from tests.bot.wonolo_desk.test_wonolo_desk import CHANNEL, action_ids, posted_request, request_row, top_messages
 from tests.support.harness import wait_for
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign
-from tests.test_wonolo_desk import CHANNEL, action_ids, posted_request, request_row, top_messages
 
 LA = "America/Los_Angeles"
 NY = "America/New_York"

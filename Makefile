@@ -33,8 +33,10 @@ init check poll digest wonolo-sandbox: $(BIN)/gigdesk
 screenshots: $(BIN)/gigdesk browser
 	$(BIN)/python -m sandbox.demo.screenshots $(ARGS)
 
+# Lint, then the unit tier (pure code, seconds, stops at the first failure), then the rest over real HTTP.
 test: lint browser
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -m unit -x tests
+	$(BIN)/python -m pytest -m "not unit" -n 2 tests
 
 # Chromium for the demo's browser tests (Debian's package; Playwright's own download is not
 # used). Installed when root with apt-get; otherwise those tests are skipped, loudly (CI=true: they fail).

@@ -12,6 +12,20 @@ from sandbox.rapidworkers import Sandbox
 from sandbox.slack_workspace.server import SlackStandin
 from tests.support.harness import RunningBot, bot_env
 
+# Fixtures that start a server (a simulator, the Slack stand-in, the bot): a test using one is not unit tier.
+SERVER_FIXTURES = frozenset({"sandbox", "slack", "wonolo", "make_services", "make_bot", "bot", "poster"})
+
+
+def pytest_collection_modifyitems(items):
+    """Keep the unit tier honest: a test marked `unit` may not start a server through a fixture."""
+    for item in items:
+        if item.get_closest_marker("unit") is None:
+            continue
+        servers = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if servers:
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but uses {', '.join(sorted(servers))}: "
+                                    "it belongs in the e2e tier (drop the unit mark)")
+
 
 @pytest.fixture
 def sandbox():

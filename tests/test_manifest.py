@@ -13,6 +13,8 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
+pytestmark = pytest.mark.unit  # the fast tier: `make test` runs it first
+
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "manifest.yml"
 SCHEMA = REPO.parent / "shared/slack/manifest.schema.1.0.0.json"

@@ -8,6 +8,8 @@ import pytest
 
 from storage.db import connect, write
 
+pytestmark = pytest.mark.unit  # the fast tier: `make test` runs it first
+
 
 class Boom(Exception):
     pass

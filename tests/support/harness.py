@@ -33,7 +33,7 @@ def bot_env(slack, sandbox, db_path: str, **overrides: str) -> dict[str, str]:
         "GIGDESK_REVIEW_CHANNEL": "C_REVIEW",
         "GIGDESK_POST_INTERVAL_MS": "0",
         "GIGDESK_WORKERS": "64",
-        # The product default is that nobody may spend (tests/test_trust_money.py); the
+        # The product default is that nobody may spend (tests/bot/spending/test_trust_money.py); the
         # tests' two channel members are made spenders explicitly.
         "GIGDESK_SPENDERS": "U_ALICE,U_BOB",
     }

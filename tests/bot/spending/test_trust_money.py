@@ -19,8 +19,8 @@ from bot.slack import ids
 from bot.spending.rules import local_day
 from storage import records
 from storage import submissions as subs
+from tests.bot.commands.test_rw_command import RW, buttons, text_of
 from tests.support.harness import wait_for
-from tests.test_rw_command import RW, buttons, text_of
 
 REASON = {ids.REJECT_REASON_BLOCK: {ids.REJECT_REASON_INPUT: {"type": "plain_text_input", "value": "Cropped screenshot"}},
           ids.REJECT_PRESET_BLOCK: {ids.REJECT_PRESET_INPUT: {"type": "static_select", "selected_option": None}}}

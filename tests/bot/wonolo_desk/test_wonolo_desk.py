@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-import tests.conftest as shared_fixtures
 from bot.slack import ids
 from bot.wonolo.webhook import HEADER
 from storage import records
@@ -31,10 +30,6 @@ def expected_token(body: bytes, secret_key: str) -> str:
     """The token as DESIGN.md documents it (not the bot's own function): the
     SHA-256 hex digest of the raw body bytes followed by WONOLO_SECRET_KEY."""
     return hashlib.sha256(body + secret_key.encode("utf-8")).hexdigest()
-
-
-# The shared simulator fixture, also importable from here (other test modules take their Wonolo fixtures from this one).
-wonolo = shared_fixtures.wonolo
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_cli_help_for_every_command():
 def _root():
     from pathlib import Path
 
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def test_cli_passes_options_to_the_simulators(capsys):

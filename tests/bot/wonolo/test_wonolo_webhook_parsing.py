@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from bot.wonolo.webhook import WebhookEvent, expected_token, parse_event, verify
 
+pytestmark = pytest.mark.unit  # the fast tier: `make test` runs it first
+
 SECRET = "sk_test_webhook_secret"
 BODY = b'{"type":"Job","id":42,"state":"cancelled","event":"job.state_changed"}'
 

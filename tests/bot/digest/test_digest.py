@@ -176,7 +176,7 @@ def test_a_missed_digest_is_sent_at_start_only_once_its_time_has_passed(make_ser
 
 
 def test_catch_up_runs_from_the_scheduler_at_start(make_services, slack):
-    make_services()  # an earlier start: the very first start of an install has no catch-up (tests/test_demo.py)
+    make_services()  # an earlier start: the very first start of an install has no catch-up (tests/sandbox/test_demo.py)
     services = make_services()
     scheduler = BackgroundScheduler(timezone=services.settings.tz)
     with time_machine.travel(datetime(2026, 5, 4, 12, 0, tzinfo=UTC)):

@@ -19,24 +19,14 @@ import time_machine
 
 from bot.slack import ids
 from bot.wonolo_desk.booking import date_block
-from sandbox.wonolo import WonoloSandbox
 from storage import records
+from tests.bot.wonolo_desk.test_wonolo_desk import CHANNEL, action_ids, posted_request, request_row, top_messages
 from tests.support.harness import wait_for
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign
-from tests.test_wonolo_desk import CHANNEL, action_ids, posted_request, request_row, top_messages
 
 LA = "America/Los_Angeles"
 NY = "America/New_York"
 _names = itertools.count(1)
-
-
-@pytest.fixture
-def wonolo():
-    sim = WonoloSandbox(demo_data=False)
-    sim.employer_id = sim.add_user(type="Employer", first_name="Dana", last_name="Ops", email="dana@example.com")
-    sim.start()
-    yield sim
-    sim.stop()
 
 
 def start_bot(make_bot, wonolo, **env):

@@ -60,7 +60,7 @@ def block_calls(sandbox) -> int:
 @pytest.fixture
 def bot(make_bot):
     """These tests click single review messages: 40 new in one sync stay one message each
-    (past GIGDESK_BATCH_ABOVE they would be batch rows; tests/test_less_noise.py)."""
+    (past GIGDESK_BATCH_ABOVE they would be batch rows; tests/bot/review/test_less_noise.py)."""
     return make_bot(GIGDESK_BATCH_ABOVE="1000")
 
 

@@ -15,10 +15,7 @@ import time_machine
 from bot.app import Background
 from bot.slack import ids
 from storage import records
-from tests.support.harness import wait_for
-from tests.support.mrkdwn_check import parsed_text
-from tests.support.slack_requests import SlackPoster, view_submission_body
-from tests.test_wonolo_desk import (
+from tests.bot.wonolo_desk.test_wonolo_desk import (
     CHANNEL,
     HOSTILE,
     action_ids,
@@ -32,6 +29,9 @@ from tests.test_wonolo_desk import (
     top_messages,
     wait_ephemeral,
 )
+from tests.support.harness import wait_for
+from tests.support.mrkdwn_check import parsed_text
+from tests.support.slack_requests import SlackPoster, view_submission_body
 
 LA = "America/Los_Angeles"
 
@@ -133,7 +133,7 @@ def test_the_clock_alone_never_re_sends_a_card(wbot, wonolo, slack):
     ("draft", [ids.WONOLO_CANCEL_REQUEST]),
     ("filled", [ids.WONOLO_CANCEL_REQUEST]),
     ("in_progress", []),
-    ("completed", [ids.WONOLO_BOOK_AGAIN]),  # a finished request can be booked again (tests/test_wonolo_booking.py)
+    ("completed", [ids.WONOLO_BOOK_AGAIN]),  # a finished request can be booked again (tests/bot/wonolo_desk/test_wonolo_booking.py)
     ("approved", [ids.WONOLO_BOOK_AGAIN]),
     ("cancelled", []),
     ("unfilled", []),

@@ -25,13 +25,13 @@ from sandbox.loopback import LoopbackServer
 from sandbox.rapidworkers import Sandbox
 from sandbox.slack_workspace.server import SlackStandin
 from storage import submissions as subs
+from tests.bot.commands.test_rw_command import PNG, RW, _number, _value, open_view, text_of
+from tests.bot.commands.test_rw_command import ui as rw_ui
+from tests.bot.wonolo_desk.test_wonolo_desk import command as wonolo_command
+from tests.bot.wonolo_desk.test_wonolo_desk import wbot, wposter  # noqa: F401  (fixtures; `wonolo` is tests/conftest.py's)
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign, slash_command_body
-from tests.test_rw_command import PNG, RW, _number, _value, open_view, text_of
-from tests.test_rw_command import ui as rw_ui
-from tests.test_wonolo_desk import command as wonolo_command
-from tests.test_wonolo_desk import wbot, wonolo, wposter  # noqa: F401  (fixtures)
 
 BIG = 20 * 1024 * 1024
 OUTSIDER = "U_MALLORY"  # not in the review channel, not in GIGDESK_ALLOWED_USERS

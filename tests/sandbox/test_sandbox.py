@@ -292,7 +292,7 @@ def test_recorded_requests_never_hold_the_key(sb):
 
 
 def test_cli_main_serves_until_interrupted():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from sandbox.rapidworkers import main; sys.exit(main(['--port', '0', '--quiet']))"],
         cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -7,6 +7,7 @@ import json
 from sqlite_utils import Database
 
 from storage.db import utcnow, write
+from storage.rows import AuditEntry
 from storage.submissions import _row, _rows
 
 # --- audit -----------------------------------------------------------------
@@ -28,8 +29,15 @@ def audit(
         )
 
 
-def audit_since(db: Database, since: str) -> list[dict]:
-    return _rows(db.execute("SELECT * FROM audit WHERE at >= ? ORDER BY id", [since]))
+def _audit_from_row(row: dict) -> AuditEntry:
+    return AuditEntry(
+        id=int(row["id"]), at=row["at"], user_id=row["user_id"], action=row["action"], target=row["target"],
+        outcome=row["outcome"], detail=row["detail"], amount=row["amount"],
+    )
+
+
+def audit_since(db: Database, since: str) -> list[AuditEntry]:
+    return [_audit_from_row(r) for r in _rows(db.execute("SELECT * FROM audit WHERE at >= ? ORDER BY id", [since]))]
 
 
 # --- campaign counts -----------------------------------------------------------

@@ -122,8 +122,8 @@ def test_route_sends_a_campaigns_submissions_to_its_channel_and_is_audited(ops_p
     other = sandbox.add_campaign("Everything else", status="Active")
     reply = rw(poster, standin, f"route {routed} <#C_OPS|ops>")
     assert "now go to <#C_OPS>" in reply
-    audit = [a for a in records.audit_since(bot.db, "2000") if a["action"] == "route"]
-    assert [(a["user_id"], a["target"], a["outcome"]) for a in audit] == [("U_ALICE", routed, "routed")]
+    audit = [a for a in records.audit_since(bot.db, "2000") if a.action == "route"]
+    assert [(a.user_id, a.target, a.outcome) for a in audit] == [("U_ALICE", routed, "routed")]
     assert "C_OPS" in rw(poster, standin, "routes") and routed in rw(poster, standin, "routes")
 
     ops_sid = sandbox.add_submission(routed, proof_text="ops proof")
@@ -176,7 +176,7 @@ def test_route_is_for_allowed_users_only(routed_bot, standin, sandbox):
     cid = sandbox.add_campaign("Guarded", status="Active")
     assert "not allowed" in rw(poster, standin, f"route {cid} <#C_OPS|ops>", user="U_ALICE")
     assert bot.db.execute("SELECT count(*) FROM routes").fetchone()[0] == 0
-    assert [a["outcome"] for a in records.audit_since(bot.db, "2000") if a["action"] == "route"] == ["refused"]
+    assert [a.outcome for a in records.audit_since(bot.db, "2000") if a.action == "route"] == ["refused"]
     poster.session.close()
 
 

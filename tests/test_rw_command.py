@@ -136,7 +136,7 @@ def test_block_blocked_unblock_and_refusal(rw, sandbox, bot):
     assert sandbox.count(path_contains="/api/workers/") == before
     assert "Unblocked" in text_of(rw.command(f"unblock {wid}"))
     assert wid not in sandbox.blocked_ids()
-    assert any(r["action"] == "unblock" and r["outcome"] == "refused" for r in records.audit_since(bot.db, "2000"))
+    assert any(r.action == "unblock" and r.outcome == "refused" for r in records.audit_since(bot.db, "2000"))
 
 
 def test_digest_posts_now(rw, slack):
@@ -220,7 +220,7 @@ def test_confirm_then_create(rw, sandbox, slack, bot):
     job_id = records.get_confirmation(bot.db, cid)["result"]["job_id"]
     assert job_id in result
     assert [j["job_id"] for j in records.jobs_since(bot.db, "2000")] == [job_id]
-    outcomes = [(a["action"], a["outcome"]) for a in records.audit_since(bot.db, "2000")]
+    outcomes = [(a.action, a.outcome) for a in records.audit_since(bot.db, "2000")]
     assert ("job-prefilled", "offered") in outcomes and ("job-prefilled", "created") in outcomes
 
 
@@ -272,8 +272,8 @@ def test_unauthorised_spender_is_refused(rw, sandbox, slack, bot):
     assert "not allowed" in text_of(rw.click(ids.CAMPAIGN_APPROVE_ALL, campaign, user="U_MALLORY"))
     assert slack.views() == []
     assert money_requests(sandbox) == 0 and sandbox.count(path_contains="get_balance") == 0
-    refused = [a for a in records.audit_since(bot.db, "2000") if a["user_id"] == "U_MALLORY"]
-    assert len(refused) == 5 and all(a["outcome"] == "refused" for a in refused)
+    refused = [a for a in records.audit_since(bot.db, "2000") if a.user_id == "U_MALLORY"]
+    assert len(refused) == 5 and all(a.outcome == "refused" for a in refused)
 
 
 def test_not_enough_balance_offers_no_confirm(rw, sandbox, bot):
@@ -283,7 +283,7 @@ def test_not_enough_balance_offers_no_confirm(rw, sandbox, bot):
     assert "Not enough balance" in reply and "$5.00" in reply and "$1.00" in reply
     assert ids.SPEND_CONFIRM not in buttons(payload)
     assert money_requests(sandbox) == 0
-    assert any(a["outcome"] == "refused" and "insufficient" in a["detail"] for a in records.audit_since(bot.db, "2000"))
+    assert any(a.outcome == "refused" and "insufficient" in a.detail for a in records.audit_since(bot.db, "2000"))
 
 
 def test_server_error_on_creation_is_not_retried(rw, sandbox, bot):

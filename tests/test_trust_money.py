@@ -68,7 +68,7 @@ def reject_calls(sandbox, sid: int) -> int:
     return sandbox.count(path_contains=f"/submissions/{sid}/reject")
 
 
-def audit(bot) -> list[dict]:
+def audit(bot) -> list[records.AuditEntry]:
     return records.audit_since(bot.db, "2000")
 
 
@@ -242,8 +242,8 @@ def test_channel_membership_grants_reviewing_but_never_spending(drive, sandbox, 
     row = subs.get(rw.bot.db, sid)
     rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], user_id="U_ALICE")
     wait_for(lambda: subs.get(rw.bot.db, sid)["state"] == "approved")
-    refused = [a for a in audit(rw.bot) if a["outcome"] == "refused"]
-    assert len(refused) == 4 and {a["detail"] for a in refused} == {"not a spender"}
+    refused = [a for a in audit(rw.bot) if a.outcome == "refused"]
+    assert len(refused) == 4 and {a.detail for a in refused} == {"not a spender"}
 
 
 def test_spenders_setting_and_its_fallback(drive, sandbox):
@@ -291,7 +291,7 @@ def test_daily_limit_is_shown_in_the_offer_and_enforced(drive, sandbox):
     assert "go over your daily spending limit" in text_of(over) and ids.SPEND_CONFIRM not in buttons(over)
     assert "Confirm" in text_of(rw.command(JOB_5, user="U_BOB"))  # per person
     assert sandbox.count(path_contains="/api/jobs/") == 1
-    assert any(a["detail"] == "over the daily spend limit" for a in audit(rw.bot))
+    assert any(a.detail == "over the daily spend limit" for a in audit(rw.bot))
 
 
 def test_daily_limit_counts_the_local_day_in_gigdesk_tz(drive, sandbox):
@@ -347,7 +347,7 @@ def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, 
     assert done["state"] == "done" and done["user_id"] == "U_ALICE" and done["second_by"] in ("U_BOB", "U_CAROL")
     assert "confirmed by" in slack.message("C_REVIEW", request.ts).text or any(
         "confirmed by" in text_of(r) for r in confirmed)
-    steps = [(a["user_id"], a["outcome"]) for a in audit(rw.bot) if a["target"] == cid[:8]]
+    steps = [(a.user_id, a.outcome) for a in audit(rw.bot) if a.target == cid[:8]]
     assert ("U_ALICE", "second-approval-requested") in steps and (done["second_by"], "second-approved") in steps
     assert ("U_ALICE", "refused") in steps and ("U_MALLORY", "refused") in steps
 

@@ -6,6 +6,7 @@ Each is built from a sqlite row in one place, its storage module's `_from_row`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -20,3 +21,30 @@ class AuditEntry:
     outcome: str
     detail: str | None
     amount: str | None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A spend offer (the `confirmations` table): `params` and `result` decoded from JSON."""
+
+    id: str
+    user_id: str
+    action: str
+    params: dict
+    cost: str | None
+    state: str
+    created_at: str
+    expires_at: str
+    finished_at: str | None
+    result: dict | None
+    taken_at: str | None
+    spent_cents: int | None
+    asked_at: str | None
+    second_by: str | None
+
+    @property
+    def cost_amount(self) -> Decimal:
+        """The offered cost as a Decimal (every offer is created with one)."""
+        if self.cost is None:
+            raise TypeError(f"offer {self.id[:8]} has no cost")
+        return Decimal(self.cost)

@@ -344,11 +344,11 @@ def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, 
     assert sum("Created" in text_of(r) for r in confirmed) == 1
     assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
     done = records.get_confirmation(rw.bot.db, cid)
-    assert done["state"] == "done" and done["user_id"] == "U_ALICE" and done["second_by"] in ("U_BOB", "U_CAROL")
+    assert done.state == "done" and done.user_id == "U_ALICE" and done.second_by in ("U_BOB", "U_CAROL")
     assert "confirmed by" in slack.message("C_REVIEW", request.ts).text or any(
         "confirmed by" in text_of(r) for r in confirmed)
     steps = [(a.user_id, a.outcome) for a in audit(rw.bot) if a.target == cid[:8]]
-    assert ("U_ALICE", "second-approval-requested") in steps and (done["second_by"], "second-approved") in steps
+    assert ("U_ALICE", "second-approval-requested") in steps and (done.second_by, "second-approved") in steps
     assert ("U_ALICE", "refused") in steps and ("U_MALLORY", "refused") in steps
 
 

@@ -48,3 +48,29 @@ class Offer:
         if self.cost is None:
             raise TypeError(f"offer {self.id[:8]} has no cost")
         return Decimal(self.cost)
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    """A claimed submission and its decision state (the `submissions` table): `data` decoded
+    from JSON (Submission.to_dict())."""
+
+    submission_id: int
+    campaign_id: str
+    worker_id: str | None
+    state: str
+    data: dict
+    channel: str | None
+    ts: str | None
+    claimed_at: str
+    posted_at: str | None
+    acting_user: str | None
+    acting_since: str | None
+    decided_by: str | None
+    decided_at: str | None
+    outcome: str | None
+    amount_paid: str | None
+    notes: str | None
+    decided_via: str | None
+    target_channel: str | None
+    batch_row: int | None

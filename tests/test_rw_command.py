@@ -330,8 +330,8 @@ def test_approve_all_rebuilds_review_messages(rw, sandbox, slack, bot):
     assert sandbox.balance == Decimal("998.50")
     for sid in sids:
         row = subs.get(bot.db, sid)
-        assert row["state"] == "approved" and row["decided_by"] == "U_ALICE"
-        message = slack.message(row["channel"], row["ts"])
+        assert row.state == "approved" and row.decided_by == "U_ALICE"
+        message = slack.message(row.channel, row.ts)
         assert not [b for b in message.blocks if b["type"] == "actions"]
         assert "<@U_ALICE>" in json.dumps(message.blocks)
     # the second offer is still there, but its submissions were decided meanwhile: skipped, nothing paid

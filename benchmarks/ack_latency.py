@@ -46,7 +46,7 @@ def burst(bot, sims, rows: list[dict]) -> list[float]:
     job = {"url": bot.events_url, "requests": []}
     for r in rows:
         url = sims.response_url()
-        body = block_actions_body(ids.REVIEW_APPROVE, str(r["submission_id"]), message_ts=r["ts"], response_url=url)
+        body = block_actions_body(ids.REVIEW_APPROVE, str(r.submission_id), message_ts=r.ts, response_url=url)
         job["requests"].append({"body": base64.b64encode(body).decode(), "headers": sign(body)})
     done = subprocess.run([sys.executable, str(Path(__file__).with_name("_clicker.py"))], input=json.dumps(job),
                           capture_output=True, text=True, timeout=120, check=True)
@@ -73,7 +73,7 @@ def run(clicks: list[int], latencies: list[float]) -> list[dict]:
                 rows = [subs.get(bot.db, sid) for sid in sids]
                 # Warm-up: one click primes imports, connection pools and the member cache.
                 burst(bot, sims, rows[:1])
-                wait_until(lambda: subs.get(bot.db, sids[0])["state"] == "approved", 10)  # noqa: B023 (called within this iteration)
+                wait_until(lambda: subs.get(bot.db, sids[0]).state == "approved", 10)  # noqa: B023 (called within this iteration)
                 sims.set_latency(latency, path_contains="/approve")
                 start = 1
                 for n in clicks:
@@ -82,7 +82,7 @@ def run(clicks: list[int], latencies: list[float]) -> list[dict]:
                     before = sims.count(method="POST", path_contains="/approve")
                     acks = burst(bot, sims, batch)
                     decided = wait_until(
-                        lambda: all(subs.get(bot.db, r["submission_id"])["state"] == "approved" for r in batch),  # noqa: B023 (called within this iteration)
+                        lambda: all(subs.get(bot.db, r.submission_id).state == "approved" for r in batch),  # noqa: B023 (called within this iteration)
                         timeout=60 + latency * n,
                     )
                     time.sleep(0.2)

@@ -96,7 +96,7 @@ class Simulators(RemoteSimulators):
 def _job(bot, sims, rows: list[dict]) -> str:
     job = {"url": bot.events_url, "requests": []}
     for r in rows:
-        body = block_actions_body(ids.REVIEW_APPROVE, str(r["submission_id"]), message_ts=r["ts"], response_url=sims.response_url())
+        body = block_actions_body(ids.REVIEW_APPROVE, str(r.submission_id), message_ts=r.ts, response_url=sims.response_url())
         job["requests"].append({"body": base64.b64encode(body).decode(), "headers": sign(body)})
     return json.dumps(job)
 
@@ -152,7 +152,7 @@ def run(clicks: list[int], latency: float, busy_clicks: int = 10) -> tuple[list[
             card["posted_image_blocks"] = sum(1 for b in posted if b["type"] == "image")
             # Warm-up: one click primes imports, connection pools and the member cache.
             burst(bot, sims, rows[:1])
-            wait_until(lambda: subs.get(bot.db, sids[0])["state"] == "approved", 10)
+            wait_until(lambda: subs.get(bot.db, sids[0]).state == "approved", 10)
             decided = bot.review.render(subs.get(bot.db, sids[0]))[1]
             card["decided_blocks"] = len(decided)
             card["decided_image_blocks"] = sum(1 for b in decided if b["type"] == "image")
@@ -163,14 +163,14 @@ def run(clicks: list[int], latency: float, busy_clicks: int = 10) -> tuple[list[
                 earlier, batch = rows[start : start + earlier_n], rows[start + earlier_n : start + earlier_n + n]
                 start += earlier_n + n
                 opened = burst_while_busy(bot, sims, earlier, batch) if earlier else burst(bot, sims, batch)
-                wait_until(lambda: all(subs.get(bot.db, r["submission_id"])["state"] == "approved" for r in earlier + batch),  # noqa: B023 (called within this iteration)
+                wait_until(lambda: all(subs.get(bot.db, r.submission_id).state == "approved" for r in earlier + batch),  # noqa: B023 (called within this iteration)
                            timeout=60 + latency * (n + earlier_n))
                 first: dict[str, dict] = {}
                 for u in sims.updates():
                     first.setdefault(u["ts"], u)
                 seconds, instant = [], 0
                 for r, at in zip(batch, opened, strict=True):
-                    update = first.get(r["ts"])
+                    update = first.get(r.ts)
                     seconds.append(update["time"] - at if update else float("inf"))
                     instant += bool(update and update["in_progress"])
                 results.append({

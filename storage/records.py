@@ -7,6 +7,7 @@ import json
 from sqlite_utils import Database
 
 from storage.db import utcnow, write
+from storage.rows import AuditEntry, Offer
 from storage.submissions import _row, _rows
 
 # --- audit -----------------------------------------------------------------
@@ -28,8 +29,15 @@ def audit(
         )
 
 
-def audit_since(db: Database, since: str) -> list[dict]:
-    return _rows(db.execute("SELECT * FROM audit WHERE at >= ? ORDER BY id", [since]))
+def _audit_from_row(row: dict) -> AuditEntry:
+    return AuditEntry(
+        id=int(row["id"]), at=row["at"], user_id=row["user_id"], action=row["action"], target=row["target"],
+        outcome=row["outcome"], detail=row["detail"], amount=row["amount"],
+    )
+
+
+def audit_since(db: Database, since: str) -> list[AuditEntry]:
+    return [_audit_from_row(r) for r in _rows(db.execute("SELECT * FROM audit WHERE at >= ? ORDER BY id", [since]))]
 
 
 # --- campaign counts -----------------------------------------------------------
@@ -130,12 +138,18 @@ def create_confirmation(
         )
 
 
-def get_confirmation(db: Database, confirmation_id: str) -> dict | None:
+def _offer_from_row(row: dict) -> Offer:
+    return Offer(
+        id=row["id"], user_id=row["user_id"], action=row["action"], params=json.loads(row["params"]),
+        cost=row["cost"], state=row["state"], created_at=row["created_at"], expires_at=row["expires_at"],
+        finished_at=row["finished_at"], result=json.loads(row["result"]) if row["result"] else None,
+        taken_at=row["taken_at"], spent_cents=row["spent_cents"], asked_at=row["asked_at"], second_by=row["second_by"],
+    )
+
+
+def get_confirmation(db: Database, confirmation_id: str) -> Offer | None:
     row = _row(db.execute("SELECT * FROM confirmations WHERE id = ?", [confirmation_id]))
-    if row is not None:
-        row["params"] = json.loads(row["params"])
-        row["result"] = json.loads(row["result"]) if row["result"] else None
-    return row
+    return _offer_from_row(row) if row is not None else None
 
 
 def take_confirmation(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlite_utils import Database
 
 from storage.db import utcnow, write
+from storage.rows import SubmissionRow
+from storage.submissions import _submissions
 
 
 def set_route(db: Database, campaign_id: str, channel: str, user_id: str) -> str | None:
@@ -39,17 +39,12 @@ def route_rows(db: Database) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in db.execute(f"SELECT {', '.join(names)} FROM routes ORDER BY campaign_id")]
 
 
-def unreminded_waiting(db: Database) -> list[dict]:
+def unreminded_waiting(db: Database) -> list[SubmissionRow]:
     """Posted submissions still waiting for a decision that were never reminded of."""
-    cursor = db.execute(
+    return _submissions(db.execute(
         "SELECT s.* FROM submissions s LEFT JOIN reminders r ON r.submission_id = s.submission_id"
         " WHERE s.state = 'posted' AND s.ts IS NOT NULL AND r.submission_id IS NULL ORDER BY s.submission_id"
-    )
-    names = [c[0] for c in cursor.description]
-    rows = [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
-    for row in rows:
-        row["data"] = json.loads(row["data"])
-    return rows
+    ))
 
 
 def claim_reminders(db: Database, submission_ids: list[int], channel: str) -> list[int]:

@@ -11,6 +11,7 @@ import json
 from sqlite_utils import Database
 
 from storage.db import utcnow, write
+from storage.rows import SubmissionRow
 
 WAITING = ("claimed", "posted", "approving", "rejecting")
 IN_FLIGHT = ("approving", "rejecting")
@@ -29,12 +30,25 @@ def _rows(cursor) -> list[dict]:
     return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
 
 
-def get(db: Database, submission_id: int) -> dict | None:
+def _submission_from_row(row: dict) -> SubmissionRow:
+    return SubmissionRow(
+        submission_id=int(row["submission_id"]), campaign_id=row["campaign_id"], worker_id=row["worker_id"],
+        state=row["state"], data=json.loads(row["data"]), channel=row["channel"], ts=row["ts"],
+        claimed_at=row["claimed_at"], posted_at=row["posted_at"], acting_user=row["acting_user"],
+        acting_since=row["acting_since"], decided_by=row["decided_by"], decided_at=row["decided_at"],
+        outcome=row["outcome"], amount_paid=row["amount_paid"], notes=row["notes"], decided_via=row["decided_via"],
+        target_channel=row["target_channel"], batch_row=row["batch_row"],
+    )
+
+
+def _submissions(cursor) -> list[SubmissionRow]:
+    return [_submission_from_row(r) for r in _rows(cursor)]
+
+
+def get(db: Database, submission_id: int) -> SubmissionRow | None:
     """The stored row, with `data` decoded."""
     row = _row(db.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id]))
-    if row is not None:
-        row["data"] = json.loads(row["data"])
-    return row
+    return _submission_from_row(row) if row is not None else None
 
 
 def known_ids(db: Database, submission_ids: list[int]) -> set[int]:
@@ -67,12 +81,9 @@ def claim(db: Database, submission_id: int, campaign_id: str, worker_id: str | N
         return cursor.rowcount == 1
 
 
-def unposted(db: Database) -> list[dict]:
+def unposted(db: Database) -> list[SubmissionRow]:
     """Claims whose message was not recorded as posted (a crash, or Slack failed)."""
-    rows = _rows(db.execute("SELECT * FROM submissions WHERE state = 'claimed' ORDER BY submission_id"))
-    for row in rows:
-        row["data"] = json.loads(row["data"])
-    return rows
+    return _submissions(db.execute("SELECT * FROM submissions WHERE state = 'claimed' ORDER BY submission_id"))
 
 
 def mark_posted(db: Database, submission_id: int, channel: str, ts: str, batch_row: int | None = None) -> None:
@@ -97,15 +108,12 @@ def mark_batch_posted(db: Database, submission_ids: list[int], channel: str, ts:
             )
 
 
-def batch_rows(db: Database, channel: str, ts: str) -> list[dict]:
+def batch_rows(db: Database, channel: str, ts: str) -> list[SubmissionRow]:
     """Every submission shown in one batch message, in row order."""
-    rows = _rows(db.execute(
+    return _submissions(db.execute(
         "SELECT * FROM submissions WHERE channel = ? AND ts = ? AND batch_row IS NOT NULL ORDER BY batch_row",
         [channel, ts],
     ))
-    for row in rows:
-        row["data"] = json.loads(row["data"])
-    return rows
 
 
 def release_claim(db: Database, submission_id: int) -> None:
@@ -190,15 +198,12 @@ def revert_decision(db: Database, submission_id: int) -> None:
         )
 
 
-def in_flight(db: Database) -> list[dict]:
+def in_flight(db: Database) -> list[SubmissionRow]:
     """Decisions that were under way when the bot stopped."""
-    rows = _rows(db.execute("SELECT * FROM submissions WHERE state IN ('approving', 'rejecting')"))
-    for row in rows:
-        row["data"] = json.loads(row["data"])
-    return rows
+    return _submissions(db.execute("SELECT * FROM submissions WHERE state IN ('approving', 'rejecting')"))
 
 
-def posted(db: Database, *, campaign_id: str | None = None, worker_id: str | None = None) -> list[dict]:
+def posted(db: Database, *, campaign_id: str | None = None, worker_id: str | None = None) -> list[SubmissionRow]:
     """Posted, undecided submissions, optionally of one campaign or worker."""
     sql = "SELECT * FROM submissions WHERE state IN ('posted', 'approving', 'rejecting')"
     params: list = []
@@ -208,10 +213,7 @@ def posted(db: Database, *, campaign_id: str | None = None, worker_id: str | Non
     if worker_id is not None:
         sql += " AND worker_id = ?"
         params.append(worker_id)
-    rows = _rows(db.execute(sql + " ORDER BY submission_id", params))
-    for row in rows:
-        row["data"] = json.loads(row["data"])
-    return rows
+    return _submissions(db.execute(sql + " ORDER BY submission_id", params))
 
 
 def waiting_summary(db: Database) -> dict:
@@ -220,17 +222,12 @@ def waiting_summary(db: Database) -> dict:
     oldest = _row(
         db.execute("SELECT * FROM submissions WHERE state = 'posted' ORDER BY claimed_at, submission_id LIMIT 1")
     )
-    if oldest is not None:
-        oldest["data"] = json.loads(oldest["data"])
-    return {"count": count, "oldest": oldest}
+    return {"count": count, "oldest": _submission_from_row(oldest) if oldest is not None else None}
 
 
-def recent_decisions(db: Database, since: str, limit: int | None = None) -> list[dict]:
+def recent_decisions(db: Database, since: str, limit: int | None = None) -> list[SubmissionRow]:
     """Decisions made since an ISO timestamp, newest first."""
     sql = "SELECT * FROM submissions WHERE decided_at >= ? ORDER BY decided_at DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    rows = _rows(db.execute(sql, [since]))
-    for row in rows:
-        row["data"] = json.loads(row["data"])
-    return rows
+    return _submissions(db.execute(sql, [since]))

@@ -77,6 +77,7 @@ from bot.text import suggest
 from storage import forensics as proof_records
 from storage import records
 from storage.db import utcnow
+from storage.rows import Offer
 
 T = TypeVar("T")
 log = logging.getLogger("gigdesk.commands")
@@ -859,15 +860,15 @@ class CommandService:
         def run():
             now = utcnow()
             row = records.get_confirmation(self.db, confirmation_id) if CONFIRMATION_ID_RE.match(confirmation_id or "") else None
-            if row is None or row["action"] != "approve-all" or not row["params"].get("flagged_ids"):
+            if row is None or row.action != "approve-all" or not row.params.get("flagged_ids"):
                 return problem(self._unusable(None, now))
-            if row["user_id"] != user_id:
-                return problem(f"Only {mention(row['user_id'])}, who asked for this, can change it.")
-            self.spending.require_spender(user_id, "approve-all", row["params"]["campaign_id"], "approve submissions in bulk")
-            if row["state"] != "offered" or row["expires_at"] <= now or not records.cancel_confirmation(self.db, row["id"]):
-                return problem(self._unusable(records.get_confirmation(self.db, row["id"]), now))
-            records.audit(self.db, user_id, "approve-all", row["id"][:8], "include-flagged", "offer replaced", row["cost"])
-            reply = self._approve_all_offer(user_id, {**row["params"], "include_flagged": True})
+            if row.user_id != user_id:
+                return problem(f"Only {mention(row.user_id)}, who asked for this, can change it.")
+            self.spending.require_spender(user_id, "approve-all", row.params["campaign_id"], "approve submissions in bulk")
+            if row.state != "offered" or row.expires_at <= now or not records.cancel_confirmation(self.db, row.id):
+                return problem(self._unusable(records.get_confirmation(self.db, row.id), now))
+            records.audit(self.db, user_id, "approve-all", row.id[:8], "include-flagged", "offer replaced", row.cost)
+            reply = self._approve_all_offer(user_id, {**row.params, "include_flagged": True})
             reply.replace_original = True
             return reply
 
@@ -935,11 +936,11 @@ class CommandService:
 
     # -- confirm / cancel -----------------------------------------------------------------
 
-    def _unusable(self, row: dict | None, now: str) -> str:
+    def _unusable(self, row: Offer | None, now: str) -> str:
         return self.offers.unusable(row, now)
 
     @staticmethod
-    def _waiting_state(row: dict) -> str:
+    def _waiting_state(row: Offer) -> str:
         return SpendOffers.waiting_state(row)
 
     def confirm(self, confirmation_id: str, user_id: str, progress=None) -> Reply:
@@ -949,10 +950,10 @@ class CommandService:
         """
         settings = self.settings
 
-        def second_request(row: dict) -> tuple[str, list[dict]]:
+        def second_request(row: Offer) -> tuple[str, list[dict]]:
             return ui.second_approval_request(
-                requester=row["user_id"], what=row["params"].get("summary") or self.offers.label(row), cost=Decimal(row["cost"]),
-                threshold=settings.second_approval_above, confirmation_id=row["id"], hours=SECOND_APPROVAL_HOURS)
+                requester=row.user_id, what=row.params.get("summary") or self.offers.label(row), cost=row.cost_amount,
+                threshold=settings.second_approval_above, confirmation_id=row.id, hours=SECOND_APPROVAL_HOURS)
 
         decision = self.offers.confirm(confirmation_id, user_id, second_request=second_request)
         if decision.taken is None:
@@ -960,17 +961,17 @@ class CommandService:
             return Reply(message, None, replace_original=True) if decision.replace else problem(message)
         return self._run_taken(decision.taken, user_id, progress)
 
-    def _run_taken(self, row: dict, user_id: str, progress) -> Reply:
+    def _run_taken(self, row: Offer, user_id: str, progress) -> Reply:
         """Carry out an offer that Confirm took (state executing)."""
-        confirmation_id = row["id"]
-        audit_action = ACTION_LABEL.get(row["action"], row["action"])
+        confirmation_id = row.id
+        audit_action = ACTION_LABEL.get(row.action, row.action)
         target = confirmation_id[:8]
         try:
-            if row["action"] == "prefilled":
+            if row.action == "prefilled":
                 return self._create_prefilled(row, user_id)
-            if row["action"] == "custom":
+            if row.action == "custom":
                 return self._create_custom(row, user_id)
-            if row["action"] == "approve-all":
+            if row.action == "approve-all":
                 return self._bulk_approve(row, user_id, progress)
             records.finish_confirmation(self.db, confirmation_id, "failed", {"error": "unknown action"}, spent_cents=0)
             return problem("This offer is of a kind I do not know; nothing was spent.")
@@ -978,11 +979,11 @@ class CommandService:
             return self._money_failed(row, user_id, e)
         except UserError as e:  # before the money call (e.g. the image could not be read)
             records.finish_confirmation(self.db, confirmation_id, self._waiting_state(row))
-            records.audit(self.db, user_id, audit_action, target, "failed-not-applied", str(e)[:200], row["cost"])
+            records.audit(self.db, user_id, audit_action, target, "failed-not-applied", str(e)[:200], row.cost)
             return problem(f"{e} Nothing was spent; you can click Confirm again.")
         except Exception:
             records.finish_confirmation(self.db, confirmation_id, "failed", {"error": "unexpected"})
-            records.audit(self.db, user_id, audit_action, target, "error", "unexpected error", row["cost"])
+            records.audit(self.db, user_id, audit_action, target, "error", "unexpected error", row.cost)
             raise
 
     def cancel(self, confirmation_id: str, user_id: str) -> Reply:
@@ -993,9 +994,9 @@ class CommandService:
         self._drop_image(confirmation_id)
         return Reply(message, None, replace_original=True)
 
-    def _money_failed(self, row: dict, user_id: str, e: RapidWorkersError) -> Reply:
-        cid = row["id"]
-        creating = row["action"] in ("prefilled", "custom")
+    def _money_failed(self, row: Offer, user_id: str, e: RapidWorkersError) -> Reply:
+        cid = row.id
+        creating = row.action in ("prefilled", "custom")
         reason = explain(e, creating=creating)
         if certainly_not_applied(e):
             self.offers.back_to_waiting(row, user_id, str(e))
@@ -1005,7 +1006,7 @@ class CommandService:
         if creating:
             check = "The job may or may not have been created: check `/rw campaigns` before trying again."
         else:
-            check = (f"Some or all submissions may have been approved: check `/rw campaign {escape(row['params']['campaign_id'])}` "
+            check = (f"Some or all submissions may have been approved: check `/rw campaign {escape(row.params['campaign_id'])}` "
                      "before trying again.")
         return Reply(f":warning: {reason} {check} I will not retry on my own.", None, replace_original=True)
 
@@ -1018,10 +1019,10 @@ class CommandService:
             log.exception("could not post the spend notice")
 
     @staticmethod
-    def _who(row: dict) -> str:
+    def _who(row: Offer) -> str:
         """Who spent: the requester, and the second spender who confirmed, if any."""
-        second = row.get("second_by")
-        return mention(row["user_id"]) + (f" (second approval: {mention(second)})" if second else "")
+        second = row.second_by
+        return mention(row.user_id) + (f" (second approval: {mention(second)})" if second else "")
 
     def _balance_after(self, reported: Decimal | None) -> Decimal | None:
         if reported is not None:
@@ -1031,32 +1032,32 @@ class CommandService:
         except RapidWorkersError:
             return None
 
-    def _created(self, row: dict, user_id: str, job, kind: str, title: str, cost: Decimal, what: str) -> Reply:
-        cid = row["id"]
+    def _created(self, row: Offer, user_id: str, job, kind: str, title: str, cost: Decimal, what: str) -> Reply:
+        cid = row.id
         job_id = job.job_id or f"unknown-{cid[:8]}"
         records.finish_confirmation(self.db, cid, "done", {"job_id": job_id, "cost": str(cost)}, spent_cents=cents(cost))
-        records.record_job(self.db, job_id, cid, kind, title[:200], str(cost), row["user_id"])
-        records.audit(self.db, user_id, ACTION_LABEL[row["action"]], job_id, "created", what[:200], str(cost))
+        records.record_job(self.db, job_id, cid, kind, title[:200], str(cost), row.user_id)
+        records.audit(self.db, user_id, ACTION_LABEL[row.action], job_id, "created", what[:200], str(cost))
         self._announce(f"{self._who(row)} created {what} for {money(cost)} (job `{escape(job_id)}`).")
         balance = self._balance_after(job.new_balance)
         details = [f"Job `{escape(job_id)}`", f"cost {money(cost)}"]
         if balance is not None:
             details.append(f"new balance {money(balance)}")
-        if row.get("second_by"):
-            details.append(f"asked by {mention(row['user_id'])}, confirmed by {mention(row['second_by'])}")
+        if row.second_by:
+            details.append(f"asked by {mention(row.user_id)}, confirmed by {mention(row.second_by)}")
         view = job.job_id if job.job_id and ID_RE.match(job.job_id) else None  # the job is a campaign: "View campaign"
         return _reply(ui.result_message(f":white_check_mark: Created {what}.", details, campaign_id=view), replace=True)
 
-    def _create_prefilled(self, row: dict, user_id: str) -> Reply:
-        p = row["params"]
+    def _create_prefilled(self, row: Offer, user_id: str) -> Reply:
+        p = row.params
         job = self.s.rw.create_prefilled_job(p["kind"], p["link"], int(p["quantity"]), p.get("countries") or None, p.get("language"))
-        cost = job.total_deducted or job.total_cost or Decimal(row["cost"])
+        cost = job.total_deducted or job.total_cost or row.cost_amount
         what = f"a new *{p['kind']}* job ({int(p['quantity']):,} on {escape(p['link'])})"
         return self._created(row, user_id, job, p["kind"], f"{p['kind']} {p['link']}", cost, what)
 
-    def _create_custom(self, row: dict, user_id: str) -> Reply:
-        p = row["params"]
-        image = self._image_for(row["id"], p.get("image"))
+    def _create_custom(self, row: Offer, user_id: str) -> Reply:
+        p = row.params
+        image = self._image_for(row.id, p.get("image"))
         job = self.s.rw.create_job(
             title=p["title"],
             description=p["description"],
@@ -1069,10 +1070,10 @@ class CommandService:
             approve_once_full=bool(p.get("approve_once_full")),
             image=image,
         )
-        self._drop_image(row["id"])
+        self._drop_image(row.id)
         if job.job_id:  # the review card shows it; campaign listings may not include it
             records.remember_campaign_requirement(self.db, job.job_id, p["proof_required_description"])
-        cost = job.total_deducted or Decimal(row["cost"])
+        cost = job.total_deducted or row.cost_amount
         what = f"a new campaign *{truncate(escape(p['title']), 200)}* ({int(p['total_availabilities']):,} × {money(Decimal(p['pay_rate']))})"
         return self._created(row, user_id, job, "custom", p["title"], cost, what)
 
@@ -1081,22 +1082,22 @@ class CommandService:
         budget = self.s.rw.budget
         return budget.remaining() <= min(BULK_LEAVES_FREE * budget.interactive_reserve, budget.hourly_limit // 2)
 
-    def _bulk_approve(self, row: dict, user_id: str, progress=None) -> Reply:
+    def _bulk_approve(self, row: Offer, user_id: str, progress=None) -> Reply:
         """Approve exactly the offered submissions still pending, one at a time (never bulk_action)."""
-        p = row["params"]
+        p = row.params
         cid = p["campaign_id"]
         pay = Decimal(p["pay"])
         title = truncate(escape(p.get("title") or cid), 200)
         if "submission_ids" not in p:  # offered by a version that did not list them: never approve blindly
-            records.finish_confirmation(self.db, row["id"], "cancelled")
+            records.finish_confirmation(self.db, row.id, "cancelled")
             return problem("This offer was made before an upgrade and does not list its submissions. "
                            f"Nothing was spent; run `/rw approve-all {escape(cid)}` again.")
         wanted = list(p["submission_ids"]) + (list(p["flagged_ids"]) if p.get("include_flagged") else [])
         try:
             still_pending = {sub.id: sub for sub in self.s.rw.list_submissions(cid, status="Pending")}
         except RapidWorkersError as e:  # a read: certainly nothing was spent
-            records.finish_confirmation(self.db, row["id"], self._waiting_state(row))
-            records.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", str(e)[:300], row["cost"])
+            records.finish_confirmation(self.db, row.id, self._waiting_state(row))
+            records.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", str(e)[:300], row.cost)
             return problem(f"{explain(e)} Nothing was spent; the offer above still stands.")
         approved: list[tuple[int, Decimal]] = []
         skipped: list[int] = []
@@ -1135,10 +1136,10 @@ class CommandService:
         paid = sum((a for _, a in approved), Decimal("0")).quantize(Decimal("0.01"))
         result = {"approved": [s for s, _ in approved], "skipped": skipped, "failed": len(failed), "left": left, "cost": str(paid)}
         if not approved and not uncertain and not skipped and failed:
-            records.finish_confirmation(self.db, row["id"], self._waiting_state(row))
-            records.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", "; ".join(failed)[:300], row["cost"])
+            records.finish_confirmation(self.db, row.id, self._waiting_state(row))
+            records.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", "; ".join(failed)[:300], row.cost)
             return problem(f"Nothing was approved and nothing was spent: {failed[0]} The offer above still stands.")
-        records.finish_confirmation(self.db, row["id"], "done" if approved or not uncertain else "failed", result,
+        records.finish_confirmation(self.db, row.id, "done" if approved or not uncertain else "failed", result,
                                     spent_cents=cents(paid + pay * uncertain))
         records.audit(self.db, user_id, "approve-all", cid, "approved",
                       f"{len(approved)} approved, {len(skipped)} skipped, {len(failed)} failed, {len(left)} left", str(paid))
@@ -1155,8 +1156,8 @@ class CommandService:
             details.append(f"{len(left)} not attempted: {stop}. Run `/rw approve-all {escape(cid)}` again later for them")
         if uncertain:
             details.append(f"check `/rw campaign {escape(cid)}` before trying again; I will not retry on my own")
-        if row.get("second_by"):
-            details.append(f"asked by {mention(row['user_id'])}, confirmed by {mention(row['second_by'])}")
+        if row.second_by:
+            details.append(f"asked by {mention(row.user_id)}, confirmed by {mention(row.second_by)}")
         balance = self._balance_after(None)
         if balance is not None:
             details.append(f"new balance {money(balance)}")

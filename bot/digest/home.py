@@ -24,6 +24,7 @@ from bot.digest.blocks import LowBalance, Waiting, campaign_lines, low_balance_l
 from bot.slack import ids
 from bot.slack.mrkdwn import date_token, escape, mention, money, truncate, when
 from bot.wonolo_desk.blocks import home_section
+from storage.rows import SubmissionRow
 
 SECTION_TEXT_LIMIT = 3000
 MAX_CAMPAIGNS = 25  # a home view may hold 100 blocks
@@ -41,7 +42,7 @@ class HomeData:
     low: LowBalance | None = None
     active: Sequence[Any] = field(default_factory=list)  # bot.rapidworkers.client.Campaign
     waiting: Waiting = field(default_factory=Waiting)
-    decisions: Sequence[dict] = field(default_factory=list)  # storage.submissions rows, newest first
+    decisions: Sequence[SubmissionRow] = field(default_factory=list)  # storage.submissions rows, newest first
     status: str | None = None  # one short line: "Digest posted …", or an error (trusted mrkdwn)
     wonolo: Any = None  # bot.blocks.wonolo.WonoloSummary when Wonolo is configured
 
@@ -50,16 +51,16 @@ def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)))
 
 
-def decision_line(row: dict) -> str:
-    data = row.get("data") or {}
-    outcome = row.get("outcome") or row.get("state") or ""
+def decision_line(row: SubmissionRow) -> str:
+    data = row.data or {}
+    outcome = row.outcome or row.state or ""
     icon = OUTCOME_ICON.get(outcome, "•")
-    who = f"by {mention(row['decided_by'])}" if row.get("decided_by") else "on RapidWorkers"
+    who = f"by {mention(row.decided_by)}" if row.decided_by else "on RapidWorkers"
     title = truncate(escape(data.get("campaign_title") or "Untitled campaign"), 150)
     worker = truncate(escape(data.get("worker_name") or "unknown worker"), 80)
-    line = f"{icon} {outcome.capitalize() or 'Decided'} `{row['submission_id']}` · {worker} · *{title}* {who} · {when(row.get('decided_at'))}"
-    if outcome == "approved" and row.get("amount_paid"):
-        line += f" · paid {money(row['amount_paid'])}"
+    line = f"{icon} {outcome.capitalize() or 'Decided'} `{row.submission_id}` · {worker} · *{title}* {who} · {when(row.decided_at)}"
+    if outcome == "approved" and row.amount_paid:
+        line += f" · paid {money(row.amount_paid)}"
     return line
 
 

@@ -125,19 +125,19 @@ class DigestService:
         if not summary["count"] or oldest is None:
             return Waiting(count=summary["count"])
         link = None
-        if oldest.get("channel") and oldest.get("ts"):
+        if oldest.channel and oldest.ts:
             try:
-                link = self.s.slack.chat_getPermalink(channel=oldest["channel"], message_ts=oldest["ts"]).get("permalink")
+                link = self.s.slack.chat_getPermalink(channel=oldest.channel, message_ts=oldest.ts).get("permalink")
             except SlackApiError as e:
-                log.info("no permalink for submission %s: %s", oldest["submission_id"], e.response.get("error"))
+                log.info("no permalink for submission %s: %s", oldest.submission_id, e.response.get("error"))
             except Exception as e:
-                log.info("no permalink for submission %s: %s", oldest["submission_id"], type(e).__name__)
+                log.info("no permalink for submission %s: %s", oldest.submission_id, type(e).__name__)
         return Waiting(
             flagged=proof_records.suspicious_waiting_count(self.db),
             count=summary["count"],
-            oldest_id=oldest["submission_id"],
-            oldest_title=oldest["data"].get("campaign_title"),
-            oldest_since=oldest.get("posted_at") or oldest.get("claimed_at"),
+            oldest_id=oldest.submission_id,
+            oldest_title=oldest.data.get("campaign_title"),
+            oldest_since=oldest.posted_at or oldest.claimed_at,
             oldest_link=link,
         )
 
@@ -147,13 +147,13 @@ class DigestService:
         approvals, paid = 0, Decimal("0")
         tally: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
         for row in subs.recent_decisions(self.db, since):
-            outcome = row.get("outcome") or row.get("state")
+            outcome = row.outcome or row.state
             if outcome == "approved":
                 approvals += 1
-                paid += _dec(row.get("amount_paid")) or _dec(row["data"].get("pay")) or Decimal("0")
-                tally[row.get("decided_by")][0] += 1
+                paid += _dec(row.amount_paid) or _dec(row.data.get("pay")) or Decimal("0")
+                tally[row.decided_by][0] += 1
             elif outcome == "rejected":
-                tally[row.get("decided_by")][1] += 1
+                tally[row.decided_by][1] += 1
         reviewers = [ReviewerTally(user, a, r) for user, (a, r) in tally.items()]
         reviewers.sort(key=lambda t: (t.user_id is None, -t.total, t.user_id or ""))
         return len(jobs), jobs_cost, approvals, paid, reviewers

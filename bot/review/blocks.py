@@ -23,6 +23,7 @@ from bot.forensics.blocks import flag_lines
 from bot.slack import ids
 from bot.slack.mrkdwn import date_token, escape, iso_epoch, link, mention, money, plain, truncate, when
 from bot.slack.view_state import state_choice, state_text
+from storage.rows import SubmissionRow
 
 CONTEXT_ELEMENTS = 10  # Block Kit's limit per context block
 SECTION_TEXT_LIMIT = 3000
@@ -106,11 +107,11 @@ def submitted_ago(iso: str | None, now: datetime | None = None) -> str:
     return date_token(epoch, f"submitted {ago}", "submitted {ago}")
 
 
-def _in_progress(row: dict) -> str | None:
-    state = row.get("state")
+def _in_progress(row: SubmissionRow) -> str | None:
+    state = row.state
     if state not in IN_PROGRESS:
         return None
-    return f":hourglass_flowing_sand: *{IN_PROGRESS[state]}…* — {mention(row.get('acting_user'))}"
+    return f":hourglass_flowing_sand: *{IN_PROGRESS[state]}…* — {mention(row.acting_user)}"
 
 
 def _blocked_line(block: dict | None) -> str | None:
@@ -119,36 +120,36 @@ def _blocked_line(block: dict | None) -> str | None:
     return f":no_entry: Worker blocked by {mention(block.get('blocked_by'))} · {when(block.get('blocked_at'))}"
 
 
-def _outcome_line(row: dict) -> str:
-    state = row["state"]
-    who = f"by {mention(row.get('decided_by'))}" if row.get("decided_by") else "on RapidWorkers (outside Slack)"
-    line = f"{OUTCOME_ICON[state]} *{state.capitalize()}* {who} · {when(row.get('decided_at'))}"
-    if state == "approved" and row.get("amount_paid"):
-        line += f" · paid {money(row['amount_paid'])}"
-    if state == "rejected" and row.get("notes"):
-        line += f" · reason: {truncate(escape(' '.join(str(row['notes']).split())), 300)}"
+def _outcome_line(row: SubmissionRow) -> str:
+    state = row.state
+    who = f"by {mention(row.decided_by)}" if row.decided_by else "on RapidWorkers (outside Slack)"
+    line = f"{OUTCOME_ICON[state]} *{state.capitalize()}* {who} · {when(row.decided_at)}"
+    if state == "approved" and row.amount_paid:
+        line += f" · paid {money(row.amount_paid)}"
+    if state == "rejected" and row.notes:
+        line += f" · reason: {truncate(escape(' '.join(str(row.notes).split())), 300)}"
     return line
 
 
-def _status_line(row: dict, block: dict | None) -> list[str]:
+def _status_line(row: SubmissionRow, block: dict | None) -> list[str]:
     """A batch row's state: the outcome, or the action under way, and whether the worker is blocked."""
-    state = row.get("state")
+    state = row.state
     first = _outcome_line(row) if state in OUTCOME_ICON else _in_progress(row)
     return [line for line in (first, _blocked_line(block)) if line]
 
 
-def _ids_line(row: dict) -> ContextBlock:
+def _ids_line(row: SubmissionRow) -> ContextBlock:
     """Ids for support, small and out of the way."""
-    data = row["data"]
-    text = (f"submission `{row['submission_id']}` · campaign `{truncate(escape(row['campaign_id']), 60)}`"
+    data = row.data
+    text = (f"submission `{row.submission_id}` · campaign `{truncate(escape(row.campaign_id), 60)}`"
             f" · worker `{truncate(escape(data.get('worker_id') or '?'), 60)}`")
     return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, FIELD_LIMIT))])
 
 
-def collapsed_message(row: dict, block: dict | None = None) -> list[Block]:
+def collapsed_message(row: SubmissionRow, block: dict | None = None) -> list[Block]:
     """A decided submission in two lines: outcome, who, when, amount or reason; then what it
     was, with a link to the first proof image. No image blocks, no buttons."""
-    data = row["data"]
+    data = row.data
     title = truncate(escape(data.get("campaign_title") or "Untitled campaign"), 150)
     worker = truncate(escape(data.get("worker_name") or "unknown worker"), 80)
     second = [f"*{title}* · {money(data.get('pay'))} · {worker}"]
@@ -158,7 +159,7 @@ def collapsed_message(row: dict, block: dict | None = None) -> list[Block]:
     blocked = _blocked_line(block)
     if blocked:
         second.append(blocked)
-    second.append(f"submission `{row['submission_id']}`")
+    second.append(f"submission `{row.submission_id}`")
     return [
         SectionBlock(text=MarkdownTextObject(text=truncate(_outcome_line(row), SECTION_TEXT_LIMIT))),
         ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(second), FIELD_LIMIT))]),
@@ -166,7 +167,7 @@ def collapsed_message(row: dict, block: dict | None = None) -> list[Block]:
 
 
 def review_message(
-    row: dict,
+    row: SubmissionRow,
     block: dict | None = None,
     *,
     new_account_days: int = 7,
@@ -188,11 +189,11 @@ def review_message(
     mrkdwn, escaped by the caller). Buttons appear only while the
     submission waits for a decision; a decided one collapses to two lines.
     """
-    data = row["data"]
-    sid = row["submission_id"]
+    data = row.data
+    sid = row.submission_id
     title = data.get("campaign_title") or "Untitled campaign"
     worker = data.get("worker_name") or "unknown worker"
-    state = row.get("state")
+    state = row.state
     if state in OUTCOME_ICON:
         verb = state.capitalize()
         text = f"{verb}: submission {sid} by {escape(worker)} for {escape(title)}"
@@ -270,11 +271,11 @@ def review_buttons(submission_id: int, worker: str, *, has_block: bool) -> Actio
     return ActionsBlock(block_id=f"review-{submission_id}", elements=elements)
 
 
-def metadata(row: dict) -> dict:
+def metadata(row: SubmissionRow) -> dict:
     """Slack message metadata that lets a later sync find this message."""
     return {
         "event_type": ids.SUBMISSION_EVENT,
-        "event_payload": {"submission_id": row["submission_id"], "campaign_id": row["campaign_id"]},
+        "event_payload": {"submission_id": row.submission_id, "campaign_id": row.campaign_id},
     }
 
 
@@ -286,16 +287,16 @@ PRESET_REASONS = (
 )
 
 
-def reject_modal(row: dict) -> dict:
+def reject_modal(row: SubmissionRow) -> dict:
     """The modal that asks for a rejection reason (the API requires one)."""
     from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
     from slack_sdk.models.views import View
 
-    data = row["data"]
+    data = row.data
     view = View(
         type="modal",
         callback_id=ids.REVIEW_REJECT_MODAL,
-        private_metadata=str(row["submission_id"]),
+        private_metadata=str(row.submission_id),
         title="Reject submission",
         submit="Reject",
         close="Cancel",
@@ -303,7 +304,7 @@ def reject_modal(row: dict) -> dict:
             SectionBlock(
                 text=MarkdownTextObject(
                     text=truncate(
-                        f"Rejecting submission `{row['submission_id']}` by *{escape(data.get('worker_name') or 'unknown')}* "
+                        f"Rejecting submission `{row.submission_id}` by *{escape(data.get('worker_name') or 'unknown')}* "
                         f"for *{escape(data.get('campaign_title') or '')}*. The worker sees the reason.",
                         SECTION_TEXT_LIMIT,
                     )
@@ -363,7 +364,7 @@ def _compact_flags(data: dict, *, new_account_days: int, low_approval_rate: floa
 
 
 def batch_row_blocks(
-    row: dict,
+    row: SubmissionRow,
     block: dict | None = None,
     *,
     new_account_days: int = 7,
@@ -375,12 +376,12 @@ def batch_row_blocks(
     Approve / Reject while it waits; once decided, one collapsed line with the outcome."""
     from slack_sdk.models.blocks import ImageElement
 
-    data = row["data"]
-    sid = row["submission_id"]
+    data = row.data
+    sid = row.submission_id
     worker = data.get("worker_name") or "unknown worker"
     head = (f"*{truncate(escape(worker), 100)}* (`{truncate(escape(data.get('worker_id')), 40)}`)"
             f" · {truncate(escape(data.get('campaign_title') or 'Untitled campaign'), 80)} · {money(data.get('pay'))}")
-    state = row.get("state")
+    state = row.state
     if state in OUTCOME_ICON:  # collapsed: no image, no buttons
         lines = [head + f" · `{sid}`", *_status_line(row, block)]
         return [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_LIMIT)))]
@@ -425,23 +426,23 @@ def batch_row_blocks(
     return blocks
 
 
-def batch_message(rows: list[dict], render_row) -> tuple[str, list[dict]]:
+def batch_message(rows: list[SubmissionRow], render_row) -> tuple[str, list[dict]]:
     """(fallback text, blocks) of a batch message; `render_row(row)` gives a row's blocks."""
-    waiting = sum(1 for r in rows if r.get("state") not in OUTCOME_ICON)
+    waiting = sum(1 for r in rows if r.state not in OUTCOME_ICON)
     blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(
         text=f":inbox_tray: {len(rows)} submissions to review (batched: a backlog) · {waiting} waiting")])]
     for row in rows:
         blocks.append(DividerBlock())
         blocks.extend(render_row(row))
-    text = f"{waiting} of {len(rows)} submissions to review: " + ", ".join(str(r["submission_id"]) for r in rows)
+    text = f"{waiting} of {len(rows)} submissions to review: " + ", ".join(str(r.submission_id) for r in rows)
     return truncate(text, 3000), [b.to_dict() for b in blocks]
 
 
-def batch_metadata(rows: list[dict]) -> dict:
+def batch_metadata(rows: list[SubmissionRow]) -> dict:
     """Metadata naming every submission of a batch message, in row order (recovery finds each)."""
     return {
         "event_type": ids.SUBMISSION_BATCH_EVENT,
-        "event_payload": {"submission_ids": [r["submission_id"] for r in rows]},
+        "event_payload": {"submission_ids": [r.submission_id for r in rows]},
     }
 
 
@@ -450,7 +451,7 @@ def batch_metadata(rows: list[dict]) -> dict:
 REMINDER_LISTED = 20
 
 
-def reminder_message(rows: list[dict], links: dict[int, str | None], *, hours: int, group: str | None) -> tuple[str, list[dict]]:
+def reminder_message(rows: list[SubmissionRow], links: dict[int, str | None], *, hours: int, group: str | None) -> tuple[str, list[dict]]:
     """One nudge for a channel: the submissions waiting longer than `hours`, each linked to its
     message; `group` (a validated S… id) is mentioned when set."""
     head = f":alarm_clock: {len(rows)} submission{'s' if len(rows) != 1 else ''} waiting more than {hours} h for review"
@@ -458,10 +459,10 @@ def reminder_message(rows: list[dict], links: dict[int, str | None], *, hours: i
         head = f"<!subteam^{group}> {head}"
     lines = []
     for row in rows[:REMINDER_LISTED]:
-        data = row["data"]
+        data = row.data
         label = f"{data.get('worker_name') or 'unknown worker'} · {data.get('campaign_title') or 'Untitled campaign'}"
-        shown = link(links.get(row["submission_id"]), truncate(label, 120))
-        lines.append(f"• {shown} · submission `{row['submission_id']}` · submitted {when(data.get('submitted_at'))}")
+        shown = link(links.get(row.submission_id), truncate(label, 120))
+        lines.append(f"• {shown} · submission `{row.submission_id}` · submitted {when(data.get('submitted_at'))}")
     if len(rows) > REMINDER_LISTED:
         lines.append(f"…and {len(rows) - REMINDER_LISTED} more.")
     body = truncate(head + ":\n" + "\n".join(lines), SECTION_TEXT_LIMIT)
@@ -469,5 +470,5 @@ def reminder_message(rows: list[dict], links: dict[int, str | None], *, hours: i
     return text, [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
 
 
-def reminder_metadata(rows: list[dict]) -> dict:
-    return {"event_type": ids.REVIEW_REMINDER_EVENT, "event_payload": {"submission_ids": [r["submission_id"] for r in rows]}}
+def reminder_metadata(rows: list[SubmissionRow]) -> dict:
+    return {"event_type": ids.REVIEW_REMINDER_EVENT, "event_payload": {"submission_ids": [r.submission_id for r in rows]}}

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from slack_sdk.errors import SlackApiError
 
 from bot.review.blocks import REMINDER_LISTED, reminder_message, reminder_metadata
 from bot.review.service import NOT_POSTED_ERRORS
 from storage import routes as route_store
+from storage.rows import SubmissionRow
 
 log = logging.getLogger("gigdesk.review")
 
 REMIND_CHECK_MINUTES = 10
 
 
-def _submitted(row: dict) -> datetime | None:
+def _submitted(row: SubmissionRow) -> datetime | None:
     """When the worker submitted (else when the bot first saw it)."""
-    for value in (row["data"].get("submitted_at"), row.get("claimed_at")):
+    for value in (row.data.get("submitted_at"), row.claimed_at):
         try:
             moment = datetime.fromisoformat(str(value))
         except ValueError:
@@ -38,31 +40,31 @@ def remind_waiting(services, *, now: datetime | None = None) -> int:
     if not hours:
         return 0
     cutoff = (now or datetime.now(UTC)) - timedelta(hours=hours)
-    due: dict[str, list[dict]] = {}
+    due: dict[str, list[SubmissionRow]] = {}
     for row in route_store.unreminded_waiting(services.store.db):
         submitted = _submitted(row)
         if submitted is not None and submitted <= cutoff:
-            due.setdefault(row["channel"], []).append(row)
+            due.setdefault(cast(str, row.channel), []).append(row)  # posted: it has a channel
     reminded = 0
     for channel, rows in due.items():
-        taken = set(route_store.claim_reminders(services.store.db, [r["submission_id"] for r in rows], channel))
-        rows = [r for r in rows if r["submission_id"] in taken]
+        taken = set(route_store.claim_reminders(services.store.db, [r.submission_id for r in rows], channel))
+        rows = [r for r in rows if r.submission_id in taken]
         if rows:
             reminded += _post(services, channel, rows)
     return reminded
 
 
-def _post(services, channel: str, rows: list[dict]) -> int:
+def _post(services, channel: str, rows: list[SubmissionRow]) -> int:
     links: dict[int, str | None] = {}
-    by_message: dict[str, str | None] = {}  # a batch message's rows share one link
+    by_message: dict[str | None, str | None] = {}  # a batch message's rows share one link
     for row in rows[:REMINDER_LISTED]:
-        if row["ts"] not in by_message:
+        if row.ts not in by_message:
             try:
-                by_message[row["ts"]] = services.slack.chat_getPermalink(channel=channel, message_ts=row["ts"]).get("permalink")
+                by_message[row.ts] = services.slack.chat_getPermalink(channel=channel, message_ts=row.ts).get("permalink")
             except SlackApiError as e:
                 log.warning("no permalink for a review message in %s: %s", channel, e.response.get("error"))
-                by_message[row["ts"]] = None
-        links[row["submission_id"]] = by_message[row["ts"]]
+                by_message[row.ts] = None
+        links[row.submission_id] = by_message[row.ts]
     text, blocks = reminder_message(rows, links, hours=services.settings.remind_after_hours,
                                     group=services.settings.reviewer_group)
     try:
@@ -70,7 +72,7 @@ def _post(services, channel: str, rows: list[dict]) -> int:
                                         unfurl_links=False, unfurl_media=False)
     except SlackApiError as e:
         if e.response.get("error") in NOT_POSTED_ERRORS:  # certainly not posted: the next run tries again
-            route_store.release_reminders(services.store.db, [r["submission_id"] for r in rows])
+            route_store.release_reminders(services.store.db, [r.submission_id for r in rows])
         log.warning("could not post a reminder in %s: %s", channel, e.response.get("error"))
         return 0
     return len(rows)

@@ -40,6 +40,7 @@ from bot.slack.mrkdwn import escape, mention
 from storage import records
 from storage import routes as route_store
 from storage import submissions as subs
+from storage.rows import SubmissionRow
 
 log = logging.getLogger("gigdesk.review")
 
@@ -92,7 +93,7 @@ class SyncReport:
 class Started:
     """A decision taken (the message shows it in progress) whose API call is still to come."""
 
-    row: dict
+    row: SubmissionRow
     user_id: str
     action: str  # "approve" | "reject" | "block"
     notes: str | None
@@ -162,29 +163,29 @@ class ReviewService:
 
     # --- rendering -----------------------------------------------------------------
 
-    def render(self, row: dict, *, with_images: bool = True, notice: str | None = None,
+    def render(self, row: SubmissionRow, *, with_images: bool = True, notice: str | None = None,
                progress: str | None = None) -> tuple[str, list[dict]]:
         return review_message(
             row,
-            records.block_of(self.db, row.get("worker_id")),
+            records.block_of(self.db, row.worker_id),
             new_account_days=self.settings.new_account_days,
             low_approval_rate=self.settings.low_approval_rate,
             with_images=with_images,
-            forensics=self.forensics.flags_for(row["submission_id"]) if self.forensics else (),
-            requirement=records.campaign_requirement(self.db, row["campaign_id"]),
+            forensics=self.forensics.flags_for(row.submission_id) if self.forensics else (),
+            requirement=records.campaign_requirement(self.db, row.campaign_id),
             notice=notice,
             progress=progress,
         )
 
-    def render_batch(self, rows: list[dict], *, with_images: bool = True) -> tuple[str, list[dict]]:
+    def render_batch(self, rows: list[SubmissionRow], *, with_images: bool = True) -> tuple[str, list[dict]]:
         """A batch message (up to 10 rows) from stored rows."""
         return batch_message(rows, lambda row: batch_row_blocks(
             row,
-            records.block_of(self.db, row.get("worker_id")),
+            records.block_of(self.db, row.worker_id),
             new_account_days=self.settings.new_account_days,
             low_approval_rate=self.settings.low_approval_rate,
             with_images=with_images,
-            forensics=self.forensics.flags_for(row["submission_id"]) if self.forensics else (),
+            forensics=self.forensics.flags_for(row.submission_id) if self.forensics else (),
         ))
 
     def flags(self, submission_id: int, data: dict) -> list[str]:
@@ -198,14 +199,14 @@ class ReviewService:
     def _permalink(self, channel: str, ts: str) -> str | None:
         return self.s.slack.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
 
-    def _check_proofs(self, row: dict) -> None:
+    def _check_proofs(self, row: SubmissionRow) -> None:
         """Proof forensics after the claim, before the post; never stops the post."""
         if self.forensics is None:
             return
         try:
-            self.forensics.check(row["submission_id"], row["data"])
+            self.forensics.check(row.submission_id, row.data)
         except Exception as e:
-            log.warning("proof checks of submission %s failed: %s", row["submission_id"], type(e).__name__)
+            log.warning("proof checks of submission %s failed: %s", row.submission_id, type(e).__name__)
 
     def _message_lock(self, key: int) -> threading.Lock:
         return self._message_locks[key % len(self._message_locks)]
@@ -221,26 +222,26 @@ class ReviewService:
         A row of a batch message rebuilds the whole batch message (from its rows' states).
         """
         posted = subs.get(self.db, submission_id)
-        if posted is None or not posted.get("ts"):
+        if posted is None or not posted.ts:
             return
-        if posted.get("batch_row") is not None:
+        if posted.batch_row is not None:
             if progress is not None:
                 return  # a batch row shows stored states only (its own in-progress, outcome, blocked)
-            with self._message_lock(zlib.crc32(f"{posted['channel']}/{posted['ts']}".encode())):
-                self.refresh_batch(posted["channel"], posted["ts"])
+            with self._message_lock(zlib.crc32(f"{posted.channel}/{posted.ts}".encode())):
+                self.refresh_batch(cast(str, posted.channel), posted.ts)
             return
         with self._message_lock(submission_id):
             row = subs.get(self.db, submission_id)
-            if row is None or not row.get("ts"):
+            if row is None or not row.ts:
                 return
             text, blocks = self.render(row, notice=notice, progress=progress)
             try:
-                self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
+                self.s.slack.chat_update(channel=cast(str, row.channel), ts=row.ts, text=text, blocks=blocks)
             except SlackApiError as e:
                 if e.response.get("error") != "invalid_blocks":
                     raise
                 text, blocks = self.render(row, with_images=False, notice=notice, progress=progress)
-                self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
+                self.s.slack.chat_update(channel=cast(str, row.channel), ts=row.ts, text=text, blocks=blocks)
 
     def refresh_batch(self, channel: str, ts: str) -> None:
         """Rebuild a batch message from stored state: decided rows collapsed, the others keep their buttons."""
@@ -345,7 +346,7 @@ class ReviewService:
 
     def _post_unit(self, channel: str, unit: list[tuple[Campaign, Submission]], report: SyncReport, *, batch: bool) -> bool:
         """Claim the unit's submissions, then post them: one message, or one batch message."""
-        rows: list[dict] = []
+        rows: list[SubmissionRow] = []
         for campaign, submission in unit:
             data = submission.to_dict()
             data["pay"] = str(campaign.pay)
@@ -353,7 +354,7 @@ class ReviewService:
             data["proof_required_description"] = campaign.proof_required_description
             if subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data, target_channel=channel,
                           batch_row=len(rows) if batch else None):
-                rows.append(cast(dict, subs.get(self.db, submission.id)))  # just claimed
+                rows.append(cast(SubmissionRow, subs.get(self.db, submission.id)))  # just claimed
             else:
                 report.skipped += 1
         if not rows:
@@ -362,13 +363,13 @@ class ReviewService:
             return self._post_batch(rows, channel, report)
         return all([self._post_claimed(row, report) for row in rows])
 
-    def _post_batch(self, rows: list[dict], channel: str, report: SyncReport, *, recovered: bool = False) -> bool:
+    def _post_batch(self, rows: list[SubmissionRow], channel: str, report: SyncReport, *, recovered: bool = False) -> bool:
         """Post claimed submissions as one batch message whose metadata names them all; record
         each row (channel, ts, row index); on a certain failure, release every claim."""
         for row in rows:
             self._check_proofs(row)
         self._pace(channel)
-        sids = [r["submission_id"] for r in rows]
+        sids = [r.submission_id for r in rows]
         try:
             text, blocks = self.render_batch(rows)
             try:
@@ -404,9 +405,9 @@ class ReviewService:
         else:
             report.errors.append(f"{what}: could not post ({type(e).__name__})")
 
-    def _post_claimed(self, row: dict, report: SyncReport, *, recovered: bool = False) -> bool:
+    def _post_claimed(self, row: SubmissionRow, report: SyncReport, *, recovered: bool = False) -> bool:
         """Post a claimed submission; record it; on a certain failure, release the claim."""
-        channel = row.get("target_channel") or cast(str, self.settings.review_channel)
+        channel = row.target_channel or cast(str, self.settings.review_channel)
         self._check_proofs(row)
         self._pace(channel)
         try:
@@ -418,9 +419,9 @@ class ReviewService:
             if outage:
                 report.stop_posting(outage)
             else:
-                report.errors.append(f"submission {row['submission_id']}: Slack said {error}")
+                report.errors.append(f"submission {row.submission_id}: Slack said {error}")
             if error in NOT_POSTED_ERRORS:
-                subs.release_claim(self.db, row["submission_id"])
+                subs.release_claim(self.db, row.submission_id)
             # Otherwise (5xx, timeout) it may be in the channel: the next sync
             # looks for it by its metadata before posting again.
             return False
@@ -430,16 +431,16 @@ class ReviewService:
             if outage:
                 report.stop_posting(outage)
             else:
-                report.errors.append(f"submission {row['submission_id']}: could not post it ({type(e).__name__})")
+                report.errors.append(f"submission {row.submission_id}: could not post it ({type(e).__name__})")
             return False
-        subs.mark_posted(self.db, row["submission_id"], response["channel"], response["ts"])
+        subs.mark_posted(self.db, row.submission_id, response["channel"], response["ts"])
         if recovered:
             report.recovered += 1
         else:
             report.posted += 1
         return True
 
-    def _post(self, row: dict, channel: str):
+    def _post(self, row: SubmissionRow, channel: str):
         text, blocks = self.render(row)
         try:
             return self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata(row), unfurl_links=False, unfurl_media=False)
@@ -460,17 +461,17 @@ class ReviewService:
 
     def _repost_unrecorded(self, report: SyncReport) -> None:
         """Claims without a recorded message: find them in their channel, else post again."""
-        by_channel: dict[str, list[dict]] = {}
+        by_channel: dict[str, list[SubmissionRow]] = {}
         for claim in subs.unposted(self.db):
-            by_channel.setdefault(claim.get("target_channel") or cast(str, self.settings.review_channel), []).append(claim)
+            by_channel.setdefault(claim.target_channel or cast(str, self.settings.review_channel), []).append(claim)
         for channel, claims in by_channel.items():
             if report.slack_down:
                 break  # still claimed: the next sync looks for them again
             self._repost_in(channel, claims, report)
 
-    def _repost_in(self, channel: str, claims: list[dict], report: SyncReport) -> None:
+    def _repost_in(self, channel: str, claims: list[SubmissionRow], report: SyncReport) -> None:
         try:
-            found = self._find_posted(channel, min(c["claimed_at"] for c in claims))
+            found = self._find_posted(channel, min(c.claimed_at for c in claims))
         except Exception as e:
             outage = slack_outage(e, self.settings.slack_api_url)
             if outage is None:
@@ -485,18 +486,18 @@ class ReviewService:
             return
         missing = []
         for row in claims:
-            where = found.get(row["submission_id"])
+            where = found.get(row.submission_id)
             if where is not None:
-                subs.mark_posted(self.db, row["submission_id"], channel, where[0], batch_row=where[1])
+                subs.mark_posted(self.db, row.submission_id, channel, where[0], batch_row=where[1])
                 report.recovered += 1
             else:
                 missing.append(row)
-        meant_for_batch = [r for r in missing if r.get("batch_row") is not None]
+        meant_for_batch = [r for r in missing if r.batch_row is not None]
         for start in range(0, len(meant_for_batch), BATCH_SIZE):
             if report.slack_down:
                 break
             self._post_batch(meant_for_batch[start:start + BATCH_SIZE], channel, report, recovered=True)
-        for row in (r for r in missing if r.get("batch_row") is None):
+        for row in (r for r in missing if r.batch_row is None):
             if report.slack_down:
                 break  # still claimed: the next sync looks for it again
             self._post_claimed(row, report, recovered=True)
@@ -540,7 +541,7 @@ class ReviewService:
     def _settle_vanished(self, campaign: Campaign, pending: list[Submission], report: SyncReport) -> None:
         """Posted submissions no longer pending were decided on the website."""
         still = {p.id for p in pending}
-        vanished = [r for r in subs.posted(self.db, campaign_id=campaign.id) if r["state"] == "posted" and r["submission_id"] not in still]
+        vanished = [r for r in subs.posted(self.db, campaign_id=campaign.id) if r.state == "posted" and r.submission_id not in still]
         if not vanished:
             return
         try:
@@ -549,11 +550,11 @@ class ReviewService:
             report.errors.append(f"campaign {campaign.id}: {_describe(e)}")
             return
         for row in vanished:
-            found = upstream.get(row["submission_id"])
+            found = upstream.get(row.submission_id)
             if found is not None and found.status in ("Approved", "Rejected"):
-                subs.finish_decision(self.db, row["submission_id"], found.status.lower(), decided_by=None, notes=found.notes, via="rapidworkers")
+                subs.finish_decision(self.db, row.submission_id, found.status.lower(), decided_by=None, notes=found.notes, via="rapidworkers")
                 report.settled += 1
-                self._refresh_quietly(row["submission_id"])
+                self._refresh_quietly(row.submission_id)
 
     def _refresh_quietly(self, submission_id: int, *, notice: str | None = None, progress: str | None = None) -> None:
         try:
@@ -568,7 +569,7 @@ class ReviewService:
 
     # --- decisions -------------------------------------------------------------------
 
-    def _row_for_action(self, submission_id: object, message: tuple[str, str] | None = None) -> dict:
+    def _row_for_action(self, submission_id: object, message: tuple[str, str] | None = None) -> SubmissionRow:
         """The stored row a button (or modal) names.
 
         Only the exact value the bot wrote is accepted (ASCII digits; not
@@ -585,34 +586,34 @@ class ReviewService:
         row = subs.get(self.db, int(text))
         if row is None:
             raise UserError("That button does not belong to a submission I know.")
-        if message is not None and (row.get("channel"), row.get("ts")) != tuple(message):
+        if message is not None and (row.channel, row.ts) != tuple(message):
             raise UserError("That button does not belong to a submission I know.")
         return row
 
     @staticmethod
-    def _already(row: dict) -> str | None:
-        state = row["state"]
+    def _already(row: SubmissionRow) -> str | None:
+        state = row.state
         if state in ("approved", "rejected"):
-            who = f"by {mention(row['decided_by'])}" if row.get("decided_by") else "on RapidWorkers"
-            return f"Submission {row['submission_id']} was already {state} {who}."
+            who = f"by {mention(row.decided_by)}" if row.decided_by else "on RapidWorkers"
+            return f"Submission {row.submission_id} was already {state} {who}."
         if state in ("approving", "rejecting"):
-            return f"Submission {row['submission_id']} is already being {state[:-3]}ed by {mention(row['acting_user'])}."
+            return f"Submission {row.submission_id} is already being {state[:-3]}ed by {mention(row.acting_user)}."
         if state == "claimed":
-            return f"Submission {row['submission_id']} is still being posted; try again in a moment."
+            return f"Submission {row.submission_id} is still being posted; try again in a moment."
         return None
 
-    def check_actionable(self, submission_id: object, user_id: str, action: str, *, message: tuple[str, str] | None = None) -> dict:
+    def check_actionable(self, submission_id: object, user_id: str, action: str, *, message: tuple[str, str] | None = None) -> SubmissionRow:
         """Refuse (UserError) unless the user may act and the submission waits for a decision.
 
         `message`: (channel, ts) of the message whose button was clicked, if any.
         """
         row = self._row_for_action(submission_id, message)
         if not self.s.is_allowed(user_id):
-            records.audit(self.db, user_id, action, str(row["submission_id"]), "refused", "not an allowed user")
+            records.audit(self.db, user_id, action, str(row.submission_id), "refused", "not an allowed user")
             raise NotAllowed("You are not allowed to review submissions. Ask an admin to add you to the review channel.")
         already = self._already(row)
         if already:
-            records.audit(self.db, user_id, action, str(row["submission_id"]), "refused", already)
+            records.audit(self.db, user_id, action, str(row.submission_id), "refused", already)
             raise UserError(already)
         return row
 
@@ -636,9 +637,9 @@ class ReviewService:
     def _start(self, submission_id: object, user_id: str, action: str, notes: str | None, message: tuple[str, str] | None = None) -> Started:
         """The decided-once guard, then the in-progress message (no buttons) before any API call."""
         row = self.check_actionable(submission_id, user_id, action, message=message)
-        sid = row["submission_id"]
+        sid = row.submission_id
         if not subs.begin_decision(self.db, sid, "approving" if action == "approve" else "rejecting", user_id):
-            refusal = self._already(cast(dict, subs.get(self.db, sid))) or f"Submission {sid} changed meanwhile; look again."
+            refusal = self._already(cast(SubmissionRow, subs.get(self.db, sid))) or f"Submission {sid} changed meanwhile; look again."
             records.audit(self.db, user_id, action, str(sid), "refused", refusal)
             raise UserError(refusal)
         self._show_in_progress(sid)  # from the stored 'approving'/'rejecting' state
@@ -656,12 +657,12 @@ class ReviewService:
         if started.action == "block":
             return self._complete_block(started)
         row, user_id, action, notes = started.row, started.user_id, started.action, started.notes
-        sid = row["submission_id"]
+        sid = row.submission_id
         try:
             if action == "approve":
-                decision = self.s.rw.approve(row["campaign_id"], sid)
+                decision = self.s.rw.approve(row.campaign_id, sid)
             else:
-                decision = self.s.rw.reject(row["campaign_id"], sid, cast(str, notes))  # a rejection always has notes
+                decision = self.s.rw.reject(row.campaign_id, sid, cast(str, notes))  # a rejection always has notes
         except BadRequest as e:
             if "already processed" in (e.error or str(e)).lower():
                 return self._settle_from_upstream(row, user_id, action)
@@ -682,23 +683,23 @@ class ReviewService:
         outcome = "approved" if action == "approve" else "rejected"
         amount = decision.amount_paid
         if amount is None and action == "approve":
-            amount = Decimal(str(row["data"].get("pay") or "0")) or None
+            amount = Decimal(str(row.data.get("pay") or "0")) or None
         subs.finish_decision(self.db, sid, outcome, decided_by=user_id, amount_paid=str(amount) if amount is not None else None, notes=notes)
         records.audit(self.db, user_id, action, str(sid), outcome, notes, str(amount) if amount is not None else None)
         self._refresh_quietly(sid)
         return Outcome()
 
-    def _failed(self, row: dict, user_id: str, action: str, message: str) -> Outcome:
+    def _failed(self, row: SubmissionRow, user_id: str, action: str, message: str) -> Outcome:
         """The API call failed: the buttons come back, with the reason on the message."""
-        subs.revert_decision(self.db, row["submission_id"])
-        records.audit(self.db, user_id, action, str(row["submission_id"]), "failed", message)
+        subs.revert_decision(self.db, row.submission_id)
+        records.audit(self.db, user_id, action, str(row.submission_id), "failed", message)
         verb = "Approve" if action == "approve" else "Reject"
-        self._refresh_quietly(row["submission_id"], notice=f"{verb} by {mention(user_id)} failed: {escape(message)}")
+        self._refresh_quietly(row.submission_id, notice=f"{verb} by {mention(user_id)} failed: {escape(message)}")
         raise UserError(message + " The submission is still open.")
 
-    def _settle_from_upstream(self, row: dict, user_id: str, action: str) -> Outcome:
+    def _settle_from_upstream(self, row: SubmissionRow, user_id: str, action: str) -> Outcome:
         """400 'already processed': someone decided on the website; show the real status."""
-        sid = row["submission_id"]
+        sid = row.submission_id
         status = self.upstream_status(row)
         if status in ("Approved", "Rejected"):
             subs.finish_decision(self.db, sid, status.lower(), decided_by=None, notes=None, via="rapidworkers")
@@ -710,14 +711,14 @@ class ReviewService:
         self._refresh_quietly(sid, notice="RapidWorkers says it was already processed, but its status could not be read.")
         raise UserError(f"RapidWorkers says submission {sid} was already processed, but I could not find its status.")
 
-    def upstream_status(self, row: dict) -> str | None:
+    def upstream_status(self, row: SubmissionRow) -> str | None:
         """The submission's current status on RapidWorkers, or None if not found."""
         try:
-            for found in self.s.rw.list_submissions(row["campaign_id"]):
-                if found.id == row["submission_id"]:
+            for found in self.s.rw.list_submissions(row.campaign_id):
+                if found.id == row.submission_id:
                     return found.status
         except (NotFound, RapidWorkersError) as e:
-            log.warning("could not read submission %s upstream: %s", row["submission_id"], e)
+            log.warning("could not read submission %s upstream: %s", row.submission_id, e)
         return None
 
     def settle_in_flight(self) -> int:
@@ -726,18 +727,18 @@ class ReviewService:
         for row in subs.in_flight(self.db):
             status = self.upstream_status(row)
             if status in ("Approved", "Rejected"):
-                subs.finish_decision(self.db, row["submission_id"], status.lower(), decided_by=row["acting_user"], notes=None, via="recovered")
-                records.audit(self.db, row["acting_user"], "recover", str(row["submission_id"]), status.lower(), "settled at start")
+                subs.finish_decision(self.db, row.submission_id, status.lower(), decided_by=row.acting_user, notes=None, via="recovered")
+                records.audit(self.db, row.acting_user, "recover", str(row.submission_id), status.lower(), "settled at start")
             elif status == "Pending":
-                if row.get("ts"):
-                    subs.revert_decision(self.db, row["submission_id"])
+                if row.ts:
+                    subs.revert_decision(self.db, row.submission_id)
                 else:  # taken unposted by an approve-all: forget it, the sync posts it
-                    subs.undo_bulk_approval(self.db, row["submission_id"])
-                records.audit(self.db, row["acting_user"], "recover", str(row["submission_id"]), "reopened", "not decided upstream")
+                    subs.undo_bulk_approval(self.db, row.submission_id)
+                records.audit(self.db, row.acting_user, "recover", str(row.submission_id), "reopened", "not decided upstream")
             else:
                 continue
             settled += 1
-            self._refresh_quietly(row["submission_id"])
+            self._refresh_quietly(row.submission_id)
         return settled
 
     def block_worker(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Outcome:
@@ -747,12 +748,12 @@ class ReviewService:
     def start_block(self, submission_id: object, user_id: str, *, message: tuple[str, str] | None = None) -> Started:
         """Check a Block worker click and show it in progress (no buttons); `complete` blocks."""
         row = self._row_for_action(submission_id, message)
-        sid = row["submission_id"]
+        sid = row.submission_id
         if not self.s.is_allowed(user_id):
             records.audit(self.db, user_id, "block", str(sid), "refused", "not an allowed user")
             raise NotAllowed("You are not allowed to block workers. Ask an admin to add you to the review channel.")
-        worker_id = row.get("worker_id")
-        name = row["data"].get("worker_name")
+        worker_id = row.worker_id
+        name = row.data.get("worker_name")
         already = self._already(row)
         if already:  # a decided message has no Block button any more
             records.audit(self.db, user_id, "block", str(sid), "refused", already)
@@ -765,13 +766,13 @@ class ReviewService:
 
     def _complete_block(self, started: Started) -> Outcome:
         row, user_id = started.row, started.user_id
-        sid, name = row["submission_id"], row["data"].get("worker_name")
+        sid, name = row.submission_id, row.data.get("worker_name")
         try:
-            self.block(row.get("worker_id"), user_id, worker_name=name, target=str(sid))
+            self.block(row.worker_id, user_id, worker_name=name, target=str(sid))
         except UserError as e:
             self._refresh_quietly(sid, notice=f"Block worker by {mention(user_id)} failed: {escape(str(e))}")
             raise
-        return Outcome(f"Blocked {escape(name or row.get('worker_id'))}. The submission is still open for review.")
+        return Outcome(f"Blocked {escape(name or row.worker_id)}. The submission is still open for review.")
 
     def block(self, worker_id: str | None, user_id: str, *, worker_name: str | None = None, target: str | None = None) -> None:
         """Block a worker upstream, record who did it, update their open messages."""
@@ -808,10 +809,10 @@ class ReviewService:
         rebuilt: set[object] = set()
         for other in subs.posted(self.db, worker_id=worker_id):
             # a batch message is rebuilt whole, once, however many of its rows are this worker's
-            key = (other["channel"], other["ts"]) if other.get("batch_row") is not None else other["submission_id"]
+            key = (other.channel, other.ts) if other.batch_row is not None else other.submission_id
             if key not in rebuilt:
                 rebuilt.add(key)
-                self._refresh_quietly(other["submission_id"])
+                self._refresh_quietly(other.submission_id)
 
     def approve_in_bulk(self, campaign_id: str, submission: Submission, pay: Decimal, title: str, user_id: str) -> Decimal | None:
         """One submission of an approve-all, through the same decided-once guard as a click.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -28,6 +28,7 @@ from bot.slack.mrkdwn import escape, mention, money
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, SpendTerms, cents
 from storage import records
 from storage.db import utcnow
+from storage.rows import Offer
 
 CONFIRM_MINUTES = 10
 CONFIRMATION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -39,7 +40,7 @@ class Decision:
 
     `replace`: the message replaces the clicked one (a second approval was asked)."""
 
-    taken: dict | None = None
+    taken: Offer | None = None
     message: str | None = None
     replace: bool = False
 
@@ -57,9 +58,9 @@ class SpendOffers:
         self.actions = actions
         self.check_hint = check_hint
 
-    def label(self, row: dict) -> str:
+    def label(self, row: Offer) -> str:
         """The audit action of an offer row."""
-        return self.actions.get(row["action"], row["action"])
+        return self.actions.get(row.action, row.action)
 
     @property
     def db(self):
@@ -78,25 +79,25 @@ class SpendOffers:
         records.audit(self.db, user_id, self.actions[action], target, "offered", f"confirmation {confirmation_id[:8]}", str(cost))
         return confirmation_id
 
-    def row(self, confirmation_id: object) -> dict | None:
+    def row(self, confirmation_id: object) -> Offer | None:
         """The feature's offer a button names (None: malformed, unknown or another feature's)."""
         if not isinstance(confirmation_id, str) or not CONFIRMATION_ID_RE.match(confirmation_id):
             return None
         row = records.get_confirmation(self.db, confirmation_id)
-        return row if row is not None and row["action"] in self.actions else None
+        return row if row is not None and row.action in self.actions else None
 
     # -- why an offer cannot be used ----------------------------------------------------------
 
-    def unusable(self, row: dict | None, now: str) -> str:
+    def unusable(self, row: Offer | None, now: str) -> str:
         if row is None:
             return "This offer does not exist (any more). Run the command again."
-        state = row["state"]
-        if state == "awaiting_second" and row["expires_at"] <= now:
+        state = row.state
+        if state == "awaiting_second" and row.expires_at <= now:
             return f"This request waited {SECOND_APPROVAL_HOURS} hours for a second spender and expired. Nothing was spent."
-        if state == "offered" and row["expires_at"] <= now:
+        if state == "offered" and row.expires_at <= now:
             return f"This offer expired (offers last {CONFIRM_MINUTES} minutes). Nothing was spent; run the command again."
         if state == "awaiting_second":
-            return f"This already waits for a second spender's Confirm (asked by {mention(row['user_id'])})."
+            return f"This already waits for a second spender's Confirm (asked by {mention(row.user_id)})."
         if state == "executing":
             return "This is already being carried out; wait for the result."
         if state == "done":
@@ -108,14 +109,14 @@ class SpendOffers:
         return "This offer cannot be used any more."
 
     @staticmethod
-    def waiting_state(row: dict) -> str:
+    def waiting_state(row: Offer) -> str:
         """Where an offer goes back to when nothing was spent: awaiting_second once a second approval was asked."""
-        return "awaiting_second" if row.get("asked_at") else "offered"
+        return "awaiting_second" if row.asked_at else "offered"
 
     # -- confirm ---------------------------------------------------------------------------
 
     def confirm(self, confirmation_id: object, user_id: str, *,
-                second_request: Callable[[dict], tuple[str, list[dict]]]) -> Decision:
+                second_request: Callable[[Offer], tuple[str, list[dict]]]) -> Decision:
         """A Confirm click: refuse, ask a second spender, or take the offer for execution.
 
         `second_request(row)`: the (text, blocks) posted in the review channel to ask for a second approval."""
@@ -124,47 +125,47 @@ class SpendOffers:
         if row is None:
             records.audit(self.db, user_id, "confirm", None, "refused", "unknown confirmation")
             return Decision(message=self.unusable(None, now))
-        action, target = self.label(row), row["id"][:8]
-        if row["state"] == "awaiting_second":
-            if user_id == row["user_id"]:
-                records.audit(self.db, user_id, action, target, "refused", "second approval by the requester", row["cost"])
+        action, target = self.label(row), row.id[:8]
+        if row.state == "awaiting_second":
+            if user_id == row.user_id:
+                records.audit(self.db, user_id, action, target, "refused", "second approval by the requester", row.cost)
                 return Decision(message="You asked for this: a second, different spender must confirm it.")
             if not self.s.may_spend(user_id):
-                records.audit(self.db, user_id, action, target, "refused", "not a spender", row["cost"])
+                records.audit(self.db, user_id, action, target, "refused", "not a spender", row.cost)
                 return Decision(message=self.rules.not_a_spender(user_id, "confirm spending"))
             return self._take(row, user_id, now, action, from_state="awaiting_second", second_by=user_id)
-        if row["user_id"] != user_id:
-            records.audit(self.db, user_id, action, target, "refused", "not the user who asked", row["cost"])
-            return Decision(message=f"Only {mention(row['user_id'])}, who asked for this, can confirm it.")
+        if row.user_id != user_id:
+            records.audit(self.db, user_id, action, target, "refused", "not the user who asked", row.cost)
+            return Decision(message=f"Only {mention(row.user_id)}, who asked for this, can confirm it.")
         if not self.s.may_spend(user_id):
-            records.audit(self.db, user_id, action, target, "refused", "not a spender", row["cost"])
+            records.audit(self.db, user_id, action, target, "refused", "not a spender", row.cost)
             return Decision(message=self.rules.not_a_spender(user_id, "spend money"))
-        if row["state"] == "offered" and self.rules.needs_second_approval(row["cost"] or "0"):
+        if row.state == "offered" and self.rules.needs_second_approval(row.cost or "0"):
             return self._ask_second(row, user_id, now, action, second_request)
         return self._take(row, user_id, now, action)
 
-    def _take(self, row: dict, user_id: str, now: str, action: str, *, from_state: str = "offered",
+    def _take(self, row: Offer, user_id: str, now: str, action: str, *, from_state: str = "offered",
               second_by: str | None = None) -> Decision:
-        target = row["id"][:8]
+        target = row.id[:8]
         taken = self.rules.take(row, now, from_state=from_state, second_by=second_by)
         if taken == "over-limit":
-            records.audit(self.db, user_id, action, target, "refused", "over the daily spend limit", row["cost"])
+            records.audit(self.db, user_id, action, target, "refused", "over the daily spend limit", row.cost)
             return Decision(message=self.rules.over_limit_message(row))
         if taken != "taken":
-            message = self.unusable(records.get_confirmation(self.db, row["id"]), now)
-            records.audit(self.db, user_id, action, target, "refused", message[:200], row["cost"])
+            message = self.unusable(records.get_confirmation(self.db, row.id), now)
+            records.audit(self.db, user_id, action, target, "refused", message[:200], row.cost)
             return Decision(message=message)
         if second_by:
-            records.audit(self.db, user_id, action, target, "second-approved", f"requested by {row['user_id']}", row["cost"])
-        return Decision(taken={**row, "second_by": second_by})
+            records.audit(self.db, user_id, action, target, "second-approved", f"requested by {row.user_id}", row.cost)
+        return Decision(taken=replace(row, second_by=second_by))
 
-    def _ask_second(self, row: dict, user_id: str, now: str, action: str,
-                    second_request: Callable[[dict], tuple[str, list[dict]]]) -> Decision:
-        cid = row["id"]
+    def _ask_second(self, row: Offer, user_id: str, now: str, action: str,
+                    second_request: Callable[[Offer], tuple[str, list[dict]]]) -> Decision:
+        cid = row.id
         expires = (datetime.now(UTC) + timedelta(hours=SECOND_APPROVAL_HOURS)).isoformat(timespec="microseconds")
         if not records.request_second_approval(self.db, cid, now, expires):
             message = self.unusable(records.get_confirmation(self.db, cid), now)
-            records.audit(self.db, user_id, action, cid[:8], "refused", message[:200], row["cost"])
+            records.audit(self.db, user_id, action, cid[:8], "refused", message[:200], row.cost)
             return Decision(message=message)
         channel = self.s.settings.review_channel
         text, blocks = second_request(row)
@@ -172,10 +173,10 @@ class SpendOffers:
             self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
         except SlackApiError as e:
             records.withdraw_second_request(self.db, cid)
-            records.audit(self.db, user_id, action, cid[:8], "failed", f"could not ask for a second approval: {e.response.get('error')}", row["cost"])
+            records.audit(self.db, user_id, action, cid[:8], "failed", f"could not ask for a second approval: {e.response.get('error')}", row.cost)
             return Decision(message=f"I could not post the request for a second approval (Slack said {escape(str(e.response.get('error')))}). "
                                     "Nothing was spent; click Confirm again.")
-        records.audit(self.db, user_id, action, cid[:8], "second-approval-requested", f"posted in {channel}", row["cost"])
+        records.audit(self.db, user_id, action, cid[:8], "second-approval-requested", f"posted in {channel}", row.cost)
         threshold = self.s.settings.second_approval_above
         return Decision(message=f":hourglass_flowing_sand: Requested. Spends above {money(threshold)} need a second "
                                 f"spender: I asked in <#{channel}>. Nothing is spent until another spender clicks Confirm there.",
@@ -183,18 +184,18 @@ class SpendOffers:
 
     # -- after running a taken offer ------------------------------------------------------------
 
-    def finish_done(self, row: dict, result: dict, spent: Decimal) -> None:
-        records.finish_confirmation(self.db, row["id"], "done", result, spent_cents=cents(spent))
+    def finish_done(self, row: Offer, result: dict, spent: Decimal) -> None:
+        records.finish_confirmation(self.db, row.id, "done", result, spent_cents=cents(spent))
 
-    def back_to_waiting(self, row: dict, user_id: str, reason: str) -> None:
+    def back_to_waiting(self, row: Offer, user_id: str, reason: str) -> None:
         """Nothing was spent: the offer stands again and Confirm may be clicked again."""
-        records.finish_confirmation(self.db, row["id"], self.waiting_state(row))
-        records.audit(self.db, user_id, self.label(row), row["id"][:8], "failed-not-applied", reason[:300], row["cost"])
+        records.finish_confirmation(self.db, row.id, self.waiting_state(row))
+        records.audit(self.db, user_id, self.label(row), row.id[:8], "failed-not-applied", reason[:300], row.cost)
 
-    def finish_unknown(self, row: dict, user_id: str, reason: str) -> None:
+    def finish_unknown(self, row: Offer, user_id: str, reason: str) -> None:
         """A 5xx or a timeout: it may have happened. The offer is closed; nothing retries it."""
-        records.finish_confirmation(self.db, row["id"], "failed", {"error": reason[:300]})
-        records.audit(self.db, user_id, self.label(row), row["id"][:8], "failed-unknown", reason[:300], row["cost"])
+        records.finish_confirmation(self.db, row.id, "failed", {"error": reason[:300]})
+        records.audit(self.db, user_id, self.label(row), row.id[:8], "failed-unknown", reason[:300], row.cost)
 
     # -- cancel ---------------------------------------------------------------------------------
 
@@ -206,11 +207,11 @@ class SpendOffers:
         if row is None:
             return False, self.unusable(None, now)
         action = self.label(row)
-        declining = row["state"] == "awaiting_second" and row["user_id"] != user_id and self.s.may_spend(user_id)
-        if row["user_id"] != user_id and not declining:
-            return False, f"Only {mention(row['user_id'])}, who asked for this, can cancel it."
-        if records.cancel_confirmation(self.db, row["id"]):
-            records.audit(self.db, user_id, action, row["id"][:8], "declined" if declining else "cancelled", None, row["cost"])
-            who = f" by {mention(user_id)}" if row["state"] == "awaiting_second" else ""
+        declining = row.state == "awaiting_second" and row.user_id != user_id and self.s.may_spend(user_id)
+        if row.user_id != user_id and not declining:
+            return False, f"Only {mention(row.user_id)}, who asked for this, can cancel it."
+        if records.cancel_confirmation(self.db, row.id):
+            records.audit(self.db, user_id, action, row.id[:8], "declined" if declining else "cancelled", None, row.cost)
+            who = f" by {mention(user_id)}" if row.state == "awaiting_second" else ""
             return True, f":heavy_multiplication_x: Cancelled{who}. Nothing was spent."
-        return False, self.unusable(records.get_confirmation(self.db, row["id"]), now)
+        return False, self.unusable(records.get_confirmation(self.db, row.id), now)

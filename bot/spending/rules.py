@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from bot.errors import NotAllowed
 from bot.slack.mrkdwn import mention, money
 from storage import records
+from storage.rows import Offer
 
 SECOND_APPROVAL_HOURS = 24  # how long a request waits for a second spender
 
@@ -105,20 +106,20 @@ class SpendingRules:
                                "different spender must confirm too before anything is spent.")
         return terms
 
-    def take(self, row: dict, now: str, *, from_state: str = "offered", second_by: str | None = None) -> str:
+    def take(self, row: Offer, now: str, *, from_state: str = "offered", second_by: str | None = None) -> str:
         """Take the offer for execution within the requester's daily limit (atomic): taken | gone | over-limit."""
         limit = self.settings.daily_spend_limit
         return records.take_confirmation(
-            self.db, row["id"], now,
+            self.db, row.id, now,
             from_state=from_state,
-            cost_cents=cents(row["cost"] or "0"),
+            cost_cents=cents(row.cost or "0"),
             second_by=second_by,
             daily_limit_cents=cents(limit) if limit is not None else None,
             day=local_day(self.settings.tz),
         )
 
-    def over_limit_message(self, row: dict) -> str:
+    def over_limit_message(self, row: Offer) -> str:
         limit = self.settings.daily_spend_limit
-        spent = self.spent_today(row["user_id"])
-        return (f"This would go over the daily spending limit of {money(limit)} for {mention(row['user_id'])}: "
-                f"{money(spent)} already spent today, this costs {money(row['cost'])}. Nothing was spent.")
+        spent = self.spent_today(row.user_id)
+        return (f"This would go over the daily spending limit of {money(limit)} for {mention(row.user_id)}: "
+                f"{money(spent)} already spent today, this costs {money(row.cost)}. Nothing was spent.")

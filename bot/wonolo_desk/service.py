@@ -95,6 +95,7 @@ from storage import records
 from storage import wonolo as alerts_store
 from storage import wonolo_desk as desk_rows
 from storage.db import utcnow
+from storage.rows import Offer
 
 log = logging.getLogger("gigdesk.wonolo.desk")
 
@@ -871,11 +872,11 @@ class WonoloDesk:
         exactly one POST to Wonolo, never retried behind the user's back."""
         settings = self.settings
 
-        def second_request(row: dict) -> tuple[str, list[dict]]:
+        def second_request(row: Offer) -> tuple[str, list[dict]]:
             return booking.second_approval_request(
-                requester=row["user_id"], summary=row["params"].get("summary") or "a Wonolo booking",
-                cost=Decimal(row["cost"]), threshold=settings.second_approval_above,
-                confirmation_id=row["id"], hours=SECOND_APPROVAL_HOURS)
+                requester=row.user_id, summary=row.params.get("summary") or "a Wonolo booking",
+                cost=row.cost_amount, threshold=settings.second_approval_above,
+                confirmation_id=row.id, hours=SECOND_APPROVAL_HOURS)
 
         decision = self.offers.confirm(confirmation_id, user_id, second_request=second_request)
         if decision.taken is None:
@@ -883,9 +884,9 @@ class WonoloDesk:
             return Reply(text if decision.replace else f":warning: {text}", None, replace_original=decision.replace)
         return self._book(decision.taken, user_id)
 
-    def _book(self, row: dict, user_id: str) -> Reply:
-        b = booking.Booking.from_params(row["params"])
-        action, cost = ids.WONOLO_BOOK, Decimal(row["cost"])
+    def _book(self, row: Offer, user_id: str) -> Reply:
+        b = booking.Booking.from_params(row.params)
+        action, cost = ids.WONOLO_BOOK, row.cost_amount
         try:
             if len(b.dates) > 1:
                 created = self.client.create_multi_day_job_request(
@@ -909,17 +910,17 @@ class WonoloDesk:
             self.offers.finish_unknown(row, user_id, "unexpected error")
             raise
         self.offers.finish_done(row, {"job_request_ids": jr_ids}, cost)
-        self._audit(user_id, action, ",".join(jr_ids)[:200] or "-", "booked", f"{row['params'].get('summary', '')[:150]} {cost}")
-        second = f" (second approval: {mention(row['second_by'])})" if row.get("second_by") else ""
-        self._announce(f"{mention(row['user_id'])}{second} booked on Wonolo: {row['params'].get('summary')} — "
+        self._audit(user_id, action, ",".join(jr_ids)[:200] or "-", "booked", f"{row.params.get('summary', '')[:150]} {cost}")
+        second = f" (second approval: {mention(row.second_by)})" if row.second_by else ""
+        self._announce(f"{mention(row.user_id)}{second} booked on Wonolo: {row.params.get('summary')} — "
                        f"estimated {money(cost)} ({reference}).")
         for key in jr_ids:
             self._refresh_quietly(functools.partial(self.sync_request, key), f"job request {key}")
         details = [reference.capitalize(), f"estimated cost {money(cost)}"]
         if fee is not None:
             details.append(f"Wonolo's fee {escape(fee)}")
-        if row.get("second_by"):
-            details.append(f"asked by {mention(row['user_id'])}, confirmed by {mention(row['second_by'])}")
+        if row.second_by:
+            details.append(f"asked by {mention(row.user_id)}, confirmed by {mention(row.second_by)}")
         return Reply(f":white_check_mark: Booked. {' · '.join(details)}.", None, replace_original=True)
 
     def cancel_booking(self, confirmation_id: object, user_id: str) -> Reply:

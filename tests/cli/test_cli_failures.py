@@ -83,7 +83,7 @@ def test_poll_while_slack_is_unreachable_fails_in_one_line_then_posts_each_submi
     assert problem_lines(out) == []
     assert review_counts(slack) == {sid: 1 for sid in sids}
     db = connect(str(tmp_path / "gigdesk.db"))
-    assert all(subs.get(db, sid)["state"] == "posted" for sid in sids)
+    assert all(subs.get(db, sid).state == "posted" for sid in sids)
 
     code, out, _ = run(env, "poll", workdir=tmp_path)
     assert code == 0 and "posted: 0" in out

@@ -42,7 +42,7 @@ def assert_posted_exactly_once(slack, db, sids):
     by_sid = {m.metadata["event_payload"]["submission_id"]: m.ts for m in review_messages(slack)}
     for sid in sids:
         row = subs.get(db, sid)
-        assert row is not None and row["state"] == "posted" and row["ts"] == by_sid[sid], (sid, row)
+        assert row is not None and row.state == "posted" and row.ts == by_sid[sid], (sid, row)
 
 
 def closed_port_url() -> str:
@@ -67,7 +67,7 @@ def test_kill_9_while_posting_then_restart_posts_each_submission_once(sandbox, s
     wait_for(lambda: slack.holding() == 0)  # the stand-in noticed the client is gone
     assert len(review_messages(slack)) == (3 if after_store else 2)
     db = connect(db_path)
-    assert subs.get(db, sids[2])["state"] == "claimed"  # posted (or not), never recorded
+    assert subs.get(db, sids[2]).state == "claimed"  # posted (or not), never recorded
     assert subs.get(db, sids[3]) is None
 
     again = BotProcess(env, "poll", workdir=tmp_path)
@@ -92,37 +92,37 @@ def test_kill_9_during_an_approval_is_settled_from_upstream_at_restart(sandbox, 
     bot = BotProcess(env, "serve", workdir=tmp_path).wait_healthy()
     try:
         db = connect(db_path)
-        row = wait_for(lambda: (r := subs.get(db, sid)) and r["state"] == "posted" and r, timeout=20)
+        row = wait_for(lambda: (r := subs.get(db, sid)) and r.state == "posted" and r, timeout=20)
         if applied:
             sandbox.set_latency(2.0, path_contains="/approve")  # applied after the delay
         else:
             sandbox.fail_next(1, mode="timeout", delay=2.0, path_contains="/approve")  # 500, nothing applied
         poster = SlackPoster(bot.url + "/slack/events", standin=slack)
-        assert poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"]).status_code == 200
-        wait_for(lambda: sandbox.count(path_contains="/approve") == 1 and subs.get(db, sid)["state"] == "approving")
+        assert poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts).status_code == 200
+        wait_for(lambda: sandbox.count(path_contains="/approve") == 1 and subs.get(db, sid).state == "approving")
         bot.kill9()
     finally:
         bot.kill9()
     sandbox.set_latency(0, path_contains="/approve")
     wait_for(lambda: sandbox.submission(sid)["status"] == ("Approved" if applied else "Pending") and sandbox.count(path_contains="/approve") == 1, timeout=10)
     time.sleep(2.2)  # let the sandbox finish the request it was holding
-    assert subs.get(db, sid)["state"] == "approving"  # what the crash left behind
+    assert subs.get(db, sid).state == "approving"  # what the crash left behind
 
     restarted = BotProcess(env, "serve", workdir=tmp_path).wait_healthy()
     try:
         if applied:
-            wait_for(lambda: subs.get(db, sid)["state"] == "approved", timeout=20)
+            wait_for(lambda: subs.get(db, sid).state == "approved", timeout=20)
             row = subs.get(db, sid)
-            assert row["decided_by"] == "U_ALICE" and row["decided_via"] == "recovered"
-            message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates >= 2 and m)  # in progress, then decided
+            assert row.decided_by == "U_ALICE" and row.decided_via == "recovered"
+            message = wait_for(lambda: (m := slack.message("C_REVIEW", row.ts)) and m.updates >= 2 and m)  # in progress, then decided
             assert buttons(message) == [] and "Approved" in message.text
         else:
-            wait_for(lambda: subs.get(db, sid)["state"] == "posted", timeout=20)
-            message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates >= 2 and m)  # in progress, then reopened
+            wait_for(lambda: subs.get(db, sid).state == "posted", timeout=20)
+            message = wait_for(lambda: (m := slack.message("C_REVIEW", row.ts)) and m.updates >= 2 and m)  # in progress, then reopened
             assert buttons(message)[:2] == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT]
             poster = SlackPoster(restarted.url + "/slack/events", standin=slack)
-            poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"])
-            wait_for(lambda: subs.get(db, sid)["state"] == "approved", timeout=10)
+            poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts)
+            wait_for(lambda: subs.get(db, sid).state == "approved", timeout=10)
         time.sleep(0.3)
         applied_calls = [r for r in sandbox.requests if f"/submissions/{sid}/approve" in r.path and r.status == 200]
         assert len(applied_calls) == 1  # approved once, never twice
@@ -232,22 +232,22 @@ def test_rapidworkers_failure_on_approve_tells_the_user_and_a_new_click_settles_
         rw.base_url = closed_port_url()
     elif how == "5xx-after-applying":
         sandbox.fail_after_commit(1, path_contains="/approve")
-    assert poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"]).status_code == 200
+    assert poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts).status_code == 200
     told = CLICK_FAULTS[how]
     if told is None:
-        wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+        wait_for(lambda: subs.get(bot.db, sid).state == "approved")
         assert sandbox.count(path_contains="/approve") == 2  # the 429, then the retry it allowed
         assert slack.ephemerals("U_ALICE") == []
     else:
         error = wait_for(lambda: slack.ephemerals("U_ALICE"))[0]["text"]
         assert told in error.lower() and "still open" in error, error
         assert WENT_WRONG not in error and "Traceback" not in error
-        assert subs.get(bot.db, sid)["state"] == "posted"  # nothing recorded as done
-        message = slack.message("C_REVIEW", row["ts"])
+        assert subs.get(bot.db, sid).state == "posted"  # nothing recorded as done
+        message = slack.message("C_REVIEW", row.ts)
         assert buttons(message)[:2] == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT]
         rw.base_url, rw.timeout = base_url, 15.0
-        poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"])
-        wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+        poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts)
+        wait_for(lambda: subs.get(bot.db, sid).state == "approved")
         if how == "5xx-after-applying":  # the first click had gone through: found out, not paid again
             wait_for(lambda: any("already approved on RapidWorkers" in e["text"] for e in slack.ephemerals("U_ALICE")))
     assert sandbox.submission(sid)["status"] == "Approved"
@@ -262,20 +262,20 @@ def test_rapidworkers_failure_on_reject_and_block_leaves_them_open(bot, sandbox,
     assert poster.submit_view(ids.REVIEW_REJECT_MODAL, reason, private_metadata=str(sid)).status_code == 200
     error = wait_for(lambda: slack.ephemerals("U_ALICE"))[0]["text"]
     assert "had an error" in error and "still open" in error
-    assert subs.get(bot.db, sid)["state"] == "posted" and sandbox.submission(sid)["status"] == "Pending"
+    assert subs.get(bot.db, sid).state == "posted" and sandbox.submission(sid)["status"] == "Pending"
 
     sandbox.fail_next(1, status=500, path_contains="/workers/block")
-    poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=row["ts"])
+    poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=row.ts)
     error = wait_for(lambda: len(slack.ephemerals("U_ALICE")) >= 2 and slack.ephemerals("U_ALICE"))[1]["text"]
     assert "could not block the worker" in error.lower() and WENT_WRONG not in error
-    worker = row["worker_id"]
+    worker = row.worker_id
     assert worker not in sandbox.blocked_ids()
-    assert buttons(slack.message("C_REVIEW", row["ts"])) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT, ids.REVIEW_BLOCK]
+    assert buttons(slack.message("C_REVIEW", row.ts)) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT, ids.REVIEW_BLOCK]
 
-    poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=row["ts"])
+    poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=row.ts)
     wait_for(lambda: worker in sandbox.blocked_ids())
     poster.submit_view(ids.REVIEW_REJECT_MODAL, reason, private_metadata=str(sid))
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "rejected")
+    wait_for(lambda: subs.get(bot.db, sid).state == "rejected")
     assert sandbox.count(path_contains="/reject") == 2 and sandbox.submission(sid)["status"] == "Rejected"
 
 
@@ -327,13 +327,13 @@ def test_slack_5xx_then_unreadable_history_never_posts_twice(bot, sandbox, slack
     first = sandbox.add_submission(cid)
     slack.fail_next("chat.postMessage", error="service_unavailable", status=503)
     assert bot.review.sync().failed == 1
-    assert subs.get(bot.db, first)["state"] == "claimed"  # maybe posted: keep the claim
+    assert subs.get(bot.db, first).state == "claimed"  # maybe posted: keep the claim
     second = sandbox.add_submission(cid)
     slack.fail_next("conversations.history", error="internal_error", status=500)
     report = bot.review.sync()
     assert "could not read the review channel's history" in report.summary()
     assert report.posted == 1 and posted_ids(slack) == [second]  # new work still flows
-    assert subs.get(bot.db, first)["state"] == "claimed"
+    assert subs.get(bot.db, first).state == "claimed"
     third = bot.review.sync()
     assert third.recovered == 1 and not third.errors
     assert_posted_exactly_once(slack, bot.db, [first, second])
@@ -355,8 +355,8 @@ def test_concurrent_clicks_during_a_big_sync_never_hit_a_locked_database(make_bo
     for n, sid in enumerate(first):
         user = ("U_ALICE", "U_BOB")[n % 2]
         for _ in range(2):  # everyone double-clicks
-            bodies.append(block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=rows[sid]["ts"], user_id=user,
-                                             response_url=slack.response_url(f"load-{sid}", user=user, message_ts=rows[sid]["ts"])))
+            bodies.append(block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=rows[sid].ts, user_id=user,
+                                             response_url=slack.response_url(f"load-{sid}", user=user, message_ts=rows[sid].ts)))
     report_box = []
     syncing = threading.Thread(target=lambda: report_box.append(bot.review.sync()))
     session_local = threading.local()
@@ -373,12 +373,12 @@ def test_concurrent_clicks_during_a_big_sync_never_hit_a_locked_database(make_bo
     assert syncing.is_alive()  # the clicks overlapped the sync
     syncing.join(timeout=60)
     assert statuses == [200] * len(bodies)
-    wait_for(lambda: all(subs.get(bot.db, sid)["state"] == "approved" for sid in first), timeout=20)
+    wait_for(lambda: all(subs.get(bot.db, sid).state == "approved" for sid in first), timeout=20)
     report = report_box[0]
     assert report.posted == 100 and not report.errors, report.summary()
     assert posted_ids(slack) == sorted(first + later)
     for sid in later:
-        assert subs.get(bot.db, sid)["state"] == "posted"
+        assert subs.get(bot.db, sid).state == "posted"
     for sid in first:
         assert sandbox.count(method="POST", path_contains=f"/submissions/{sid}/approve") == 1
     refusals = wait_for(lambda: (e := slack.ephemerals()) and len(e) >= 30 and e)

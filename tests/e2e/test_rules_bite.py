@@ -96,10 +96,10 @@ def test_a_second_begin_decision_on_the_same_submission_returns_false(tmp_path):
     assert subs.begin_decision(db, 1001, "rejecting", "U_BOB") is False
     assert subs.begin_decision(db, 1001, "approving", "U_ALICE") is False
     row = subs.get(db, 1001)
-    assert row["state"] == "approving" and row["acting_user"] == "U_ALICE"
+    assert row.state == "approving" and row.acting_user == "U_ALICE"
     subs.finish_decision(db, 1001, "approved", decided_by="U_ALICE")
     assert subs.begin_decision(db, 1001, "approving", "U_BOB") is False
-    assert subs.get(db, 1001)["state"] == "approved"
+    assert subs.get(db, 1001).state == "approved"
 
 
 @pytest.mark.parametrize("how", ["connection-dropped", "503"])
@@ -131,7 +131,7 @@ def test_in_flight_decision_stays_in_flight_when_rapidworkers_is_unreachable_at_
         restarted.stop()
     assert sandbox.count(path_contains="/submissions") >= 1  # it did try to read the status
     row = subs.get(connect(db_path), sid)
-    assert row["state"] == "approving" and row["acting_user"] == "U_ALICE", row
+    assert row.state == "approving" and row.acting_user == "U_ALICE", row
     assert money_requests(sandbox) == 0
     assert sandbox.submission(sid)["status"] == "Pending"
 
@@ -152,7 +152,7 @@ def test_a_spend_offer_expires_ten_minutes_after_it_was_made(bot, sandbox, slack
         refused = text_of(click(poster, slack, ids.SPEND_CONFIRM, late))
     assert "expired" in refused
     assert sandbox.count(path_contains="/api/jobs/") == 1
-    assert records.get_confirmation(bot.db, late)["state"] == "offered"
+    assert records.get_confirmation(bot.db, late).state == "offered"
 
 
 def test_confirm_rechecks_at_the_click_that_the_user_may_still_spend(make_bot, sandbox, slack):
@@ -175,7 +175,7 @@ def test_confirm_rechecks_at_the_click_that_the_user_may_still_spend(make_bot, s
     assert "not allowed" in refused
     assert money_requests(sandbox) == 0
     assert sandbox.balance == Decimal("1000.00")
-    assert records.get_confirmation(after.db, confirmation)["state"] == "offered"
+    assert records.get_confirmation(after.db, confirmation).state == "offered"
 
 
 def test_rw_new_refuses_more_tasks_than_the_upper_bound(bot, sandbox, slack, poster):
@@ -415,7 +415,7 @@ def test_work_after_the_ack_runs_on_the_work_pool_in_a_burst(make_bot, sandbox, 
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", spy)
     sandbox.set_latency(0.4, path_contains="/approve")
-    bodies = [block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=rows[sid]["ts"], user_id=user,
+    bodies = [block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=rows[sid].ts, user_id=user,
                                  response_url=slack.response_url(f"burst-{sid}", user=user))
               for sid, user in zip(sids, clickers, strict=False)]
 
@@ -425,7 +425,7 @@ def test_work_after_the_ack_runs_on_the_work_pool_in_a_burst(make_bot, sandbox, 
     with ThreadPoolExecutor(max_workers=24) as pool:
         statuses = list(pool.map(send, bodies))
     assert statuses == [200] * 24
-    wait_for(lambda: all(subs.get(bot.db, sid)["state"] == "approved" for sid in sids), timeout=30)
+    wait_for(lambda: all(subs.get(bot.db, sid).state == "approved" for sid in sids), timeout=30)
     approvals = [name for name, url in callers if "/approve" in url]
     assert len(approvals) == 24
     assert all(name.startswith("work") for name in approvals), sorted(set(approvals))

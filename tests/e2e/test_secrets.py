@@ -82,29 +82,29 @@ def test_no_secret_in_logs_slack_database_or_cli_output(world, tmp_path, caplog,
 
         # approve, with the message update failing on Slack's side
         slack.fail_next("chat.update", error="internal_error", status=500)
-        poster.click(ids.REVIEW_APPROVE, str(sids[0]), message_ts=rows[sids[0]]["ts"])
-        wait_for(lambda: subs.get(bot.db, sids[0])["state"] == "approved")
+        poster.click(ids.REVIEW_APPROVE, str(sids[0]), message_ts=rows[sids[0]].ts)
+        wait_for(lambda: subs.get(bot.db, sids[0]).state == "approved")
 
         # reject through the modal
-        poster.click(ids.REVIEW_REJECT, str(sids[1]), message_ts=rows[sids[1]]["ts"])
+        poster.click(ids.REVIEW_REJECT, str(sids[1]), message_ts=rows[sids[1]].ts)
         view = wait_for(lambda: slack.views())[-1]["view"]
         reason = {ids.REJECT_REASON_BLOCK: {ids.REJECT_REASON_INPUT: {"type": "plain_text_input", "value": "Cropped"}},
                   ids.REJECT_PRESET_BLOCK: {ids.REJECT_PRESET_INPUT: {"type": "static_select", "selected_option": None}}}
         poster.submit_view(ids.REVIEW_REJECT_MODAL, reason, private_metadata=view["private_metadata"])
-        wait_for(lambda: subs.get(bot.db, sids[1])["state"] == "rejected")
+        wait_for(lambda: subs.get(bot.db, sids[1]).state == "rejected")
 
         # block a worker
-        poster.click(ids.REVIEW_BLOCK, str(sids[2]), message_ts=rows[sids[2]]["ts"])
-        wait_for(lambda: rows[sids[2]]["worker_id"] in rw.blocked_ids())
+        poster.click(ids.REVIEW_BLOCK, str(sids[2]), message_ts=rows[sids[2]].ts)
+        wait_for(lambda: rows[sids[2]].worker_id in rw.blocked_ids())
 
         # a RapidWorkers error reaches the user
         rw.fail_next(1, status=500, path_contains="/approve")
-        poster.click(ids.REVIEW_APPROVE, str(sids[3]), message_ts=rows[sids[3]]["ts"])
+        poster.click(ids.REVIEW_APPROVE, str(sids[3]), message_ts=rows[sids[3]].ts)
         wait_for(lambda: any("still open" in e["text"] for e in slack.ephemerals()))
 
         # a request with a wrong signature, and one refused for an outsider
         assert poster.session.post(bot.events_url, data=b"payload=%7B%7D", headers={"X-Slack-Signature": "v0=00", "X-Slack-Request-Timestamp": "1"}).status_code == 401
-        poster.click(ids.REVIEW_APPROVE, str(sids[4]), message_ts=rows[sids[4]]["ts"], user_id="U_MALLORY")
+        poster.click(ids.REVIEW_APPROVE, str(sids[4]), message_ts=rows[sids[4]].ts, user_id="U_MALLORY")
         wait_for(lambda: slack.ephemerals("U_MALLORY"))
     finally:
         poster.session.close()

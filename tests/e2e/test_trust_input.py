@@ -320,7 +320,7 @@ def _review_and_approve(bot, slack, sandbox, campaign) -> int:
     row = subs.get(bot.db, sid)
     poster = SlackPoster(bot.events_url, standin=slack)
     try:
-        assert poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], user_id="U_ALICE").status_code == 200
+        assert poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts, user_id="U_ALICE").status_code == 200
     finally:
         poster.session.close()
     wait_for(lambda: sandbox.submission(sid)["status"] == "Approved")
@@ -438,7 +438,7 @@ def test_pipe_or_angle_bracket_in_an_image_url_cannot_disguise_a_link(bot, slack
     campaign = sandbox.add_campaign("Follow us")
     sid = sandbox.add_submission(campaign, images=7)  # 1 shown large, 6 as numbered links (and small thumbnails)
     assert bot.review.sync().posted == 1
-    message = slack.message("C_REVIEW", subs.get(bot.db, sid)["ts"])
+    message = slack.message("C_REVIEW", subs.get(bot.db, sid).ts)
     links = [(url, label) for url, label in LINK.findall(parsed_text(message.blocks, message.text))
              if not url.startswith("!")]  # date tokens are ours
     assert len(links) == 6

@@ -104,26 +104,26 @@ def test_tampered_button_values_never_act_beyond_what_was_shown(bot, sandbox, sl
     channel = data.draw(st.sampled_from(["C_REVIEW", "C_REVIEW", "C_DIGEST"]), label="channel")
 
     row = subs.get(bot.db, target)
-    worker_blocked = row["worker_id"] in sandbox.blocked_ids()
-    legit = value == str(target) and user in ALLOWED and channel == "C_REVIEW" and row["state"] == "posted"
+    worker_blocked = row.worker_id in sandbox.blocked_ids()
+    legit = value == str(target) and user in ALLOWED and channel == "C_REVIEW" and row.state == "posted"
     if action == ids.REVIEW_BLOCK:
         legit = legit and not worker_blocked  # the Block button is not shown for a blocked worker
     event(f"{action} {'legit' if legit else 'refused'}")
     decisions, blocks, views = len(decision_calls(sandbox)), block_calls(sandbox), len(slack.views())
     name = f"click-{time.monotonic_ns()}"
-    url = slack.response_url(name, channel=channel, user=user, message_ts=row["ts"])
-    body = block_actions_body(action, value, user_id=user, channel_id=channel, message_ts=row["ts"], response_url=url)
+    url = slack.response_url(name, channel=channel, user=user, message_ts=row.ts)
+    body = block_actions_body(action, value, user_id=user, channel_id=channel, message_ts=row.ts, response_url=url)
     assert _post(bot, body).status_code == 200
 
     if legit and action == ids.REVIEW_APPROVE:
-        wait_for(lambda: subs.get(bot.db, target)["state"] == "approved")
-        assert decision_calls(sandbox)[decisions:] == [f"/api/campaigns/{row['campaign_id']}/submissions/{target}/approve/"]
+        wait_for(lambda: subs.get(bot.db, target).state == "approved")
+        assert decision_calls(sandbox)[decisions:] == [f"/api/campaigns/{row.campaign_id}/submissions/{target}/approve/"]
     elif legit and action == ids.REVIEW_REJECT:
         opened = wait_for(lambda: slack.views()[views:])
         assert [v["view"]["private_metadata"] for v in opened] == [str(target)]
     elif legit and action == ids.REVIEW_BLOCK:
         wait_for(lambda: slack.responses(name))
-        assert row["worker_id"] in sandbox.blocked_ids() and block_calls(sandbox) == blocks + 1
+        assert row.worker_id in sandbox.blocked_ids() and block_calls(sandbox) == blocks + 1
     else:
         reply = wait_for(lambda: slack.responses(name))[0]["payload"]
         assert reply.get("response_type") == "ephemeral" and not reply.get("replace_original")
@@ -183,8 +183,8 @@ def test_tampered_payload_json_never_errors_and_never_decides(bot, sandbox, slac
     row = subs.get(bot.db, target)
     action = data.draw(st.sampled_from([ids.REVIEW_APPROVE, ids.REVIEW_REJECT, ids.REVIEW_BLOCK]), label="action")
     name = f"json-{time.monotonic_ns()}"
-    url = slack.response_url(name, channel="C_REVIEW", user=OUTSIDER, message_ts=row["ts"])
-    payload = payload_of(block_actions_body(action, str(target), user_id=OUTSIDER, message_ts=row["ts"], response_url=url))
+    url = slack.response_url(name, channel="C_REVIEW", user=OUTSIDER, message_ts=row.ts)
+    payload = payload_of(block_actions_body(action, str(target), user_id=OUTSIDER, message_ts=row.ts, response_url=url))
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
         path = data.draw(st.sampled_from(PATHS), label="path")
         payload = _mutate(payload, path, data.draw(st.just(DELETE) | JSON_VALUES, label=f"new {path}"))
@@ -264,7 +264,7 @@ def test_tampered_reject_modal_never_rejects_what_it_should_not(bot, sandbox, sl
     if well_formed:
         chosen = (preset or {}).get("value", "")
         reason = (typed or "").strip() or ("preset" if chosen in ("0", "1", "2", "3") else "")
-    may_decide = row is not None and user in ALLOWED and row["state"] == "posted"
+    may_decide = row is not None and user in ALLOWED and row.state == "posted"
     decisions, ephemerals = len(decision_calls(sandbox)), len(slack.calls_to("chat.postEphemeral"))
     body = view_submission_body(ids.REVIEW_REJECT_MODAL, values, private_metadata=metadata, user_id=user)
     response = _post(bot, body)
@@ -274,8 +274,8 @@ def test_tampered_reject_modal_never_rejects_what_it_should_not(bot, sandbox, sl
     if well_formed:
         assert asked_again == (not reason)  # no reason: the modal asks for one
     if may_decide and not asked_again:
-        wait_for(lambda: subs.get(bot.db, named)["state"] == "rejected")
-        assert decision_calls(sandbox)[decisions:] == [f"/api/campaigns/{row['campaign_id']}/submissions/{named}/reject/"]
+        wait_for(lambda: subs.get(bot.db, named).state == "rejected")
+        assert decision_calls(sandbox)[decisions:] == [f"/api/campaigns/{row.campaign_id}/submissions/{named}/reject/"]
         notes = sandbox.submission(named)["notes"]
         assert 0 < len(notes) <= 1000
     else:
@@ -295,7 +295,7 @@ def test_tampered_reject_modal_never_rejects_what_it_should_not(bot, sandbox, sl
 def test_signature_checks_refuse_everything_unverified(bot, sandbox, slack, open_submissions):
     sid = open_submissions[0]
     row = subs.get(bot.db, sid)
-    body = block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], response_url=slack.response_url())
+    body = block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts, response_url=slack.response_url())
     good = sign(body)
     now = int(time.time())
     variants = {
@@ -321,32 +321,32 @@ def test_signature_checks_refuse_everything_unverified(bot, sandbox, slack, open
     old = sign(body, timestamp=now - 3600)
     assert requests.post(bot.events_url, data=body, headers=old, timeout=5).status_code == 401
     time.sleep(0.3)
-    assert decision_calls(sandbox) == [] and subs.get(bot.db, sid)["state"] == "posted"
+    assert decision_calls(sandbox) == [] and subs.get(bot.db, sid).state == "posted"
     assert slack.responses() == [] and slack.calls_to("chat.postEphemeral") == []
 
 
 def test_a_replay_within_the_window_decides_nothing_twice(bot, sandbox, slack, open_submissions):
     sid, other = open_submissions[:2]
     row = subs.get(bot.db, sid)
-    url = slack.response_url("replayed", message_ts=row["ts"])
-    body = block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], response_url=url)
+    url = slack.response_url("replayed", message_ts=row.ts)
+    body = block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts, response_url=url)
     headers = sign(body)
     assert requests.post(bot.events_url, data=body, headers=headers, timeout=5).status_code == 200
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, sid).state == "approved")
     for _ in range(3):  # replayed as captured, seconds later
         assert requests.post(bot.events_url, data=body, headers=headers, timeout=5).status_code == 200
     replies = wait_for(lambda: len(slack.responses("replayed")) >= 3 and slack.responses("replayed"))
     assert all("already approved" in r["payload"]["text"] for r in replies)
     time.sleep(0.2)
-    assert decision_calls(sandbox) == [f"/api/campaigns/{row['campaign_id']}/submissions/{sid}/approve/"]
-    assert subs.get(bot.db, other)["state"] == "posted"
+    assert decision_calls(sandbox) == [f"/api/campaigns/{row.campaign_id}/submissions/{sid}/approve/"]
+    assert subs.get(bot.db, other).state == "posted"
 
     reason = _reason_values("Blurry screenshot", None)
     modal = view_submission_body(ids.REVIEW_REJECT_MODAL, reason, private_metadata=str(other))
     modal_headers = sign(modal)
     for _ in range(3):
         assert requests.post(bot.events_url, data=modal, headers=modal_headers, timeout=5).status_code == 200
-    wait_for(lambda: subs.get(bot.db, other)["state"] == "rejected")
+    wait_for(lambda: subs.get(bot.db, other).state == "rejected")
     wait_for(lambda: len(slack.calls_to("chat.postEphemeral")) >= 2)
     time.sleep(0.2)
     assert len([p for p in decision_calls(sandbox) if p.endswith(f"/{other}/reject/")]) == 1

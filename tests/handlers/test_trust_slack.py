@@ -19,7 +19,7 @@ def campaign(sandbox):
 
 
 def posted_row(bot, sid):
-    return wait_for(lambda: (r := subs.get(bot.db, sid)) and r["ts"] and r)
+    return wait_for(lambda: (r := subs.get(bot.db, sid)) and r.ts and r)
 
 
 # --------------------------------------------------------------------------- conversations.members
@@ -35,8 +35,8 @@ def test_reviewer_on_the_second_page_of_members_can_approve(bot, sandbox, slack,
     bot.review.sync()
     row = posted_row(bot, sid)
 
-    assert poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], user_id="U_ALICE").status_code == 200
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+    assert poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts, user_id="U_ALICE").status_code == 200
+    wait_for(lambda: subs.get(bot.db, sid).state == "approved")
     assert sandbox.submission(sid)["status"] == "Approved"
     member_calls = slack.calls_to("conversations.members")
     assert [c.error for c in member_calls] == [None, None]  # two pages, none refused
@@ -138,15 +138,15 @@ def test_a_burst_of_home_opens_on_a_slow_rapidworkers_leaves_other_requests_ackn
     help_url = slack.response_url("help", channel="C_REVIEW", user="U_ALICE")
     after = [
         slash_command_body("/rw", "help", response_url=help_url),
-        block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], response_url=slack.response_url("approve"),
-                           message=slack.message("C_REVIEW", row["ts"]).to_dict()),
+        block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts, response_url=slack.response_url("approve"),
+                           message=slack.message("C_REVIEW", row.ts).to_dict()),
     ]
     assert [requests.post(bot.events_url, data=b, headers=sign(b), timeout=10).status_code for b in after] == [200, 200]
 
     # The work still completes: every home, the help text, the approval.
     wait_for(lambda: all(homes(slack, u) for u in openers + [f"U_R{n}" for n in range(4)]), timeout=60)
     wait_for(lambda: slack.responses("help"), timeout=60)
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved", timeout=60)
+    wait_for(lambda: subs.get(bot.db, sid).state == "approved", timeout=60)
     assert sandbox.submission(sid)["status"] == "Approved"
 
 
@@ -182,6 +182,6 @@ def test_a_button_answer_after_25_minutes_uses_post_ephemeral(bot, sandbox, slac
     bot.review.sync()
     row = posted_row(bot, sid)
     hooks, [answer] = _answer_after_a_long_job(
-        slack, sandbox, lambda: poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=row["ts"]), "/workers/block/", 26)
+        slack, sandbox, lambda: poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=row.ts), "/workers/block/", 26)
     assert answer["text"].startswith("Blocked") and answer["via"] == "postEphemeral"
     assert answer["channel"] == "C_REVIEW" and hooks == []

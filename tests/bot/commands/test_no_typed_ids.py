@@ -268,7 +268,7 @@ def test_approve_all_by_title_prefix_offers_that_campaign(desk, sandbox, bot, ti
     offer = desk.command("approve-all watch m")
     [confirmation] = buttons(offer)[ids.SPEND_CONFIRM]
     row = records.get_confirmation(bot.db, confirmation)
-    assert row["params"]["campaign_id"] == titled["video"] and len(row["params"]["submission_ids"]) == 2
+    assert row.params["campaign_id"] == titled["video"] and len(row.params["submission_ids"]) == 2
     assert "$1.00" in text_of(offer)
     # Non-spenders are refused before any RapidWorkers request.
     before = len(sandbox.requests)
@@ -313,7 +313,7 @@ def test_approve_all_form_type_ahead_and_submit(desk, slack, sandbox, bot, title
     assert r.status_code == 200 and not r.content.strip()
     offer = wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if e["via"] == "postEphemeral"])[0]
     [confirmation] = buttons(offer)[ids.SPEND_CONFIRM]
-    assert records.get_confirmation(bot.db, confirmation)["params"]["campaign_id"] == titled["stream"]
+    assert records.get_confirmation(bot.db, confirmation).params["campaign_id"] == titled["stream"]
 
 
 def test_type_ahead_limits_and_signature(desk, slack, sandbox, bot):

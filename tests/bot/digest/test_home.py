@@ -11,6 +11,7 @@ from bot.digest.blocks import Waiting
 from bot.digest.home import HomeData, home_view
 from bot.rapidworkers.client import Campaign
 from bot.slack import ids
+from storage.rows import SubmissionRow
 from tests.support.harness import wait_for
 
 HOSTILE = "<!here> Win <@U0BOSS> <https://evil.example|prize>"
@@ -121,8 +122,11 @@ def test_home_view_validates_with_extreme_content():
         for n in range(40)
     ]
     decisions = [
-        {"submission_id": n, "outcome": "rejected", "decided_by": None, "decided_at": "2026-01-01T00:00:00+00:00",
-         "data": {"campaign_title": long_title, "worker_name": long_title}}
+        SubmissionRow(submission_id=n, campaign_id=f"c{n}", worker_id=None, state="rejected",
+                      data={"campaign_title": long_title, "worker_name": long_title}, channel=None, ts=None,
+                      claimed_at="2026-01-01T00:00:00+00:00", posted_at=None, acting_user=None, acting_since=None,
+                      decided_by=None, decided_at="2026-01-01T00:00:00+00:00", outcome="rejected", amount_paid=None,
+                      notes=None, decided_via=None, target_channel=None, batch_row=None)
         for n in range(30)
     ]
     view = home_view(HomeData(now_epoch=0, balance=None, rw_error="e" * 4000, active=campaigns,

@@ -24,8 +24,8 @@ def campaign(sandbox):
 
 
 def card(slack, bot, sid):
-    row = wait_for(lambda: (r := subs.get(bot.db, sid)) and r["ts"] and r)
-    return slack.message("C_REVIEW", row["ts"])
+    row = wait_for(lambda: (r := subs.get(bot.db, sid)) and r.ts and r)
+    return slack.message("C_REVIEW", row.ts)
 
 
 def flag_text(message) -> str:
@@ -51,7 +51,7 @@ def test_a_screenshot_shared_between_workers_is_flagged_with_the_evidence(bot, s
     first_row = subs.get(bot.db, first)
     assert ":rotating_light: *duplicate screenshot* (another worker): image 2 matches image 1 of submission " f"`{first}` by maria.k (`{maria}`), pending" in text
     link = slack.calls_to("chat.getPermalink")[-1]
-    assert link.args["message_ts"] == first_row["ts"] and f"/archives/C_REVIEW/p{first_row['ts'].replace('.', '')}|message>" in text
+    assert link.args["message_ts"] == first_row.ts and f"/archives/C_REVIEW/p{first_row.ts.replace('.', '')}|message>" in text
     assert "same worker" not in text and "copied proof text" not in text
     # both images were downloaded from the simulator and stored hashed
     assert [p for p, _ in sandbox.image_requests] == [f"/_images/{first}/1.png", f"/_images/{second}/1.png", f"/_images/{second}/2.jpg"]
@@ -82,9 +82,9 @@ def test_evidence_shows_the_other_submissions_status_as_it_is_now(bot, sandbox, 
     second = sandbox.add_submission(campaign, pictures=[(7300, 1)])
     bot.review.sync()
     assert "pending" in flag_text(card(slack, bot, second))
-    poster.click(ids.REVIEW_APPROVE, str(first), message_ts=subs.get(bot.db, first)["ts"])
-    wait_for(lambda: subs.get(bot.db, first)["state"] == "approved")
-    poster.click(ids.REVIEW_BLOCK, str(second), message_ts=subs.get(bot.db, second)["ts"])  # rebuilds its card
+    poster.click(ids.REVIEW_APPROVE, str(first), message_ts=subs.get(bot.db, first).ts)
+    wait_for(lambda: subs.get(bot.db, first).state == "approved")
+    poster.click(ids.REVIEW_BLOCK, str(second), message_ts=subs.get(bot.db, second).ts)  # rebuilds its card
     wait_for(lambda: "Worker blocked" in json.dumps(card(slack, bot, second).blocks))
     assert f"submission `{first}`" in flag_text(card(slack, bot, second)) and ", approved" in flag_text(card(slack, bot, second))
 
@@ -184,7 +184,7 @@ def test_a_failed_post_is_retried_with_the_stored_check_not_a_second_one(make_bo
     bot = make_bot()
     slack.fail_next("chat.postMessage", error="internal_error", status=500)  # may or may not be posted
     report = bot.review.sync()  # a Slack 5xx stops this run's posting (nothing more is posted)
-    assert report.failed == 1 and report.posted == 0 and subs.get(bot.db, first)["state"] == "claimed"
+    assert report.failed == 1 and report.posted == 0 and subs.get(bot.db, first).state == "claimed"
     again = bot.review.sync()
     assert again.recovered == 1 and again.posted == 1
     posted = [m.metadata["event_payload"]["submission_id"] for m in slack.messages("C_REVIEW", include_replies=False)
@@ -289,8 +289,8 @@ def test_the_digest_counts_flagged_submissions_waiting(rw, bot, sandbox, slack, 
         return json.dumps(posted[-1].blocks)
 
     assert "*Waiting for review:* 3 submissions (:rotating_light: 1 flagged by the proof checks)" in digest_text()
-    rw.poster.click(ids.REVIEW_APPROVE, str(shared), message_ts=subs.get(bot.db, shared)["ts"])
-    wait_for(lambda: subs.get(bot.db, shared)["state"] == "approved")
+    rw.poster.click(ids.REVIEW_APPROVE, str(shared), message_ts=subs.get(bot.db, shared).ts)
+    wait_for(lambda: subs.get(bot.db, shared).state == "approved")
     text = digest_text()
     assert "*Waiting for review:* 2 submissions" in text and "flagged by the proof checks" not in text
 

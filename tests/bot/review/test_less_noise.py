@@ -79,7 +79,7 @@ def assert_each_once(slack, channel: str, db, sids: list[int]) -> None:
     for m in batch_messages(slack, channel):
         for n, sid in enumerate(m.metadata["event_payload"]["submission_ids"]):
             row = subs.get(db, sid)
-            assert (row["state"], row["channel"], row["ts"], row["batch_row"]) == ("posted", channel, m.ts, n), row
+            assert (row.state, row.channel, row.ts, row.batch_row) == ("posted", channel, m.ts, n), row
 
 
 @pytest.fixture
@@ -122,8 +122,8 @@ def test_route_sends_a_campaigns_submissions_to_its_channel_and_is_audited(ops_p
     other = sandbox.add_campaign("Everything else", status="Active")
     reply = rw(poster, standin, f"route {routed} <#C_OPS|ops>")
     assert "now go to <#C_OPS>" in reply
-    audit = [a for a in records.audit_since(bot.db, "2000") if a["action"] == "route"]
-    assert [(a["user_id"], a["target"], a["outcome"]) for a in audit] == [("U_ALICE", routed, "routed")]
+    audit = [a for a in records.audit_since(bot.db, "2000") if a.action == "route"]
+    assert [(a.user_id, a.target, a.outcome) for a in audit] == [("U_ALICE", routed, "routed")]
     assert "C_OPS" in rw(poster, standin, "routes") and routed in rw(poster, standin, "routes")
 
     ops_sid = sandbox.add_submission(routed, proof_text="ops proof")
@@ -132,9 +132,9 @@ def test_route_sends_a_campaigns_submissions_to_its_channel_and_is_audited(ops_p
     assert report.posted == 2
     assert shown_ids(standin, "C_OPS") == [ops_sid] and shown_ids(standin, "C_REVIEW") == [review_sid]
     # the routed message's buttons act on it there
-    ts = subs.get(bot.db, ops_sid)["ts"]
+    ts = subs.get(bot.db, ops_sid).ts
     poster.click(ids.REVIEW_APPROVE, str(ops_sid), message_ts=ts, channel_id="C_OPS")
-    wait_for(lambda: subs.get(bot.db, ops_sid)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, ops_sid).state == "approved")
     assert sandbox.submission(ops_sid)["status"] == "Approved"
 
     # off: back to the review channel
@@ -176,7 +176,7 @@ def test_route_is_for_allowed_users_only(routed_bot, standin, sandbox):
     cid = sandbox.add_campaign("Guarded", status="Active")
     assert "not allowed" in rw(poster, standin, f"route {cid} <#C_OPS|ops>", user="U_ALICE")
     assert bot.db.execute("SELECT count(*) FROM routes").fetchone()[0] == 0
-    assert [a["outcome"] for a in records.audit_since(bot.db, "2000") if a["action"] == "route"] == ["refused"]
+    assert [a.outcome for a in records.audit_since(bot.db, "2000") if a.action == "route"] == ["refused"]
     poster.session.close()
 
 
@@ -267,7 +267,7 @@ def test_approve_on_a_row_decides_that_submission_once_and_rebuilds_the_batch(ma
     target = sids[1]
     for _ in range(3):  # a triple click reaches RapidWorkers once
         poster.click(ids.REVIEW_BATCH_APPROVE, str(target), message_ts=message.ts)
-    wait_for(lambda: subs.get(bot.db, target)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, target).state == "approved")
     updated = wait_for(lambda: (m := slack.message("C_REVIEW", message.ts)) and "Approved" in dumps(m.blocks) and m)
     assert sandbox.count(path_contains="/approve") == 1
     assert sandbox.submission(target)["status"] == "Approved"
@@ -288,7 +288,7 @@ def test_reject_on_a_row_opens_the_reason_modal_and_collapses_that_row(make_bot,
     reason = {ids.REJECT_REASON_BLOCK: {ids.REJECT_REASON_INPUT: {"type": "plain_text_input", "value": "cropped"}},
               ids.REJECT_PRESET_BLOCK: {ids.REJECT_PRESET_INPUT: {"type": "static_select", "selected_option": None}}}
     poster.submit_view(ids.REVIEW_REJECT_MODAL, reason, private_metadata=str(target))
-    wait_for(lambda: subs.get(bot.db, target)["state"] == "rejected")
+    wait_for(lambda: subs.get(bot.db, target).state == "rejected")
     updated = wait_for(lambda: (m := slack.message("C_REVIEW", message.ts)) and "Rejected" in dumps(m.blocks) and m)
     assert buttons(row_blocks(updated, target)) == [] and "cropped" in dumps(row_blocks(updated, target))
     assert len(buttons(updated.blocks)) == 3 * 3
@@ -299,13 +299,13 @@ def test_a_row_button_acts_only_on_its_own_message(make_bot, sandbox, slack, pos
     bot, cid, sids, message = batch_setup(make_bot, sandbox, slack)
     elsewhere = sandbox.add_submission(cid)
     assert bot.review.sync().posted == 1  # one new: a message of its own
-    other_ts = subs.get(bot.db, elsewhere)["ts"]
+    other_ts = subs.get(bot.db, elsewhere).ts
     # a value naming a row of the batch, clicked on another message (forged or stale)
     poster.click(ids.REVIEW_BATCH_APPROVE, str(sids[0]), message_ts=other_ts)
     poster.click(ids.REVIEW_BATCH_APPROVE, "１２", message_ts=message.ts)
     wait_for(lambda: len([e for e in slack.ephemerals() if "does not belong" in e["text"]]) == 2)
     assert sandbox.count(path_contains="/approve") == 0
-    assert all(subs.get(bot.db, s)["state"] == "posted" for s in sids)
+    assert all(subs.get(bot.db, s).state == "posted" for s in sids)
 
 
 @pytest.mark.parametrize("after_store", [True, False], ids=["killed-after-slack-stored-the-batch", "killed-before-it-reached-slack"])
@@ -339,7 +339,7 @@ def test_a_5xx_on_a_batch_keeps_its_claims_and_the_next_sync_finds_or_reposts_it
     sids = [sandbox.add_submission(cid) for _ in range(5)]
     slack.fail_next("chat.postMessage", error="internal_error", status=500)
     first = bot.review.sync()
-    assert first.failed == 5 and all(subs.get(bot.db, s)["state"] == "claimed" for s in sids)
+    assert first.failed == 5 and all(subs.get(bot.db, s).state == "claimed" for s in sids)
     second = bot.review.sync()
     assert second.recovered == 5 and not second.errors
     assert [len(m.metadata["event_payload"]["submission_ids"]) for m in batch_messages(slack, "C_REVIEW")] == [5]
@@ -368,7 +368,7 @@ def test_one_reminder_per_waiting_submission_with_links_and_the_group_mention(ma
     assert "<!subteam^S0REVIEW>" in text and "more than 4 h" in text
     assert sorted(nudge.metadata["event_payload"]["submission_ids"]) == sorted(old)
     for sid in old:
-        ts = subs.get(bot.db, sid)["ts"]
+        ts = subs.get(bot.db, sid).ts
         assert f"/archives/C_REVIEW/p{ts.replace('.', '')}" in text  # a permalink to its message
     assert f"`{fresh}`" not in text and f"`{decided}`" not in text
 
@@ -448,7 +448,7 @@ def test_blocking_a_worker_marks_their_rows_and_rebuilds_the_batch_once(make_bot
     poster.click(ids.REVIEW_BATCH_BLOCK, str(theirs[1]), message_ts=message.ts)
     wait_for(lambda: any("Blocked Spammy" in r["payload"].get("text", "") for r in slack.responses()))
     assert str(worker) in sandbox.blocked_ids()
-    assert all(subs.get(bot.db, sid)["state"] == "posted" for sid in theirs)  # blocking decides nothing
+    assert all(subs.get(bot.db, sid).state == "posted" for sid in theirs)  # blocking decides nothing
     updated = slack.message("C_REVIEW", message.ts)
     assert updated.updates == 1  # three rows of that worker, one rebuild
     for sid in theirs:

@@ -43,7 +43,7 @@ def campaign(sandbox):
 
 
 def posted_row(bot, sid):
-    return wait_for(lambda: (r := subs.get(bot.db, sid)) and r["ts"] and r)
+    return wait_for(lambda: (r := subs.get(bot.db, sid)) and r.ts and r)
 
 
 def test_each_pending_submission_is_posted_once_across_syncs_and_restarts(make_bot, sandbox, slack, campaign):
@@ -67,7 +67,7 @@ def test_message_has_thumbnails_worker_facts_and_exact_buttons(bot, sandbox, sla
     worker = sandbox.add_worker("NewbieNick", account_age_days=2, approval_rate=30, completed=1)
     sid = sandbox.add_submission(campaign, worker_id=worker, proof_text="I liked it", images=7)
     bot.review.sync()
-    message = slack.message("C_REVIEW", posted_row(bot, sid)["ts"])
+    message = slack.message("C_REVIEW", posted_row(bot, sid).ts)
     images = [b for b in message.blocks if b["type"] == "image"]
     assert len(images) == 1 and images[0]["alt_text"] == "Proof image 1 of 7"  # one large image, the rest in a row
     assert all(f"/{sid}/{n}." in all_text(message) for n in range(1, 8))
@@ -85,7 +85,7 @@ def test_hostile_text_is_escaped(bot, sandbox, slack):
     worker = sandbox.add_worker("<@U0ADMIN>")
     sid = sandbox.add_submission(cid, worker_id=worker, proof_text=HOSTILE + " x" * 3000)
     bot.review.sync()
-    message = slack.message("C_REVIEW", posted_row(bot, sid)["ts"])
+    message = slack.message("C_REVIEW", posted_row(bot, sid).ts)
     text = message_parsed_text(message)
     for dangerous in ("<!channel>", "<!here>", "<@U0BOSS>", "<https://evil.example", "<!everyone>", "<@U0ADMIN>"):
         assert dangerous not in text
@@ -129,7 +129,7 @@ def test_pagination_posts_every_page(make_bot, slack, tmp_path):
 
 def click(poster, bot, sid, action_id, user="U_ALICE"):
     row = posted_row(bot, sid)
-    return poster.click(action_id, str(sid), message_ts=row["ts"], user_id=user)
+    return poster.click(action_id, str(sid), message_ts=row.ts, user_id=user)
 
 
 def test_approve_acks_fast_then_rebuilds_the_message(bot, sandbox, slack, poster, campaign):
@@ -140,16 +140,16 @@ def test_approve_acks_fast_then_rebuilds_the_message(bot, sandbox, slack, poster
     started = time.monotonic()
     response = click(poster, bot, sid, ids.REVIEW_APPROVE)
     assert response.status_code == 200 and time.monotonic() - started < 0.9
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, sid).state == "approved")
     assert sandbox.submission(sid)["status"] == "Approved"
     assert balance - sandbox.balance == Decimal("0.50")
     row = subs.get(bot.db, sid)
-    assert row["decided_by"] == "U_ALICE" and row["amount_paid"] is not None
-    message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates >= 2 and m)  # in progress, then decided
+    assert row.decided_by == "U_ALICE" and row.amount_paid is not None
+    message = wait_for(lambda: (m := slack.message("C_REVIEW", row.ts)) and m.updates >= 2 and m)  # in progress, then decided
     assert action_ids(message) == []
     assert "Approved" in all_text(message) and "<@U_ALICE>" in all_text(message) and "<!date^" in all_text(message)
-    audit = [a for a in records.audit_since(bot.db, "") if a["action"] == "approve"]
-    assert [a["outcome"] for a in audit] == ["approved"]
+    audit = [a for a in records.audit_since(bot.db, "") if a.action == "approve"]
+    assert [a.outcome for a in audit] == ["approved"]
 
 
 def test_twenty_concurrent_clicks_reach_the_api_once(bot, sandbox, slack, poster, campaign):
@@ -157,7 +157,7 @@ def test_twenty_concurrent_clicks_reach_the_api_once(bot, sandbox, slack, poster
     bot.review.sync()
     row = posted_row(bot, sid)
     sandbox.set_latency(0.5, path_contains="/approve")
-    bodies = [block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], response_url=slack.response_url(f"c{n}"), user_id=("U_ALICE", "U_BOB")[n % 2]) for n in range(20)]
+    bodies = [block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts, response_url=slack.response_url(f"c{n}"), user_id=("U_ALICE", "U_BOB")[n % 2]) for n in range(20)]
     results = []
 
     def send(body):
@@ -169,7 +169,7 @@ def test_twenty_concurrent_clicks_reach_the_api_once(bot, sandbox, slack, poster
     for t in threads:
         t.join()
     assert results == [200] * 20
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, sid).state == "approved")
     time.sleep(0.3)
     assert sandbox.count(method="POST", path_contains="/approve") == 1
     refusals = wait_for(lambda: len([e for e in slack.ephemerals() if "already" in e["text"]]) >= 19 and slack.ephemerals())
@@ -191,11 +191,11 @@ def test_reject_needs_a_reason_then_rejects_once(bot, sandbox, slack, poster, ca
     reason = {ids.REJECT_REASON_BLOCK: {ids.REJECT_REASON_INPUT: {"type": "plain_text_input", "value": "Screenshot <!channel> is cropped"}},
               ids.REJECT_PRESET_BLOCK: {ids.REJECT_PRESET_INPUT: {"type": "static_select", "selected_option": None}}}
     assert poster.submit_view(ids.REVIEW_REJECT_MODAL, reason, private_metadata=str(sid)).status_code == 200
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "rejected")
+    wait_for(lambda: subs.get(bot.db, sid).state == "rejected")
     assert sandbox.submission(sid)["status"] == "Rejected"
     assert "cropped" in sandbox.submission(sid)["notes"]
     row = subs.get(bot.db, sid)
-    message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates >= 2 and m)  # in progress, then decided
+    message = wait_for(lambda: (m := slack.message("C_REVIEW", row.ts)) and m.updates >= 2 and m)  # in progress, then decided
     assert action_ids(message) == [] and "Rejected" in all_text(message) and "&lt;!channel&gt;" in all_text(message)
     # a second submit of the same modal changes nothing
     poster.submit_view(ids.REVIEW_REJECT_MODAL, reason, private_metadata=str(sid))
@@ -212,10 +212,10 @@ def test_block_worker_keeps_the_submission_reviewable(bot, sandbox, slack, poste
     wait_for(lambda: worker in sandbox.blocked_ids())
     for sid in (first, second):
         row = posted_row(bot, sid)
-        message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates >= (2 if sid == first else 1) and m)  # noqa: B023 (called within this iteration); the clicked one shows "Blocking…" first
+        message = wait_for(lambda: (m := slack.message("C_REVIEW", row.ts)) and m.updates >= (2 if sid == first else 1) and m)  # noqa: B023 (called within this iteration); the clicked one shows "Blocking…" first
         assert "Worker blocked by <@U_ALICE>" in all_text(message)
         assert action_ids(message) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT]
-        assert subs.get(bot.db, sid)["state"] == "posted"
+        assert subs.get(bot.db, sid).state == "posted"
     assert sandbox.submission(first)["status"] == "Pending"
 
 
@@ -228,9 +228,9 @@ def test_unauthorised_user_is_refused_and_nothing_is_called(bot, sandbox, slack,
     assert len(refusals) == 3
     assert sandbox.count(path_contains="/approve") + sandbox.count(path_contains="/workers/block") == 0
     assert slack.views() == []
-    assert subs.get(bot.db, sid)["state"] == "posted"
-    refused = [a for a in records.audit_since(bot.db, "") if a["user_id"] == "U_MALLORY"]
-    assert len(refused) == 3 and {a["outcome"] for a in refused} == {"refused"}
+    assert subs.get(bot.db, sid).state == "posted"
+    refused = [a for a in records.audit_since(bot.db, "") if a.user_id == "U_MALLORY"]
+    assert len(refused) == 3 and {a.outcome for a in refused} == {"refused"}
 
 
 def test_allowed_users_setting_overrides_channel_membership(make_bot, sandbox, slack, campaign):
@@ -244,7 +244,7 @@ def test_allowed_users_setting_overrides_channel_membership(make_bot, sandbox, s
     wait_for(lambda: slack.ephemerals("U_ALICE"))
     assert sandbox.count(path_contains="/approve") == 0
     click(poster, bot, sid, ids.REVIEW_APPROVE, user="U_BOB")
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, sid).state == "approved")
 
 
 def test_server_error_leaves_it_actionable_and_a_new_click_retries(bot, sandbox, slack, poster, campaign):
@@ -254,11 +254,11 @@ def test_server_error_leaves_it_actionable_and_a_new_click_retries(bot, sandbox,
     click(poster, bot, sid, ids.REVIEW_APPROVE)
     error = wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if "still open" in e["text"]])
     assert "Traceback" not in error[0]["text"]
-    assert subs.get(bot.db, sid)["state"] == "posted"
+    assert subs.get(bot.db, sid).state == "posted"
     assert sandbox.count(path_contains="/approve") == 1  # not retried behind the user's back
     assert sandbox.submission(sid)["status"] == "Pending"
     click(poster, bot, sid, ids.REVIEW_APPROVE)
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, sid).state == "approved")
     assert sandbox.count(path_contains="/approve") == 2
 
 
@@ -269,10 +269,10 @@ def test_decided_on_the_website_shows_the_real_status(bot, sandbox, slack, poste
     bot.review.sync()
     RapidWorkersClient(sandbox.api_key, sandbox.url).reject(campaign, sid, "done on the website")
     click(poster, bot, sid, ids.REVIEW_APPROVE)
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "rejected")
+    wait_for(lambda: subs.get(bot.db, sid).state == "rejected")
     assert wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if "already rejected on RapidWorkers" in e["text"]])
     row = subs.get(bot.db, sid)
-    message = wait_for(lambda: (m := slack.message("C_REVIEW", row["ts"])) and m.updates >= 2 and m)  # in progress, then settled
+    message = wait_for(lambda: (m := slack.message("C_REVIEW", row.ts)) and m.updates >= 2 and m)  # in progress, then settled
     assert action_ids(message) == [] and "outside Slack" in all_text(message)
 
 
@@ -283,7 +283,7 @@ def test_sync_settles_messages_decided_on_the_website(bot, sandbox, slack, campa
     bot.review.sync()
     RapidWorkersClient(sandbox.api_key, sandbox.url).approve(campaign, sid)
     assert bot.review.sync().settled == 1
-    assert subs.get(bot.db, sid)["state"] == "approved"
+    assert subs.get(bot.db, sid).state == "approved"
 
 
 def test_crash_between_posting_and_recording_does_not_post_twice(bot, sandbox, slack, campaign):
@@ -298,7 +298,7 @@ def test_crash_between_posting_and_recording_does_not_post_twice(bot, sandbox, s
     assert report.recovered == 2
     by_sid = {m.metadata["event_payload"]["submission_id"]: m for m in review_messages(slack)}
     assert sorted(by_sid) == sorted([lost, never]) and len(review_messages(slack)) == 2
-    assert subs.get(bot.db, lost)["ts"] == by_sid[lost].ts
+    assert subs.get(bot.db, lost).ts == by_sid[lost].ts
     assert bot.review.sync().posted == 0 and len(review_messages(slack)) == 2
 
 
@@ -312,7 +312,7 @@ def test_slack_failure_while_posting_is_retried_next_cycle(bot, sandbox, slack, 
     slack.fail_next("chat.postMessage", error="internal_error", status=500)
     other = sandbox.add_submission(campaign)
     assert bot.review.sync().failed == 1
-    assert subs.get(bot.db, other)["state"] == "claimed"  # may have been posted: look before re-posting
+    assert subs.get(bot.db, other).state == "claimed"  # may have been posted: look before re-posting
     assert bot.review.sync().recovered == 1 and len(review_messages(slack)) == 2
 
 
@@ -328,8 +328,8 @@ def test_in_flight_approval_is_settled_from_upstream_at_start(make_bot, sandbox,
     bot.stop()
     restarted = make_bot()
     assert restarted.review.settle_in_flight() == 2
-    assert subs.get(restarted.db, done)["state"] == "approved"
-    assert subs.get(restarted.db, not_done)["state"] == "posted"
+    assert subs.get(restarted.db, done).state == "approved"
+    assert subs.get(restarted.db, not_done).state == "posted"
     assert sandbox.count(path_contains=f"/submissions/{done}/approve") == 1
 
 
@@ -338,7 +338,7 @@ def test_unverified_requests_get_401_and_change_nothing(bot, sandbox, slack, cam
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
     row = posted_row(bot, sid)
-    body = block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], response_url=slack.response_url())
+    body = block_actions_body(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts, response_url=slack.response_url())
     if how == "unsigned":
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
     elif how == "forged":
@@ -347,7 +347,7 @@ def test_unverified_requests_get_401_and_change_nothing(bot, sandbox, slack, cam
         headers = sign(body, timestamp=int(time.time()) - 6 * 60)
     assert requests.post(bot.events_url, data=body, headers=headers, timeout=5).status_code == 401
     time.sleep(0.2)
-    assert sandbox.count(path_contains="/approve") == 0 and subs.get(bot.db, sid)["state"] == "posted"
+    assert sandbox.count(path_contains="/approve") == 0 and subs.get(bot.db, sid).state == "posted"
 
 
 def test_tampered_button_values_are_refused(bot, sandbox, slack, poster, campaign):
@@ -355,7 +355,7 @@ def test_tampered_button_values_are_refused(bot, sandbox, slack, poster, campaig
     bot.review.sync()
     row = posted_row(bot, sid)
     for value in ("999999", "'; DROP TABLE submissions;--", "", "1e9", "-1"):
-        assert poster.click(ids.REVIEW_APPROVE, value, message_ts=row["ts"]).status_code == 200
+        assert poster.click(ids.REVIEW_APPROVE, value, message_ts=row.ts).status_code == 200
     wait_for(lambda: len(slack.ephemerals("U_ALICE")) >= 5)
     assert all("submission I know" in e["text"] for e in slack.ephemerals("U_ALICE"))
     assert sandbox.count(path_contains="/approve") == 0
@@ -371,9 +371,9 @@ def test_serve_keeps_syncing_on_its_schedule(make_bot, sandbox, slack, campaign)
         job = background.scheduler.get_job("review-sync")
         assert job is not None and job.next_run_time is not None  # scheduled, not paused
         first = sandbox.add_submission(campaign)
-        wait_for(lambda: subs.get(bot.db, first) and subs.get(bot.db, first)["ts"], timeout=10)
+        wait_for(lambda: subs.get(bot.db, first) and subs.get(bot.db, first).ts, timeout=10)
         later = sandbox.add_submission(campaign)  # only a later cycle can post this one
-        wait_for(lambda: subs.get(bot.db, later) and subs.get(bot.db, later)["ts"], timeout=10)
+        wait_for(lambda: subs.get(bot.db, later) and subs.get(bot.db, later).ts, timeout=10)
     finally:
         background.stop()
     assert len(review_messages(slack)) == 2

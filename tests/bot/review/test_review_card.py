@@ -25,12 +25,12 @@ def campaign(sandbox):
                                 proof_required_description=REQUIREMENT)
 
 
-def posted(bot, sid) -> dict:
-    return wait_for(lambda: (r := subs.get(bot.db, sid)) and r["ts"] and r)
+def posted(bot, sid) -> subs.SubmissionRow:
+    return wait_for(lambda: (r := subs.get(bot.db, sid)) and r.ts and r)
 
 
 def card(bot, slack, sid):
-    return slack.message("C_REVIEW", posted(bot, sid)["ts"])
+    return slack.message("C_REVIEW", posted(bot, sid).ts)
 
 
 def mrkdwn_of(block: dict) -> str:
@@ -50,7 +50,7 @@ def updates_of(slack, ts: str) -> list[dict]:
 
 
 def click(poster, bot, sid, action_id, user="U_ALICE"):
-    return poster.click(action_id, str(sid), message_ts=posted(bot, sid)["ts"], user_id=user)
+    return poster.click(action_id, str(sid), message_ts=posted(bot, sid).ts, user_id=user)
 
 
 REASON = {ids.REJECT_REASON_BLOCK: {ids.REJECT_REASON_INPUT: {"type": "plain_text_input", "value": "Cropped <@U0BOSS> screenshot"}},
@@ -77,7 +77,7 @@ def test_cached_requirement_is_shown_when_the_submission_has_none(bot, sandbox, 
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
     row = posted(bot, sid)
-    data = dict(row["data"], proof_required_description=None)  # a row posted before the requirement was stored with it
+    data = dict(row.data, proof_required_description=None)  # a row posted before the requirement was stored with it
     bot.db.execute("UPDATE submissions SET data = ? WHERE submission_id = ?", [json.dumps(data), sid])
     bot.review.refresh_message(sid)
     assert "5 stars" in mrkdwn_of(card(bot, slack, sid).blocks[0])
@@ -148,8 +148,8 @@ def test_the_thumbnail_is_the_large_image_when_there_is_no_full_size_url(bot, sa
     sid = sandbox.add_submission(campaign, images=2)
     bot.review.sync()
     row = posted(bot, sid)
-    images = [dict(i, url="") for i in row["data"]["images"]]  # an API answer with thumbnails only
-    bot.db.execute("UPDATE submissions SET data = ? WHERE submission_id = ?", [json.dumps(dict(row["data"], images=images)), sid])
+    images = [dict(i, url="") for i in row.data["images"]]  # an API answer with thumbnails only
+    bot.db.execute("UPDATE submissions SET data = ? WHERE submission_id = ?", [json.dumps(dict(row.data, images=images)), sid])
     bot.review.refresh_message(sid)
     large = image_blocks(card(bot, slack, sid))
     assert len(large) == 1 and large[0]["image_url"] == images[0]["thumbnail_url"]
@@ -181,14 +181,14 @@ def test_no_uuids_in_the_main_text_only_in_the_small_id_line(bot, sandbox, slack
 def test_approve_shows_in_progress_naming_the_clicker_before_the_api_answers(bot, sandbox, slack, poster, campaign):
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
-    ts = posted(bot, sid)["ts"]
+    ts = posted(bot, sid).ts
     sandbox.set_latency(3.0, path_contains="/approve")
     assert click(poster, bot, sid, ids.REVIEW_APPROVE).status_code == 200
     progress = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "Approving…" in parsed_text(m.blocks) and m)
     # shown while RapidWorkers is still working on it
-    assert sandbox.submission(sid)["status"] == "Pending" and subs.get(bot.db, sid)["state"] == "approving"
+    assert sandbox.submission(sid)["status"] == "Pending" and subs.get(bot.db, sid).state == "approving"
     assert actions(progress) == [] and "<@U_ALICE>" in parsed_text(progress.blocks)
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, sid).state == "approved")
     final = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "Approved" in parsed_text(m.blocks) and m)
     assert "Approving" not in parsed_text(final.blocks)
     # the updates went in order: in progress first, the decided message last
@@ -200,7 +200,7 @@ def test_a_stale_in_progress_rebuild_never_lands_after_the_final_state(bot, sand
     worker = sandbox.add_worker("Twice")
     first, second = sandbox.add_submission(campaign, worker_id=worker), sandbox.add_submission(campaign, worker_id=worker)
     bot.review.sync()
-    ts = posted(bot, first)["ts"]
+    ts = posted(bot, first).ts
     sandbox.set_latency(2.0, path_contains="/approve")
     click(poster, bot, first, ids.REVIEW_APPROVE)
     wait_for(lambda: "Approving…" in parsed_text(slack.message("C_REVIEW", ts).blocks))
@@ -208,9 +208,9 @@ def test_a_stale_in_progress_rebuild_never_lands_after_the_final_state(bot, sand
     # approval is in flight: that rebuild reads "approving" and reaches Slack slowly.
     slack.hold("chat.update", 3.0, after_store=False, skip=1)  # skip: the block's own in-progress update
     click(poster, bot, second, ids.REVIEW_BLOCK)
-    wait_for(lambda: subs.get(bot.db, first)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, first).state == "approved")
     wait_for(lambda: slack.holding("chat.update") == 0 and len(updates_of(slack, ts)) >= 3, timeout=15)
-    wait_for(lambda: subs.get(bot.db, first)["state"] == "approved" and slack.holding() == 0)
+    wait_for(lambda: subs.get(bot.db, first).state == "approved" and slack.holding() == 0)
     final = slack.message("C_REVIEW", ts)
     assert "Approved" in parsed_text(final.blocks) and "Approving" not in parsed_text(final.blocks)
     sent = [parsed_text(u["blocks"]) for u in updates_of(slack, ts)]
@@ -220,7 +220,7 @@ def test_a_stale_in_progress_rebuild_never_lands_after_the_final_state(bot, sand
 def test_reject_shows_in_progress_on_modal_submit(bot, sandbox, slack, poster, campaign):
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
-    ts = posted(bot, sid)["ts"]
+    ts = posted(bot, sid).ts
     sandbox.set_latency(3.0, path_contains="/reject")
     click(poster, bot, sid, ids.REVIEW_REJECT)
     wait_for(lambda: slack.views())
@@ -229,20 +229,20 @@ def test_reject_shows_in_progress_on_modal_submit(bot, sandbox, slack, poster, c
     progress = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "Rejecting…" in parsed_text(m.blocks) and m)
     assert sandbox.submission(sid)["status"] == "Pending"
     assert actions(progress) == [] and "<@U_BOB>" in parsed_text(progress.blocks)
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "rejected")
+    wait_for(lambda: subs.get(bot.db, sid).state == "rejected")
 
 
 def test_failed_decision_brings_the_buttons_back_with_the_reason(bot, sandbox, slack, poster, campaign):
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
-    ts = posted(bot, sid)["ts"]
+    ts = posted(bot, sid).ts
     sandbox.fail_next(1, status=500, path_contains="/approve")
     click(poster, bot, sid, ids.REVIEW_APPROVE)
     message = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "failed" in parsed_text(m.blocks) and m)
     assert actions(message) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT, ids.REVIEW_BLOCK]
     text = parsed_text(message.blocks)
     assert "Approve by <@U_ALICE> failed" in text and "RapidWorkers had an error" in text and "Traceback" not in text
-    assert subs.get(bot.db, sid)["state"] == "posted"
+    assert subs.get(bot.db, sid).state == "posted"
     sent = [parsed_text(u["blocks"]) for u in updates_of(slack, ts)]
     assert "Approving…" in sent[0] and "failed" in sent[-1]
 
@@ -251,7 +251,7 @@ def test_block_worker_shows_in_progress_then_stays_reviewable(bot, sandbox, slac
     worker = sandbox.add_worker("Spammy")
     sid = sandbox.add_submission(campaign, worker_id=worker)
     bot.review.sync()
-    ts = posted(bot, sid)["ts"]
+    ts = posted(bot, sid).ts
     sandbox.set_latency(3.0, path_contains="/workers/block")
     click(poster, bot, sid, ids.REVIEW_BLOCK)
     progress = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "Blocking worker…" in parsed_text(m.blocks) and m)
@@ -259,13 +259,13 @@ def test_block_worker_shows_in_progress_then_stays_reviewable(bot, sandbox, slac
     assert actions(progress) == [] and "<@U_ALICE>" in parsed_text(progress.blocks)
     final = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "Worker blocked by <@U_ALICE>" in parsed_text(m.blocks) and m)
     assert actions(final) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT] and "Blocking" not in parsed_text(final.blocks)
-    assert subs.get(bot.db, sid)["state"] == "posted"
+    assert subs.get(bot.db, sid).state == "posted"
 
 
 def test_failed_block_brings_the_buttons_back_with_the_reason(bot, sandbox, slack, poster, campaign):
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
-    ts = posted(bot, sid)["ts"]
+    ts = posted(bot, sid).ts
     sandbox.fail_next(1, status=500, path_contains="/workers/block")
     click(poster, bot, sid, ids.REVIEW_BLOCK)
     message = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "failed" in parsed_text(m.blocks) and m)
@@ -278,10 +278,10 @@ def test_failed_block_brings_the_buttons_back_with_the_reason(bot, sandbox, slac
 def test_approved_message_collapses_to_two_lines_without_images(bot, sandbox, slack, poster, campaign):
     sid = sandbox.add_submission(campaign, images=5)
     bot.review.sync()
-    ts = posted(bot, sid)["ts"]
+    ts = posted(bot, sid).ts
     before = len(slack.message("C_REVIEW", ts).blocks)
     click(poster, bot, sid, ids.REVIEW_APPROVE)
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "approved")
+    wait_for(lambda: subs.get(bot.db, sid).state == "approved")
     message = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "Approved" in parsed_text(m.blocks) and m)
     assert len(message.blocks) <= 2 and image_blocks(message) == [] and actions(message) == []
     assert not any(e.get("type") == "image" for b in message.blocks for e in b.get("elements", []))
@@ -294,11 +294,11 @@ def test_approved_message_collapses_to_two_lines_without_images(bot, sandbox, sl
 def test_rejected_message_collapses_with_the_escaped_reason(bot, sandbox, slack, poster, campaign):
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
-    ts = posted(bot, sid)["ts"]
+    ts = posted(bot, sid).ts
     click(poster, bot, sid, ids.REVIEW_REJECT)
     wait_for(lambda: slack.views())
     poster.submit_view(ids.REVIEW_REJECT_MODAL, REASON, private_metadata=str(sid))
-    wait_for(lambda: subs.get(bot.db, sid)["state"] == "rejected")
+    wait_for(lambda: subs.get(bot.db, sid).state == "rejected")
     message = wait_for(lambda: (m := slack.message("C_REVIEW", ts)) and "Rejected" in parsed_text(m.blocks) and m)
     assert len(message.blocks) <= 2 and image_blocks(message) == [] and actions(message) == []
     text = parsed_text(message.blocks)

@@ -68,7 +68,7 @@ def reject_calls(sandbox, sid: int) -> int:
     return sandbox.count(path_contains=f"/submissions/{sid}/reject")
 
 
-def audit(bot) -> list[dict]:
+def audit(bot) -> list[records.AuditEntry]:
     return records.audit_since(bot.db, "2000")
 
 
@@ -103,7 +103,7 @@ def test_a_server_error_stops_approve_all_without_retrying(drive, sandbox):
     assert "Approved 1 of the 4" in done and "1 failed" in done and "2 not attempted" in done
     assert f"/rw campaign {campaign}" in done and "will not retry" in done
     assert sandbox.count(path_contains="/approve") == 2 and sandbox.balance == Decimal("999.00")
-    assert subs.get(rw.bot.db, sids[1])["state"] == "posted"  # still actionable: a new click tries again
+    assert subs.get(rw.bot.db, sids[1]).state == "posted"  # still actionable: a new click tries again
     assert "already" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
 
 
@@ -117,17 +117,17 @@ def test_a_reject_under_way_is_not_paid_by_approve_all(drive, sandbox, slack):
 
     sandbox.set_latency(1.5, path_contains="/reject")  # Bob's reject is on its way to RapidWorkers...
     rw.poster.submit_view(ids.REVIEW_REJECT_MODAL, REASON, private_metadata=str(sids[0]), user_id="U_BOB")
-    wait_for(lambda: subs.get(rw.bot.db, sids[0])["state"] == "rejecting")
+    wait_for(lambda: subs.get(rw.bot.db, sids[0]).state == "rejecting")
     done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))  # ...when Alice confirms
 
     assert "Approved 2 of the 3" in done and "1 skipped" in done
-    wait_for(lambda: subs.get(rw.bot.db, sids[0])["state"] == "rejected")
+    wait_for(lambda: subs.get(rw.bot.db, sids[0]).state == "rejected")
     assert sandbox.submission(sids[0])["status"] == "Rejected" and approve_calls(sandbox, sids[0]) == 0
     assert sandbox.balance == Decimal("998.00")
     for sid in sids[1:]:  # the bulk's decisions rebuild their review messages like a click does
         row = subs.get(rw.bot.db, sid)
-        assert row["state"] == "approved" and row["decided_by"] == "U_ALICE" and row["decided_via"] == "bulk"
-        message = slack.message(row["channel"], row["ts"])
+        assert row.state == "approved" and row.decided_by == "U_ALICE" and row.decided_via == "bulk"
+        message = slack.message(row.channel, row.ts)
         assert not [b for b in message.blocks if b["type"] == "actions"] and "<@U_ALICE>" in text_of(message.to_dict())
 
 
@@ -142,12 +142,12 @@ def test_rejects_racing_a_bulk_approve_never_both_reach_rapidworkers(drive, sand
     rejects = [lambda s=s: rw.poster.submit_view(ids.REVIEW_REJECT_MODAL, REASON, private_metadata=str(s), user_id="U_BOB")
                for s in sids[::2]]
     in_parallel(lambda: rw.click(ids.SPEND_CONFIRM, cid), *rejects)
-    wait_for(lambda: all(subs.get(rw.bot.db, s)["state"] in ("approved", "rejected") for s in sids))
+    wait_for(lambda: all(subs.get(rw.bot.db, s).state in ("approved", "rejected") for s in sids))
 
     approved = 0
     for sid in sids:
         assert approve_calls(sandbox, sid) + reject_calls(sandbox, sid) == 1, sid  # one decision reached the API
-        state = subs.get(rw.bot.db, sid)["state"]
+        state = subs.get(rw.bot.db, sid).state
         assert sandbox.submission(sid)["status"].lower() == state
         approved += state == "approved"
     assert sandbox.balance == Decimal("1000.00") - Decimal("0.10") * approved
@@ -240,10 +240,10 @@ def test_channel_membership_grants_reviewing_but_never_spending(drive, sandbox, 
     # ...while reviewing by membership still works
     rw.bot.review.sync()
     row = subs.get(rw.bot.db, sid)
-    rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row["ts"], user_id="U_ALICE")
-    wait_for(lambda: subs.get(rw.bot.db, sid)["state"] == "approved")
-    refused = [a for a in audit(rw.bot) if a["outcome"] == "refused"]
-    assert len(refused) == 4 and {a["detail"] for a in refused} == {"not a spender"}
+    rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=row.ts, user_id="U_ALICE")
+    wait_for(lambda: subs.get(rw.bot.db, sid).state == "approved")
+    refused = [a for a in audit(rw.bot) if a.outcome == "refused"]
+    assert len(refused) == 4 and {a.detail for a in refused} == {"not a spender"}
 
 
 def test_spenders_setting_and_its_fallback(drive, sandbox):
@@ -266,13 +266,13 @@ def test_guests_in_the_review_channel_may_not_review(drive, sandbox, slack):
     sids = [sandbox.add_submission(campaign) for _ in range(2)]
     rw.bot.review.sync()
     for sid, guest in zip(sids, ("U_GUEST", "U_SOLO"), strict=False):
-        rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=subs.get(rw.bot.db, sid)["ts"], user_id=guest)
+        rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=subs.get(rw.bot.db, sid).ts, user_id=guest)
         wait_for(lambda g=guest: [e for e in slack.ephemerals(g) if "not allowed" in e["text"]])
     assert sandbox.count(path_contains="/approve") == 0
-    assert {subs.get(rw.bot.db, s)["state"] for s in sids} == {"posted"}
+    assert {subs.get(rw.bot.db, s).state for s in sids} == {"posted"}
     assert slack.calls_to("users.info")  # guests are told apart with users:read
-    rw.poster.click(ids.REVIEW_APPROVE, str(sids[0]), message_ts=subs.get(rw.bot.db, sids[0])["ts"], user_id="U_BOB")
-    wait_for(lambda: subs.get(rw.bot.db, sids[0])["state"] == "approved")
+    rw.poster.click(ids.REVIEW_APPROVE, str(sids[0]), message_ts=subs.get(rw.bot.db, sids[0]).ts, user_id="U_BOB")
+    wait_for(lambda: subs.get(rw.bot.db, sids[0]).state == "approved")
 
 
 # --- spending limits ---------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def test_daily_limit_is_shown_in_the_offer_and_enforced(drive, sandbox):
     assert "go over your daily spending limit" in text_of(over) and ids.SPEND_CONFIRM not in buttons(over)
     assert "Confirm" in text_of(rw.command(JOB_5, user="U_BOB"))  # per person
     assert sandbox.count(path_contains="/api/jobs/") == 1
-    assert any(a["detail"] == "over the daily spend limit" for a in audit(rw.bot))
+    assert any(a.detail == "over the daily spend limit" for a in audit(rw.bot))
 
 
 def test_daily_limit_counts_the_local_day_in_gigdesk_tz(drive, sandbox):
@@ -344,11 +344,11 @@ def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, 
     assert sum("Created" in text_of(r) for r in confirmed) == 1
     assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
     done = records.get_confirmation(rw.bot.db, cid)
-    assert done["state"] == "done" and done["user_id"] == "U_ALICE" and done["second_by"] in ("U_BOB", "U_CAROL")
+    assert done.state == "done" and done.user_id == "U_ALICE" and done.second_by in ("U_BOB", "U_CAROL")
     assert "confirmed by" in slack.message("C_REVIEW", request.ts).text or any(
         "confirmed by" in text_of(r) for r in confirmed)
-    steps = [(a["user_id"], a["outcome"]) for a in audit(rw.bot) if a["target"] == cid[:8]]
-    assert ("U_ALICE", "second-approval-requested") in steps and (done["second_by"], "second-approved") in steps
+    steps = [(a.user_id, a.outcome) for a in audit(rw.bot) if a.target == cid[:8]]
+    assert ("U_ALICE", "second-approval-requested") in steps and (done.second_by, "second-approved") in steps
     assert ("U_ALICE", "refused") in steps and ("U_MALLORY", "refused") in steps
 
 

@@ -219,7 +219,7 @@ def test_book_modal_checks_fields_then_reviews_the_cost_and_twenty_confirms_book
     notice = [m for m in slack.messages("C_REVIEW") if "booked on Wonolo" in m.text]
     assert len(notice) == 1 and "<@U_ALICE>" in notice[0].text
     done = records.get_confirmation(desk.bot.db, confirm_id(offer))
-    assert done["state"] == "done" and done["spent_cents"] == 47175
+    assert done.state == "done" and done.spent_cents == 47175
     # Spent: a click afterwards spends nothing more.
     assert "already confirmed" in desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))["text"]
     assert desk.posts("/api_v2/job_requests") == 1
@@ -342,7 +342,7 @@ def test_a_5xx_is_never_retried_and_says_how_to_check_a_refusal_leaves_the_offer
     answer = desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))
     assert "did not answer in time" in answer["text"] and "/wonolo requests" in answer["text"]
     assert desk.posts("/api_v2/job_requests") == 2
-    assert records.get_confirmation(desk.bot.db, confirm_id(offer))["state"] == "failed"
+    assert records.get_confirmation(desk.bot.db, confirm_id(offer)).state == "failed"
     wait_for(lambda: len(wonolo.job_requests) == 1)
     wonolo.job_requests.clear()
 
@@ -350,7 +350,7 @@ def test_a_5xx_is_never_retried_and_says_how_to_check_a_refusal_leaves_the_offer
     offer = desk.review(form(**{ids.WONOLO_BOOK_CUSTOMER_BLOCK: _select("999999")}))
     refused = desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))
     assert "customer_id" in refused["text"] and "still stands" in refused["text"]
-    assert records.get_confirmation(desk.bot.db, confirm_id(offer))["state"] == "offered"
+    assert records.get_confirmation(desk.bot.db, confirm_id(offer)).state == "offered"
     assert wonolo.job_requests == {}
 
 

@@ -20,8 +20,9 @@ from typing import cast
 from slack_sdk.errors import SlackApiError
 
 from bot.connectivity import slack_outage
-from bot.errors import NotAllowed, UserError
+from bot.errors import UserError
 from bot.forensics.service import ProofForensics, private_hosts_allowed
+from bot.permissions import require_allowed
 from bot.rapidworkers.client import (
     BadRequest,
     Campaign,
@@ -607,9 +608,8 @@ class ReviewService:
         `message`: (channel, ts) of the message whose button was clicked, if any.
         """
         row = self._row_for_action(submission_id, message)
-        if not self.s.is_allowed(user_id):
-            records.audit(self.db, user_id, action, str(row["submission_id"]), "refused", "not an allowed user")
-            raise NotAllowed("You are not allowed to review submissions. Ask an admin to add you to the review channel.")
+        require_allowed(self.s, user_id, action, str(row["submission_id"]), "review submissions",
+                        message="You are not allowed to review submissions. Ask an admin to add you to the review channel.")
         already = self._already(row)
         if already:
             records.audit(self.db, user_id, action, str(row["submission_id"]), "refused", already)
@@ -748,9 +748,8 @@ class ReviewService:
         """Check a Block worker click and show it in progress (no buttons); `complete` blocks."""
         row = self._row_for_action(submission_id, message)
         sid = row["submission_id"]
-        if not self.s.is_allowed(user_id):
-            records.audit(self.db, user_id, "block", str(sid), "refused", "not an allowed user")
-            raise NotAllowed("You are not allowed to block workers. Ask an admin to add you to the review channel.")
+        require_allowed(self.s, user_id, "block", str(sid), "block workers",
+                        message="You are not allowed to block workers. Ask an admin to add you to the review channel.")
         worker_id = row.get("worker_id")
         name = row["data"].get("worker_name")
         already = self._already(row)

@@ -71,9 +71,11 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import NotAllowed, UserError
+from bot.errors import UserError
+from bot.permissions import ASK_AN_ADMIN, require_allowed
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention, money
+from bot.slack.replies import Reply
 from bot.spending.offers import CONFIRM_MINUTES, SpendOffers
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules
 from bot.text import suggest
@@ -121,17 +123,7 @@ PERMANENT_SLACK_ERRORS = frozenset({
     "invalid_metadata_format", "restricted_action", "not_authed",
 })
 
-NOT_ALLOWED = ("You are not allowed to act on Wonolo job requests. Ask an admin to add you to "
-               "the review channel (or GIGDESK_ALLOWED_USERS).")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A /wonolo answer (ephemeral)."""
-
-    text: str
-    blocks: list | None = None
-    replace_original: bool = False  # replace the clicked (ephemeral) message
+WONOLO_ACTIONS = "act on Wonolo job requests"  # "You are not allowed to …" (bot.permissions)
 
 
 @dataclass(frozen=True)
@@ -564,11 +556,6 @@ class WonoloDesk:
         self._audit(user_id, action, target, "refused", message)
         return UserError(message)
 
-    def _require_allowed(self, user_id: str, action: str, target: str) -> None:
-        if not self.s.is_allowed(user_id):
-            self._audit(user_id, action, target, "refused", "not an allowed user")
-            raise NotAllowed(NOT_ALLOWED)
-
     def _act(self, action: str, target: str, user_id: str, call: Callable[[], Any], *,
              cooldown: float | None, busy: str, done: Callable[[dict], str]) -> Any:
         """Claim, call Wonolo once, record; a failure releases the claim and is audited."""
@@ -627,7 +614,7 @@ class WonoloDesk:
     def _request_action(self, value: object, user_id: str, action: str, message: tuple[str, str] | None) -> Outcome:
         row = self._known_request(value, message)
         key = row["job_request_id"]
-        self._require_allowed(user_id, action, key)
+        require_allowed(self.s, user_id, action, key, WONOLO_ACTIONS)
         if not ui.can_recruit(row["state"]):
             raise self._refuse(user_id, action, key, f"Job request `{key}` is {ui.state_label(row['state']).lower()}; "
                                "only a request still looking for workers can be resent or re-ranked.")
@@ -651,7 +638,7 @@ class WonoloDesk:
         action = ids.WONOLO_CANCEL_REQUEST
         row = self._known_request(value, message)
         key = row["job_request_id"]
-        self._require_allowed(user_id, action, key)
+        require_allowed(self.s, user_id, action, key, WONOLO_ACTIONS)
         if row["state"] == "cancelled":
             raise self._refuse(user_id, action, key, f"Job request `{key}` is already cancelled.")
         if not ui.can_cancel_request(row["state"]):
@@ -670,7 +657,7 @@ class WonoloDesk:
 
     def _assignable(self, row: dict, user_id: str) -> str:
         key = row["job_request_id"]
-        self._require_allowed(user_id, ids.WONOLO_ASSIGN, key)
+        require_allowed(self.s, user_id, ids.WONOLO_ASSIGN, key, WONOLO_ACTIONS)
         if not ui.can_recruit(row["state"]):
             raise self._refuse(user_id, ids.WONOLO_ASSIGN, key,
                                f"Job request `{key}` is {ui.state_label(row['state']).lower()}; "
@@ -747,7 +734,7 @@ class WonoloDesk:
         """The Cancel job modal, for an allowed user and a job that can still be cancelled."""
         row = self._known_job(value, message)
         key = row["job_id"]
-        self._require_allowed(user_id, ids.WONOLO_CANCEL_JOB, key)
+        require_allowed(self.s, user_id, ids.WONOLO_CANCEL_JOB, key, WONOLO_ACTIONS)
         if row["state"] not in ui.JOB_CANCELLABLE_STATES:
             raise self._refuse(user_id, ids.WONOLO_CANCEL_JOB, key,
                                f"Job `{key}` is {ui.state_label(row['state']).lower()}; it can no longer be cancelled.")
@@ -758,7 +745,7 @@ class WonoloDesk:
         row = self._known_job(job_id)
         key = row["job_id"]
         reason = (reason or "").strip()[:200]
-        self._require_allowed(user_id, action, key)
+        require_allowed(self.s, user_id, action, key, WONOLO_ACTIONS)
         if not reason:
             raise UserError("Cancelling a job needs a reason.")
         if row["state"] not in ui.JOB_CANCELLABLE_STATES:
@@ -778,7 +765,7 @@ class WonoloDesk:
         """The Message worker modal."""
         row = self._known_job(value, message)
         key = row["job_id"]
-        self._require_allowed(user_id, ids.WONOLO_MESSAGE_WORKER, key)
+        require_allowed(self.s, user_id, ids.WONOLO_MESSAGE_WORKER, key, WONOLO_ACTIONS)
         if not (row["data"] or {}).get("worker_id"):
             raise self._refuse(user_id, ids.WONOLO_MESSAGE_WORKER, key, f"Job `{key}` has no worker to message.")
         return ui.message_modal(row["data"])
@@ -789,7 +776,7 @@ class WonoloDesk:
         row = self._known_job(job_id)
         key = row["job_id"]
         body = (body or "").strip()
-        self._require_allowed(user_id, action, key)
+        require_allowed(self.s, user_id, action, key, WONOLO_ACTIONS)
         if not body:
             raise UserError("The message is empty.")
 
@@ -1027,7 +1014,7 @@ class WonoloDesk:
         if email is None:
             raise UserError(f"`{_shown(args[0])}` is not an e-mail address: {ui.usage_line('invite')}.")
         target = email.lower()
-        self._require_allowed(user_id, action, target)
+        require_allowed(self.s, user_id, action, target, WONOLO_ACTIONS)
         self._act(
             action, target, user_id, lambda: self.client.invite_user(email=email),
             cooldown=INVITE_COOLDOWN_SECONDS,
@@ -1065,10 +1052,8 @@ class WonoloDesk:
         if len(args) != 1:
             raise UserError("Give one worker id or email: `/wonolo worker <id|email>`.")
         # The answer tells whether an address belongs to a worker: allowed users only.
-        if not self.s.is_allowed(user_id):
-            self._audit(user_id, "wonolo-worker", "-", "refused", "not an allowed user")
-            raise NotAllowed("Looking up Wonolo workers is for allowed users only. Ask an admin to add you to "
-                             "the review channel (or GIGDESK_ALLOWED_USERS).")
+        require_allowed(self.s, user_id, "wonolo-worker", "-", "look up Wonolo workers",
+                        message=f"Looking up Wonolo workers is for allowed users only. {ASK_AN_ADMIN}")
         value = args[0].strip()
         if value.startswith("<mailto:") and "|" in value:  # Slack may have linked the email
             value = value[len("<mailto:"):].split("|", 1)[0]

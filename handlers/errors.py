@@ -15,6 +15,7 @@ import secrets
 from slack_bolt import App
 
 from bot.errors import UpstreamError, UserError
+from bot.slack.mrkdwn import escape
 from bot.slack.replies import send_ephemeral
 
 log = logging.getLogger("gigdesk.handlers")
@@ -25,8 +26,10 @@ def report_error(error: BaseException, body: dict | None, context, *, channel: s
 
     `channel`: where to answer when the request has no response_url (modals).
     """
-    if isinstance(error, (UserError, UpstreamError)):
+    if isinstance(error, UserError):
         text = str(error)
+    elif isinstance(error, UpstreamError):  # the API's own words may hold <, >, &
+        text = escape(str(error))
     else:
         ref = secrets.token_hex(3)
         log.error("listener failed (ref %s)", ref, exc_info=error)

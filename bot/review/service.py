@@ -36,6 +36,7 @@ from bot.rapidworkers.client import (
 from bot.review.blocks import BATCH_SIZE, batch_message, batch_metadata, batch_row_blocks, fraud_flags, metadata, review_message
 from bot.review.routing import Routes
 from bot.services import Services
+from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention
 from storage import records
@@ -44,22 +45,7 @@ from storage import submissions as subs
 
 log = logging.getLogger("gigdesk.review")
 
-# Slack errors after which the message certainly was not posted.
-NOT_POSTED_ERRORS = {
-    "channel_not_found",
-    "not_in_channel",
-    "is_archived",
-    "invalid_auth",
-    "account_inactive",
-    "token_revoked",
-    "missing_scope",
-    "ratelimited",
-    "msg_too_long",
-    "invalid_blocks",
-    "invalid_metadata_format",
-    "no_text",
-    "restricted_action",
-}
+NOT_POSTED_ERRORS = slack_errors.NOT_POSTED  # a chat.postMessage certainly did not post
 
 
 @dataclass
@@ -238,7 +224,7 @@ class ReviewService:
             try:
                 self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
             except SlackApiError as e:
-                if e.response.get("error") != "invalid_blocks":
+                if e.response.get("error") != slack_errors.INVALID_BLOCKS:
                     raise
                 text, blocks = self.render(row, with_images=False, notice=notice, progress=progress)
                 self.s.slack.chat_update(channel=row["channel"], ts=row["ts"], text=text, blocks=blocks)
@@ -252,7 +238,7 @@ class ReviewService:
         try:
             self.s.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as e:
-            if e.response.get("error") != "invalid_blocks":
+            if e.response.get("error") != slack_errors.INVALID_BLOCKS:
                 raise
             text, blocks = self.render_batch(rows, with_images=False)
             self.s.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
@@ -376,7 +362,7 @@ class ReviewService:
                 response = self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=batch_metadata(rows),
                                                          unfurl_links=False, unfurl_media=False)
             except SlackApiError as e:
-                if e.response.get("error") != "invalid_blocks":
+                if e.response.get("error") != slack_errors.INVALID_BLOCKS:
                     raise
                 text, blocks = self.render_batch(rows, with_images=False)
                 response = self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=batch_metadata(rows),
@@ -447,7 +433,7 @@ class ReviewService:
         except SlackApiError as e:
             # Slack fetches image URLs itself; one it cannot load fails the whole
             # message, so post again with the images as links only.
-            if e.response.get("error") != "invalid_blocks":
+            if e.response.get("error") != slack_errors.INVALID_BLOCKS:
                 raise
             text, blocks = self.render(row, with_images=False)
             return self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata(row), unfurl_links=False, unfurl_media=False)

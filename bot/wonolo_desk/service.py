@@ -73,6 +73,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
 from bot.permissions import ASK_AN_ADMIN, require_allowed
+from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention, money
 from bot.slack.replies import Reply
@@ -116,12 +117,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
-# Slack errors that another attempt cannot fix.
-PERMANENT_SLACK_ERRORS = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
-    "token_revoked", "missing_scope", "invalid_blocks", "msg_too_long", "no_text",
-    "invalid_metadata_format", "restricted_action", "not_authed",
-})
+PERMANENT_SLACK_ERRORS = slack_errors.PERMANENT  # another attempt cannot fix these
 
 WONOLO_ACTIONS = "act on Wonolo job requests"  # "You are not allowed to …" (bot.permissions)
 
@@ -359,7 +355,7 @@ class WonoloDesk:
         try:
             self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as e:
-            if e.response.get("error") == "message_not_found":
+            if e.response.get("error") == slack_errors.MESSAGE_NOT_FOUND:
                 return False
             raise
         return True
@@ -923,7 +919,7 @@ class WonoloDesk:
     # ------------------------------------------------------------------ /wonolo
 
     def run(self, text: str, user_id: str) -> Reply:
-        """Handle `/wonolo <text>`; never raises for bad input or Wonolo errors."""
+        """Handle `/wonolo <text>`; bad input and Wonolo errors raise (UserError, WonoloError) for the one funnel."""
         words = (text or "").split()
         name = words[0].lower() if words else "help"
         args = words[1:]
@@ -934,10 +930,11 @@ class WonoloDesk:
         }.get(name)
         if handler is None:
             return Reply(*ui.help_message(f"Unknown command `{_shown(name, 30)}`.{suggest(name, ui.COMMANDS)}"))
-        return self._answer(lambda: handler(args, user_id))
+        return Reply(*handler(args, user_id))
 
     @staticmethod
-    def _answer(work: Callable[[], tuple]) -> Reply:
+    def _page_answer(work: Callable[[], tuple]) -> Reply:
+        """A page, or why not: it replaces the list the click came from (not a new message)."""
         try:
             return Reply(*work())
         except UserError as e:
@@ -955,8 +952,8 @@ class WonoloDesk:
         if state is not None and state not in allowed:
             return Reply(*ui.notice(":warning: That button does not belong to a Wonolo list I made."))
         if kind == "requests":
-            return self._answer(lambda: self._request_page(state, number))
-        return self._answer(lambda: self._job_page(state, number))
+            return self._page_answer(lambda: self._request_page(state, number))
+        return self._page_answer(lambda: self._job_page(state, number))
 
     def _book_text(self, args, user_id):
         """`/wonolo book` opens its modal in the listener; this answers `/wonolo book <anything>`."""

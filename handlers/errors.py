@@ -1,4 +1,8 @@
-"""One error handler: known errors become short ephemeral replies.
+"""The one error funnel: services raise, this answers the person who acted.
+
+UserError (bad input, NotAllowed) and UpstreamError (either API client) are
+shown as their message; anything else as a reference id, with the traceback
+logged under it. Answers go through bot.slack.replies.send_ephemeral.
 
 Listeners are wrapped with @guarded instead of relying on app.error alone:
 when a listener raises right after ack(), Bolt's thread runner resets the

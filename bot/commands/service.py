@@ -29,6 +29,7 @@ Money rules:
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import logging
@@ -501,7 +502,8 @@ class CommandService:
         return self.guard(lambda: handler(args, user_id, channel_id))
 
     def guard(self, call: Callable[[], T]) -> T | Reply:
-        """Turn known errors into a short reply."""
+        """/rw's own wording of known errors (usage lines, RapidWorkers errors explained); a
+        Reply, so App Home can show it in a modal. Anything else goes to the one funnel."""
         try:
             return call()
         except BadInput as e:
@@ -848,9 +850,7 @@ class CommandService:
             if row["state"] != "offered" or row["expires_at"] <= now or not records.cancel_confirmation(self.db, row["id"]):
                 return problem(self._unusable(records.get_confirmation(self.db, row["id"]), now))
             records.audit(self.db, user_id, "approve-all", row["id"][:8], "include-flagged", "offer replaced", row["cost"])
-            reply = self._approve_all_offer(user_id, {**row["params"], "include_flagged": True})
-            reply.replace_original = True
-            return reply
+            return dataclasses.replace(self._approve_all_offer(user_id, {**row["params"], "include_flagged": True}), replace_original=True)
 
         return self.guard(run)
 

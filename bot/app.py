@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.digest.service import DigestService
 from bot.review.service import ReviewService
 from bot.services import Services
+from bot.slack import bolt_compat
 from bot.wonolo_desk.service import WonoloDesk
 
 log = logging.getLogger("gigdesk")
@@ -64,28 +65,11 @@ def build_services(settings: Settings, *, post_interval: float | None = None) ->
     return services
 
 
-def _parse_body(body: str, content_type: str | None) -> dict:
-    """slack_bolt.request.internals.parse_body, minus its bug: Bolt 1.30 treats any
-    form body that merely *contains* the text "payload" (a slash command like
-    `/rw job … https://instagram.com/payload 10`) as interactivity, finds no
-    payload field and drops the request (404). Decide by the field instead."""
-    from urllib.parse import parse_qsl
-
-    if not body:
-        return {}
-    if content_type == "application/json" or body.startswith("{"):
-        return json.loads(body)
-    params = dict(parse_qsl(body, keep_blank_values=True))
-    return json.loads(params["payload"]) if "payload" in params else params
-
-
 def create_bolt_app(services: Services) -> App:
     """The Bolt app: acks first, listeners run on a pool sized for slow APIs."""
-    import slack_bolt.request.request as bolt_request
-
     from handlers import register_all
 
-    bolt_request.parse_body = _parse_body
+    bolt_compat.apply()
     settings = services.settings
     app = App(
         client=services.slack,

@@ -14,11 +14,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, Settings
 from bot.connectivity import host_of, network_reason, slack_outage
+from bot.slack import errors as slack_errors
 
 PASSED, FAILED, WARNING, SKIPPED = "[x]", "[ ]", "[!]", "[-]"
 
 SLACK_APPS_PAGE = "https://api.slack.com/apps"
-TOKEN_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
 
 
 class Checklist:
@@ -93,7 +93,7 @@ def _check_slack(checklist: Checklist, settings: Settings) -> bool:
         error = e.response.get("error", "unknown_error")
         if outage:
             checklist.line(FAILED, f"Slack sign-in: {outage}")
-        elif error in TOKEN_ERRORS:
+        elif error in slack_errors.TOKEN_ERRORS:
             checklist.line(
                 FAILED,
                 f"Slack sign-in: Slack at {host} refused SLACK_BOT_TOKEN ({error}): copy the Bot User OAuth Token "
@@ -183,13 +183,13 @@ def _check_channels(checklist: Checklist, settings: Settings, bad: set[str | Non
             error = e.response.get("error", "unknown_error")
             if outage:
                 checklist.line(FAILED, f"{label} {channel}: {outage}")
-            elif error == "channel_not_found":
+            elif error == slack_errors.CHANNEL_NOT_FOUND:
                 checklist.line(
                     FAILED,
                     f"{label} {channel}: Slack at {host} does not show this channel to the bot (channel_not_found): "
                     f"check {variable} is the channel's ID; for a private channel, first type /invite @gigdesk in it",
                 )
-            elif error == "missing_scope":
+            elif error == slack_errors.MISSING_SCOPE:
                 checklist.line(FAILED, f"{label} {channel}: the bot lacks a scope to read it (missing_scope): reinstall the app from manifest.yml at {SLACK_APPS_PAGE}")
             else:
                 checklist.line(FAILED, f"{label} {channel}: Slack at {host} answered {error}: check {variable}")

@@ -1,4 +1,8 @@
-"""Errors that carry a message fit to show the person who clicked."""
+"""The errors the bot shows to the person who acted, as they are.
+
+Services raise these; the one funnel (handlers.errors.report_error) renders
+them. Anything else is unexpected: it is shown only as a reference id.
+"""
 
 
 class UserError(Exception):
@@ -6,4 +10,9 @@ class UserError(Exception):
 
 
 class NotAllowed(UserError):
-    """The user may not do this (see GIGDESK_ALLOWED_USERS)."""
+    """The user may not do this (see GIGDESK_ALLOWED_USERS, GIGDESK_SPENDERS)."""
+
+
+class UpstreamError(Exception):
+    """An API the bot calls (RapidWorkers, Wonolo) failed; ``str(e)`` is a short
+    human sentence without secrets, fit to show to the user."""

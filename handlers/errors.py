@@ -1,4 +1,8 @@
-"""One error handler: known errors become short ephemeral replies.
+"""The one error funnel: services raise, this answers the person who acted.
+
+UserError (bad input, NotAllowed) and UpstreamError (either API client) are
+shown as their message; anything else as a reference id, with the traceback
+logged under it. Answers go through bot.slack.replies.send_ephemeral.
 
 Listeners are wrapped with @guarded instead of relying on app.error alone:
 when a listener raises right after ack(), Bolt's thread runner resets the
@@ -14,23 +18,11 @@ import secrets
 
 from slack_bolt import App
 
-from bot.errors import UserError
-from handlers.common import reply
+from bot.errors import UpstreamError, UserError
+from bot.slack.mrkdwn import escape
+from bot.slack.replies import send_ephemeral
 
 log = logging.getLogger("gigdesk.handlers")
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from bot.rapidworkers.client import RapidWorkersError
-
-    known: tuple[type[BaseException], ...] = (UserError, RapidWorkersError)
-    try:
-        from bot.wonolo.client import WonoloError
-
-        known += (WonoloError,)
-    except ImportError:
-        pass
-    return known
 
 
 def report_error(error: BaseException, body: dict | None, context, *, channel: str | None = None) -> None:
@@ -38,14 +30,16 @@ def report_error(error: BaseException, body: dict | None, context, *, channel: s
 
     `channel`: where to answer when the request has no response_url (modals).
     """
-    if isinstance(error, _known_errors()):
+    if isinstance(error, UserError):
         text = str(error)
+    elif isinstance(error, UpstreamError):  # the API's own words may hold <, >, &
+        text = escape(str(error))
     else:
         ref = secrets.token_hex(3)
         log.error("listener failed (ref %s)", ref, exc_info=error)
         text = f"Something went wrong on my side (reference {ref}). Please try again."
     try:
-        reply(context, body or {}, f":warning: {text}", channel=channel)
+        send_ephemeral(context, body or {}, f":warning: {text}", channel=channel)
     except Exception:
         log.exception("could not report an error to the user")
 
@@ -84,7 +78,7 @@ def after_ack(context, body: dict, work, *, show=None, channel: str | None = Non
             if show is not None:
                 show(result)
             elif result:
-                reply(context, body, result, channel=channel)
+                send_ephemeral(context, body, result, channel=channel)
         except Exception as error:
             report_error(error, body, context, channel=channel)
 

@@ -13,34 +13,15 @@ import logging
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 from bot.commands.blocks import notice_modal
-from bot.commands.service import OpenModal, Reply, channel_from_metadata, opens_modal
+from bot.commands.service import channel_from_metadata, opens_modal
 from bot.slack import ids
-from handlers.common import action_value, fresh_response_url, request_channel, selected_value
+from bot.slack.replies import OpenModal, Reply, send_ephemeral
+from handlers.common import action_value, selected_value
 from handlers.errors import after_ack, guarded
 
 log = logging.getLogger("gigdesk.handlers")
-
-
-def _send(context: BoltContext, body: dict, reply: Reply, *, channel: str | None = None) -> None:
-    """Ephemeral to the acting user: the response_url while fresh, else chat.postEphemeral."""
-    services = context["services"]
-    response_url = fresh_response_url(context, body)
-    if response_url:
-        WebhookClient(response_url, timeout=10).send(
-            text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=reply.replace_original
-        )
-        return
-    user = context["actor"]
-    review = services.settings.review_channel
-    for target in dict.fromkeys([channel or request_channel(body) or review, review]):  # given/request channel, then review
-        try:
-            services.slack.chat_postEphemeral(channel=target, user=user, text=reply.text, blocks=reply.blocks)
-            return
-        except SlackApiError as e:
-            log.warning("could not send an ephemeral reply in %s: %s", target, e.response.get("error"))
 
 
 def _show(context: BoltContext, body: dict, result: Reply | OpenModal, *, channel: str | None = None) -> None:
@@ -49,9 +30,9 @@ def _show(context: BoltContext, body: dict, result: Reply | OpenModal, *, channe
             context["services"].slack.views_open(trigger_id=body["trigger_id"], view=result.view)
         except SlackApiError as e:
             error = e.response.get("error", "error")
-            _send(context, body, Reply(f":warning: I could not open the form (Slack said {error}). Please try again."), channel=channel)
+            send_ephemeral(context, body, Reply(f":warning: I could not open the form (Slack said {error}). Please try again."), channel=channel)
         return
-    _send(context, body, result, channel=channel)
+    send_ephemeral(context, body, result, channel=channel)
 
 
 def _after_ack(context: BoltContext, body: dict, work, *, channel: str | None = None) -> None:
@@ -75,7 +56,7 @@ def confirm_spend(ack: Ack, body: dict, context: BoltContext):
     ack()
     commands, value, user = context["services"].commands, action_value(body), context["actor"]
     # A long approve-all replaces the clicked message with its progress (response_url, replace_original).
-    _after_ack(context, body, lambda: commands.confirm(value, user, progress=lambda reply: _send(context, body, reply)))
+    _after_ack(context, body, lambda: commands.confirm(value, user, progress=lambda reply: send_ephemeral(context, body, reply)))
 
 
 @guarded

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
 from bot.slack import ids
+from bot.slack.replies import Reply, send_ephemeral
 from bot.wonolo_desk.blocks import (
     assign_from_view,
     cancel_reason_from_view,
@@ -23,7 +24,7 @@ from bot.wonolo_desk.blocks import (
     job_request_id_from_metadata,
     message_from_view,
 )
-from handlers.common import action_value, clicked_message, reply
+from handlers.common import action_value, clicked_message
 from handlers.errors import after_ack, guarded
 
 NOT_CONFIGURED = "Wonolo is not configured (set WONOLO_API_KEY and WONOLO_SECRET_KEY)."
@@ -42,7 +43,7 @@ def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     ack()
     desk = context["services"].wonolo_desk
     if desk is None:
-        reply(context, body, NOT_CONFIGURED)
+        send_ephemeral(context, body, NOT_CONFIGURED)
         return
     text, user = command.get("text") or "", context["actor"]
     if text.strip().lower() == "book":
@@ -51,7 +52,7 @@ def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
 
     def run():
         result = desk.run(text, user)
-        reply(context, body, result.text, result.blocks)
+        send_ephemeral(context, body, result)
 
     after_ack(context, body, run)
 
@@ -85,7 +86,7 @@ def turn_page(ack: Ack, body: dict, context: BoltContext):
 
     def run():
         result = desk.page(value, user)
-        reply(context, body, result.text, result.blocks, replace_original=True)
+        send_ephemeral(context, body, Reply(result.text, result.blocks, replace_original=True))
 
     after_ack(context, body, run)
 
@@ -149,7 +150,7 @@ def submit_booking(ack: Ack, body: dict, context: BoltContext, view: dict):
 
     def run():
         result = desk.offer_booking(found, user)
-        reply(context, body, result.text, result.blocks, channel=channel)
+        send_ephemeral(context, body, result, channel=channel)
 
     after_ack(context, body, run, channel=channel)
 
@@ -161,7 +162,7 @@ def confirm_booking(ack: Ack, body: dict, context: BoltContext):
 
     def run():
         result = desk.confirm_booking(value, user)
-        reply(context, body, result.text, result.blocks, replace_original=result.replace_original)
+        send_ephemeral(context, body, result)
 
     after_ack(context, body, run)
 
@@ -173,7 +174,7 @@ def cancel_booking(ack: Ack, body: dict, context: BoltContext):
 
     def run():
         result = desk.cancel_booking(value, user)
-        reply(context, body, result.text, result.blocks, replace_original=result.replace_original)
+        send_ephemeral(context, body, result)
 
     after_ack(context, body, run)
 

@@ -29,6 +29,7 @@ Money rules:
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import logging
@@ -36,7 +37,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -48,8 +48,9 @@ from bot.commands import blocks as ui
 from bot.commands import finder
 from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight
 from bot.config import CHANNEL_ID
-from bot.errors import NotAllowed, UserError
+from bot.errors import UserError
 from bot.forensics.blocks import worker_message
+from bot.permissions import require_allowed
 from bot.rapidworkers.client import (
     MIN_PREFILLED_QUANTITY,
     PREFILLED_KINDS,
@@ -71,6 +72,7 @@ from bot.rapidworkers.client import (
     validate_link,
 )
 from bot.slack.mrkdwn import escape, mention, money, truncate
+from bot.slack.replies import OpenModal, Reply
 from bot.spending.offers import CONFIRM_MINUTES, SpendOffers
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, cents
 from bot.text import suggest
@@ -117,20 +119,6 @@ LINK_FORBIDDEN = set('\\<>"{}|^`')
 ALL_COUNTRIES = {"all", "any", "*", "-", "everywhere"}
 
 ACTION_LABEL = {"prefilled": "job-prefilled", "custom": "job-custom", "approve-all": "approve-all"}
-
-
-@dataclass
-class Reply:
-    """What to show the user (ephemeral). replace_original: replace the clicked message."""
-
-    text: str
-    blocks: list[dict] | None = None
-    replace_original: bool = False
-
-
-@dataclass
-class OpenModal:
-    view: dict
 
 
 def _reply(pair: tuple[str, list[dict]], *, replace: bool = False) -> Reply:
@@ -515,7 +503,8 @@ class CommandService:
         return self.guard(lambda: handler(args, user_id, channel_id))
 
     def guard(self, call: Callable[[], T]) -> T | Reply:
-        """Turn known errors into a short reply."""
+        """/rw's own wording of known errors (usage lines, RapidWorkers errors explained); a
+        Reply, so App Home can show it in a modal. Anything else goes to the one funnel."""
         try:
             return call()
         except BadInput as e:
@@ -528,12 +517,6 @@ class CommandService:
     def _no_args(self, name: str, args: list[str]) -> None:
         if args:
             raise BadInput(f"`/rw {name}` takes no arguments.", name)
-
-    def require_allowed(self, user_id: str, action: str, target: str | None, what: str) -> None:
-        """Refuse (audited) unless the user may review (block and unblock)."""
-        if not self.s.is_allowed(user_id):
-            records.audit(self.db, user_id, action, target, "refused", "not an allowed user")
-            raise NotAllowed(f"You are not allowed to {what}. Ask an admin to add you to the review channel (or GIGDESK_ALLOWED_USERS).")
 
     # -- read-only -------------------------------------------------------------------
 
@@ -704,7 +687,7 @@ class CommandService:
     def digest(self, args, user_id, channel_id) -> Reply:
         """Post the digest now: allowed users only, audited (as the App Home button)."""
         self._no_args("digest", args)
-        self.require_allowed(user_id, "digest", None, "post the digest")
+        require_allowed(self.s, user_id, "digest", None, "post the digest")
         self._reaches_rapidworkers(user_id)
         try:
             result = self.s.digest.post(kind="manual") or {}
@@ -730,7 +713,7 @@ class CommandService:
         if len(args) < 2:
             raise BadInput("Give a campaign (its id or the start of its title) and a channel (or `off`).", "route")
         query, target = " ".join(args[:-1]), args[-1]
-        self.require_allowed(user_id, "route", shown(query, 60), "route campaigns")
+        require_allowed(self.s, user_id, "route", shown(query, 60), "route campaigns")
         self._reaches_rapidworkers(user_id)
         found = self.resolve_campaign(query, "route")  # a typo is refused here, before anything is stored
         if isinstance(found, Reply):
@@ -747,7 +730,7 @@ class CommandService:
     def post_pending(self, campaign_id: str, user_id: str) -> Reply:
         def run():
             cid = check_id(campaign_id, "campaign id", "campaign")
-            self.require_allowed(user_id, "post-pending", cid, "post submissions for review")
+            require_allowed(self.s, user_id, "post-pending", cid, "post submissions for review")
             self._reaches_rapidworkers(user_id)
             records.forget_campaign_counts(self.db, cid)
             # Concurrent clicks share one sync instead of queueing one each.
@@ -767,7 +750,7 @@ class CommandService:
         if len(args) != 1:
             raise BadInput("Give one worker id.", "block")
         wid = check_id(args[0], "worker id", "block")
-        self.require_allowed(user_id, "block", wid, "block workers")
+        require_allowed(self.s, user_id, "block", wid, "block workers")
         self.s.review.block(wid, user_id, worker_name=None)
         return _reply(ui.text_message(f":no_entry: Blocked worker `{escape(wid)}`. They no longer see your campaigns."))
 
@@ -775,7 +758,7 @@ class CommandService:
         if len(args) != 1:
             raise BadInput("Give one worker id.", "unblock")
         wid = check_id(args[0], "worker id", "unblock")
-        self.require_allowed(user_id, "unblock", wid, "unblock workers")
+        require_allowed(self.s, user_id, "unblock", wid, "unblock workers")
         self.s.review.unblock(wid, user_id)
         return _reply(ui.text_message(f":white_check_mark: Unblocked worker `{escape(wid)}`."))
 
@@ -868,9 +851,7 @@ class CommandService:
             if row.state != "offered" or row.expires_at <= now or not records.cancel_confirmation(self.db, row.id):
                 return problem(self._unusable(records.get_confirmation(self.db, row.id), now))
             records.audit(self.db, user_id, "approve-all", row.id[:8], "include-flagged", "offer replaced", row.cost)
-            reply = self._approve_all_offer(user_id, {**row.params, "include_flagged": True})
-            reply.replace_original = True
-            return reply
+            return dataclasses.replace(self._approve_all_offer(user_id, {**row.params, "include_flagged": True}), replace_original=True)
 
         return self.guard(run)
 

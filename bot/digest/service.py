@@ -25,6 +25,7 @@ from bot.digest import alerts
 from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.digest.home import HomeData, home_view
 from bot.errors import UserError
+from bot.permissions import refuse
 from bot.services import Services
 from bot.slack.mrkdwn import date_token
 from storage import digests as digest_rows
@@ -386,7 +387,7 @@ class DigestService:
         except SlackApiError as e:
             return f":warning: Could not check who may post the digest: Slack said {e.response.get('error')}."
         if not allowed:
-            records.audit(self.db, user_id, "digest", None, "refused", "not an allowed user")
+            refuse(self.s, user_id, "digest", None, "Only reviewers can post the digest.")  # audited; the home shows it
             return ":no_entry: Only reviewers can post the digest."
         try:
             result = self.post(kind="manual")

@@ -55,6 +55,7 @@ from bot.apiclient.coerce import (
     to_text,
 )
 from bot.apiclient.fields import api_field, from_api
+from bot.errors import UpstreamError
 
 __all__ = [
     "PREFILLED_KINDS", "PREFILLED_UNIT_PRICE", "MIN_PREFILLED_QUANTITY", "COMMISSION_RATE",
@@ -114,7 +115,7 @@ _COUNTRY_HINTS = {"UK": "GB", "EL": "GR", "EN": "GB", "USA": "US"}
 # --------------------------------------------------------------------------- errors
 
 
-class RapidWorkersError(Exception):
+class RapidWorkersError(UpstreamError):
     """Base error; ``str(e)`` is a short human sentence without secrets."""
 
     status: int | None = None

@@ -8,6 +8,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import CHANNEL_ID
 from bot.errors import UserError
+from bot.slack import errors as slack_errors
 from bot.slack.mrkdwn import escape, truncate
 from storage import records
 from storage import routes as route_store
@@ -47,7 +48,7 @@ class Routes:
         try:
             info = self.s.slack.conversations_info(channel=channel).get("channel") or {}
         except SlackApiError as e:
-            if e.response.get("error") in ("channel_not_found", "not_in_channel", "missing_scope"):
+            if e.response.get("error") in slack_errors.CHANNEL_OUT_OF_REACH:
                 return False  # a private channel the bot is not in looks like this
             raise
         return bool(info.get("is_member"))

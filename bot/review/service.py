@@ -20,8 +20,9 @@ from typing import cast
 from slack_sdk.errors import SlackApiError
 
 from bot.connectivity import slack_outage
-from bot.errors import NotAllowed, UserError
+from bot.errors import UserError
 from bot.forensics.service import ProofForensics, private_hosts_allowed
+from bot.permissions import require_allowed
 from bot.rapidworkers.client import (
     BadRequest,
     Campaign,
@@ -35,6 +36,7 @@ from bot.rapidworkers.client import (
 from bot.review.blocks import BATCH_SIZE, batch_message, batch_metadata, batch_row_blocks, fraud_flags, metadata, review_message
 from bot.review.routing import Routes
 from bot.services import Services
+from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention
 from storage import records
@@ -44,22 +46,7 @@ from storage.rows import SubmissionRow
 
 log = logging.getLogger("gigdesk.review")
 
-# Slack errors after which the message certainly was not posted.
-NOT_POSTED_ERRORS = {
-    "channel_not_found",
-    "not_in_channel",
-    "is_archived",
-    "invalid_auth",
-    "account_inactive",
-    "token_revoked",
-    "missing_scope",
-    "ratelimited",
-    "msg_too_long",
-    "invalid_blocks",
-    "invalid_metadata_format",
-    "no_text",
-    "restricted_action",
-}
+NOT_POSTED_ERRORS = slack_errors.NOT_POSTED  # a chat.postMessage certainly did not post
 
 
 @dataclass
@@ -238,7 +225,7 @@ class ReviewService:
             try:
                 self.s.slack.chat_update(channel=cast(str, row.channel), ts=row.ts, text=text, blocks=blocks)
             except SlackApiError as e:
-                if e.response.get("error") != "invalid_blocks":
+                if e.response.get("error") != slack_errors.INVALID_BLOCKS:
                     raise
                 text, blocks = self.render(row, with_images=False, notice=notice, progress=progress)
                 self.s.slack.chat_update(channel=cast(str, row.channel), ts=row.ts, text=text, blocks=blocks)
@@ -252,7 +239,7 @@ class ReviewService:
         try:
             self.s.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as e:
-            if e.response.get("error") != "invalid_blocks":
+            if e.response.get("error") != slack_errors.INVALID_BLOCKS:
                 raise
             text, blocks = self.render_batch(rows, with_images=False)
             self.s.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
@@ -376,7 +363,7 @@ class ReviewService:
                 response = self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=batch_metadata(rows),
                                                          unfurl_links=False, unfurl_media=False)
             except SlackApiError as e:
-                if e.response.get("error") != "invalid_blocks":
+                if e.response.get("error") != slack_errors.INVALID_BLOCKS:
                     raise
                 text, blocks = self.render_batch(rows, with_images=False)
                 response = self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=batch_metadata(rows),
@@ -447,7 +434,7 @@ class ReviewService:
         except SlackApiError as e:
             # Slack fetches image URLs itself; one it cannot load fails the whole
             # message, so post again with the images as links only.
-            if e.response.get("error") != "invalid_blocks":
+            if e.response.get("error") != slack_errors.INVALID_BLOCKS:
                 raise
             text, blocks = self.render(row, with_images=False)
             return self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata(row), unfurl_links=False, unfurl_media=False)
@@ -608,9 +595,8 @@ class ReviewService:
         `message`: (channel, ts) of the message whose button was clicked, if any.
         """
         row = self._row_for_action(submission_id, message)
-        if not self.s.is_allowed(user_id):
-            records.audit(self.db, user_id, action, str(row.submission_id), "refused", "not an allowed user")
-            raise NotAllowed("You are not allowed to review submissions. Ask an admin to add you to the review channel.")
+        require_allowed(self.s, user_id, action, str(row.submission_id), "review submissions",
+                        message="You are not allowed to review submissions. Ask an admin to add you to the review channel.")
         already = self._already(row)
         if already:
             records.audit(self.db, user_id, action, str(row.submission_id), "refused", already)
@@ -749,9 +735,8 @@ class ReviewService:
         """Check a Block worker click and show it in progress (no buttons); `complete` blocks."""
         row = self._row_for_action(submission_id, message)
         sid = row.submission_id
-        if not self.s.is_allowed(user_id):
-            records.audit(self.db, user_id, "block", str(sid), "refused", "not an allowed user")
-            raise NotAllowed("You are not allowed to block workers. Ask an admin to add you to the review channel.")
+        require_allowed(self.s, user_id, "block", str(sid), "block workers",
+                        message="You are not allowed to block workers. Ask an admin to add you to the review channel.")
         worker_id = row.worker_id
         name = row.data.get("worker_name")
         already = self._already(row)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from bot.errors import NotAllowed
+from bot.permissions import refuse
 from bot.slack.mrkdwn import mention, money
 from storage import records
 from storage.rows import Offer
@@ -77,8 +77,7 @@ class SpendingRules:
     def require_spender(self, user_id: str, action: str, target: str | None, what: str) -> None:
         """Refuse (audited) unless the user may spend."""
         if not self.s.may_spend(user_id):
-            records.audit(self.db, user_id, action, target, "refused", "not a spender")
-            raise NotAllowed(self.not_a_spender(user_id, what))
+            raise refuse(self.s, user_id, action, target, self.not_a_spender(user_id, what), reason="not a spender")
 
     # -- limits ----------------------------------------------------------------------
 

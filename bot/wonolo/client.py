@@ -23,6 +23,7 @@ from urllib3.util.retry import Retry
 
 from bot.apiclient.coerce import to_bool, to_datetime, to_decimal, to_float, to_int
 from bot.apiclient.fields import api_field, from_api
+from bot.errors import UpstreamError
 
 log = logging.getLogger("gigdesk.wonolo")
 
@@ -53,7 +54,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # --------------------------------------------------------------------------- errors
 
 
-class WonoloError(Exception):
+class WonoloError(UpstreamError):
     """A Wonolo call failed; str() is short, human, and free of secrets."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

@@ -71,9 +71,12 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import NotAllowed, UserError
+from bot.errors import UserError
+from bot.permissions import ASK_AN_ADMIN, require_allowed
+from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention, money
+from bot.slack.replies import Reply
 from bot.spending.offers import CONFIRM_MINUTES, SpendOffers
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules
 from bot.text import suggest
@@ -115,24 +118,9 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
-# Slack errors that another attempt cannot fix.
-PERMANENT_SLACK_ERRORS = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
-    "token_revoked", "missing_scope", "invalid_blocks", "msg_too_long", "no_text",
-    "invalid_metadata_format", "restricted_action", "not_authed",
-})
+PERMANENT_SLACK_ERRORS = slack_errors.PERMANENT  # another attempt cannot fix these
 
-NOT_ALLOWED = ("You are not allowed to act on Wonolo job requests. Ask an admin to add you to "
-               "the review channel (or GIGDESK_ALLOWED_USERS).")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A /wonolo answer (ephemeral)."""
-
-    text: str
-    blocks: list | None = None
-    replace_original: bool = False  # replace the clicked (ephemeral) message
+WONOLO_ACTIONS = "act on Wonolo job requests"  # "You are not allowed to …" (bot.permissions)
 
 
 @dataclass(frozen=True)
@@ -368,7 +356,7 @@ class WonoloDesk:
         try:
             self.slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as e:
-            if e.response.get("error") == "message_not_found":
+            if e.response.get("error") == slack_errors.MESSAGE_NOT_FOUND:
                 return False
             raise
         return True
@@ -565,11 +553,6 @@ class WonoloDesk:
         self._audit(user_id, action, target, "refused", message)
         return UserError(message)
 
-    def _require_allowed(self, user_id: str, action: str, target: str) -> None:
-        if not self.s.is_allowed(user_id):
-            self._audit(user_id, action, target, "refused", "not an allowed user")
-            raise NotAllowed(NOT_ALLOWED)
-
     def _act(self, action: str, target: str, user_id: str, call: Callable[[], Any], *,
              cooldown: float | None, busy: str, done: Callable[[dict], str]) -> Any:
         """Claim, call Wonolo once, record; a failure releases the claim and is audited."""
@@ -628,7 +611,7 @@ class WonoloDesk:
     def _request_action(self, value: object, user_id: str, action: str, message: tuple[str, str] | None) -> Outcome:
         row = self._known_request(value, message)
         key = row["job_request_id"]
-        self._require_allowed(user_id, action, key)
+        require_allowed(self.s, user_id, action, key, WONOLO_ACTIONS)
         if not ui.can_recruit(row["state"]):
             raise self._refuse(user_id, action, key, f"Job request `{key}` is {ui.state_label(row['state']).lower()}; "
                                "only a request still looking for workers can be resent or re-ranked.")
@@ -652,7 +635,7 @@ class WonoloDesk:
         action = ids.WONOLO_CANCEL_REQUEST
         row = self._known_request(value, message)
         key = row["job_request_id"]
-        self._require_allowed(user_id, action, key)
+        require_allowed(self.s, user_id, action, key, WONOLO_ACTIONS)
         if row["state"] == "cancelled":
             raise self._refuse(user_id, action, key, f"Job request `{key}` is already cancelled.")
         if not ui.can_cancel_request(row["state"]):
@@ -671,7 +654,7 @@ class WonoloDesk:
 
     def _assignable(self, row: dict, user_id: str) -> str:
         key = row["job_request_id"]
-        self._require_allowed(user_id, ids.WONOLO_ASSIGN, key)
+        require_allowed(self.s, user_id, ids.WONOLO_ASSIGN, key, WONOLO_ACTIONS)
         if not ui.can_recruit(row["state"]):
             raise self._refuse(user_id, ids.WONOLO_ASSIGN, key,
                                f"Job request `{key}` is {ui.state_label(row['state']).lower()}; "
@@ -748,7 +731,7 @@ class WonoloDesk:
         """The Cancel job modal, for an allowed user and a job that can still be cancelled."""
         row = self._known_job(value, message)
         key = row["job_id"]
-        self._require_allowed(user_id, ids.WONOLO_CANCEL_JOB, key)
+        require_allowed(self.s, user_id, ids.WONOLO_CANCEL_JOB, key, WONOLO_ACTIONS)
         if row["state"] not in ui.JOB_CANCELLABLE_STATES:
             raise self._refuse(user_id, ids.WONOLO_CANCEL_JOB, key,
                                f"Job `{key}` is {ui.state_label(row['state']).lower()}; it can no longer be cancelled.")
@@ -759,7 +742,7 @@ class WonoloDesk:
         row = self._known_job(job_id)
         key = row["job_id"]
         reason = (reason or "").strip()[:200]
-        self._require_allowed(user_id, action, key)
+        require_allowed(self.s, user_id, action, key, WONOLO_ACTIONS)
         if not reason:
             raise UserError("Cancelling a job needs a reason.")
         if row["state"] not in ui.JOB_CANCELLABLE_STATES:
@@ -779,7 +762,7 @@ class WonoloDesk:
         """The Message worker modal."""
         row = self._known_job(value, message)
         key = row["job_id"]
-        self._require_allowed(user_id, ids.WONOLO_MESSAGE_WORKER, key)
+        require_allowed(self.s, user_id, ids.WONOLO_MESSAGE_WORKER, key, WONOLO_ACTIONS)
         if not (row["data"] or {}).get("worker_id"):
             raise self._refuse(user_id, ids.WONOLO_MESSAGE_WORKER, key, f"Job `{key}` has no worker to message.")
         return ui.message_modal(row["data"])
@@ -790,7 +773,7 @@ class WonoloDesk:
         row = self._known_job(job_id)
         key = row["job_id"]
         body = (body or "").strip()
-        self._require_allowed(user_id, action, key)
+        require_allowed(self.s, user_id, action, key, WONOLO_ACTIONS)
         if not body:
             raise UserError("The message is empty.")
 
@@ -937,7 +920,7 @@ class WonoloDesk:
     # ------------------------------------------------------------------ /wonolo
 
     def run(self, text: str, user_id: str) -> Reply:
-        """Handle `/wonolo <text>`; never raises for bad input or Wonolo errors."""
+        """Handle `/wonolo <text>`; bad input and Wonolo errors raise (UserError, WonoloError) for the one funnel."""
         words = (text or "").split()
         name = words[0].lower() if words else "help"
         args = words[1:]
@@ -948,10 +931,11 @@ class WonoloDesk:
         }.get(name)
         if handler is None:
             return Reply(*ui.help_message(f"Unknown command `{_shown(name, 30)}`.{suggest(name, ui.COMMANDS)}"))
-        return self._answer(lambda: handler(args, user_id))
+        return Reply(*handler(args, user_id))
 
     @staticmethod
-    def _answer(work: Callable[[], tuple]) -> Reply:
+    def _page_answer(work: Callable[[], tuple]) -> Reply:
+        """A page, or why not: it replaces the list the click came from (not a new message)."""
         try:
             return Reply(*work())
         except UserError as e:
@@ -969,8 +953,8 @@ class WonoloDesk:
         if state is not None and state not in allowed:
             return Reply(*ui.notice(":warning: That button does not belong to a Wonolo list I made."))
         if kind == "requests":
-            return self._answer(lambda: self._request_page(state, number))
-        return self._answer(lambda: self._job_page(state, number))
+            return self._page_answer(lambda: self._request_page(state, number))
+        return self._page_answer(lambda: self._job_page(state, number))
 
     def _book_text(self, args, user_id):
         """`/wonolo book` opens its modal in the listener; this answers `/wonolo book <anything>`."""
@@ -1028,7 +1012,7 @@ class WonoloDesk:
         if email is None:
             raise UserError(f"`{_shown(args[0])}` is not an e-mail address: {ui.usage_line('invite')}.")
         target = email.lower()
-        self._require_allowed(user_id, action, target)
+        require_allowed(self.s, user_id, action, target, WONOLO_ACTIONS)
         self._act(
             action, target, user_id, lambda: self.client.invite_user(email=email),
             cooldown=INVITE_COOLDOWN_SECONDS,
@@ -1066,10 +1050,8 @@ class WonoloDesk:
         if len(args) != 1:
             raise UserError("Give one worker id or email: `/wonolo worker <id|email>`.")
         # The answer tells whether an address belongs to a worker: allowed users only.
-        if not self.s.is_allowed(user_id):
-            self._audit(user_id, "wonolo-worker", "-", "refused", "not an allowed user")
-            raise NotAllowed("Looking up Wonolo workers is for allowed users only. Ask an admin to add you to "
-                             "the review channel (or GIGDESK_ALLOWED_USERS).")
+        require_allowed(self.s, user_id, "wonolo-worker", "-", "look up Wonolo workers",
+                        message=f"Looking up Wonolo workers is for allowed users only. {ASK_AN_ADMIN}")
         value = args[0].strip()
         if value.startswith("<mailto:") and "|" in value:  # Slack may have linked the email
             value = value[len("<mailto:"):].split("|", 1)[0]

@@ -71,7 +71,7 @@ def posted_submission(bot, sandbox) -> dict:
     cid = sandbox.add_campaign("Like our page", status="Active", pay="0.50", total=20)
     sid = sandbox.add_submission(cid, proof_text="done")
     bot.review.sync()
-    return wait_for(lambda: (r := subs.get(bot.db, sid)) and r["ts"] and r)
+    return wait_for(lambda: (r := subs.get(bot.db, sid)) and r.ts and r)
 
 
 def known_job(wonolo, bot) -> int:
@@ -105,10 +105,10 @@ def test_unexpected_error_on_a_button_answers_a_reference_and_logs_it(bot, sandb
     caplog.set_level(logging.ERROR, logger="gigdesk.handlers")
     row = posted_submission(bot, sandbox)
     slack.fail_next("conversations.members", error="internal_error")
-    assert poster.click(ids.REVIEW_APPROVE, str(row["submission_id"]), message_ts=row["ts"], user_id="U_ALICE").status_code == 200
+    assert poster.click(ids.REVIEW_APPROVE, str(row.submission_id), message_ts=row.ts, user_id="U_ALICE").status_code == 200
     ref = REFERENCE.search(answer(slack, "U_ALICE", "reference")).group(1)
     logged_reference(caplog, ref)
-    assert subs.get(bot.db, row["submission_id"])["state"] == "posted"  # nothing was decided
+    assert subs.get(bot.db, row.submission_id).state == "posted"  # nothing was decided
     assert sandbox.count(path_contains="/approve") == 0
 
 
@@ -158,7 +158,7 @@ def test_both_api_clients_fail_with_one_upstream_error():
 
 
 def refusals(db, user: str) -> list[dict]:
-    return [a for a in records.audit_since(db, "") if a["user_id"] == user and a["outcome"] == "refused"]
+    return [a for a in records.audit_since(db, "") if a.user_id == user and a.outcome == "refused"]
 
 
 def test_a_non_allowed_user_is_refused_alike_and_audited_on_each_gated_path(wbot, wonolo, sandbox, slack, wposter):
@@ -171,7 +171,7 @@ def test_a_non_allowed_user_is_refused_alike_and_audited_on_each_gated_path(wbot
         lambda: wposter.command("/rw", "block W1", user_id=mallory, channel_id="C_REVIEW"),  # /rw (reviewers)
         lambda: wposter.command("/rw", "job instagram-likes https://instagram.com/p/x 6", user_id=mallory,
                                 channel_id="C_REVIEW"),  # /rw (spenders)
-        lambda: wposter.click(ids.REVIEW_APPROVE, str(row["submission_id"]), message_ts=row["ts"], user_id=mallory),
+        lambda: wposter.click(ids.REVIEW_APPROVE, str(row.submission_id), message_ts=row.ts, user_id=mallory),
         lambda: wposter.command("/wonolo", "worker someone@example.com", user_id=mallory, channel_id=WONOLO_CHANNEL),
         lambda: wposter.submit_view(ids.WONOLO_MESSAGE_MODAL, message_modal_values(),
                                     private_metadata=json.dumps({"job_id": str(job)}), user_id=mallory),

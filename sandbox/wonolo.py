@@ -248,10 +248,10 @@ class WonoloSandbox:
 
     def inject_failure(self, status: int | None = 503, *, times: int = 1,
                        method: str | None = None, path_contains: str | None = None,
-                       delay: float = 0.0) -> None:
-        """Make the next `times` matching requests fail with `status` (None: only delay)."""
+                       delay: float = 0.0, error: str = "injected failure") -> None:
+        """Make the next `times` matching requests fail with `status` (None: only delay) and `error` as the body's error."""
         with self._lock:
-            self._failures.append({"status": status, "times": times, "delay": delay,
+            self._failures.append({"status": status, "times": times, "delay": delay, "error": error,
                                    "method": method.upper() if method else None,
                                    "path": path_contains})
 
@@ -534,7 +534,7 @@ class WonoloSandbox:
             if failure["delay"]:
                 time.sleep(failure["delay"])
             if failure["status"] is not None:
-                return self._json({"error": "injected failure"}, failure["status"])
+                return self._json({"error": failure["error"]}, failure["status"])
         try:
             adapter = self._rules.bind_to_environ(request.environ)
             endpoint, args = adapter.match()

@@ -142,11 +142,15 @@ def test_a_wonolo_upstream_error_answers_its_message(wbot, wonolo, slack, wposte
     assert "reference" not in text and "Wonolo" in text
 
 
-def test_an_upstream_error_is_shown_escaped(wbot, wonolo, slack, wposter):
+@pytest.mark.parametrize("command, path", [
+    ("requests", "/job_requests"),  # raised to the one funnel
+    ("invite new.worker@example.com", "/users/invite"),  # a Wonolo action, explained where it ran
+])
+def test_an_upstream_error_is_shown_escaped(wbot, wonolo, slack, wposter, command, path):
     """Wonolo's own words reach the user, but as text: they can mention nobody and hide no link."""
-    wonolo.inject_failure(422, times=1, path_contains="/users/invite",
+    wonolo.inject_failure(422, times=5, path_contains=path,
                           error="<!channel> address taken, see <https://evil.example|your account>")
-    assert wposter.command("/wonolo", "invite new.worker@example.com", user_id="U_ALICE", channel_id=WONOLO_CHANNEL).status_code == 200
+    assert wposter.command("/wonolo", command, user_id="U_ALICE", channel_id=WONOLO_CHANNEL).status_code == 200
     text = answer(slack, "U_ALICE", "address taken")
     assert "<!channel>" not in text and "<https://evil.example" not in text, text
     assert "&lt;!channel&gt;" in text, text

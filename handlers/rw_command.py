@@ -51,6 +51,19 @@ def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
         _after_ack(context, body, lambda: commands.run(text, user, channel), channel=channel)
 
 
+def _button(call, *, read=action_value):
+    """A button that acks, then runs `call(commands, value, user)` on the work pool and shows
+    the Reply it returns to the clicker (`read`: how the clicked value is read)."""
+
+    @guarded
+    def listener(ack: Ack, body: dict, context: BoltContext):
+        ack()
+        commands, value, user = context["services"].commands, read(body), context["actor"]
+        _after_ack(context, body, lambda: call(commands, value, user))
+
+    return listener
+
+
 @guarded
 def confirm_spend(ack: Ack, body: dict, context: BoltContext):
     ack()
@@ -59,55 +72,15 @@ def confirm_spend(ack: Ack, body: dict, context: BoltContext):
     _after_ack(context, body, lambda: commands.confirm(value, user, progress=lambda reply: send_ephemeral(context, body, reply)))
 
 
-@guarded
-def cancel_spend(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    commands, value, user = context["services"].commands, action_value(body), context["actor"]
-    _after_ack(context, body, lambda: commands.cancel(value, user))
-
-
-@guarded
-def include_flagged(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    commands, value, user = context["services"].commands, action_value(body), context["actor"]
-    _after_ack(context, body, lambda: commands.offer_including_flagged(value, user))
-
-
-@guarded
-def campaign_approve_all(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    commands, value, user = context["services"].commands, action_value(body), context["actor"]
-    _after_ack(context, body, lambda: commands.offer_approve_all(value, user))
-
-
-@guarded
-def campaign_post_pending(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    commands, value, user = context["services"].commands, action_value(body), context["actor"]
-    _after_ack(context, body, lambda: commands.post_pending(value, user))
-
-
-@guarded
-def campaign_details(ack: Ack, body: dict, context: BoltContext):
-    """Details on a list row or candidate, View campaign after a job is created: a new ephemeral reply."""
-    ack()
-    commands, value, user = context["services"].commands, action_value(body), context["actor"]
-    _after_ack(context, body, lambda: commands.campaign_details(value, user))
-
-
-@guarded
-def campaign_row_menu(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    commands, value, user = context["services"].commands, selected_value(body), context["actor"]
-    _after_ack(context, body, lambda: commands.row_menu(value, user))
-
-
-@guarded
-def campaigns_page(ack: Ack, body: dict, context: BoltContext):
-    """Next / Previous / sort on `/rw campaigns`: the list is replaced by that page."""
-    ack()
-    commands, value, user = context["services"].commands, action_value(body), context["actor"]
-    _after_ack(context, body, lambda: commands.campaigns_page(value, user))
+cancel_spend = _button(lambda commands, value, user: commands.cancel(value, user))
+include_flagged = _button(lambda commands, value, user: commands.offer_including_flagged(value, user))
+campaign_approve_all = _button(lambda commands, value, user: commands.offer_approve_all(value, user))
+campaign_post_pending = _button(lambda commands, value, user: commands.post_pending(value, user))
+# Details on a list row or candidate, View campaign after a job is created: a new ephemeral reply.
+campaign_details = _button(lambda commands, value, user: commands.campaign_details(value, user))
+campaign_row_menu = _button(lambda commands, value, user: commands.row_menu(value, user), read=selected_value)
+# Next / Previous / sort on `/rw campaigns`: the list is replaced by that page.
+campaigns_page = _button(lambda commands, value, user: commands.campaigns_page(value, user))
 
 
 def campaign_options(ack: Ack, body: dict, context: BoltContext):
@@ -121,29 +94,6 @@ def campaign_options(ack: Ack, body: dict, context: BoltContext):
     ack(options=options)
 
 
-def _submit_campaign_pick(ack: Ack, body: dict, context: BoltContext, view: dict, then) -> None:
-    """A campaign type-ahead form: the field error, or `then(commands, campaign_id, user)` after the ack."""
-    services = context["services"]
-    campaign_id, errors = services.commands.check_campaign_view(view["state"]["values"])
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    ack()
-    channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
-    user = context["actor"]
-    _after_ack(context, body, lambda: then(services.commands, campaign_id, user), channel=channel)
-
-
-@guarded
-def submit_approve_all(ack: Ack, body: dict, context: BoltContext, view: dict):
-    _submit_campaign_pick(ack, body, context, view, lambda commands, cid, user: commands.offer_approve_all(cid, user))
-
-
-@guarded
-def submit_campaign(ack: Ack, body: dict, context: BoltContext, view: dict):
-    _submit_campaign_pick(ack, body, context, view, lambda commands, cid, user: commands.campaign_details(cid, user))
-
-
 @guarded
 def home_new_job(ack: Ack, body: dict, context: BoltContext):
     ack()
@@ -153,30 +103,33 @@ def home_new_job(ack: Ack, body: dict, context: BoltContext):
     _show(context, body, result)
 
 
-@guarded
-def submit_job(ack: Ack, body: dict, context: BoltContext, view: dict):
-    services = context["services"]
-    params, errors = services.commands.check_job_view(view["state"]["values"])
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    ack()
-    channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
-    user = context["actor"]
-    _after_ack(context, body, lambda: services.commands.submit_job_view(params, user), channel=channel)
+def _form(check, submit):
+    """A modal submission: `check(commands, values)` gives (params, field errors); errors stay in
+    the modal (nothing lost, nothing spent), else `submit(commands, params, user)` runs after the ack."""
+
+    @guarded
+    def listener(ack: Ack, body: dict, context: BoltContext, view: dict):
+        services = context["services"]
+        params, errors = check(services.commands, view["state"]["values"])
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
+        user = context["actor"]
+        _after_ack(context, body, lambda: submit(services.commands, params, user), channel=channel)
+
+    return listener
 
 
-@guarded
-def submit_new_campaign(ack: Ack, body: dict, context: BoltContext, view: dict):
-    services = context["services"]
-    params, errors = services.commands.check_new_view(view["state"]["values"])
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    ack()
-    channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
-    user = context["actor"]
-    _after_ack(context, body, lambda: services.commands.submit_new_view(params, user), channel=channel)
+submit_job = _form(lambda commands, values: commands.check_job_view(values),
+                   lambda commands, params, user: commands.submit_job_view(params, user))
+submit_new_campaign = _form(lambda commands, values: commands.check_new_view(values),
+                            lambda commands, params, user: commands.submit_new_view(params, user))
+submit_approve_all = _form(lambda commands, values: commands.check_campaign_view(values),
+                           lambda commands, cid, user: commands.offer_approve_all(cid, user))
+submit_campaign = _form(lambda commands, values: commands.check_campaign_view(values),
+                        lambda commands, cid, user: commands.campaign_details(cid, user))
 
 
 def register(app: App) -> None:

@@ -57,25 +57,22 @@ def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     after_ack(context, body, run)
 
 
-@guarded
-def resend_notifications(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    desk, value, user, shown = _desk(context), action_value(body), context["actor"], clicked_message(body)
-    after_ack(context, body, lambda: desk.resend_notifications(value, user, message=shown).message)
+def _card_button(call):
+    """A button on a job request card: `call(desk, value, user, shown)` on the work pool, its
+    message to the clicker (`shown`: the clicked message, which the value must belong to)."""
+
+    @guarded
+    def listener(ack: Ack, body: dict, context: BoltContext):
+        ack()
+        desk, value, user, shown = _desk(context), action_value(body), context["actor"], clicked_message(body)
+        after_ack(context, body, lambda: call(desk, value, user, shown).message)
+
+    return listener
 
 
-@guarded
-def rerank_workers(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    desk, value, user, shown = _desk(context), action_value(body), context["actor"], clicked_message(body)
-    after_ack(context, body, lambda: desk.rerank_workers(value, user, message=shown).message)
-
-
-@guarded
-def cancel_request(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    desk, value, user, shown = _desk(context), action_value(body), context["actor"], clicked_message(body)
-    after_ack(context, body, lambda: desk.cancel_request(value, user, message=shown).message)
+resend_notifications = _card_button(lambda desk, value, user, shown: desk.resend_notifications(value, user, message=shown))
+rerank_workers = _card_button(lambda desk, value, user, shown: desk.rerank_workers(value, user, message=shown))
+cancel_request = _card_button(lambda desk, value, user, shown: desk.cancel_request(value, user, message=shown))
 
 
 @guarded
@@ -91,25 +88,21 @@ def turn_page(ack: Ack, body: dict, context: BoltContext):
     after_ack(context, body, run)
 
 
-@guarded
-def open_assign_worker(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    view = _desk(context).assign_view(action_value(body), context["actor"], message=clicked_message(body))
-    context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
+def _opens_modal(view_for):
+    """A button that opens a modal at once (the trigger lasts 3 s): `view_for(desk, value, user, shown)`."""
+
+    @guarded
+    def listener(ack: Ack, body: dict, context: BoltContext):
+        ack()
+        view = view_for(_desk(context), action_value(body), context["actor"], clicked_message(body))
+        context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
+
+    return listener
 
 
-@guarded
-def open_cancel_job(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    view = _desk(context).cancel_job_view(action_value(body), context["actor"], message=clicked_message(body))
-    context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
-
-
-@guarded
-def open_message_worker(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    view = _desk(context).message_view(action_value(body), context["actor"], message=clicked_message(body))
-    context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
+open_assign_worker = _opens_modal(lambda desk, value, user, shown: desk.assign_view(value, user, message=shown))
+open_cancel_job = _opens_modal(lambda desk, value, user, shown: desk.cancel_job_view(value, user, message=shown))
+open_message_worker = _opens_modal(lambda desk, value, user, shown: desk.message_view(value, user, message=shown))
 
 
 def _open_booking(context: BoltContext, body: dict, view: dict, source: str | None) -> None:
@@ -155,28 +148,20 @@ def submit_booking(ack: Ack, body: dict, context: BoltContext, view: dict):
     after_ack(context, body, run, channel=channel)
 
 
-@guarded
-def confirm_booking(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    desk, value, user = _desk(context), action_value(body), context["actor"]
+def _offer_button(call):
+    """Confirm / Cancel on a booking offer: `call(desk, value, user)` on the work pool, its Reply to the clicker."""
 
-    def run():
-        result = desk.confirm_booking(value, user)
-        send_ephemeral(context, body, result)
+    @guarded
+    def listener(ack: Ack, body: dict, context: BoltContext):
+        ack()
+        desk, value, user = _desk(context), action_value(body), context["actor"]
+        after_ack(context, body, lambda: send_ephemeral(context, body, call(desk, value, user)))
 
-    after_ack(context, body, run)
+    return listener
 
 
-@guarded
-def cancel_booking(ack: Ack, body: dict, context: BoltContext):
-    ack()
-    desk, value, user = _desk(context), action_value(body), context["actor"]
-
-    def run():
-        result = desk.cancel_booking(value, user)
-        send_ephemeral(context, body, result)
-
-    after_ack(context, body, run)
+confirm_booking = _offer_button(lambda desk, value, user: desk.confirm_booking(value, user))
+cancel_booking = _offer_button(lambda desk, value, user: desk.cancel_booking(value, user))
 
 
 def _answer_in_channel(context: BoltContext, body: dict, work) -> None:

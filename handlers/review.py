@@ -33,6 +33,7 @@ def approve(ack: Ack, body: dict, context: BoltContext):
 
 @guarded
 def open_reject_modal(ack: Ack, body: dict, context: BoltContext):
+    """Reject on a card or on one row of a batch message: the reason modal."""
     ack()
     row = context["review"].check_actionable(action_value(body), context["actor"], "reject", message=clicked_message(body))
     context["services"].slack.views_open(trigger_id=body["trigger_id"], view=reject_modal(row))
@@ -67,14 +68,6 @@ def approve_batch_row(ack: Ack, body: dict, context: BoltContext):
 
 
 @guarded
-def open_batch_reject_modal(ack: Ack, body: dict, context: BoltContext):
-    """Reject on one row of a batch message: the same reason modal as a single card."""
-    ack()
-    row = context["review"].check_actionable(action_value(body), context["actor"], "reject", message=clicked_message(body))
-    context["services"].slack.views_open(trigger_id=body["trigger_id"], view=reject_modal(row))
-
-
-@guarded
 def block_batch_row_worker(ack: Ack, body: dict, context: BoltContext):
     """Block worker on one row of a batch message (after its confirm dialog): the row stays reviewable."""
     ack()
@@ -88,5 +81,5 @@ def register(app: App) -> None:
     app.view_submission(ids.REVIEW_REJECT_MODAL)(submit_reject)
     app.action(ids.REVIEW_BLOCK)(block_worker)
     app.action(ids.REVIEW_BATCH_APPROVE)(approve_batch_row)
-    app.action(ids.REVIEW_BATCH_REJECT)(open_batch_reject_modal)
+    app.action(ids.REVIEW_BATCH_REJECT)(open_reject_modal)
     app.action(ids.REVIEW_BATCH_BLOCK)(block_batch_row_worker)

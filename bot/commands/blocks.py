@@ -269,7 +269,7 @@ def campaign_message(c) -> tuple[str, list[dict]]:
         buttons.append(ButtonElement(text="Approve all pending", action_id=ids.CAMPAIGN_APPROVE_ALL, value=c.id, style="primary"))
     buttons.append(ButtonElement(text="Post pending for review", action_id=ids.CAMPAIGN_POST_PENDING, value=c.id))
     blocks.append(ActionsBlock(block_id="rw-campaign-actions", elements=buttons))
-    text = f"{escape(c.title)}: {c.status}, {c.completed}/{c.total} done, {c.pending} pending"
+    text = f"{escape(c.title)}: {escape(c.status)}, {c.completed}/{c.total} done, {c.pending} pending"
     return truncate(text, 3000), _dicts(blocks)
 
 

@@ -1,0 +1,72 @@
+"""Unit tier: read_settings on explicit environment dicts (every problem listed, none echoed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from bot.config import read_settings
+
+pytestmark = pytest.mark.unit
+
+BASE = {
+    "SLACK_BOT_TOKEN": "xoxb-1-secret",
+    "SLACK_SIGNING_SECRET": "signing-secret-value",
+    "RAPIDWORKERS_API_KEY": "rw-key-value",
+    "GIGDESK_REVIEW_CHANNEL": "C0REVIEW",
+    "GIGDESK_TZ": "UTC",
+}
+
+
+def read(**overrides):
+    env = {k: v for k, v in {**BASE, **overrides}.items() if v is not None}
+    settings, problems = read_settings(env, dotenv_path="")
+    return settings, {p.variable: str(p) for p in problems}
+
+
+def test_a_good_environment_has_no_problems():
+    settings, problems = read()
+    assert problems == {}
+    assert settings.review_channel == "C0REVIEW" and settings.tz_name == "UTC"
+
+
+def test_every_problem_is_listed_in_one_pass_and_bad_values_fall_back():
+    settings, problems = read(SLACK_BOT_TOKEN="xoxp-user", GIGDESK_REVIEW_CHANNEL="#general", GIGDESK_DIGEST_AT="25:00",
+                              GIGDESK_TZ="Mars/Base", GIGDESK_DAILY_SPEND_LIMIT="ten", SLACK_API_URL="ftp://x")
+    assert set(problems) >= {"SLACK_BOT_TOKEN", "GIGDESK_REVIEW_CHANNEL", "GIGDESK_DIGEST_AT", "GIGDESK_TZ",
+                             "GIGDESK_DAILY_SPEND_LIMIT", "SLACK_API_URL"}
+    assert "not a name" in problems["GIGDESK_REVIEW_CHANNEL"]
+    assert settings.tz_name == "UTC" and settings.daily_spend_limit is None
+
+
+def test_missing_required_settings_are_named():
+    _, problems = read(SLACK_BOT_TOKEN=None, RAPIDWORKERS_API_KEY=None, GIGDESK_REVIEW_CHANNEL=None)
+    assert {"SLACK_BOT_TOKEN", "RAPIDWORKERS_API_KEY", "GIGDESK_REVIEW_CHANNEL"} <= set(problems)
+
+
+@pytest.mark.parametrize(("raw", "amount"), [("$1,000.50", Decimal("1000.50")), ("0", Decimal("0.00")), ("7.1", Decimal("7.10"))])
+def test_dollar_settings_accept_whole_cents(raw, amount):
+    settings, problems = read(GIGDESK_DAILY_SPEND_LIMIT=raw, GIGDESK_SECOND_APPROVAL_ABOVE=raw)
+    assert problems == {} and settings.daily_spend_limit == amount == settings.second_approval_above
+
+
+@pytest.mark.parametrize("raw", ["-1", "1.005", "NaN", "Infinity", "1e999x"])
+def test_dollar_settings_refuse_the_rest(raw):
+    _, problems = read(GIGDESK_DAILY_SPEND_LIMIT=raw)
+    assert "GIGDESK_DAILY_SPEND_LIMIT" in problems
+
+
+def test_spenders_default_to_allowed_users_and_bad_entries_are_not_echoed():
+    settings, problems = read(GIGDESK_ALLOWED_USERS="U0AAA111, U0BBB222")
+    assert problems == {} and settings.spenders == settings.allowed_users == frozenset({"U0AAA111", "U0BBB222"})
+    settings, _ = read(GIGDESK_ALLOWED_USERS="U0AAA111", GIGDESK_SPENDERS="U0BBB222")
+    assert settings.spenders == frozenset({"U0BBB222"})
+    _, problems = read(GIGDESK_SPENDERS="U0AAA111,xoxb-pasted-secret")
+    assert "entry 2" in problems["GIGDESK_SPENDERS"] and "xoxb-pasted-secret" not in problems["GIGDESK_SPENDERS"]
+
+
+def test_secrets_never_appear_in_problems():
+    _, problems = read(SLACK_BOT_TOKEN="not-a-token-SECRET123", WONOLO_API_KEY="sk_SECRET456")
+    text = " ".join(problems.values())
+    assert problems and "SECRET123" not in text and "SECRET456" not in text

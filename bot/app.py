@@ -172,6 +172,7 @@ class Background:
 
         self.services = services
         self.scheduler = BackgroundScheduler(timezone=services.settings.tz)
+        self._startup: threading.Thread | None = None
 
     def start(self) -> None:
         settings = self.services.settings
@@ -196,7 +197,8 @@ class Background:
                 max_instances=1, coalesce=True,
             )
         self.scheduler.start()
-        threading.Thread(target=self._at_start, name="startup", daemon=True).start()
+        self._startup = threading.Thread(target=self._at_start, name="startup", daemon=True)
+        self._startup.start()
 
     def _at_start(self) -> None:
         """Settle decisions cut short by a crash, then sync once straight away."""
@@ -241,8 +243,12 @@ class Background:
         except Exception:
             log.exception("Wonolo unfilled-shift check failed")
 
-    def stop(self) -> None:
-        self.scheduler.shutdown(wait=False)
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the jobs and wait for those running (the start-up sync up to `timeout`), so that
+        nothing keeps posting or logging after a stop."""
+        self.scheduler.shutdown(wait=True)
+        if self._startup is not None:
+            self._startup.join(timeout)
 
 
 def make_server(settings: Settings, services: Services | None = None, *, host: str = "0.0.0.0", port: int | None = None):

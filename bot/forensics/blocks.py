@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from bot.slack.mrkdwn import escape, truncate
+from bot.slack.mrkdwn import escape, link, truncate
 
 SIREN = ":rotating_light:"
 
 
 def _link(url: str | None) -> str:
+    """A link to the other submission's Slack message (mrkdwn.link: no disguised link), if any."""
     if not url or len(url) > 500 or urlparse(url).scheme not in ("http", "https"):
         return ""
-    return f" · <{escape(url)}|message>"
+    return " · " + link(url, "message")
 
 
 def _other(e, *, same_worker: bool) -> str:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 from sandbox.rapidworkers import Sandbox  # noqa: E402
 from sandbox.slack_workspace.server import SlackStandin  # noqa: E402
-from tests.support.harness import bot_env  # noqa: E402
+from tests.support.harness import bot_env, free_port  # noqa: E402
 from tests.support.harness import wait_until as wait_until  # noqa: E402  (re-exported for the benchmarks)
 
 
@@ -87,15 +90,57 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def _serve_simulators(conn) -> None:
-    """Child process: run both simulators until the parent says stop (or goes away)."""
+def proc_status(pid: int) -> dict[str, str]:
+    """/proc/<pid>/status as a dict (VmRSS, VmHWM, Threads, ...)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        fields[name] = value.strip()
+    return fields
+
+
+def kib_to_mib(value: str) -> float:
+    return round(int(value.split()[0]) / 1024, 1)
+
+
+@contextmanager
+def serving(slack, sandbox, workdir: str, count: int, **overrides: str):
+    """The real `gigdesk serve` (the console script, else `python -m bot.cli serve`) as a process
+    on the simulators, yielded once its start-up sync has posted `count` submissions:
+    (process, command, seconds until then). Stopped with SIGINT on leaving."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RAPIDWORKERS_", "GIGDESK_", "WONOLO_"))}
+    env.update(env_for(slack, sandbox, workdir, PORT=str(free_port()), GIGDESK_POLL_SECONDS="3600",
+                       GIGDESK_POST_INTERVAL_MS="0", **overrides))
+    script = Path(sys.executable).with_name("gigdesk")
+    command = [str(script), "serve"] if script.exists() else [sys.executable, "-m", "bot.cli", "serve"]
+    started = time.monotonic()
+    with open(Path(workdir, "serve.log"), "wb") as log:
+        proc = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        posted = wait_until(lambda: len(review_ids(slack)) >= count or proc.poll() is not None, timeout=600, interval=0.2)
+        if proc.poll() is not None or not posted:
+            raise RuntimeError(f"gigdesk serve stopped or stalled: {Path(workdir, 'serve.log').read_text()[-2000:]}")
+        yield proc, command, time.monotonic() - started
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _serve_simulators(conn, report=None) -> None:
+    """Child process: run both simulators until the parent says stop (or goes away); on
+    "report", send back `report(slack)` (a module-level function: it crosses a spawn)."""
     sandbox = Sandbox(demo_data=False, hourly_limit=1_000_000)
     sandbox.start()
     slack = SlackStandin()
     slack.start()
     conn.send({"rw_url": sandbox.url, "rw_key": sandbox.api_key, "slack_api_url": slack.api_url, "slack_url": slack.url})
     try:
-        conn.recv()
+        while conn.recv() == "report":
+            conn.send(report(slack) if report is not None else None)
     except EOFError:
         pass
     slack.stop()
@@ -110,12 +155,13 @@ class RemoteSimulators:
     driven through its /_sandbox/ admin endpoints.
     """
 
-    def __init__(self):
+    def __init__(self, report=None):
+        """`report(slack)`: what `report()` asks of the stand-in in the child (a module-level function)."""
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve_simulators, args=(child,), daemon=True)
+        self._proc = ctx.Process(target=_serve_simulators, args=(child, report), daemon=True)
         self._proc.start()
         info = self._conn.recv()
         self.url, self.api_key = info["rw_url"], info["rw_key"]  # what bot_env reads of a sandbox
@@ -145,6 +191,11 @@ class RemoteSimulators:
     def response_url(self) -> str:
         """A response URL nobody registered (the stand-in answers 404): replies are not measured here."""
         return f"{self.slack_url}hooks/unregistered"
+
+    def report(self):
+        """What the child's `report(slack)` says now."""
+        self._conn.send("report")
+        return self._conn.recv()
 
     def stop(self) -> None:
         try:

@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,21 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import env_for, review_ids, services_for, simulators, table, wait_until  # noqa: E402
-
-from tests.support.harness import free_port  # noqa: E402
-
-
-def proc_status(pid: int) -> dict[str, str]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        fields[name] = value.strip()
-    return fields
-
-
-def kib_to_mib(value: str) -> float:
-    return round(int(value.split()[0]) / 1024, 1)
+from _common import env_for, kib_to_mib, proc_status, review_ids, services_for, serving, simulators, table  # noqa: E402
 
 
 def serve_rss(count: int, campaigns: int, idle_seconds: float) -> dict:
@@ -50,30 +34,12 @@ def serve_rss(count: int, campaigns: int, idle_seconds: float) -> dict:
         cids = [sandbox.add_campaign(f"Footprint {n}", status="Active", total=count) for n in range(campaigns)]
         for n in range(count):
             sandbox.add_submission(cids[n % campaigns], proof_text=f"proof {n}", images=2)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RAPIDWORKERS_", "GIGDESK_", "WONOLO_"))}
-        env.update(env_for(slack, sandbox, workdir, PORT=str(free_port()), GIGDESK_POLL_SECONDS="3600", GIGDESK_POST_INTERVAL_MS="0"))
-        script = Path(sys.executable).with_name("gigdesk")
-        command = [str(script), "serve"] if script.exists() else [sys.executable, "-m", "bot.cli", "serve"]
-        started = time.monotonic()
-        with open(Path(workdir, "serve.log"), "wb") as log:
-            proc = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            posted = wait_until(lambda: len(review_ids(slack)) >= count or proc.poll() is not None, timeout=600, interval=0.2)
-            if proc.poll() is not None or not posted:
-                raise RuntimeError(f"gigdesk serve stopped or stalled: {Path(workdir, 'serve.log').read_text()[-2000:]}")
-            startup_sync = time.monotonic() - started
+        with serving(slack, sandbox, workdir, count) as (proc, command, startup_sync):
             time.sleep(idle_seconds)
             status = proc_status(proc.pid)
             stat = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks = os.sysconf("SC_CLK_TCK")
             cpu_seconds = (int(stat[11]) + int(stat[12])) / ticks
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         return {
             "submissions": len(set(review_ids(slack))),
             "command": " ".join(Path(c).name if n == 0 else c for n, c in enumerate(command)),

@@ -23,9 +23,7 @@ import argparse
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,13 +32,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import env_for, review_ids, simulators, table, verdict, wait_until  # noqa: E402
-from footprint import kib_to_mib, proc_status  # noqa: E402
+from _common import kib_to_mib, proc_status, review_ids, serving, simulators, table, verdict  # noqa: E402
 
 from bot.forensics.hashing import hash_bytes, to_signed  # noqa: E402
 from bot.forensics.service import MAX_DHASH_DISTANCE, MAX_PHASH_DISTANCE  # noqa: E402
 from sandbox.images import encode, near_duplicate, screenshot  # noqa: E402
-from tests.support.harness import free_port  # noqa: E402
 
 TEMPLATES = 20
 
@@ -133,28 +129,9 @@ def serve_rss(count: int, idle_seconds: float) -> dict:
         cid = sandbox.add_campaign("Forensics footprint", status="Active", total=count)
         for n in range(count):
             sandbox.add_submission(cid, proof_text=f"proof number {n} for the footprint run", images=2)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RAPIDWORKERS_", "GIGDESK_", "WONOLO_"))}
-        env.update(env_for(slack, sandbox, workdir, PORT=str(free_port()), GIGDESK_POLL_SECONDS="3600",
-                           GIGDESK_POST_INTERVAL_MS="0", GIGDESK_FORENSICS="on"))
-        script = Path(sys.executable).with_name("gigdesk")
-        command = [str(script), "serve"] if script.exists() else [sys.executable, "-m", "bot.cli", "serve"]
-        started = time.monotonic()
-        with open(Path(workdir, "serve.log"), "wb") as log:
-            proc = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            posted = wait_until(lambda: len(review_ids(slack)) >= count or proc.poll() is not None, timeout=600, interval=0.2)
-            if proc.poll() is not None or not posted:
-                raise RuntimeError(f"gigdesk serve stopped or stalled: {Path(workdir, 'serve.log').read_text()[-2000:]}")
-            startup = time.monotonic() - started
+        with serving(slack, sandbox, workdir, count, GIGDESK_FORENSICS="on") as (proc, _, startup):
             time.sleep(idle_seconds)
             status = proc_status(proc.pid)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         return {"submissions": len(set(review_ids(slack))), "rss_mib": kib_to_mib(status["VmRSS"]),
                 "peak_mib": kib_to_mib(status["VmHWM"]), "startup_s": round(startup, 1)}
 

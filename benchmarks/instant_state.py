@@ -47,50 +47,14 @@ BUSY_EARLIER = 32
 IN_PROGRESS_MARK = "Approving…"
 
 
-def _serve_simulators_with_updates(conn) -> None:
-    """Child process: both simulators; on "updates", send what chat.update calls the stand-in got."""
-    from sandbox.rapidworkers import Sandbox
-    from sandbox.slack_workspace.server import SlackStandin
-
-    sandbox = Sandbox(demo_data=False, hourly_limit=1_000_000)
-    sandbox.start()
-    slack = SlackStandin()
-    slack.start()
-    conn.send({"rw_url": sandbox.url, "rw_key": sandbox.api_key, "slack_api_url": slack.api_url, "slack_url": slack.url})
-    try:
-        while conn.recv() == "updates":
-            conn.send([
-                {"ts": c.args.get("ts"), "time": c.time, "in_progress": IN_PROGRESS_MARK in json.dumps(c.args.get("blocks"), ensure_ascii=False),
-                 "blocks": len(c.args.get("blocks") or []),
-                 "image_blocks": sum(1 for b in c.args.get("blocks") or [] if isinstance(b, dict) and b.get("type") == "image")}
-                for c in slack.calls_to("chat.update") if c.ok
-            ])
-    except EOFError:
-        pass
-    slack.stop()
-    sandbox.stop()
-
-
-class Simulators(RemoteSimulators):
-    """RemoteSimulators whose stand-in also reports the chat.update calls it received."""
-
-    def __init__(self):
-        import multiprocessing
-
-        import requests
-
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve_simulators_with_updates, args=(child,), daemon=True)
-        self._proc.start()
-        info = self._conn.recv()
-        self.url, self.api_key = info["rw_url"], info["rw_key"]
-        self.api_url, self.slack_url = info["slack_api_url"], info["slack_url"]
-        self._http = requests.Session()
-
-    def updates(self) -> list[dict]:
-        self._conn.send("updates")
-        return self._conn.recv()
+def _chat_updates(slack) -> list[dict]:
+    """In the simulators' child process: the chat.update calls the stand-in got, summarised."""
+    return [
+        {"ts": c.args.get("ts"), "time": c.time, "in_progress": IN_PROGRESS_MARK in json.dumps(c.args.get("blocks"), ensure_ascii=False),
+         "blocks": len(c.args.get("blocks") or []),
+         "image_blocks": sum(1 for b in c.args.get("blocks") or [] if isinstance(b, dict) and b.get("type") == "image")}
+        for c in slack.calls_to("chat.update") if c.ok
+    ]
 
 
 def _job(bot, sims, rows: list[dict]) -> str:
@@ -135,7 +99,7 @@ def burst_while_busy(bot, sims, earlier: list[dict], rows: list[dict]) -> list[f
 
 def run(clicks: list[int], latency: float, busy_clicks: int = 10) -> tuple[list[dict], dict]:
     results: list[dict] = []
-    sims = Simulators()
+    sims = RemoteSimulators(report=_chat_updates)
     workdir = tempfile.mkdtemp(prefix="gigdesk-bench-")
     card: dict = {}
     try:
@@ -166,7 +130,7 @@ def run(clicks: list[int], latency: float, busy_clicks: int = 10) -> tuple[list[
                 wait_until(lambda: all(subs.get(bot.db, r.submission_id).state == "approved" for r in earlier + batch),  # noqa: B023 (called within this iteration)
                            timeout=60 + latency * (n + earlier_n))
                 first: dict[str, dict] = {}
-                for u in sims.updates():
+                for u in sims.report():
                     first.setdefault(u["ts"], u)
                 seconds, instant = [], 0
                 for r, at in zip(batch, opened, strict=True):

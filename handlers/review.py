@@ -26,6 +26,8 @@ def decide_after_ack(context: BoltContext, body: dict, start: Callable[[], Start
 
 @guarded
 def approve(ack: Ack, body: dict, context: BoltContext):
+    """Approve on a card or on one row of a batch message (that submission only: it must be on the
+    clicked message); the message is rebuilt from the database, in progress first."""
     ack()
     review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
     decide_after_ack(context, body, lambda: review.start_approval(submission, user, message=shown))
@@ -53,26 +55,10 @@ def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
 
 @guarded
 def block_worker(ack: Ack, body: dict, context: BoltContext):
+    """Block worker (after its confirm dialog), on a card or a batch row: the submission stays reviewable."""
     ack()
     review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
     decide_after_ack(context, body, lambda: review.start_block(submission, user, message=shown))
-
-
-@guarded
-def approve_batch_row(ack: Ack, body: dict, context: BoltContext):
-    """Approve on one row of a batch message: that submission only (it must be a row of the
-    clicked message), through the same decided-once guard; the whole message is rebuilt."""
-    ack()
-    review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
-    after_ack(context, body, lambda: review.approve(submission, user, message=shown).message)
-
-
-@guarded
-def block_batch_row_worker(ack: Ack, body: dict, context: BoltContext):
-    """Block worker on one row of a batch message (after its confirm dialog): the row stays reviewable."""
-    ack()
-    review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
-    after_ack(context, body, lambda: review.block_worker(submission, user, message=shown).message)
 
 
 def register(app: App) -> None:
@@ -80,6 +66,6 @@ def register(app: App) -> None:
     app.action(ids.REVIEW_REJECT)(open_reject_modal)
     app.view_submission(ids.REVIEW_REJECT_MODAL)(submit_reject)
     app.action(ids.REVIEW_BLOCK)(block_worker)
-    app.action(ids.REVIEW_BATCH_APPROVE)(approve_batch_row)
+    app.action(ids.REVIEW_BATCH_APPROVE)(approve)
     app.action(ids.REVIEW_BATCH_REJECT)(open_reject_modal)
-    app.action(ids.REVIEW_BATCH_BLOCK)(block_batch_row_worker)
+    app.action(ids.REVIEW_BATCH_BLOCK)(block_worker)

@@ -1,0 +1,136 @@
+"""The PNG charts: spend per day stacked by campaign, and the digest's weekly picture.
+
+matplotlib is imported inside the drawing functions only: an idle `gigdesk serve` never loads it
+(benchmarks/footprint.py). Figures are drawn with the object API on the Agg canvas, never pyplot,
+so two charts drawn at once on the work pool share no global state.
+
+Made to be read at Slack's preview size (a few hundred pixels wide): large type, at most
+MAX_DATE_LABELS date labels, the legend outside the bars, Okabe–Ito colours (told apart with
+every common kind of colour blindness), and "Other" in grey.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+WIDTH_PX, HEIGHT_PX, DPI = 1200, 675, 100  # the PNG's size: 16:9, Slack's preview scales it down
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000")
+OTHER_COLOUR = "#BBBBBB"
+TOP_CAMPAIGNS = 8
+MAX_DATE_LABELS = 8
+LEGEND_LABEL_CHARS = 26
+FONT = {"font.size": 16, "axes.titlesize": 20, "axes.labelsize": 16, "xtick.labelsize": 14, "ytick.labelsize": 14,
+        "legend.fontsize": 13, "font.family": "DejaVu Sans"}
+DECISION_COLOURS = {"approved": "#009E73", "rejected": "#D55E00", "flagged": "#E69F00"}
+SPEND_COLOUR = "#0072B2"
+
+
+def _figure():
+    """A Figure on an Agg canvas, at the module's size, with the report fonts."""
+    import matplotlib
+
+    matplotlib.rcParams.update(FONT)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, facecolor="white")  # no bbox_inches: the size stays as stated
+    return out.getvalue()
+
+
+def _day_ticks(ax, days: Sequence[date], *, weekday: bool) -> None:
+    """One tick per day, labelled for at most MAX_DATE_LABELS of them (every k-th day), never overlapping."""
+    step = max(1, -(-len(days) // MAX_DATE_LABELS))
+    ax.set_xticks(range(len(days)))
+    ax.set_xticklabels([(f"{d:%a} {d.day}" if weekday else f"{d.day} {d:%b}") if n % step == 0 else ""
+                        for n, d in enumerate(days)])
+    ax.tick_params(axis="x", length=0, pad=10)  # clear of the y axis's "$0"
+    ax.set_xlim(-0.6, len(days) - 0.4)
+
+
+def _dollars(ax) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=2))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}" if abs(v) >= 10 or v == 0 else f"${v:,.2f}"))
+
+
+def _plain_axes(ax) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="y", color="#DDDDDD", linewidth=1)
+    ax.set_axisbelow(True)
+
+
+def _short(label: str) -> str:
+    label = " ".join(label.split())
+    return label if len(label) <= LEGEND_LABEL_CHARS else label[: LEGEND_LABEL_CHARS - 1] + "…"
+
+
+def spend_chart(days: Sequence[date], series: dict[str, list[Decimal]], *, title: str, other: str = "Other") -> bytes:
+    """Spend per day, stacked by campaign (the caller gives at most TOP_CAMPAIGNS campaigns and
+    `other`); a PNG of WIDTH_PX × HEIGHT_PX."""
+    figure = _figure()
+    ax = figure.add_axes((0.09, 0.12, 0.60, 0.76))
+    bottoms = [0.0] * len(days)
+    named = [name for name in series if name != other]
+    colours = dict(zip(named, OKABE_ITO, strict=False))
+    order = named + ([other] if other in series else [])
+    for name in order:
+        values = [float(v) for v in series[name]]
+        ax.bar(range(len(days)), values, bottom=bottoms, width=0.8, color=colours.get(name, OTHER_COLOUR),
+               label=_short(name), edgecolor="white", linewidth=0.5)
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    _plain_axes(ax)
+    _dollars(ax)
+    _day_ticks(ax, days, weekday=len(days) <= 8)
+    ax.set_title(title, loc="left", pad=14)
+    if not any(bottoms):
+        ax.set_ylim(0, 1)
+    if order:
+        # Outside the bars, top down in stack order (largest campaign first).
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
+                  title="Campaign", title_fontsize=14, borderaxespad=0)
+    return _png(figure)
+
+
+def week_chart(days: Sequence[date], decisions: dict[str, list[int]], spend: list[Decimal], *, title: str) -> bytes:
+    """The digest's weekly picture: decisions per day (approved, rejected, flagged; side by side)
+    above spend per day; a PNG of WIDTH_PX × HEIGHT_PX."""
+    figure = _figure()
+    top = figure.add_axes((0.09, 0.53, 0.70, 0.36))
+    bottom = figure.add_axes((0.09, 0.09, 0.70, 0.34), sharex=top)
+    width = 0.26
+    for n, (name, counts) in enumerate(decisions.items()):
+        top.bar([x + (n - 1) * width for x in range(len(days))], counts, width=width, label=name,
+                color=DECISION_COLOURS.get(name, OTHER_COLOUR))
+    _plain_axes(top)
+    from matplotlib.ticker import MaxNLocator
+
+    top.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, min_n_ticks=2))
+    top.set_ylabel("decisions")
+    top.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, borderaxespad=0)
+    top.tick_params(axis="x", labelbottom=False, length=0)
+    top.set_title(title, loc="left", pad=14)
+    bottom.bar(range(len(days)), [float(v) for v in spend], width=0.6, color=SPEND_COLOUR, label="spend")
+    _plain_axes(bottom)
+    _dollars(bottom)
+    bottom.set_ylabel("spend")
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, borderaxespad=0)
+    _day_ticks(bottom, days, weekday=True)
+    if not any(sum(c) for c in decisions.values()):
+        top.set_ylim(0, 1)
+    if not any(spend):
+        bottom.set_ylim(0, 1)
+    return _png(figure)

@@ -21,8 +21,8 @@ from storage.rows import AuditEntry
 
 PAGE_SIZE = 20
 USAGE = "/rw audit [@user | worker <id> | campaign <title or id start>] [since YYYY-MM-DD]"
-USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+USER_MENTION = re.compile(r"^<@([UW][A-Z0-9_]{2,})(?:\|[^>]*)?>$")
+USER_ID = re.compile(r"^[UW][A-Z0-9_]{2,30}$")
 WORKER_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_PREFIX = 100

@@ -15,14 +15,16 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-WIDTH_PX, HEIGHT_PX, DPI = 1200, 675, 100  # the PNG's size: 16:9, Slack's preview scales it down
+# The PNG's size: 16:9. Drawn as 8 × 4.5 inches at 150 dpi, so its type stays readable when Slack's
+# preview scales it to a third of that (about 400 px wide): 15 pt is 31 px here, 10 px there.
+WIDTH_PX, HEIGHT_PX, DPI = 1200, 675, 150
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000")
 OTHER_COLOUR = "#BBBBBB"
 TOP_CAMPAIGNS = 8
-MAX_DATE_LABELS = 8
-LEGEND_LABEL_CHARS = 26
-FONT = {"font.size": 16, "axes.titlesize": 20, "axes.labelsize": 16, "xtick.labelsize": 14, "ytick.labelsize": 14,
-        "legend.fontsize": 13, "font.family": "DejaVu Sans"}
+MAX_DATE_LABELS = 6  # two-line labels (day over weekday or month), at least 0.7 in apart
+LEGEND_LABEL_CHARS = 20
+FONT = {"font.size": 15, "axes.titlesize": 17, "axes.labelsize": 15, "xtick.labelsize": 13, "ytick.labelsize": 13,
+        "legend.fontsize": 12, "legend.title_fontsize": 12, "font.family": "DejaVu Sans"}
 DECISION_COLOURS = {"approved": "#009E73", "rejected": "#D55E00", "flagged": "#E69F00"}
 SPEND_COLOUR = "#0072B2"
 
@@ -49,10 +51,11 @@ def _png(figure) -> bytes:
 
 
 def _day_ticks(ax, days: Sequence[date], *, weekday: bool) -> None:
-    """One tick per day, labelled for at most MAX_DATE_LABELS of them (every k-th day), never overlapping."""
-    step = max(1, -(-len(days) // MAX_DATE_LABELS))
+    """One tick per day; a week labels every day (`Mon` over `30`), a month at most MAX_DATE_LABELS
+    days (every k-th, `8` over `May`): short two-line labels that never overlap."""
+    step = 1 if weekday else max(1, -(-len(days) // MAX_DATE_LABELS))
     ax.set_xticks(range(len(days)))
-    ax.set_xticklabels([(f"{d:%a} {d.day}" if weekday else f"{d.day} {d:%b}") if n % step == 0 else ""
+    ax.set_xticklabels([(f"{d:%a}\n{d.day}" if weekday else f"{d.day}\n{d:%b}") if n % step == 0 else ""
                         for n, d in enumerate(days)])
     ax.tick_params(axis="x", length=0, pad=10)  # clear of the y axis's "$0"
     ax.set_xlim(-0.6, len(days) - 0.4)
@@ -61,8 +64,9 @@ def _day_ticks(ax, days: Sequence[date], *, weekday: bool) -> None:
 def _dollars(ax) -> None:
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=2))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}" if abs(v) >= 10 or v == 0 else f"${v:,.2f}"))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=2))
+    # Whole dollars once the axis reaches $10, cents below: one format for every label of the axis.
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}" if ax.get_ylim()[1] >= 10 else f"${v:,.2f}"))
 
 
 def _plain_axes(ax) -> None:
@@ -81,7 +85,7 @@ def spend_chart(days: Sequence[date], series: dict[str, list[Decimal]], *, title
     """Spend per day, stacked by campaign (the caller gives at most TOP_CAMPAIGNS campaigns and
     `other`); a PNG of WIDTH_PX × HEIGHT_PX."""
     figure = _figure()
-    ax = figure.add_axes((0.09, 0.12, 0.60, 0.76))
+    ax = figure.add_axes((0.10, 0.16, 0.52, 0.71))
     bottoms = [0.0] * len(days)
     named = [name for name in series if name != other]
     colours = dict(zip(named, OKABE_ITO, strict=False))
@@ -93,7 +97,7 @@ def spend_chart(days: Sequence[date], series: dict[str, list[Decimal]], *, title
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
     _plain_axes(ax)
     _dollars(ax)
-    _day_ticks(ax, days, weekday=len(days) <= 8)
+    _day_ticks(ax, days, weekday=len(days) <= 7)
     ax.set_title(title, loc="left", pad=14)
     if not any(bottoms):
         ax.set_ylim(0, 1)
@@ -101,7 +105,7 @@ def spend_chart(days: Sequence[date], series: dict[str, list[Decimal]], *, title
         # Outside the bars, top down in stack order (largest campaign first).
         handles, labels = ax.get_legend_handles_labels()
         ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
-                  title="Campaign", title_fontsize=14, borderaxespad=0)
+                  title="Campaign", borderaxespad=0, handlelength=1.2, labelspacing=0.35)
     return _png(figure)
 
 
@@ -109,8 +113,8 @@ def week_chart(days: Sequence[date], decisions: dict[str, list[int]], spend: lis
     """The digest's weekly picture: decisions per day (approved, rejected, flagged; side by side)
     above spend per day; a PNG of WIDTH_PX × HEIGHT_PX."""
     figure = _figure()
-    top = figure.add_axes((0.09, 0.53, 0.70, 0.36))
-    bottom = figure.add_axes((0.09, 0.09, 0.70, 0.34), sharex=top)
+    top = figure.add_axes((0.10, 0.57, 0.68, 0.32))
+    bottom = figure.add_axes((0.10, 0.16, 0.68, 0.32), sharex=top)
     width = 0.26
     for n, (name, counts) in enumerate(decisions.items()):
         top.bar([x + (n - 1) * width for x in range(len(days))], counts, width=width, label=name,

@@ -386,6 +386,12 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
         with self._lock:
             return self._dms.get(user)
 
+    def open_direct_message(self, user: str) -> str:
+        """Open (or find) the direct message between `user` and the bot, as the app's Messages tab
+        in Slack is there before the bot writes in it; returns its id."""
+        with self._lock:
+            return self._m_conversations_open({"users": user})["channel"]["id"]
+
     def set_members(self, channel: str, users: Iterable[str]) -> None:
         with self._lock:
             self._channels[channel] = list(users)

@@ -1,8 +1,10 @@
 """The PNG charts: spend per day stacked by campaign, and the digest's weekly picture.
 
-matplotlib is imported inside the drawing functions only: an idle `gigdesk serve` never loads it
-(benchmarks/footprint.py). Figures are drawn with the object API on the Agg canvas, never pyplot,
-so two charts drawn at once on the work pool share no global state.
+matplotlib is imported inside the drawing functions only, and the bot draws in a short-lived child
+process (`spend_png`, `week_png`: `python -m bot.reports.charts`, the chart's numbers in, the PNG
+out), so `gigdesk serve` never loads it: its memory stays what it was, idle or after a hundred charts
+(matplotlib and its fonts would stay resident, about 40 MiB, after the first chart drawn in-process;
+benchmarks/charts.py). Figures are drawn with the object API on the Agg canvas, never pyplot.
 
 Made to be read at Slack's preview size (a few hundred pixels wide): large type, at most
 MAX_DATE_LABELS date labels, the legend outside the bars, Okabe–Ito colours (told apart with
@@ -11,6 +13,9 @@ every common kind of colour blindness), and "Other" in grey.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -25,6 +30,7 @@ MAX_DATE_LABELS = 6  # two-line labels (day over weekday or month), at least 0.7
 LEGEND_LABEL_CHARS = 20
 FONT = {"font.size": 15, "axes.titlesize": 17, "axes.labelsize": 15, "xtick.labelsize": 13, "ytick.labelsize": 13,
         "legend.fontsize": 12, "legend.title_fontsize": 12, "font.family": "DejaVu Sans"}
+CHILD_TIMEOUT_SECONDS = 60
 DECISION_COLOURS = {"approved": "#009E73", "rejected": "#D55E00", "flagged": "#E69F00"}
 SPEND_COLOUR = "#0072B2"
 
@@ -138,3 +144,47 @@ def week_chart(days: Sequence[date], decisions: dict[str, list[int]], spend: lis
     if not any(spend):
         bottom.set_ylim(0, 1)
     return _png(figure)
+
+
+# --- drawn in a child process ----------------------------------------------------------------
+
+
+class ChartError(Exception):
+    """The chart could not be drawn (the child process failed or took too long)."""
+
+
+def _in_child(spec: dict) -> bytes:
+    try:
+        done = subprocess.run([sys.executable, "-m", "bot.reports.charts"], input=json.dumps(spec).encode(),
+                              capture_output=True, timeout=CHILD_TIMEOUT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ChartError(f"the chart could not be drawn ({type(e).__name__})") from None
+    if done.returncode != 0 or not done.stdout.startswith(b"\x89PNG"):
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        raise ChartError(f"the chart could not be drawn ({tail[0][:200]})")
+    return done.stdout
+
+
+def spend_png(days: Sequence[date], series: dict[str, list[Decimal]], *, title: str) -> bytes:
+    """spend_chart(), drawn in a child process."""
+    return _in_child({"kind": "spend", "days": [d.isoformat() for d in days], "title": title,
+                      "series": {name: [str(v) for v in values] for name, values in series.items()}})
+
+
+def week_png(days: Sequence[date], decisions: dict[str, list[int]], spend: list[Decimal], *, title: str) -> bytes:
+    """week_chart(), drawn in a child process."""
+    return _in_child({"kind": "week", "days": [d.isoformat() for d in days], "title": title,
+                      "decisions": decisions, "spend": [str(v) for v in spend]})
+
+
+def _draw(spec: dict) -> bytes:
+    days = [date.fromisoformat(d) for d in spec["days"]]
+    if spec["kind"] == "spend":
+        series = {name: [Decimal(v) for v in values] for name, values in spec["series"].items()}
+        return spend_chart(days, series, title=spec["title"])
+    return week_chart(days, {k: [int(n) for n in v] for k, v in spec["decisions"].items()},
+                      [Decimal(v) for v in spec["spend"]], title=spec["title"])
+
+
+if __name__ == "__main__":  # the child: the chart's numbers as JSON on stdin, the PNG on stdout
+    sys.stdout.buffer.write(_draw(json.loads(sys.stdin.buffer.read())))

@@ -94,7 +94,7 @@ class ReportService:
     def _spend_files(self, report: spend_report.SpendReport) -> list[uploads.Upload]:
         days, series = report.per_day(top=charts.TOP_CAMPAIGNS)
         title = f"Spend per day, {report.period.label()}: ${report.total:,.2f}"
-        png = charts.spend_chart(days, series, title=title)
+        png = charts.spend_png(days, series, title=title)
         rows = [[s.at.strftime("%Y-%m-%d %H:%M"), self.names.name(s.user_id), s.what, s.campaign, s.campaign_id, s.amount]
                 for s in report.spends]
         csv = csv_bytes([f"when ({self.tz.key})", "who", "what", "campaign", "campaign id", "amount (USD)"], rows)
@@ -104,9 +104,14 @@ class ReportService:
                 uploads.Upload(f"{stem}.csv", csv, f"Spend, {report.period.label()} (one row per spend)")]
 
     def _send_spend_files(self, report: spend_report.SpendReport, user_id: str) -> str:
-        files = self._spend_files(report)
         comment = f"Spend of {ui.period_words(report)}: {ui.total_line(report)}."
-        sent = self._to_direct_message(user_id, files, comment)
+        try:
+            files = self._spend_files(report)
+        except charts.ChartError as e:
+            log.warning("/rw spend: %s", e)
+            sent: str | None = "the chart could not be drawn"
+        else:
+            sent = self._to_direct_message(user_id, files, comment)
         records.audit(self.db, user_id, "spend", report.period.key, "exported" if sent is None else "failed",
                       f"{len(report.spends)} spends{' for ' + report.prefix if report.prefix else ''}"
                       + (f"; {sent}" if sent else ""), str(report.total))
@@ -223,7 +228,7 @@ class ReportService:
     def weekly_png(self, now: datetime | None = None) -> tuple[bytes, weekly.Week]:
         """Last week's picture, drawn (for `gigdesk digest --dry-run --chart PATH`); posts nothing."""
         week = weekly.gather(self.db, periods.last_week(self.tz, now or self.now()))
-        return charts.week_chart(week.days, week.decisions, week.spend, title=week.title()), week
+        return charts.week_png(week.days, week.decisions, week.spend, title=week.title()), week
 
     def post_weekly_picture(self, channel: str, now: datetime | None = None) -> str | None:
         """After a digest: last week's picture in `channel`, if this is the week's first digest and last
@@ -235,11 +240,11 @@ class ReportService:
         if not report_rows.claim_weekly_picture(self.db, key, channel):
             return None
         try:
-            png = charts.week_chart(week.days, week.decisions, week.spend, title=week.title())
+            png = charts.week_png(week.days, week.decisions, week.spend, title=week.title())
             ids_ = uploads.upload(self.s.slack, channel, [uploads.Upload(f"gigdesk-week-{key}.png", png, week.title(),
                                                                           alt_txt=week.alt_text())], comment=week.comment())
-        except (SlackApiError, SlackRequestError) as e:
-            # Slack answered that nothing was shared: the next digest of the week tries again.
+        except (SlackApiError, SlackRequestError, charts.ChartError) as e:
+            # Nothing was shared (Slack said so, or there was no chart): the next digest of the week tries again.
             report_rows.release_weekly_picture(self.db, key)
             log.warning("weekly picture not posted: %s", e.response.get("error") if isinstance(e, SlackApiError) else e)
             return None

@@ -114,3 +114,16 @@ def test_a_period_with_nothing_spent_says_so_and_sends_no_files(reports, slack):
     _, answer = reports.command("spend 2021-02", answers=2)
     assert "Nothing was spent" in text_of(answer) and "1–28 February 2021" in text_of(answer)
     assert slack.shared_files() == []
+
+
+def test_the_bot_never_loads_matplotlib_even_after_drawing():
+    """Charts are drawn in a child process: the serving process keeps its footprint (benchmarks/charts.py)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from datetime import date; from decimal import Decimal; import bot.app; from bot.reports import charts;"
+            "png = charts.spend_png([date(2025, 5, 1)], {'A': [Decimal('1.50')]}, title='t'); assert png[:4] == b'\\x89PNG';"
+            "print('matplotlib' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -12,6 +12,7 @@ import time_machine
 
 from bot.slack import ids
 from storage import records
+from storage import submissions as subs
 from tests.bot.reports.conftest import buttons, csv_rows, text_of
 from tests.support.harness import wait_for
 
@@ -132,3 +133,22 @@ def test_someone_not_allowed_is_refused_and_audited(reports, slack, bot, history
     refused = [(e.action, e.outcome) for e in records.audit_since(bot.db, "") if e.user_id == "U_MALLORY"]
     assert refused == [("audit", "refused"), ("audit", "refused")]
     assert slack.shared_files() == []
+
+
+def test_refusals_that_went_unrecorded_are_audited_now(reports, sandbox, bot):
+    """Cancelling someone else's offer and blocking a worker already blocked were refused without a trace."""
+    [offer] = reports.command("job instagram-likes https://www.instagram.com/p/abc 40")
+    answer = reports.click(ids.SPEND_CANCEL, buttons(offer)[ids.SPEND_CANCEL], user="U_BOB")
+    assert "who asked for this" in text_of(answer)
+    campaign = sandbox.add_campaign("Like our page", total=5)
+    worker = sandbox.add_worker("noor_42")
+    sid = sandbox.add_submission(campaign, worker_id=worker)
+    bot.review.sync()
+    reports.command(f"block {worker}")
+    posted = subs.get(bot.db, sid)
+    assert reports.poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=posted.ts, user_id="U_BOB").status_code == 200
+
+    def refused():
+        return {(e.user_id, e.action, e.detail) for e in records.audit_since(bot.db, "") if e.outcome == "refused"}
+
+    wait_for(lambda: {("U_BOB", "job-prefilled", "not the user who asked"), ("U_BOB", "block", "already blocked")} <= refused())

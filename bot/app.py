@@ -21,6 +21,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.digest.service import DigestService
+from bot.reports.service import ReportService
 from bot.review.service import ReviewService
 from bot.services import Services
 from bot.slack import bolt_compat
@@ -60,6 +61,7 @@ def build_services(settings: Settings, *, post_interval: float | None = None) ->
     services.review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval)
     services.commands = CommandService(services)
     services.digest = DigestService(services)
+    services.reports = ReportService(services)
     if services.wonolo is not None:
         services.wonolo_desk = WonoloDesk(services)
     return services

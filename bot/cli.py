@@ -99,13 +99,15 @@ def cmd_digest(args) -> int:
     from bot.app import build_services
     from bot.connectivity import slack_outage
 
-    if args.format != "json" and not args.dry_run:
-        print("gigdesk: --format applies to --dry-run only (gigdesk digest --dry-run --format text)", file=sys.stderr)
+    if (args.format != "json" or args.chart) and not args.dry_run:
+        print("gigdesk: --format and --chart apply to --dry-run only (gigdesk digest --dry-run --chart week.png)", file=sys.stderr)
         return 2
     # A dry run posts nothing: it needs no Slack token and no channel.
     settings = load_settings(need_slack=not args.dry_run, need_review_channel=not args.dry_run)
     _one_shot_logging(settings)
     services = build_services(settings)
+    if args.dry_run and args.chart:
+        return _weekly_chart(services, args.chart)
     if args.dry_run:
         digest = services.digest.build()
         if args.format == "text":
@@ -126,6 +128,20 @@ def cmd_digest(args) -> int:
         print(f"gigdesk: the digest was not posted: {outage}", file=sys.stderr)
         return 1
     print(f"digest posted to {result['channel']} at {result['ts']}")
+    return 0
+
+
+def _weekly_chart(services, path: str) -> int:
+    """`digest --dry-run --chart PATH`: last week's picture (as the week's first digest posts it) to a PNG file."""
+    png, week = services.reports.weekly_png()
+    try:
+        with open(path, "wb") as out:
+            out.write(png)
+    except OSError as e:
+        print(f"gigdesk: could not write {path}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    what = "nothing happened that week" if week.empty else f"{week.decided} decisions, ${week.spent:,.2f} spent"
+    print(f"wrote {path}: last week ({week.period.label()}), {what}")
     return 0
 
 
@@ -157,6 +173,7 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("digest", help="post the digest now")
     d.add_argument("--dry-run", action="store_true", help="print the digest instead of posting it (needs no channel)")
     d.add_argument("--format", choices=("json", "text"), default="json", help="with --dry-run: Block Kit JSON (default) or a readable text preview")
+    d.add_argument("--chart", metavar="PATH", help="with --dry-run: write last week's picture (the PNG the week's first digest posts) to PATH")
     d.set_defaults(func=cmd_digest)
     sub.add_parser("check", help="verify settings and reachability of Slack and RapidWorkers").set_defaults(func=cmd_check)
     i = sub.add_parser("init", help="ask for the tokens, keys and channels, check each, write .env")

@@ -23,6 +23,7 @@ from storage.db import Store
 if TYPE_CHECKING:  # the features import Services; only the type checker needs them here
     from bot.commands.service import CommandService
     from bot.digest.service import DigestService
+    from bot.reports.service import ReportService
     from bot.review.service import ReviewService
     from bot.wonolo.client import WonoloClient
     from bot.wonolo_desk.service import WonoloDesk
@@ -55,6 +56,7 @@ class Services:
     review: ReviewService = None  # type: ignore[assignment]
     commands: CommandService = None  # type: ignore[assignment]
     digest: DigestService = None  # type: ignore[assignment]
+    reports: ReportService = None  # type: ignore[assignment]
     wonolo_desk: WonoloDesk | None = None  # only with Wonolo keys
     work: ThreadPoolExecutor | None = field(default=None, repr=False)
     # Quick steps that must not queue behind slow API calls on `work` (a click's in-progress state).

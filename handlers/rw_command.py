@@ -48,7 +48,9 @@ def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     if opens_modal(text):
         _show(context, body, commands.run(text, user, channel), channel=channel)
     else:
-        _after_ack(context, body, lambda: commands.run(text, user, channel), channel=channel)
+        # A slow answer (`/rw spend`) first says it is under way.
+        progress = lambda reply: send_ephemeral(context, body, reply, channel=channel)  # noqa: E731
+        _after_ack(context, body, lambda: commands.run(text, user, channel, progress=progress), channel=channel)
 
 
 def _button(call, *, read=action_value):

@@ -256,6 +256,8 @@ class Sandbox:
         self._lock = threading.RLock()
         self._rng = random.Random(seed)
         self._balance = Decimal(str(balance))
+        # Every charge to the balance, as a bank statement would list it: (when, amount, what, campaign).
+        self.charges: list[tuple[datetime, Decimal, str, str]] = []
         self._campaigns: dict[str, dict[str, Any]] = {}
         self._subs: dict[int, dict[str, Any]] = {}
         self._workers: dict[str, dict[str, Any]] = {}
@@ -302,6 +304,17 @@ class Sandbox:
     def balance(self, value: Decimal | str) -> None:
         with self._lock:
             self._balance = Decimal(str(value))
+
+    def _charge(self, amount: Decimal, what: str, campaign_id: str, at: datetime | None = None) -> None:
+        """Take `amount` from the balance and list it (the caller holds the lock)."""
+        self._balance -= amount
+        self.charges.append((at or datetime.now(UTC), amount, what, campaign_id))
+
+    def charged(self, since: datetime | None = None, until: datetime | None = None) -> Decimal:
+        """What was charged in [since, until) (all of it by default)."""
+        with self._lock:
+            return sum((amount for at, amount, _, _ in self.charges
+                        if (since is None or at >= since) and (until is None or at < until)), Decimal("0"))
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
@@ -932,7 +945,7 @@ class Sandbox:
         })
 
     def _pay(self, sub: dict[str, Any], camp: dict[str, Any], notes: Any) -> None:
-        self._balance -= camp["pay"]
+        self._charge(camp["pay"], f"approved submission {sub['id']}", camp["id"])
         sub.update(
             status="Approved",
             amount_paid=camp["pay"],
@@ -1041,12 +1054,12 @@ class Sandbox:
         with self._lock:
             if self._balance < cost:
                 raise _ApiError(400, "Insufficient balance")
-            self._balance -= cost
             cid = self.add_campaign(
                 f"{label}: {link.strip()}", pay=PREFILLED_UNIT_PRICE, total=quantity, category="Social",
                 description=f"{label} for {link.strip()}", approve_once_full=True, countries=countries,
             )
             self._campaigns[cid].update(kind=kind, link=link.strip(), language=body.get("language"))
+            self._charge(cost, f"{kind} job", cid)
         return _json_response(
             {"success": True, "message": "Job created successfully", "job_id": cid, "total_cost": _money(cost)}, 201
         )
@@ -1109,7 +1122,6 @@ class Sandbox:
         with self._lock:
             if self._balance < deducted:
                 raise _ApiError(400, "Insufficient balance")
-            self._balance -= deducted
             cid = self.add_campaign(
                 values["title"], pay=pay, total=total, category=values["category"],
                 description=values["description"], approve_once_full=once_full in ("true", "1"),
@@ -1120,6 +1132,7 @@ class Sandbox:
                 proof_required_description=values["proof_required_description"],
                 image=image_info,
             )
+            self._charge(deducted, "custom campaign (with commission)", cid)
             new_balance = self._balance
         return _json_response(
             {

@@ -251,4 +251,23 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        11,
+        "the digest's weekly picture: posted once per week",
+        [
+            # The row is the claim (taken before the chart is uploaded, deleted only if
+            # the upload certainly failed), so a week's picture is posted once across
+            # restarts and concurrent digests. week: its Monday in GIGDESK_TZ (ISO date).
+            """CREATE TABLE weekly_pictures (
+                week TEXT PRIMARY KEY,
+                channel TEXT,
+                claimed_at TEXT NOT NULL,
+                file_id TEXT,
+                posted_at TEXT
+            )""",
+            # /rw audit filters by who acted and by what the entry names.
+            "CREATE INDEX audit_user ON audit(user_id, id)",
+            "CREATE INDEX audit_target ON audit(target)",
+        ],
+    ),
 ]

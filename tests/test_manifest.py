@@ -21,11 +21,12 @@ SCHEMA = REPO.parent / "shared/slack/manifest.schema.1.0.0.json"
 
 EVENTS_PATH = "/slack/events"
 RW_USAGE = ("help | balance | campaigns [status] | campaign <id|title> | job … | new | approve-all <id|title> | "
-            "blocked | block <id> | unblock <id> | digest | worker <id> | route <campaign> #channel | routes")
+            "blocked | block <id> | unblock <id> | digest | worker <id> | route <campaign> #channel | routes | "
+            "spend [period] [campaign] | audit [filter]")
 WONOLO_USAGE = "help | book | requests [state] | request <id> | jobs [state] | job <id> | worker <id|email> | invite <email> | badges"
 LEAST_BOT_SCOPES = {
     "chat:write", "commands", "channels:history", "groups:history",
-    "channels:read", "groups:read", "users:read", "files:read",
+    "channels:read", "groups:read", "users:read", "files:read", "files:write", "im:write",
 }
 
 
@@ -132,7 +133,9 @@ def test_events_home_and_bot(manifest):
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert "user_events" not in manifest["settings"]["event_subscriptions"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
-    assert manifest["features"]["app_home"]["messages_tab_enabled"] is False
+    # The Messages tab shows what the bot sends a person (the /rw spend and audit files); read-only.
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is True
     assert manifest["features"]["bot_user"] == {"display_name": "gigdesk", "always_online": True}
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True

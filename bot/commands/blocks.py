@@ -73,6 +73,8 @@ USAGE: dict[str, str] = {
     "worker": "/rw worker <worker_id>",
     "route": "/rw route <campaign id or title start> <#channel|off>",
     "routes": "/rw routes",
+    "spend": "/rw spend [this-week|last-week|this-month|last-month|YYYY-MM] [campaign title start]",
+    "audit": "/rw audit [@user|worker <id>|campaign <title start>] [since YYYY-MM-DD]",
 }
 
 HELP_LINES: tuple[tuple[str, str], ...] = (
@@ -89,6 +91,8 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("worker", "a worker's submissions, proof flags and block across your campaigns"),
     ("route", "send a campaign's submissions to its own channel (`off`: back to the review channel)"),
     ("routes", "which campaigns go to which channel"),
+    ("spend", "what was spent, by campaign (this month unless you say); a chart and a CSV in your direct messages"),
+    ("audit", "who did what and when, newest first, 20 a page; a CSV on request"),
 )
 
 # A reasonable list for the countries multi-select (Slack allows 100 options);
@@ -150,7 +154,7 @@ def help_message(problem: str | None = None) -> tuple[str, list[dict]]:
         blocks.append(_section(f":warning: {problem}"))
     blocks.append(_section("*gigdesk — RapidWorkers from Slack*\n" + "\n".join(lines)))
     blocks.append(_context(f"Job kinds: {JOB_KINDS_HELP}. Anything that spends money asks you to confirm first."))
-    text = (f"{problem}\n" if problem else "") + "Usage: /rw help | balance | campaigns | campaign | job | new | approve-all | blocked | block | unblock | digest | worker"
+    text = (f"{problem}\n" if problem else "") + "Usage: /rw help | balance | campaigns | campaign | job | new | approve-all | blocked | block | unblock | digest | worker | spend | audit"
     return truncate(text, 3000), _dicts(blocks)
 
 

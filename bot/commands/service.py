@@ -92,7 +92,8 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_CACHE_SECONDS = CONFIRM_MINUTES * 60 + 60
 MAX_IMAGE_REDIRECTS = 3
 
-SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest", "worker", "route", "routes")
+SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest", "worker",
+               "route", "routes", "spend", "audit")
 ALIASES = {
     "?": "help", "-h": "help", "--help": "help", "usage": "help",
     "approveall": "approve-all", "approve_all": "approve-all", "bulk-approve": "approve-all",
@@ -479,8 +480,9 @@ class CommandService:
 
     # -- entry point ---------------------------------------------------------------
 
-    def run(self, text: str, user_id: str, channel_id: str | None = None) -> Reply | OpenModal:
-        """Handle `/rw <text>`; never raises for bad input or API errors."""
+    def run(self, text: str, user_id: str, channel_id: str | None = None, progress=None) -> Reply | OpenModal:
+        """Handle `/rw <text>`; never raises for bad input or API errors. `progress(Reply)`, if given,
+        shows that a slow answer (`spend`) is under way."""
         name, args = split_command(text)
         handler = {
             "help": self.help,
@@ -497,6 +499,9 @@ class CommandService:
             "worker": self.worker,
             "route": self.route,
             "routes": self.routes,
+            # Reports (bot/reports): spend by campaign with a chart and a CSV, the audit log.
+            "spend": lambda args, user_id, channel_id: self.s.reports.spend(args, user_id, progress),
+            "audit": lambda args, user_id, channel_id: self.s.reports.audit(args, user_id),
         }.get(name)
         if handler is None:
             return _reply(ui.help_message(f"Unknown command `{shown(name, 30)}`.{suggest(name, SUBCOMMANDS)}"))

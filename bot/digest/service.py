@@ -258,12 +258,23 @@ class DigestService:
         self._record(row_id, response["channel"], response["ts"], data.balance)
         self._mark_completed(completed)
         log.info("%s digest posted to %s at %s", kind, response["channel"], response["ts"])
+        self._weekly_picture(response["channel"])
         if data.balance is not None:
             try:
                 alerts.check_balance(self.s, data.balance)
             except Exception:
                 log.exception("low-balance check failed")
         return {"channel": response["channel"], "ts": response["ts"], "posted": True}
+
+    def _weekly_picture(self, channel: str) -> None:
+        """The week's first digest also posts last week's picture (bot/reports/weekly.py, once a
+        week); a failure there never fails the digest."""
+        if self.s.reports is None:
+            return
+        try:
+            self.s.reports.post_weekly_picture(channel)
+        except Exception:
+            log.exception("the weekly picture failed")
 
     # --- schedule ---------------------------------------------------------------------------
 

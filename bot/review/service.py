@@ -744,6 +744,7 @@ class ReviewService:
             records.audit(self.db, user_id, "block", str(sid), "refused", already)
             raise UserError(f"{already} To block its worker, use `/rw block {escape(worker_id or '?')}`.")
         if records.block_of(self.db, worker_id):
+            records.audit(self.db, user_id, "block", str(sid), "refused", "already blocked")
             raise UserError(f"{escape(name or worker_id)} is already blocked.")
         # Not a stored state (blocking decides nothing): shown once; the rebuild after the block replaces it.
         self._show_in_progress(sid, progress=f":hourglass_flowing_sand: *Blocking worker…* — {mention(user_id)}")

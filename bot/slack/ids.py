@@ -86,3 +86,8 @@ REVIEW_BATCH_REJECT = "review-batch-reject"
 REVIEW_BATCH_BLOCK = "review-batch-block"
 SUBMISSION_BATCH_EVENT = "gigdesk_submission_batch"  # metadata naming every submission of the message
 REVIEW_REMINDER_EVENT = "gigdesk_review_reminder"
+
+# Reports: /rw spend and /rw audit (bot/reports/)
+AUDIT_PAGE_NEXT = "audit-page-next"  # value: the page and the filter only (bot.reports.audit.page_value)
+AUDIT_PAGE_PREVIOUS = "audit-page-previous"
+AUDIT_CSV = "audit-csv"  # same value: the whole filtered audit as a CSV in the clicker's direct message

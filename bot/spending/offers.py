@@ -209,6 +209,7 @@ class SpendOffers:
         action = self.label(row)
         declining = row.state == "awaiting_second" and row.user_id != user_id and self.s.may_spend(user_id)
         if row.user_id != user_id and not declining:
+            records.audit(self.db, user_id, action, row.id[:8], "refused", "not the user who asked", row.cost)
             return False, f"Only {mention(row.user_id)}, who asked for this, can cancel it."
         if records.cancel_confirmation(self.db, row.id):
             records.audit(self.db, user_id, action, row.id[:8], "declined" if declining else "cancelled", None, row.cost)

@@ -1,6 +1,8 @@
 """The demo page: the local Slack workspace as a person sees it, and what their clicks send.
 
 GET  /                the page (static/index.html, app.js, app.css)
+GET  /files/<id>/<name>  a file shared where the person can see it (an image inline, anything else
+                      as a download); the stand-in's own file links need the bot token
 GET  /api/state       the workspace for the person at the browser (JSON; ?version=V answers
                       {"version": V} alone while nothing changed, so polling is cheap)
 POST /api/command     {"channel", "text": "/rw balance"}: a slash command
@@ -21,6 +23,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
@@ -40,6 +43,7 @@ STATIC = Path(__file__).with_name("static")
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 MAX_BODY = 64 * 1024
 COMMANDS = ("/rw", "/wonolo")
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
 class _PageRequest(Request):
@@ -94,11 +98,24 @@ class DemoPage:
                             "blocks": e["blocks"], "thread_ts": e.get("thread_ts")}
         return list(shown.values())
 
+    def _visible_channels(self) -> list[str]:
+        """The channels and the person's direct message with the bot."""
+        return [*CHANNELS, *([self.demo.direct_message] if self.demo.direct_message else [])]
+
+    @staticmethod
+    def _file_links(files: list[dict]) -> list[dict]:
+        """A message's files as the page shows them: its own link to each (see file())."""
+        return [{"id": f["id"], "name": f["name"], "title": f.get("title") or f["name"], "mimetype": f["mimetype"],
+                 "alt_txt": f.get("alt_txt") or "", "size": f.get("size"),
+                 "url": f"/files/{quote(f['id'], safe='')}/{quote(f['name'], safe='')}"} for f in files]
+
     def _channel_messages(self, channel: str) -> list[dict]:
         roots: list[dict] = []
         replies: dict[str, list[dict]] = {}
         for m in self.slack.messages(channel):
             d = m.to_dict(include_metadata=False)
+            if d.get("files"):
+                d["files"] = self._file_links(d["files"])
             if m.thread_ts and m.thread_ts != m.ts:
                 replies.setdefault(m.thread_ts, []).append(d)
                 if not m.reply_broadcast:
@@ -121,7 +138,8 @@ class DemoPage:
                 "me": DEMO_USER,
                 "users": {u: self._user_name(u) for u in self.slack._users},
                 "channels": [{"id": c, "name": name} for c, name in CHANNELS.items()],
-                "messages": {c: self._channel_messages(c) for c in CHANNELS},
+                "dms": [{"id": self.demo.direct_message, "name": "gigdesk"}] if self.demo.direct_message else [],
+                "messages": {c: self._channel_messages(c) for c in self._visible_channels()},
                 "ephemerals": self._ephemerals(),
                 "modals": modals,
                 "home": self.slack.home_view(DEMO_USER),
@@ -142,7 +160,7 @@ class DemoPage:
         name, _, rest = text.partition(" ")
         if name not in COMMANDS:
             return {"ok": False, "error": "This demo runs the bot's slash commands: try /rw help or /wonolo help."}
-        if channel not in CHANNELS:
+        if channel not in self._visible_channels():
             return {"ok": False, "error": "unknown channel"}
         url = self.slack.response_url("cmd", channel=channel, user=DEMO_USER)
         body = slash_command_body(name, rest.strip(), user_id=DEMO_USER, channel_id=channel, response_url=url,
@@ -175,7 +193,7 @@ class DemoPage:
                                            team_id=self.slack.team_id, state_values=state_values)
             return self._answered(self.poster.post(body))
         channel = str(request.get("channel"))
-        if channel not in CHANNELS:
+        if channel not in self._visible_channels():
             return {"ok": False, "error": "unknown channel"}
         ts = str(request.get("ts"))
         if where == "ephemeral":
@@ -267,6 +285,8 @@ class DemoPage:
                 return Response(status=204)
             if path.startswith("/static/"):
                 return _static(path[len("/static/"):])
+            if path.startswith("/files/"):
+                return self.file(path[len("/files/"):])
             if path == "/api/state":
                 state = self.state()
                 if request.args.get("version") == state["version"]:
@@ -297,6 +317,21 @@ class DemoPage:
         if path == "/api/file":
             return _json(self.upload(body))
         return _json({"error": "not found"}, 404)
+
+    def file(self, rest: str) -> Response:
+        """A file shared in a channel the person sees (their direct message with the bot included):
+        an image inline, anything else as a download; never run by the browser (nosniff, no scripts)."""
+        file_id = rest.split("/", 1)[0]
+        found = self.slack.file(file_id)
+        if found is None or not set(found.get("shares") or {}) & set(self._visible_channels()):
+            return _json({"error": "not found"}, 404)
+        mimetype = found["mimetype"] if found["mimetype"] in INLINE_TYPES else (
+            "text/csv; charset=utf-8" if found["mimetype"] == "text/csv" else "application/octet-stream")
+        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                   "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox"}
+        if found["mimetype"] not in INLINE_TYPES:
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found['name'], safe='')}"
+        return Response(found["content"], content_type=mimetype, headers=headers)
 
     def upload(self, body: dict) -> dict:
         """A file picked in a modal's file input: kept in the workspace as Slack keeps an upload."""

@@ -97,6 +97,8 @@ class Demo:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._rng = random.Random(11)
+        self.history: dict = {}
+        self.direct_message = ""
         self._added = 0
         self.added_ids: list[int] = []  # submissions that arrived after the start
 
@@ -134,6 +136,11 @@ class Demo:
         self.wonolo.start()
         self.settings = load_settings(self.env(), dotenv_path="")  # a `.env` of the user's is not read
         self.services = build_services(self.settings)
+        if self.services.store.fresh:  # a fortnight of spend and decisions, on both sides (sandbox/demo/history.py)
+            from sandbox.demo.history import seed as seed_history
+
+            self.history = seed_history(self.rapidworkers, self.services.store.db, self.settings.tz, (DEMO_USER, TEAMMATE))
+        self.direct_message = self.slack.open_direct_message(DEMO_USER)  # the app's Messages tab
         server, _ = make_server(self.settings, self.services, host="127.0.0.1", port=0)
         self.bot_url = f"http://127.0.0.1:{server.effective_port}"
         self._bot = _StoppableServer(server)

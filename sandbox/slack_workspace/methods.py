@@ -203,14 +203,38 @@ class WebApiMethods:
         channels = [self._m_conversations_info({"channel": ch})["channel"] for ch in sorted(self._channels)]
         return {"channels": channels, "response_metadata": {"next_cursor": ""}}
 
+    def _m_conversations_open(self, args: dict) -> dict:
+        """A 1:1 direct message between the bot and `users` (one user id): opened once, then resumed."""
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if not users and not args.get("channel"):
+            raise _ApiError("users_list_not_supplied")
+        if args.get("channel"):
+            ch = self._channel(args)
+            if not ch.startswith("D"):
+                raise _ApiError("method_not_supported_for_channel_type")
+            return {"channel": {"id": ch}, "no_op": True, "already_open": True}
+        if len(users) != 1:
+            raise _ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] the stand-in opens 1:1 direct messages only"]})
+        user = users[0]
+        if not re.fullmatch(r"[UW][A-Z0-9_]+", user) or user == self.bot_user_id:
+            raise _ApiError("user_not_found")
+        ch = self._dms.get(user)
+        if ch is not None:
+            return {"channel": {"id": ch}, "no_op": True, "already_open": True}
+        ch = self._new_id("D")
+        self._dms[user] = ch
+        self._channels[ch] = [user, self.bot_user_id]
+        return {"channel": {"id": ch}}
+
     def _m_conversations_info(self, args: dict) -> dict:
         ch = self._channel(args)
+        im = ch.startswith("D")
         info = {
             "id": ch,
             "name": re.sub(r"^[CG]_?", "", ch).lower() or ch.lower(),
-            "is_channel": not ch.startswith("G"),
+            "is_channel": not ch.startswith(("G", "D")),
             "is_group": False,
-            "is_im": False,
+            "is_im": im,
             "is_mpim": False,
             "is_private": ch.startswith("G"),
             "is_archived": False,

@@ -41,6 +41,7 @@ class Message:
     attachments: list | None = None
     reply_broadcast: bool = False
     bot_id: str | None = None
+    files: list | None = None  # a file share (files.completeUploadExternal): the files as Slack lists them
 
     def to_dict(self, *, include_metadata: bool = True) -> dict:
         """The message as Slack's API (and an interaction payload) shows it."""
@@ -57,6 +58,9 @@ class Message:
             d["blocks"] = copy.deepcopy(self.blocks)
         if self.attachments:
             d["attachments"] = copy.deepcopy(self.attachments)
+        if self.files:
+            d["files"] = copy.deepcopy(self.files)
+            d["upload"] = True
         if self.thread_ts:
             d["thread_ts"] = self.thread_ts
         if self.updates:

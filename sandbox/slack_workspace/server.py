@@ -74,6 +74,8 @@ DEFAULT_BOT_SCOPES = (
     "groups:read",
     "users:read",
     "files:read",
+    "files:write",
+    "im:write",
 )
 
 _MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
@@ -126,6 +128,11 @@ _METHOD_SCOPES: dict[str, tuple[str, ...] | str | None] = {
     "views.publish": None,
     "files.info": ("files:read",),
     "files.download": ("files:read",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+    # A bot opens a 1:1 direct message with im:write (mpim:write, channels:manage or groups:write
+    # open other kinds of conversation).
+    "conversations.open": ("im:write",),
 }
 
 
@@ -190,6 +197,8 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
         self._views: dict[str, dict] = {}
         self._home: dict[str, str] = {}
         self._files: dict[str, dict] = {}
+        self._uploads: dict[str, dict] = {}  # upload URL ticket -> the file announced (files.getUploadURLExternal)
+        self._dms: dict[str, str] = {}  # user -> the direct message channel between them and the bot
         self._users: dict[str, dict] = {}
         self._failures: dict[str, deque] = {}
         self._holds: dict[str, deque] = {}
@@ -368,6 +377,21 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
         with self._lock:
             return sum(n for m, n in self._held.items() if method is None or m == method)
 
+    def channel_members(self, channel: str) -> list[str]:
+        with self._lock:
+            return list(self._channels.get(channel, []))
+
+    def direct_message(self, user: str) -> str | None:
+        """The id of the direct message between `user` and the bot, once conversations.open opened it."""
+        with self._lock:
+            return self._dms.get(user)
+
+    def open_direct_message(self, user: str) -> str:
+        """Open (or find) the direct message between `user` and the bot, as the app's Messages tab
+        in Slack is there before the bot writes in it; returns its id."""
+        with self._lock:
+            return self._m_conversations_open({"users": user})["channel"]["id"]
+
     def set_members(self, channel: str, users: Iterable[str]) -> None:
         with self._lock:
             self._channels[channel] = list(users)
@@ -505,6 +529,8 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
                 response = self._hook(request, path[len("/hooks/"):])
             elif path.startswith("/files-pri/"):
                 response = self._download(request, path[len("/files-pri/"):])
+            elif path.startswith("/upload/v1/"):
+                response = self._receive_upload(request, path[len("/upload/v1/"):])
             else:
                 response = Response("not found", status=404, mimetype="text/plain")
         except Exception as exc:  # a bug in the stand-in must be visible, not a hang

@@ -209,3 +209,40 @@ def test_a_modal_shows_the_bots_errors_keeps_what_was_typed_and_then_submits(pag
     offer = page.locator(".msg.ephemeral").filter(has_text="Try our app")
     expect(offer).to_contain_text("$5.50")
     expect(offer.get_by_role("button", name="Confirm")).to_be_visible()
+
+
+def test_rw_spend_shows_its_chart_in_the_direct_message_and_the_csv_as_a_download(page, demo):
+    """The demo's fortnight of history, as /rw spend reports it: the total in the reply, the chart
+    inline and the CSV as a download in the direct message with the bot, both agreeing with what
+    the RapidWorkers simulator charged last week."""
+    from datetime import datetime
+
+    from bot.reports.periods import last_week
+
+    world = demo.demo
+    start, end = (datetime.fromisoformat(b) for b in last_week(world.settings.tz, datetime.now(world.settings.tz)).bounds())
+    charged = world.rapidworkers.charged(start, end)
+    assert charged > 0  # the history is there on the first run
+    page.locator("#composer-input").fill("/rw spend last-week")
+    page.keyboard.press("Enter")
+    reply = page.locator(".msg.ephemeral").filter(has_text="Total:")
+    expect(reply).to_contain_text(f"Total: ${charged:,.2f}")
+    page.locator(f"#dm-list [data-channel='{world.direct_message}']").click()
+    expect(page.locator("#main-title")).to_have_text("gigdesk")
+    chart = page.locator(".file-image img").last
+    expect(chart).to_be_visible()
+    wait_for(lambda: chart.evaluate("img => img.complete && img.naturalWidth === 1200 && img.naturalHeight === 675"))
+    link = page.locator("a.file-download").last
+    expect(link).to_have_attribute("download", re.compile(r"^gigdesk-spend-last-week\.csv$"))
+    with page.expect_download() as download:
+        link.click()
+    import csv
+    from pathlib import Path
+
+    rows = list(csv.DictReader(Path(download.value.path()).read_text(encoding="utf-8").splitlines()))
+    assert sum(Decimal(r["amount (USD)"]) for r in rows) == charged
+    # The week's first digest carried last week's picture into #digest.
+    page.get_by_role("button", name="# digest").click()
+    weekly = page.locator(".msg").filter(has_text="Last week in a picture").locator(".file-image img")
+    expect(weekly).to_be_visible()
+    wait_for(lambda: weekly.evaluate("img => img.complete && img.naturalWidth > 0"))

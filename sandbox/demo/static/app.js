@@ -25,6 +25,24 @@
   }
 
   const safeUrl = (url) => /^(https?:|mailto:)/i.test(String(url || "")) ? String(url) : null;
+  // A file shared in the workspace, served by the demo page itself (the page made this link).
+  const fileUrl = (url) => /^\/files\/[A-Za-z0-9_-]+\/[A-Za-z0-9%._~-]+$/.test(String(url || "")) ? String(url) : null;
+  const INLINE_IMAGES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+  // The files of a message, as Slack shows them: an image inline (its preview), anything else as a download.
+  function filesNode(files) {
+    return el("div", { class: "files" }, files.map((f) => {
+      const url = fileUrl(f.url);
+      if (!url) return el("span", { class: "context" }, `[file: ${f.name || ""}]`);
+      if (INLINE_IMAGES.includes(f.mimetype)) {
+        return el("figure", { class: "file file-image" },
+          el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, el("img", { src: url, alt: f.alt_txt || f.title || f.name })),
+          el("figcaption", {}, f.title || f.name));
+      }
+      return el("a", { class: "file file-download", href: url, download: f.name, "data-file": f.name }, `📄 ${f.title || f.name}`,
+        el("span", { class: "file-name" }, ` (${f.name})`));
+    }));
+  }
   const plain = (t) => (t && typeof t === "object" ? t.text : t) || "";
 
   // ------------------------------------------------------------------ mrkdwn
@@ -459,7 +477,8 @@
 
   // ------------------------------------------------------------------ the workspace
 
-  const channelName = (id) => ((S.state.channels || []).find((c) => c.id === id) || { name: id }).name;
+  const channelName = (id) => ((S.state.channels || []).concat(S.state.dms || []).find((c) => c.id === id) || { name: id }).name;
+  const isDirect = (id) => (S.state.dms || []).some((d) => d.id === id);
 
   function timeOf(ts) {
     return new Date(Number(String(ts).split(".")[0]) * 1000).toLocaleTimeString("en-US", { hour: "numeric", minute: "2-digit" });
@@ -471,7 +490,8 @@
     const body = el("div", { class: "msg-body" },
       el("div", { class: "msg-head" }, el("span", { class: "who" }, who), isBot ? el("span", { class: "app-tag" }, "APP") : null,
         el("span", { class: "when" }, timeOf(m.ts)), m.edited ? el("span", { class: "edited" }, "(edited)") : null),
-      m.blocks && m.blocks.length ? renderBlocks(m.blocks, ctx) : el("div", {}, mrkdwn(m.text)));
+      m.blocks && m.blocks.length ? renderBlocks(m.blocks, ctx) : el("div", {}, mrkdwn(m.text)),
+      m.files && m.files.length ? filesNode(m.files) : null);
     for (const a of m.attachments || []) {
       body.appendChild(el("div", { class: "attachment", style: undefined }, a.blocks ? renderBlocks(a.blocks, ctx) : mrkdwn(a.text || a.fallback || "")));
     }
@@ -513,7 +533,7 @@
     if (!nodes.length) nodes.push(el("div", { class: "empty" }, "No messages yet: the bot posts here within a few seconds."));
     box.replaceChildren(...nodes);
     if (atBottom) box.scrollTop = box.scrollHeight;
-    $("main-title").replaceChildren(el("span", {}, "# " + channelName(channel)));
+    $("main-title").replaceChildren(el("span", {}, (isDirect(channel) ? "" : "# ") + channelName(channel)));
     $("composer").hidden = false;
     renderThread();
   }
@@ -549,6 +569,10 @@
       class: `nav-item ${S.view === c.id ? "active" : ""}`, type: "button", "data-channel": c.id,
       onclick: () => { S.view = c.id; S.thread = null; render(); },
     }, "# " + c.name)));
+    $("dm-list").replaceChildren(...(S.state.dms || []).map((d) => el("button", {
+      class: `nav-item ${S.view === d.id ? "active" : ""}`, type: "button", "data-channel": d.id,
+      onclick: () => { S.view = d.id; S.thread = null; render(); },
+    }, "💬 " + d.name)));
     $("nav-home").classList.toggle("active", S.view === "home");
   }
 

@@ -73,8 +73,8 @@ def test_signed_storage_round_trip():
 @pytest.mark.parametrize(
     "data, reason",
     [
-        (bomb_png(), "decompression bomb"),
-        (bomb_png(7000, 7000), "decompression bomb"),  # 49 MP: over our 40 MP, under twice it (Pillow only warns)
+        (bomb_png(), "too large"),
+        (bomb_png(4000, 3001), "too large"),  # 12,004,000 pixels: over the 12 MP cap, under twice it (Pillow only warns)
         (b"GIF89a not really", "not a readable image"),
         (b"", "not a readable image"),
         (encode(screenshot(1, size=SMALL))[:300], "not a readable image"),  # truncated
@@ -85,6 +85,16 @@ def test_unsafe_or_broken_images_are_refused_with_a_reason(data, reason):
     with pytest.raises(ImageRejected) as e:
         hash_bytes(data)
     assert reason in str(e.value)
+
+
+def test_the_pixel_cap_is_read_from_the_header_and_an_image_at_it_is_hashed():
+    at_cap = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (200, 30, 30)).save(at_cap, "PNG")  # exactly 12,000,000 pixels
+    assert hash_bytes(at_cap.getvalue()).phash is not None
+    over = io.BytesIO()
+    Image.new("P", (4000, 3001)).save(over, "PNG")
+    with pytest.raises(ImageRejected, match="^too large$"):
+        hash_bytes(over.getvalue())
 
 
 # --- index -------------------------------------------------------------------------------

@@ -150,29 +150,31 @@ def unfinished_ids(db: Database, submission_ids: list[int]) -> set[int]:
     return found
 
 
-def begin_check(db: Database, submission_id: int) -> int:
-    """Record that a check of the submission starts now; return how many times one has started."""
+def begin_check(db: Database, submission_id: int, owner: str) -> int:
+    """Record that `owner` (a process, "host:pid") starts a check of the submission now; return
+    how many times one has started."""
     with write(db):
         db.execute(
-            "INSERT INTO proof_check_runs (submission_id, attempts, started_at) VALUES (?, 1, ?)"
-            " ON CONFLICT (submission_id) DO UPDATE SET attempts = attempts + 1, started_at = excluded.started_at",
-            [submission_id, utcnow()],
+            "INSERT INTO proof_check_runs (submission_id, attempts, started_at, owner) VALUES (?, 1, ?, ?)"
+            " ON CONFLICT (submission_id) DO UPDATE SET attempts = attempts + 1, started_at = excluded.started_at,"
+            " owner = excluded.owner",
+            [submission_id, utcnow(), owner],
         )
         return db.execute("SELECT attempts FROM proof_check_runs WHERE submission_id = ?", [submission_id]).fetchone()[0]
 
 
-def checks_to_resume(db: Database, started_before: str, limit: int = 200) -> list[tuple[int, dict]]:
-    """(submission_id, data) of posted, undecided submissions with no finished check, oldest first,
-    whose check never started or started before `started_before` (its process is gone)."""
+def checks_to_resume(db: Database, limit: int = 200) -> list[tuple[int, dict, str | None, str | None]]:
+    """(submission_id, data, started_at, owner) of posted, undecided submissions with no finished
+    check, oldest first (started_at and owner None when no check of it ever started)."""
     rows = db.execute(
-        "SELECT s.submission_id, s.data FROM submissions s"
+        "SELECT s.submission_id, s.data, r.started_at, r.owner FROM submissions s"
         " LEFT JOIN proof_checks c ON c.submission_id = s.submission_id"
         " LEFT JOIN proof_check_runs r ON r.submission_id = s.submission_id"
         f" WHERE c.submission_id IS NULL AND s.state IN {_UNDECIDED} AND s.ts IS NOT NULL"
-        " AND (r.started_at IS NULL OR r.started_at < ?) ORDER BY s.claimed_at, s.submission_id LIMIT ?",
-        [started_before, limit],
+        " ORDER BY s.claimed_at, s.submission_id LIMIT ?",
+        [limit],
     ).fetchall()
-    return [(r[0], json.loads(r[1])) for r in rows]
+    return [(r[0], json.loads(r[1]), r[2], r[3]) for r in rows]
 
 
 def results_not_shown(db: Database, limit: int = 200) -> list[int]:

@@ -5,9 +5,10 @@ card is rebuilt from the database with the flags.
   slow image host holds up nothing but its own check (each download has a hard deadline).
 * Checks are recorded in the order they were queued (oldest submission first), whatever
   order their downloads finish in: the later of two copies is the one flagged.
-* Crash-safe: a check starts by counting an attempt in the database and ends by recording
-  its result; the card is rebuilt and marked shown after. Each sync resumes what a dead
-  process left (a check started long ago and never recorded, a result never shown); a
+* Crash-safe: a check starts by counting an attempt (and its process) in the database and
+  ends by recording its result; the card is rebuilt and marked shown after. Each sync
+  resumes what a dead process left (a check never recorded whose process is gone, or that
+  started long ago; a result never shown); a
   submission whose check started MAX_ATTEMPTS times without finishing is recorded as
   "could not be checked" instead of being tried for ever.
 * stop(): nothing new starts, queued checks are dropped (the next start resumes them) and
@@ -17,6 +18,8 @@ card is rebuilt from the database with the flags.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -36,6 +39,27 @@ MAX_ATTEMPTS = 3
 # (one check takes at most MAX_IMAGES_CHECKED downloads of a few seconds).
 STALE_AFTER = timedelta(minutes=2)
 GAVE_UP = "the check did not finish"
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_gone(owner: str | None) -> bool:
+    """A process of this machine that no longer runs (another machine's: only by STALE_AFTER)."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _abandoned(started_at: str | None, owner: str | None, stale: str) -> bool:
+    return started_at is None or started_at < stale or _owner_gone(owner)
 
 
 class _InOrder:
@@ -97,7 +121,8 @@ class ProofCheckQueue:
         if self._stopping.is_set():
             return
         stale = (datetime.now(UTC) - STALE_AFTER).isoformat(timespec="microseconds")
-        self.queue(store.checks_to_resume(self.db, stale))
+        self.queue([(sid, data) for sid, data, started_at, owner in store.checks_to_resume(self.db)
+                    if _abandoned(started_at, owner, stale)])
         for submission_id in store.results_not_shown(self.db):
             self._submit(submission_id, lambda ticket, s=submission_id: self._show(s))
 
@@ -125,7 +150,7 @@ class ProofCheckQueue:
         try:
             if store.stored_flags(self.db, submission_id) is not None:
                 return  # recorded meanwhile (by a check queued before this one, or another process)
-            attempts = store.begin_check(self.db, submission_id)
+            attempts = store.begin_check(self.db, submission_id, OWNER)
             if attempts > MAX_ATTEMPTS:
                 images = [{"image_no": n, "url": url, "error": GAVE_UP} for n, url in self.forensics.image_urls(data)]
             else:

@@ -437,6 +437,16 @@ class Sandbox:
             self._auto_approve_if_full(camp)
             return sid
 
+    def set_image_urls(self, submission_id: int, urls: list[str]) -> None:
+        """The submission's images are these addresses (anywhere), instead of this server's."""
+        with self._lock:
+            self._subs[submission_id]["image_urls"] = list(urls)
+
+    def set_image_bytes(self, submission_id: int, image_no: int, data: bytes, content_type: str) -> None:
+        """This server serves these bytes as the submission's image `image_no`."""
+        with self._lock:
+            self._subs[submission_id].setdefault("image_bytes", {})[image_no] = (data, content_type)
+
     def _counts(self, cid: str) -> dict[str, int]:
         counts = {"Pending": 0, "Approved": 0, "Rejected": 0}
         for s in self._subs.values():
@@ -695,6 +705,8 @@ class Sandbox:
             "submittedAt": _iso(s["submitted_at"]),
             "proof_text": s["proof_text"],
             "images": [
+                {"id": f"img_{sid}_{n}", "url": url, "thumbnailUrl": url} for n, url in enumerate(s["image_urls"], 1)
+            ] if s.get("image_urls") else [
                 {
                     "id": f"img_{sid}_{n}",
                     "url": f"{self._image_base()}/{sid}/{n}.{ext}",
@@ -728,6 +740,9 @@ class Sandbox:
         from sandbox.images import bomb_png, proof_image
 
         key, variant = pictures[n - 1]
+        own = (sub or {}).get("image_bytes", {}).get(n)
+        if own is not None:
+            return Response(own[0], content_type=own[1])
         if key == -1:
             return Response("<html><body>Sign in to see this image</body></html>", content_type="text/html")
         if key == -2:

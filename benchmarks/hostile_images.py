@@ -152,7 +152,7 @@ def memory(repo: Path) -> tuple[list[list[object]], bool]:
                 wait_until(lambda: review_ids(slack) or proc.poll() is not None, timeout=60, interval=0.05)
                 if proc.poll() is None:
                     idle = kib_to_mib(proc_status(proc.pid)["VmRSS"])
-                checked = wait_until(lambda: _checked(workdir, sid) or proc.poll() is not None, timeout=120, interval=0.1)
+                checked = wait_until(lambda sid=sid, proc=proc, workdir=workdir: _checked(workdir, sid) or proc.poll() is not None, timeout=120, interval=0.1)
                 alive = proc.poll() is None
                 peak = kib_to_mib(proc_status(proc.pid)["VmHWM"]) if alive else float("nan")
                 detail = _checked(workdir, sid) if alive else "serve died"

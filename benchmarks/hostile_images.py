@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,30 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import kib_to_mib, percentile, proc_status, review_ids, simulators, table, verdict, wait_until  # noqa: E402
 
+from sandbox.hostile import blackhole  # noqa: E402
 from tests.support.harness import bot_env, free_port  # noqa: E402
 
 DRIP, SILENT, HUGE, HUGE_PALETTE = -4, -5, -6, -7
 MIB_TARGET = 100.0
-
-
-@contextmanager
-def blackhole():
-    """A loopback port whose connects never complete: a listener that never accepts, its queue full."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex(("127.0.0.1", port))
-        fillers.append(filler)
-    try:
-        yield port
-    finally:
-        for sock in fillers + [listener]:
-            sock.close()
 
 
 def has_proof_dns(repo: Path) -> bool:

@@ -20,16 +20,18 @@ def stored_flags(db: Database, submission_id: int) -> list[dict] | None:
     return None if row is None else json.loads(row[0])
 
 
-def suspicious_ids(db: Database, submission_ids: list[int]) -> set[int]:
-    """Which of these submissions carry a forensics flag (duplicate, copied text, burst)."""
+def _ids_among(db: Database, sql: str, submission_ids: list[int]) -> set[int]:
+    """The ids a query with `IN ({marks})` returns for these submissions, asked 500 at a time."""
     found: set[int] = set()
     for start in range(0, len(submission_ids), 500):
         chunk = submission_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(r[0] for r in db.execute(
-            f"SELECT submission_id FROM proof_checks WHERE suspicious = 1 AND submission_id IN ({marks})", chunk
-        ))
+        found.update(r[0] for r in db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk))
     return found
+
+
+def suspicious_ids(db: Database, submission_ids: list[int]) -> set[int]:
+    """Which of these submissions carry a forensics flag (duplicate, copied text, burst)."""
+    return _ids_among(db, "SELECT submission_id FROM proof_checks WHERE suspicious = 1 AND submission_id IN ({marks})", submission_ids)
 
 
 def suspicious_waiting_count(db: Database) -> int:
@@ -139,15 +141,8 @@ _UNDECIDED = "('posted', 'approving', 'rejecting')"
 
 def unfinished_ids(db: Database, submission_ids: list[int]) -> set[int]:
     """Which of these submissions gigdesk has taken up (claimed or posted) without a finished proof check."""
-    found: set[int] = set()
-    for start in range(0, len(submission_ids), 500):
-        chunk = submission_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(r[0] for r in db.execute(
-            "SELECT s.submission_id FROM submissions s LEFT JOIN proof_checks c ON c.submission_id = s.submission_id"
-            f" WHERE c.submission_id IS NULL AND s.submission_id IN ({marks})", chunk
-        ))
-    return found
+    return _ids_among(db, "SELECT s.submission_id FROM submissions s LEFT JOIN proof_checks c ON c.submission_id = s.submission_id"
+                          " WHERE c.submission_id IS NULL AND s.submission_id IN ({marks})", submission_ids)
 
 
 def begin_check(db: Database, submission_id: int, owner: str) -> int:

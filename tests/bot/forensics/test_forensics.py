@@ -178,21 +178,11 @@ def test_one_deadline_covers_headers_and_body_however_a_server_drips(image_serve
 
 @pytest.fixture
 def blackhole():
-    """A port whose connects never complete: a listener that never accepts, its queue full."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(3):  # fill the accept queue; later SYNs are dropped
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.1)
-    yield port
-    for sock in fillers + [listener]:
-        sock.close()
+    from sandbox.hostile import blackhole
+
+    with blackhole() as port:
+        time.sleep(0.1)
+        yield port
 
 
 def test_a_connect_that_never_completes_ends_at_the_deadline_and_the_host_is_skipped(blackhole):
@@ -315,31 +305,11 @@ def dns():
 
 @pytest.fixture
 def lookalike(image_server):
-    """A server on 127.0.0.2 at the image server's port: where a rebound name would lead."""
-    seen = []
-    port = int(image_server.rsplit(":", 1)[1])
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.2", port))
-    listener.listen(8)
-    listener.settimeout(0.05)
-    stop = threading.Event()
+    """A listener on 127.0.0.2 at the image server's port: where a rebound name would lead."""
+    from sandbox.hostile import recording_listener
 
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, peer = listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            seen.append(peer)
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield seen
-    stop.set()
-    thread.join(2)
-    listener.close()
+    with recording_listener("127.0.0.2", int(image_server.rsplit(":", 1)[1])) as seen:
+        yield seen
 
 
 def test_only_the_vetted_address_is_connected_to_when_the_name_rebinds(image_server, dns, lookalike):

@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -245,12 +246,18 @@ class Background:
         except Exception:
             log.exception("Wonolo unfilled-shift check failed")
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the jobs and wait for those running (the start-up sync up to `timeout`), so that
-        nothing keeps posting or logging after a stop."""
+    def stop(self, timeout: float = 8.0) -> None:
+        """Stop the jobs and wait for those running, so that nothing keeps posting or logging
+        after a stop: within `timeout` seconds, whatever an image host or a backlog does (the
+        sync stops before its next post, a proof check before its next image)."""
+        started = time.monotonic()
+        review = self.services.review
+        review.stop()
         self.scheduler.shutdown(wait=True)
         if self._startup is not None:
-            self._startup.join(timeout)
+            self._startup.join(max(0.0, timeout - (time.monotonic() - started)))
+        if review.checks is not None:
+            review.checks.wait(max(0.0, timeout - (time.monotonic() - started)))
 
 
 def make_server(settings: Settings, services: Services | None = None, *, host: str = "0.0.0.0", port: int | None = None):
@@ -279,8 +286,19 @@ def make_server(settings: Settings, services: Services | None = None, *, host: s
     return server, services
 
 
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (a service manager's stop) takes Ctrl-C's way out: the same clean stop."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def serve(settings: Settings) -> int:
     """`gigdesk serve`: HTTP (or Socket Mode) with the background jobs in-process."""
+    _interrupt_on_sigterm()
     services = build_services(settings)
     background = Background(services)
     if settings.socket_mode:

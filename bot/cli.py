@@ -17,6 +17,9 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.errors import UserError
 from bot.logsafe import setup_logging
 
+# `gigdesk poll` waits this long for the proof checks of what it posted (each download has its own deadline).
+POLL_CHECKS_SECONDS = 60
+
 # Loggers whose failures the one-shot commands report themselves, in words.
 TRANSPORT_LOGGERS = ("slack_sdk", "urllib3", "gigdesk.rapidworkers", "gigdesk.wonolo")
 
@@ -91,6 +94,10 @@ def cmd_poll(args) -> int:
             print(f"  posting… {done}/{total}", flush=True)
 
     report = services.review.sync(progress=progress)
+    checks = services.review.checks
+    if checks is not None and not checks.wait(POLL_CHECKS_SECONDS):
+        print(f"proof checks still running after {POLL_CHECKS_SECONDS} s: the next poll or serve finishes them")
+        checks.stop()
     print(report.summary())
     return 1 if report.failed or report.errors else 0
 

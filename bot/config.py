@@ -63,6 +63,28 @@ def user_id_list_setting(name: str, value: str | None) -> frozenset[str]:
     )
 
 
+def _dns_server(value: str | None, problem) -> tuple[str, int] | None:
+    """GIGDESK_PROOF_DNS: an IP address, optionally with :port (IPv6 in brackets), or None."""
+    if value is None:
+        return None
+    import ipaddress
+
+    host, port = value, "53"
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    try:
+        address = str(ipaddress.ip_address(host))
+    except ValueError:
+        address = None
+    if address is None or not port.isdigit() or not 0 < int(port) < 65536:
+        problem("GIGDESK_PROOF_DNS", "GIGDESK_PROOF_DNS must be a DNS server's IP address, optionally with :port, like 127.0.0.1:5353")
+        return None
+    return address, int(port)
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None
@@ -98,6 +120,8 @@ class Settings:
     forensics: bool = True
     burst_count: int = 5
     burst_minutes: int = 10
+    # A DNS server (address, port) for looking up proof image hosts; None: the system's.
+    proof_dns: tuple[str, int] | None = None
     # Less noise: batch messages past this many new submissions per channel and sync; one
     # reminder after this many hours (None: off), mentioning this user group (S…) if set.
     batch_above: int = 20
@@ -342,6 +366,7 @@ def read_settings(
     forensics = (get("GIGDESK_FORENSICS", "on") or "").lower()
     if forensics not in ("on", "off"):
         raise ConfigError("GIGDESK_FORENSICS must be on or off")
+    proof_dns = _dns_server(get("GIGDESK_PROOF_DNS"), problem)
 
     secrets = tuple(s for s in (bot_token, signing_secret, app_token, rw_key, wonolo_key, wonolo_secret) if s)
     settings = Settings(
@@ -377,6 +402,7 @@ def read_settings(
         forensics=forensics == "on",
         burst_count=integer("GIGDESK_BURST_COUNT", 5, 1, 1000),
         burst_minutes=integer("GIGDESK_BURST_MINUTES", 10, 1, 1440),
+        proof_dns=proof_dns,
         batch_above=integer("GIGDESK_BATCH_ABOVE", 20, 0, 1_000_000),
         remind_after_hours=remind_after_hours or None,  # 0: a bad value, already a problem
         reviewer_group=reviewer_group,

@@ -152,3 +152,24 @@ def bomb_png(width: int = 50_000, height: int = 50_000) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+@lru_cache(maxsize=4)
+def solid_png(width: int, height: int, *, palette: bool = False) -> bytes:
+    """A valid PNG of one colour: 8-bit greyscale, or a 1-bit palette image. Small on disk
+    (every row compresses to almost nothing) but width x height pixels once decoded; written
+    row by row, so making it costs no more memory than one row."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    bit_depth, colour_type = (1, 3) if palette else (8, 0)
+    row = b"\x00" * (1 + (width * bit_depth + 7) // 8)  # filter byte "none", then the pixels
+    packer = zlib.compressobj(9)
+    pieces = [packer.compress(row * 100) for _ in range(height // 100)]
+    pieces += [packer.compress(row * (height % 100)), packer.flush()]
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    extra = chunk(b"PLTE", bytes((200, 40, 40, 0, 0, 0))) if palette else b""
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra + chunk(b"IDAT", b"".join(pieces)) + chunk(b"IEND", b"")

@@ -253,6 +253,12 @@ class Sandbox:
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.image_requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) of /_images/ GETs
+        # Hostile image knobs: how long a dripping or silent image (keys -4, -5) keeps the
+        # connection, and a host name to put in image URLs instead of this server's address
+        # (resolved by whoever fetches them, e.g. through sandbox.dns.DnsStandin).
+        self.hostile_seconds = 60.0
+        self.image_host: str | None = None
+        self._stopped = threading.Event()
         self._lock = threading.RLock()
         self._rng = random.Random(seed)
         self._balance = Decimal(str(balance))
@@ -282,7 +288,8 @@ class Sandbox:
         return self.url
 
     def stop(self) -> None:
-        """Stop serving (idempotent)."""
+        """Stop serving (idempotent); dripping and silent images end."""
+        self._stopped.set()
         self._loop.stop()
 
     def __enter__(self) -> Sandbox:
@@ -405,9 +412,12 @@ class Sandbox:
         Each proof image is a generated screenshot served at ``/_images/``;
         ``pictures`` picks them: a key (the same key is the same picture) or
         (key, variant) for a re-encoded near-duplicate of it. By default every
-        image is a picture of its own. Negative keys serve broken images:
-        -1 an HTML page, -2 a decompression bomb (a tiny PNG declaring
-        50,000 x 50,000 pixels), -3 a 404.
+        image is a picture of its own. Negative keys serve broken or hostile
+        images: -1 an HTML page, -2 a decompression bomb (a tiny PNG declaring
+        50,000 x 50,000 pixels), -3 a 404, -4 an image dripped one byte a
+        second (for ``hostile_seconds``), -5 a connection accepted and never
+        answered (as long), -6 a valid one-colour PNG of 15,000 x 15,000,
+        -7 a valid palette PNG of 20,000 x 20,000.
         """
         if status not in ("Pending", "Approved", "Rejected"):
             raise ValueError(f"bad submission status {status!r}")
@@ -439,6 +449,16 @@ class Sandbox:
             }
             self._auto_approve_if_full(camp)
             return sid
+
+    def set_image_urls(self, submission_id: int, urls: list[str]) -> None:
+        """The submission's images are these addresses (anywhere), instead of this server's."""
+        with self._lock:
+            self._subs[submission_id]["image_urls"] = list(urls)
+
+    def set_image_bytes(self, submission_id: int, image_no: int, data: bytes, content_type: str) -> None:
+        """This server serves these bytes as the submission's image `image_no`."""
+        with self._lock:
+            self._subs[submission_id].setdefault("image_bytes", {})[image_no] = (data, content_type)
 
     def _counts(self, cid: str) -> dict[str, int]:
         counts = {"Pending": 0, "Approved": 0, "Rejected": 0}
@@ -698,6 +718,8 @@ class Sandbox:
             "submittedAt": _iso(s["submitted_at"]),
             "proof_text": s["proof_text"],
             "images": [
+                {"id": f"img_{sid}_{n}", "url": url, "thumbnailUrl": url} for n, url in enumerate(s["image_urls"], 1)
+            ] if s.get("image_urls") else [
                 {
                     "id": f"img_{sid}_{n}",
                     "url": f"{self._image_base()}/{sid}/{n}.{ext}",
@@ -712,7 +734,9 @@ class Sandbox:
         })
 
     def _image_base(self) -> str:
-        """Where proof images are served: this server once started, else the fake host."""
+        """Where proof images are served: this server once started (or ``image_host`` at its port), else the fake host."""
+        if self.url and self.image_host:
+            return f"http://{self.image_host}:{urlsplit(self.url).port}/_images"
         return f"{self.url}/_images" if self.url else IMAGE_HOST
 
     def _image(self, request: Request) -> Response:
@@ -729,12 +753,32 @@ class Sandbox:
         from sandbox.images import bomb_png, proof_image
 
         key, variant = pictures[n - 1]
+        own = (sub or {}).get("image_bytes", {}).get(n)
+        if own is not None:
+            return Response(own[0], content_type=own[1])
         if key == -1:
             return Response("<html><body>Sign in to see this image</body></html>", content_type="text/html")
         if key == -2:
             return Response(bomb_png(), content_type="image/png")
+        if key == -4:
+            return Response(self._drip(), content_type="image/png", direct_passthrough=True)
+        if key == -5:
+            self._stopped.wait(self.hostile_seconds)
+            return _json_response({"error": "Not found"}, 404)
+        if key in (-6, -7):
+            from sandbox.images import solid_png
+
+            data = solid_png(15_000, 15_000) if key == -6 else solid_png(20_000, 20_000, palette=True)
+            return Response(data, content_type="image/png")
         data, content_type = proof_image(key, variant, size=(180, 390) if match.group(3) else (360, 780))
         return Response(data, content_type=content_type)
+
+    def _drip(self) -> Iterable[bytes]:
+        """A PNG signature and then one byte a second until hostile_seconds pass (or the simulator stops)."""
+        started = time.monotonic()
+        yield b"\x89PNG\r\n\x1a\n"
+        while time.monotonic() - started < self.hostile_seconds and not self._stopped.wait(1.0):
+            yield b"\0"
 
     def _list(self, items: list[dict[str, Any]]) -> Any:
         return items if self.list_shape == "bare" else {"count": len(items), "results": items}

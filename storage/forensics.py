@@ -20,16 +20,18 @@ def stored_flags(db: Database, submission_id: int) -> list[dict] | None:
     return None if row is None else json.loads(row[0])
 
 
-def suspicious_ids(db: Database, submission_ids: list[int]) -> set[int]:
-    """Which of these submissions carry a forensics flag (duplicate, copied text, burst)."""
+def _ids_among(db: Database, sql: str, submission_ids: list[int]) -> set[int]:
+    """The ids a query with `IN ({marks})` returns for these submissions, asked 500 at a time."""
     found: set[int] = set()
     for start in range(0, len(submission_ids), 500):
         chunk = submission_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(r[0] for r in db.execute(
-            f"SELECT submission_id FROM proof_checks WHERE suspicious = 1 AND submission_id IN ({marks})", chunk
-        ))
+        found.update(r[0] for r in db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk))
     return found
+
+
+def suspicious_ids(db: Database, submission_ids: list[int]) -> set[int]:
+    """Which of these submissions carry a forensics flag (duplicate, copied text, burst)."""
+    return _ids_among(db, "SELECT submission_id FROM proof_checks WHERE suspicious = 1 AND submission_id IN ({marks})", submission_ids)
 
 
 def suspicious_waiting_count(db: Database) -> int:
@@ -118,8 +120,8 @@ def save_check(
     now = utcnow()
     with write(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO proof_checks (submission_id, worker_id, submitted_at, text_fingerprint, flags, suspicious, checked_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO proof_checks (submission_id, worker_id, submitted_at, text_fingerprint, flags, suspicious, checked_at, shown)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
             [submission_id, worker_id, submitted_at, text_fingerprint, json.dumps(flags), int(suspicious), now],
         )
         if cursor.rowcount != 1:
@@ -131,6 +133,57 @@ def save_check(
                 [submission_id, worker_id, image["image_no"], image.get("url"), image.get("phash"), image.get("dhash"), image.get("error"), now],
             )
         return True
+
+
+# States of a posted submission that still waits for (or is getting) a decision.
+_UNDECIDED = "('posted', 'approving', 'rejecting')"
+
+
+def unfinished_ids(db: Database, submission_ids: list[int]) -> set[int]:
+    """Which of these submissions gigdesk has taken up (claimed or posted) without a finished proof check."""
+    return _ids_among(db, "SELECT s.submission_id FROM submissions s LEFT JOIN proof_checks c ON c.submission_id = s.submission_id"
+                          " WHERE c.submission_id IS NULL AND s.submission_id IN ({marks})", submission_ids)
+
+
+def begin_check(db: Database, submission_id: int, owner: str) -> int:
+    """Record that `owner` (a process, "host:pid") starts a check of the submission now; return
+    how many times one has started."""
+    with write(db):
+        db.execute(
+            "INSERT INTO proof_check_runs (submission_id, attempts, started_at, owner) VALUES (?, 1, ?, ?)"
+            " ON CONFLICT (submission_id) DO UPDATE SET attempts = attempts + 1, started_at = excluded.started_at,"
+            " owner = excluded.owner",
+            [submission_id, utcnow(), owner],
+        )
+        return db.execute("SELECT attempts FROM proof_check_runs WHERE submission_id = ?", [submission_id]).fetchone()[0]
+
+
+def checks_to_resume(db: Database, limit: int = 200) -> list[tuple[int, dict, str | None, str | None]]:
+    """(submission_id, data, started_at, owner) of posted, undecided submissions with no finished
+    check, oldest first (started_at and owner None when no check of it ever started)."""
+    rows = db.execute(
+        "SELECT s.submission_id, s.data, r.started_at, r.owner FROM submissions s"
+        " LEFT JOIN proof_checks c ON c.submission_id = s.submission_id"
+        " LEFT JOIN proof_check_runs r ON r.submission_id = s.submission_id"
+        f" WHERE c.submission_id IS NULL AND s.state IN {_UNDECIDED} AND s.ts IS NOT NULL"
+        " ORDER BY s.claimed_at, s.submission_id LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [(r[0], json.loads(r[1]), r[2], r[3]) for r in rows]
+
+
+def results_not_shown(db: Database, limit: int = 200) -> list[int]:
+    """Posted, undecided submissions whose finished check their card does not show yet."""
+    return [r[0] for r in db.execute(
+        "SELECT c.submission_id FROM proof_checks c JOIN submissions s ON s.submission_id = c.submission_id"
+        f" WHERE c.shown = 0 AND s.state IN {_UNDECIDED} AND s.ts IS NOT NULL ORDER BY c.submission_id LIMIT ?",
+        [limit],
+    ).fetchall()]
+
+
+def mark_shown(db: Database, submission_id: int) -> None:
+    with write(db):
+        db.execute("UPDATE proof_checks SET shown = 1 WHERE submission_id = ?", [submission_id])
 
 
 def worker_history(db: Database, worker_id: str) -> list[dict]:

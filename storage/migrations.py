@@ -252,6 +252,24 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
+        9,
+        "proof checks run after the post: each check's attempts, and whether its card shows it",
+        [
+            # A check taken up (attempts, when, by which process "host:pid"): one never
+            # finished is taken up again once its process is gone (a crash), and given up
+            # after a few attempts (an image that kills it).
+            """CREATE TABLE proof_check_runs (
+                submission_id INTEGER PRIMARY KEY,
+                attempts INTEGER NOT NULL,
+                started_at TEXT NOT NULL,
+                owner TEXT
+            )""",
+            # 0 until the card has been rebuilt with the check's result (checks before
+            # this migration ran before the post, so their cards show them).
+            "ALTER TABLE proof_checks ADD COLUMN shown INTEGER NOT NULL DEFAULT 1",
+        ],
+    ),
+    (
         11,
         "the digest's weekly picture: posted once per week",
         [

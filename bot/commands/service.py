@@ -829,12 +829,14 @@ class CommandService:
             pending = sorted(self.s.rw.list_submissions(cid, status="Pending"), key=lambda sub: sub.id)
             if not pending:
                 return _reply(ui.text_message(f"*{escape(c.title)}* has no pending submissions: nothing to approve."))
-            flagged = {sub.id: (sub, self.s.review.flags(sub.id, sub.to_dict())) for sub in pending}
+            checking = self.s.review.being_checked([sub.id for sub in pending])
+            flagged = {sub.id: (sub, self.s.review.flags(sub.id, sub.to_dict())) for sub in pending if sub.id not in checking}
             flagged = {sid: found for sid, found in flagged.items() if found[1]}
             params = {
                 "campaign_id": cid, "title": c.title[:200], "pay": str(c.pay),
-                "submission_ids": [sub.id for sub in pending if sub.id not in flagged],
+                "submission_ids": [sub.id for sub in pending if sub.id not in flagged and sub.id not in checking],
                 "flagged_ids": sorted(flagged),
+                "checking_ids": sorted(checking),
                 "flag_lines": [f"`{sid}` {shown(sub.worker_name, 40)}: {', '.join(flags)}"
                                for sid, (sub, flags) in sorted(flagged.items())][:10],
                 "include_flagged": False,
@@ -875,6 +877,9 @@ class CommandService:
             head = ("Flagged, included:" if params["include_flagged"]
                     else f":warning: *{flagged}* flagged submission(s) are left out (include them only with the button below):")
             what += f"\n{head}\n" + "\n".join(params["flag_lines"]) + more
+        if params.get("checking_ids"):
+            what += (f"\n:hourglass_flowing_sand: *{len(params['checking_ids'])}* still being checked are left out "
+                     "(their cards update when the proof check is done; run approve-all again then).")
         what += "\nOnly these submissions are approved: any that arrive later are not, and any decided meanwhile are skipped."
         include_button = flagged > 0 and not params["include_flagged"]
         cost = (pay * len(included)).quantize(Decimal("0.01"))
@@ -1078,7 +1083,10 @@ class CommandService:
             records.finish_confirmation(self.db, row.id, "cancelled")
             return problem("This offer was made before an upgrade and does not list its submissions. "
                            f"Nothing was spent; run `/rw approve-all {escape(cid)}` again.")
-        wanted = list(p["submission_ids"]) + (list(p["flagged_ids"]) if p.get("include_flagged") else [])
+        offered = list(p["submission_ids"]) + (list(p["flagged_ids"]) if p.get("include_flagged") else [])
+        # Taken up by a sync since the offer and not checked yet: left out like flagged ones.
+        checking = self.s.review.being_checked(offered)
+        wanted = [sid for sid in offered if sid not in checking]
         try:
             still_pending = {sub.id: sub for sub in self.s.rw.list_submissions(cid, status="Pending")}
         except RapidWorkersError as e:  # a read: certainly nothing was spent
@@ -1132,8 +1140,10 @@ class CommandService:
         if approved:
             self._announce(f"{self._who(row)} approved {len(approved)} pending submission(s) of *{title}* for {money(paid)}.")
         icon = ":warning:" if uncertain or failed or left else ":white_check_mark:"
-        headline = f"{icon} Approved {len(approved)} of the {len(wanted)} submission(s) offered for *{title}*; paid {money(paid)}."
+        headline = f"{icon} Approved {len(approved)} of the {len(offered)} submission(s) offered for *{title}*; paid {money(paid)}."
         details = []
+        if checking:
+            details.append(f"{len(checking)} still being checked (left out; run `/rw approve-all {escape(cid)}` again once their check is done)")
         if skipped:
             details.append(f"{len(skipped)} skipped (decided meanwhile, or being decided by someone else)")
         if failed:

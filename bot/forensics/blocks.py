@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 from bot.slack.mrkdwn import escape, link, truncate
 
 SIREN = ":rotating_light:"
+CHECKING_MARK = ":hourglass_flowing_sand:"
 
 
 def _link(url: str | None) -> str:
@@ -43,6 +44,8 @@ def flag_lines(flags) -> list[str]:
             lines.append(f"{SIREN} *burst*: {escape(f.detail)}")
         elif f.kind == "unchecked":
             lines.append(f":grey_question: image {f.image_no} could not be checked ({truncate(escape(f.detail), 80)})")
+        elif f.kind == "checking":
+            lines.append(f"{CHECKING_MARK} proof being checked (duplicates, copied text, bursts); this card updates when done")
     return lines
 
 

@@ -5,8 +5,12 @@ against its median) with the DCT done as two numpy matrix products: the
 same bits without importing scipy, which would add ~28 MB to the bot's
 resident memory. dHash is imagehash.dhash itself.
 
-Images are shrunk early (JPEG draft mode decodes at 1/2..1/8 scale, then
-Image.reduce) so a 1080x2340 screenshot costs a few milliseconds.
+Memory is bounded whatever the image: the header is read first (Image.open
+is lazy) and more than MAX_PIXELS is refused before any pixel is decoded;
+JPEG decodes at 1/2..1/8 scale in greyscale (draft mode); an RGB image is
+shrunk (Image.reduce) before it is made greyscale, any other mode goes to
+greyscale (one byte a pixel) before it is shrunk, never to a wider mode at
+full size. A 1080x2340 screenshot costs a few milliseconds.
 """
 
 from __future__ import annotations
@@ -16,13 +20,18 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
-# Pillow refuses images above twice this many pixels and warns above it; we
-# turn the warning into an error too (see decode). 40 MP is far above any
-# phone screenshot (1080x2340 is 2.5 MP).
-MAX_PIXELS = 40_000_000
+# Refused before decoding: 12 MP is far above any phone screenshot (1080x2340
+# is 2.5 MP) and decodes in at most 48 MB (4 bytes a pixel). Pillow's own
+# guard (a warning above, an error above twice) is set to it as well.
+MAX_PIXELS = 12_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# PNG text chunks are decompressed while the header is read (up to 64 MB in
+# all by default); the checks need none of them.
+PngImagePlugin.MAX_TEXT_MEMORY = 1024 * 1024
+FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")  # what screenshots come as; no other decoder is reached
+TOO_LARGE = "too large"
 
 HASH_BITS = 64
 _SHRINK_TO = 128  # shortest side kept before the final 32x32 resize
@@ -85,29 +94,29 @@ def dhash(img: Image.Image) -> int:
 
 
 def decode(data: bytes) -> Image.Image:
-    """A shrunk greyscale image from encoded bytes; ImageRejected if unsafe or broken."""
+    """A shrunk greyscale image from encoded bytes; ImageRejected if too large or broken."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img: Image.Image = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data), formats=FORMATS)  # the header only
             if img.width * img.height > MAX_PIXELS:
-                raise ImageRejected(f"too many pixels ({img.width}x{img.height})")
-            # JPEG: decode at reduced scale (no-op for other formats).
+                raise ImageRejected(TOO_LARGE)
+            # JPEG: decode at reduced scale, in greyscale (no-op for other formats).
             img.draft("L", (max(_SHRINK_TO, img.width // 8), max(_SHRINK_TO, img.height // 8)))
             img.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageRejected("image too large (decompression bomb guard)") from None
+            raise ImageRejected(TOO_LARGE) from None
         except ImageRejected:
             raise
         except Exception as e:  # Pillow raises many types for broken files
             raise ImageRejected(f"not a readable image ({type(e).__name__})") from None
-    if img.mode not in ("L", "RGB"):
-        img = img.convert("RGBA").convert("RGB") if "A" in img.getbands() or img.mode == "P" else img.convert("RGB")
-    img = img.convert("L")
     factor = min(img.width, img.height) // _SHRINK_TO
-    if factor > 1:
-        img = img.reduce(factor)
-    return img
+    if img.mode == "RGB":
+        img = img.reduce(factor) if factor > 1 else img
+        return img.convert("L")
+    # Alpha is ignored (as RGBA -> RGB does); a palette is looked up straight to grey.
+    img = img.convert("L")
+    return img.reduce(factor) if factor > 1 else img
 
 
 def hash_bytes(data: bytes) -> ImageHashes:

@@ -1,9 +1,12 @@
-"""Check one claimed submission: hash its images, fingerprint its text, find reuse and bursts.
+"""Check one submission: hash its images, fingerprint its text, find reuse and bursts.
 
-`ProofForensics.check` runs once per submission (the record is written in
-one transaction; a second call returns what was stored), never raises for
-a bad image or a database hiccup of its own, and costs no RapidWorkers
-request: it downloads only the proof images the submission already names.
+A check has two steps: `hash_images` (downloads and hashing: slow, run by
+many checks at once, each download under bot.forensics.fetch's deadline)
+and `record` (compares with everything recorded before and writes the
+result in one transaction, one check at a time). `check` does both. A
+submission is recorded once; later calls read back what was stored. A bad
+image never raises (it becomes an "unchecked" flag), and no step costs a
+RapidWorkers request: only the proof images the submission names are fetched.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from storage import forensics as store
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
+    from bot.forensics.fetch import ImageFetcher
+
 log = logging.getLogger("gigdesk.forensics")
 
 # Picked on the benchmark corpus (benchmarks/forensics.py): near-duplicates
@@ -32,7 +37,7 @@ log = logging.getLogger("gigdesk.forensics")
 MAX_PHASH_DISTANCE = 10
 MAX_DHASH_DISTANCE = 10
 MAX_IMAGES_CHECKED = 5
-# Downloads of one submission stop after this many seconds (the post waits for them).
+# Downloads of one submission stop after this many seconds (each has its own shorter deadline).
 IMAGE_BUDGET_SECONDS = 15.0
 MAX_EVIDENCE = 3
 
@@ -41,6 +46,7 @@ DUPLICATE_OTHER_WORKER = "duplicate_other_worker"
 COPIED_TEXT = "copied_text"
 BURST = "burst"
 UNCHECKED = "unchecked"
+CHECKING = "checking"  # not stored: shown while a posted submission's check has not finished
 # Kinds that mean "look before paying" (an unchecked image is only a notice).
 SUSPICIOUS = frozenset({DUPLICATE_SAME_WORKER, DUPLICATE_OTHER_WORKER, COPIED_TEXT, BURST})
 
@@ -121,19 +127,8 @@ def _evidence(row: dict, permalink=None, **extra) -> Evidence:
     )
 
 
-def private_hosts_allowed(rapidworkers_base_url: str) -> bool:
-    """Proof images may come from private addresses only when RapidWorkers itself
-    is on one (the simulator on loopback serves them)."""
-    import ipaddress
-    from urllib.parse import urlsplit
-
-    host = urlsplit(rapidworkers_base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
-        return False
+class CheckInterrupted(Exception):
+    """The check was stopped (the bot is stopping) before it was recorded: it runs again later."""
 
 
 def utc_text(value: str | None) -> str | None:
@@ -168,38 +163,52 @@ class ProofForensics:
         *,
         burst_count: int = 5,
         burst_minutes: int = 10,
-        allow_private_hosts: bool = False,
-        fetch: Callable[[str], bytes] | None = None,
+        fetcher: ImageFetcher | None = None,
         permalink: Callable[[str, str], str | None] | None = None,
     ):
+        from bot.forensics.fetch import ImageFetcher
+
         self._db = db
         self.burst_count = burst_count
         self.burst_minutes = burst_minutes
-        self.allow_private_hosts = allow_private_hosts
-        self._fetch = fetch or self._download
+        self.fetcher = fetcher or ImageFetcher()
         self._permalink = permalink
         self._index = None
         self._lock = threading.Lock()
 
-    def _download(self, url: str) -> bytes:
-        from bot.forensics.fetch import fetch_image
-
-        return fetch_image(url, allow_private=self.allow_private_hosts).data
-
     # --- the check -------------------------------------------------------------------
 
     def check(self, submission_id: int, data: dict) -> Report:
-        """Flags for a claimed submission (stored once; later calls read them back)."""
-        db = self._db()
-        done = store.stored_flags(db, submission_id)
+        """Flags for a submission (stored once; later calls read them back)."""
+        done = store.stored_flags(self._db(), submission_id)
         if done is not None:
             return Report(flags=self.refreshed([Flag.from_dict(f) for f in done]))
+        return self.record(submission_id, data, self.hash_images(data))
+
+    def record(self, submission_id: int, data: dict, images: list[dict]) -> Report:
+        """Compare hashed images, text and timing with what was recorded before, and record the
+        result; one check at a time, so two copies checked together still find each other."""
+        from bot.forensics.text import fingerprint as text_fingerprint
+
+        db = self._db()
+        worker = data.get("worker_id")
         with self._lock:
-            report, images, fingerprint = self._examine(db, submission_id, data)
+            done = store.stored_flags(db, submission_id)
+            if done is not None:
+                return Report(flags=self.refreshed([Flag.from_dict(f) for f in done]))
+            report = Report(images_checked=sum(1 for i in images if i.get("phash") is not None))
+            report.flags += [Flag(UNCHECKED, image_no=i["image_no"], detail=i["error"]) for i in images if i.get("error")]
+            self._duplicates(db, submission_id, worker, images, report)
+            fingerprint = text_fingerprint(data.get("proof_text"))
+            if fingerprint:
+                others = store.same_text(db, fingerprint, other_than_worker=worker, limit=MAX_EVIDENCE)
+                if others:
+                    report.flags.append(Flag(COPIED_TEXT, evidence=tuple(_evidence(r, self._permalink) for r in others)))
+            self._burst(db, worker, data.get("submitted_at"), report)
             store.save_check(
                 db,
                 submission_id,
-                worker_id=data.get("worker_id"),
+                worker_id=worker,
                 submitted_at=utc_text(data.get("submitted_at")),
                 text_fingerprint=fingerprint,
                 images=images,
@@ -208,45 +217,39 @@ class ProofForensics:
             )
         return report
 
-    def _examine(self, db, submission_id: int, data: dict):
-        from bot.forensics.text import fingerprint as text_fingerprint
+    @staticmethod
+    def image_urls(data: dict) -> list[tuple[int, str | None]]:
+        """(image number, address) of the images a check looks at."""
+        found = []
+        for n, image in enumerate((data.get("images") or [])[:MAX_IMAGES_CHECKED], 1):
+            url = (image or {}).get("url") or (image or {}).get("thumbnail_url")
+            found.append((n, url if isinstance(url, str) else None))
+        return found
 
-        worker = data.get("worker_id")
-        report = Report()
-        images = self._hash_images(data, report)
-        self._duplicates(db, submission_id, worker, images, report)
-        fingerprint = text_fingerprint(data.get("proof_text"))
-        if fingerprint:
-            others = store.same_text(db, fingerprint, other_than_worker=worker, limit=MAX_EVIDENCE)
-            if others:
-                report.flags.append(Flag(COPIED_TEXT, evidence=tuple(_evidence(r, self._permalink) for r in others)))
-        self._burst(db, worker, data.get("submitted_at"), report)
-        return report, images, fingerprint
-
-    def _hash_images(self, data: dict, report: Report) -> list[dict]:
+    def hash_images(self, data: dict, stopping: Callable[[], bool] = lambda: False) -> list[dict]:
+        """Download and hash the submission's images: {image_no, url, phash, dhash} or {…, error}.
+        Raises CheckInterrupted when `stopping()` turns true between two images."""
         from bot.forensics.fetch import FetchFailed
         from bot.forensics.hashing import ImageRejected, hash_bytes, to_signed
 
         images = []
         deadline = time.monotonic() + IMAGE_BUDGET_SECONDS
-        for n, image in enumerate((data.get("images") or [])[:MAX_IMAGES_CHECKED], 1):
-            url = (image or {}).get("url") or (image or {}).get("thumbnail_url")
-            record: dict[str, Any] = {"image_no": n, "url": url if isinstance(url, str) else None}
+        for n, url in self.image_urls(data):
+            if stopping():
+                raise CheckInterrupted
+            record: dict[str, Any] = {"image_no": n, "url": url}
             try:
                 if time.monotonic() > deadline:
                     raise FetchFailed("skipped: the earlier images took too long")
-                if not isinstance(url, str):
+                if url is None:
                     raise FetchFailed("no image address")
-                hashes = hash_bytes(self._fetch(url))
+                hashes = hash_bytes(self.fetcher.fetch(url).data)
                 record.update(phash=to_signed(hashes.phash), dhash=to_signed(hashes.dhash))
-                report.images_checked += 1
             except (FetchFailed, ImageRejected) as e:
                 record["error"] = str(e)
-            except Exception as e:  # never let one image stop the post
+            except Exception as e:  # never let one image stop the check
                 log.warning("image %s of a submission could not be checked: %s", n, type(e).__name__)
                 record["error"] = "could not be checked"
-            if record.get("error"):
-                report.flags.append(Flag(UNCHECKED, image_no=n, detail=record["error"]))
             images.append(record)
         return images
 
@@ -315,10 +318,17 @@ class ProofForensics:
         return store.suspicious_ids(self._db(), list(submission_ids))
 
     def flags_for(self, submission_id: int) -> list[Flag]:
-        """The stored flags of a submission, evidence refreshed; [] if it was never checked."""
+        """The stored flags of a submission, evidence refreshed; a CHECKING flag while its check
+        has not finished."""
         try:
             done = store.stored_flags(self._db(), submission_id)
         except Exception as e:  # the card must render even if this read fails
             log.warning("could not read proof flags: %s", type(e).__name__)
             return []
-        return self.refreshed([Flag.from_dict(f) for f in done]) if done else []
+        if done is None:
+            return [Flag(CHECKING)]
+        return self.refreshed([Flag.from_dict(f) for f in done])
+
+    def unfinished_ids(self, submission_ids: list[int]) -> set[int]:
+        """Submissions gigdesk has taken up whose check has not finished (approve-all leaves them out)."""
+        return store.unfinished_ids(self._db(), list(submission_ids))

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.forensics.blocks import flag_lines
+from bot.forensics.blocks import CHECKING_MARK, flag_lines
 from bot.slack import ids
 from bot.slack.mrkdwn import date_token, escape, iso_epoch, link, mention, money, plain, truncate, when
 from bot.slack.view_state import state_choice, state_text
@@ -360,6 +360,7 @@ def _compact_flags(data: dict, *, new_account_days: int, low_approval_rate: floa
     """The card's flags, one short phrase each (a batch row has no room for the evidence)."""
     flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate)
     flags += [f":rotating_light: {COMPACT_FLAG.get(f.kind, escape(f.kind))}" for f in forensics if f.suspicious]
+    flags += [f"{CHECKING_MARK} proof being checked" for f in forensics if f.kind == "checking"]
     return flags
 
 

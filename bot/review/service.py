@@ -21,7 +21,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.connectivity import slack_outage
 from bot.errors import UserError
-from bot.forensics.service import ProofForensics, private_hosts_allowed
+from bot.forensics.fetch import ImageFetcher, Resolver, SandboxOrigin
+from bot.forensics.service import ProofForensics
 from bot.permissions import require_allowed
 from bot.rapidworkers.client import (
     BadRequest,
@@ -34,6 +35,7 @@ from bot.rapidworkers.client import (
     Submission,
 )
 from bot.review.blocks import BATCH_SIZE, batch_message, batch_metadata, batch_row_blocks, fraud_flags, metadata, review_message
+from bot.review.proof_checks import ProofCheckQueue
 from bot.review.routing import Routes
 from bot.services import Services
 from bot.slack import errors as slack_errors
@@ -132,17 +134,28 @@ class ReviewService:
         self._last_post: dict[str, float] = {}  # per channel: Slack's limit is per channel
         self._message_locks = [threading.Lock() for _ in range(64)]  # striped by submission id or message
         self.routes = Routes(services)
+        self._stopping = threading.Event()
         self.forensics = (
             ProofForensics(
                 lambda: self.s.store.db,
                 burst_count=self.settings.burst_count,
                 burst_minutes=self.settings.burst_minutes,
-                allow_private_hosts=private_hosts_allowed(self.settings.rapidworkers_base_url),
+                fetcher=ImageFetcher(sandbox=SandboxOrigin.of(self.settings.rapidworkers_base_url),
+                                     resolver=Resolver(self.settings.proof_dns)),
                 permalink=self._permalink,
             )
             if self.settings.forensics
             else None
         )
+        # Proof checks run beside posting, after it (bot.review.proof_checks).
+        self.checks = ProofCheckQueue(self, self.forensics) if self.forensics else None
+
+    def stop(self) -> None:
+        """The bot is stopping: the sync posts nothing more, proof checks stop (both resume at
+        the next start). Returns at once; checks.wait() waits for a running check."""
+        self._stopping.set()
+        if self.checks is not None:
+            self.checks.stop()
 
     @property
     def db(self):
@@ -186,14 +199,14 @@ class ReviewService:
     def _permalink(self, channel: str, ts: str) -> str | None:
         return self.s.slack.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
 
-    def _check_proofs(self, row: SubmissionRow) -> None:
-        """Proof forensics after the claim, before the post; never stops the post."""
-        if self.forensics is None:
-            return
-        try:
-            self.forensics.check(row.submission_id, row.data)
-        except Exception as e:
-            log.warning("proof checks of submission %s failed: %s", row.submission_id, type(e).__name__)
+    def being_checked(self, submission_ids: list[int]) -> set[int]:
+        """Submissions taken up whose proof check has not finished: approve-all leaves them out."""
+        return self.forensics.unfinished_ids(submission_ids) if self.forensics else set()
+
+    def _check_proofs(self, rows: list[SubmissionRow]) -> None:
+        """Queue the proof checks of just-posted submissions; their cards update when each is done."""
+        if self.checks is not None:
+            self.checks.queue([(row.submission_id, row.data) for row in rows])
 
     def _message_lock(self, key: int) -> threading.Lock:
         return self._message_locks[key % len(self._message_locks)]
@@ -290,6 +303,8 @@ class ReviewService:
             for campaign, _ in todo:
                 if campaign.id not in incomplete:
                     records.save_campaign_counts(self.db, [_counts(campaign)])
+            if self.checks is not None:
+                self.checks.resume()
             return report
 
     def _new_by_channel(self, todo: list[tuple[Campaign, list[Submission]]], report: SyncReport) -> dict[str, list[tuple[Campaign, Submission]]]:
@@ -322,7 +337,7 @@ class ReviewService:
             unit = queues[channel].popleft()
             if not queues[channel]:
                 del queues[channel]
-            if report.slack_down:  # not claimed: the next sync posts them
+            if report.slack_down or self._stopping.is_set():  # not claimed: the next sync posts them
                 incomplete.update(c.id for c, _ in unit)
                 continue
             posted = self._post_unit(channel, unit, report, batch=len(new_by_channel[channel]) > self.settings.batch_above)
@@ -353,8 +368,6 @@ class ReviewService:
     def _post_batch(self, rows: list[SubmissionRow], channel: str, report: SyncReport, *, recovered: bool = False) -> bool:
         """Post claimed submissions as one batch message whose metadata names them all; record
         each row (channel, ts, row index); on a certain failure, release every claim."""
-        for row in rows:
-            self._check_proofs(row)
         self._pace(channel)
         sids = [r.submission_id for r in rows]
         try:
@@ -376,6 +389,7 @@ class ReviewService:
             # Otherwise it may be in the channel: the next sync looks for it by its metadata.
             return False
         subs.mark_batch_posted(self.db, sids, response["channel"], response["ts"])
+        self._check_proofs(rows)
         if recovered:
             report.recovered += len(rows)
         else:
@@ -395,7 +409,6 @@ class ReviewService:
     def _post_claimed(self, row: SubmissionRow, report: SyncReport, *, recovered: bool = False) -> bool:
         """Post a claimed submission; record it; on a certain failure, release the claim."""
         channel = row.target_channel or cast(str, self.settings.review_channel)
-        self._check_proofs(row)
         self._pace(channel)
         try:
             response = self._post(row, channel)
@@ -421,6 +434,7 @@ class ReviewService:
                 report.errors.append(f"submission {row.submission_id}: could not post it ({type(e).__name__})")
             return False
         subs.mark_posted(self.db, row.submission_id, response["channel"], response["ts"])
+        self._check_proofs([row])
         if recovered:
             report.recovered += 1
         else:

@@ -87,7 +87,9 @@ def test_kill_9_during_an_approval_is_settled_from_upstream_at_restart(sandbox, 
     cid = sandbox.add_campaign("Kill mid-approval", status="Active", pay="0.50")
     sid = sandbox.add_submission(cid)
     db_path = str(tmp_path / "gigdesk.db")
-    env = bot_env(slack, sandbox, db_path, PORT=str(free_port()), GIGDESK_POLL_SECONDS="3600")
+    # Proof checks off: the message updates counted are the approval's (a check's own update is
+    # tested in tests/bot/forensics/test_checks_beside_posting.py).
+    env = bot_env(slack, sandbox, db_path, PORT=str(free_port()), GIGDESK_POLL_SECONDS="3600", GIGDESK_FORENSICS="off")
     balance = sandbox.balance
     bot = BotProcess(env, "serve", workdir=tmp_path).wait_healthy()
     try:

@@ -317,6 +317,7 @@ def test_approve_all_rebuilds_review_messages(rw, sandbox, slack, bot):
     campaign = sandbox.add_campaign("Follow us", pay="0.50", total=10)
     sids = [sandbox.add_submission(campaign) for _ in range(3)]
     assert bot.review.sync().posted == 3
+    assert bot.review.checks.wait(20)  # approve-all leaves out submissions still being checked
     detail = rw.command(f"campaign {campaign}")
     offer = rw.click(ids.CAMPAIGN_APPROVE_ALL, buttons(detail)[ids.CAMPAIGN_APPROVE_ALL])
     assert "*Cost*" in text_of(offer) and "$1.50" in text_of(offer) and "*3*" in text_of(offer)

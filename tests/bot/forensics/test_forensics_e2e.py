@@ -1,6 +1,6 @@
-"""Proof forensics end to end: the simulator serves real PNG/JPEG proof images, the bot's sync
-downloads and hashes them after the claim and before the post, and the review card names the
-evidence. Over real HTTP: bot <-> RapidWorkers simulator, bot <-> Slack stand-in."""
+"""Proof forensics end to end: the simulator serves real PNG/JPEG proof images; the bot's sync posts
+each card, then its proof check downloads and hashes them beside posting and rebuilds the card,
+which names the evidence. Over real HTTP: bot <-> RapidWorkers simulator, bot <-> Slack stand-in."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ COPIED = "Left a five star review on the listing, my name there is Sam."
 @pytest.fixture
 def campaign(sandbox):
     return sandbox.add_campaign("Review our cafe", status="Active", pay="0.40", total=50)
+
+
+def synced(bot):
+    """One sync, and the proof checks of what it posted (their cards rebuilt)."""
+    report = bot.review.sync()
+    assert bot.review.checks is None or bot.review.checks.wait(20)
+    return report
 
 
 def card(slack, bot, sid):
@@ -44,7 +51,7 @@ def test_a_screenshot_shared_between_workers_is_flagged_with_the_evidence(bot, s
     first = sandbox.add_submission(campaign, worker_id=maria, pictures=[7000], proof_text="Reviewed it as maria k, thanks")
     # omar sends maria's screenshot as a JPEG near-duplicate, as his image 2
     second = sandbox.add_submission(campaign, worker_id=omar, pictures=[7002, (7000, 1)], proof_text="My review is up, name Omar Z")
-    report = bot.review.sync()
+    report = synced(bot)
     assert report.posted == 2 and not report.errors
     assert flag_text(card(slack, bot, first)) == ""
     text = flag_text(card(slack, bot, second))
@@ -62,7 +69,7 @@ def test_a_worker_reusing_their_own_screenshot_is_told_apart(bot, sandbox, slack
     worker = sandbox.add_worker("repeat_rita")
     first = sandbox.add_submission(campaign, worker_id=worker, pictures=[7100])
     second = sandbox.add_submission(other_campaign, worker_id=worker, pictures=[(7100, 3)])
-    bot.review.sync()
+    synced(bot)
     text = flag_text(card(slack, bot, second))
     assert f"*duplicate screenshot* (same worker): image 1 matches image 1 of their submission `{first}`, pending" in text
     assert "another worker" not in text
@@ -71,7 +78,7 @@ def test_a_worker_reusing_their_own_screenshot_is_told_apart(bot, sandbox, slack
 def test_distinct_screenshots_of_the_same_app_screen_are_not_flagged(bot, sandbox, slack, campaign):
     # Keys with the same remainder mod 5 share a template: same app, theme and layout.
     sids = [sandbox.add_submission(campaign, pictures=[7200 + 5 * n]) for n in range(6)]
-    bot.review.sync()
+    synced(bot)
     for sid in sids:
         assert "duplicate" not in flag_text(card(slack, bot, sid))
     assert wait_for(lambda: len(proof_store.hashes_since(bot.db, 0)) == 6)
@@ -80,7 +87,7 @@ def test_distinct_screenshots_of_the_same_app_screen_are_not_flagged(bot, sandbo
 def test_evidence_shows_the_other_submissions_status_as_it_is_now(bot, sandbox, slack, poster, campaign):
     first = sandbox.add_submission(campaign, pictures=[7300])
     second = sandbox.add_submission(campaign, pictures=[(7300, 1)])
-    bot.review.sync()
+    synced(bot)
     assert "pending" in flag_text(card(slack, bot, second))
     poster.click(ids.REVIEW_APPROVE, str(first), message_ts=subs.get(bot.db, first).ts)
     wait_for(lambda: subs.get(bot.db, first).state == "approved")
@@ -100,7 +107,7 @@ def test_copied_proof_text_across_workers_is_flagged_but_not_template_text(bot, 
     e = sandbox.add_submission(campaign, proof_text="done")
     f = sandbox.add_submission(campaign, proof_text="Task completed successfully!")
     g = sandbox.add_submission(campaign, proof_text="task completed successfully")  # a template, not a copy
-    bot.review.sync()
+    synced(bot)
     assert flag_text(card(slack, bot, a)) == ""
     text = flag_text(card(slack, bot, b))
     assert f":rotating_light: *copied proof text*: same as submission `{a}`" in text
@@ -116,7 +123,7 @@ def test_a_burst_of_submissions_is_flagged(make_bot, sandbox, slack, campaign):
     burst = [sandbox.add_submission(campaign, worker_id=fast, submitted_at=start + timedelta(minutes=n)) for n in range(7)]
     calm = [sandbox.add_submission(campaign, worker_id=steady, submitted_at=start + timedelta(minutes=15 * n)) for n in range(7)]
     bot = make_bot(GIGDESK_BURST_COUNT="5", GIGDESK_BURST_MINUTES="10")
-    bot.review.sync()
+    synced(bot)
     flags = [flag_text(card(slack, bot, sid)) for sid in burst]
     # the 6th and 7th in ten minutes are over the limit of 5
     assert ["burst" in f for f in flags] == [False] * 5 + [True] * 2
@@ -129,17 +136,17 @@ def test_the_burst_limit_is_a_setting(make_bot, sandbox, slack, campaign):
     fast = sandbox.add_worker("speedy")
     burst = [sandbox.add_submission(campaign, worker_id=fast, submitted_at=start + timedelta(minutes=n)) for n in range(7)]
     bot = make_bot(GIGDESK_BURST_COUNT="7")
-    bot.review.sync()
+    synced(bot)
     assert not any("burst" in flag_text(card(slack, bot, sid)) for sid in burst)
 
 
 def test_images_that_cannot_be_checked_are_named_and_the_post_still_happens(bot, sandbox, slack, campaign):
     sid = sandbox.add_submission(campaign, pictures=[7400, -1, -2, -3])
-    report = bot.review.sync()
+    report = synced(bot)
     assert report.posted == 1 and not report.errors
     text = flag_text(card(slack, bot, sid))
     assert ":grey_question: image 2 could not be checked (not an image (text/html))" in text
-    assert ":grey_question: image 3 could not be checked (image too large (decompression bomb guard))" in text
+    assert ":grey_question: image 3 could not be checked (too large)" in text
     assert ":grey_question: image 4 could not be checked (HTTP 404)" in text
     assert "image 1 could not" not in text
     assert [r["phash"] is not None for r in _images(bot, sid)] == [True, False, False, False]
@@ -155,13 +162,13 @@ def test_proof_checks_cost_no_rapidworkers_request_and_send_no_secret(make_bot, 
         sandbox.add_submission(campaign, pictures=[7500 + n, (7500, 1)])
     off = make_bot(GIGDESK_FORENSICS="off", GIGDESK_DB=str(slack_db_path(make_bot, "off")))
     sandbox.reset_log()
-    off.review.sync()
+    synced(off)
     without = [(r.method, r.path) for r in sandbox.requests]
     assert sandbox.image_requests == []
     slack_calls = len(slack.calls_to("chat.postMessage"))
     on = make_bot(GIGDESK_DB=str(slack_db_path(make_bot, "on")))
     sandbox.reset_log()
-    on.review.sync()
+    synced(on)
     assert [(r.method, r.path) for r in sandbox.requests] == without
     assert len(slack.calls_to("chat.postMessage")) == 2 * slack_calls
     assert len(sandbox.image_requests) == 6
@@ -183,9 +190,9 @@ def test_a_failed_post_is_retried_with_the_stored_check_not_a_second_one(make_bo
     second = sandbox.add_submission(campaign, pictures=[(7600, 2)])
     bot = make_bot()
     slack.fail_next("chat.postMessage", error="internal_error", status=500)  # may or may not be posted
-    report = bot.review.sync()  # a Slack 5xx stops this run's posting (nothing more is posted)
+    report = synced(bot)  # a Slack 5xx stops this run's posting (nothing more is posted)
     assert report.failed == 1 and report.posted == 0 and subs.get(bot.db, first).state == "claimed"
-    again = bot.review.sync()
+    again = synced(bot)
     assert again.recovered == 1 and again.posted == 1
     posted = [m.metadata["event_payload"]["submission_id"] for m in slack.messages("C_REVIEW", include_replies=False)
               if (m.metadata or {}).get("event_type") == ids.SUBMISSION_EVENT]
@@ -200,7 +207,7 @@ def test_hostile_worker_names_in_evidence_are_escaped(bot, sandbox, slack, campa
     hostile = sandbox.add_worker("<!channel> <https://evil.example|bank>")
     first = sandbox.add_submission(campaign, worker_id=hostile, pictures=[7700], proof_text=COPIED)
     second = sandbox.add_submission(campaign, pictures=[(7700, 1)], proof_text=COPIED)
-    bot.review.sync()
+    synced(bot)
     message = card(slack, bot, second)
     text = parsed_text(message.blocks, message.text)
     assert "<!channel>" not in text and "<https://evil.example" not in text
@@ -212,7 +219,7 @@ def test_forensics_off_adds_no_flags_and_fetches_nothing(make_bot, sandbox, slac
     sandbox.add_submission(campaign, pictures=[7800], proof_text=COPIED)
     second = sandbox.add_submission(campaign, pictures=[(7800, 1)], proof_text=COPIED)
     bot = make_bot(GIGDESK_FORENSICS="off")
-    assert bot.review.sync().posted == 2
+    assert synced(bot).posted == 2
     assert flag_text(card(slack, bot, second)) == "" and sandbox.image_requests == []
 
 
@@ -223,7 +230,7 @@ def test_the_demo_simulator_shows_planted_reuse(make_bot, slack, tmp_path):
     with Sandbox() as demo:
         bot = RunningBot(bot_env(slack, demo, str(tmp_path / "demo.db"))).start()
         try:
-            bot.review.sync()
+            synced(bot)
             texts = [flag_text(m) for m in slack.messages("C_REVIEW", include_replies=False)]
         finally:
             bot.stop()
@@ -236,7 +243,7 @@ def test_flagged_submissions_are_known_for_approve_all_and_the_digest(bot, sandb
     clean = sandbox.add_submission(campaign, pictures=[7900])
     shared = sandbox.add_submission(campaign, pictures=[(7900, 1)])
     unchecked = sandbox.add_submission(campaign, pictures=[-1])  # a notice, not a suspicion
-    bot.review.sync()
+    synced(bot)
     assert bot.review.forensics.suspicious_ids([clean, shared, unchecked]) == {shared}
     assert proof_store.suspicious_waiting_count(bot.db) == 1
 
@@ -259,7 +266,7 @@ def test_rw_worker_shows_history_flags_and_block(rw, bot, sandbox, slack, campai
     sandbox.add_submission(campaign, worker_id=honest, pictures=[8000], proof_text="Reviewed as Hana, five stars given")
     first = sandbox.add_submission(campaign, worker_id=cheat, pictures=[8002])
     second = sandbox.add_submission(other_campaign, worker_id=cheat, pictures=[(8002, 1), (8000, 2)], proof_text="Reviewed as Hana, five stars given")
-    bot.review.sync()
+    synced(bot)
     before = sandbox.count()
     shown = text_of(rw.command(f"worker {cheat}"))
     assert sandbox.count() == before  # read from gigdesk's own records: no RapidWorkers request
@@ -280,7 +287,7 @@ def test_the_digest_counts_flagged_submissions_waiting(rw, bot, sandbox, slack, 
     sandbox.add_submission(campaign, pictures=[8100])
     shared = sandbox.add_submission(campaign, pictures=[(8100, 1)])
     sandbox.add_submission(campaign, pictures=[-1])  # unchecked: not counted
-    bot.review.sync()
+    synced(bot)
 
     def digest_text():
         rw.command("digest")
@@ -303,7 +310,7 @@ def test_approve_all_leaves_out_a_reused_screenshot_but_not_an_unchecked_image(r
     clean = sandbox.add_submission(campaign, pictures=[8100])
     shared = sandbox.add_submission(campaign, pictures=[(8100, 1)])
     unchecked = sandbox.add_submission(campaign, pictures=[-1])
-    bot.review.sync()
+    synced(bot)
 
     offer = rw.command(f"approve-all {campaign}")
     text = text_of(offer)

@@ -10,9 +10,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bot.forensics.blocks import flag_lines
+from bot.forensics.fetch import HOST_SKIPPED, FetchFailed, HostBreaker, SandboxOrigin, is_public
 from bot.forensics.hashing import ImageRejected, decode, hamming, hash_bytes, phash, to_signed, to_unsigned
 from bot.forensics.index import HashIndex
-from bot.forensics.service import MAX_DHASH_DISTANCE, MAX_PHASH_DISTANCE, Evidence, Flag, busiest_window, private_hosts_allowed, utc_text
+from bot.forensics.service import MAX_DHASH_DISTANCE, MAX_PHASH_DISTANCE, Evidence, Flag, busiest_window, utc_text
 from bot.forensics.text import MIN_LENGTH, fingerprint, normalise
 from sandbox.images import bomb_png, encode, near_duplicate, screenshot
 
@@ -73,8 +74,8 @@ def test_signed_storage_round_trip():
 @pytest.mark.parametrize(
     "data, reason",
     [
-        (bomb_png(), "decompression bomb"),
-        (bomb_png(7000, 7000), "decompression bomb"),  # 49 MP: over our 40 MP, under twice it (Pillow only warns)
+        (bomb_png(), "too large"),
+        (bomb_png(4000, 3001), "too large"),  # 12,004,000 pixels: over the 12 MP cap, under twice it (Pillow only warns)
         (b"GIF89a not really", "not a readable image"),
         (b"", "not a readable image"),
         (encode(screenshot(1, size=SMALL))[:300], "not a readable image"),  # truncated
@@ -85,6 +86,16 @@ def test_unsafe_or_broken_images_are_refused_with_a_reason(data, reason):
     with pytest.raises(ImageRejected) as e:
         hash_bytes(data)
     assert reason in str(e.value)
+
+
+def test_the_pixel_cap_is_read_from_the_header_and_an_image_at_it_is_hashed():
+    at_cap = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (200, 30, 30)).save(at_cap, "PNG")  # exactly 12,000,000 pixels
+    assert hash_bytes(at_cap.getvalue()).phash is not None
+    over = io.BytesIO()
+    Image.new("P", (4000, 3001)).save(over, "PNG")
+    with pytest.raises(ImageRejected, match="^too large$"):
+        hash_bytes(over.getvalue())
 
 
 # --- index -------------------------------------------------------------------------------
@@ -127,10 +138,57 @@ def test_busiest_window_and_times():
     assert utc_text("yesterday") is None and utc_text(None) is None
 
 
-def test_private_hosts_only_when_rapidworkers_itself_is_on_one():
-    assert private_hosts_allowed("http://127.0.0.1:8765")
-    assert private_hosts_allowed("http://localhost:8765")
-    assert not private_hosts_allowed("https://api.rapidworkers.io")
+def test_the_sandbox_allowance_is_rapidworkers_own_private_origin_only():
+    import ipaddress
+
+    ip = ipaddress.ip_address
+    sandbox = SandboxOrigin.of("http://127.0.0.1:8765")
+    assert sandbox is not None and sandbox.admits("http", ip("127.0.0.1"), 8765)
+    assert not sandbox.admits("http", ip("127.0.0.1"), 8766)  # another port of the same host
+    assert not sandbox.admits("https", ip("127.0.0.1"), 8765)
+    assert not sandbox.admits("http", ip("127.0.0.2"), 8765)
+    assert not sandbox.admits("http", ip("::ffff:127.0.0.1"), 8765)
+    local = SandboxOrigin.of("http://localhost:8765")
+    assert local is not None and local.admits("http", ip("::1"), 8765) and not local.admits("http", ip("10.0.0.1"), 8765)
+    assert SandboxOrigin.of("https://api.rapidworkers.io") is None  # a name: no exception at all
+    assert SandboxOrigin.of("https://8.8.8.8") is None
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "255.255.255.255",
+    "224.0.0.1", "239.1.2.3", "240.0.0.1", "192.0.0.1", "192.0.2.1", "198.18.0.1", "198.51.100.1", "203.0.113.1", "192.88.99.1",
+    "::1", "::", "fe80::1", "fc00::1", "fd12::1", "fec0::1", "ff02::1", "ff0e::1", "2001:db8::1", "3fff::1", "5f00::1", "100::1",
+    "::ffff:127.0.0.1", "::ffff:8.8.8.8", "::127.0.0.1", "::10.0.0.1",  # IPv4-mapped and -compatible: always refused
+    "2002:7f00:1::1", "2002:a9fe:a9fe::1", "2002:c0a8:101::1",  # 6to4 of 127.0.0.1, 169.254.169.254, 192.168.1.1
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::808:808",  # NAT64 of private addresses; local-use NAT64
+    "2001::1", "2001:2::1",
+])
+def test_special_purpose_addresses_are_not_public(address):
+    import ipaddress
+
+    assert not is_public(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.216.34", "2606:4700::1111", "2a00:1450:4001::1", "64:ff9b::808:808", "2002:808:808::1"])
+def test_public_addresses_are_public(address):
+    import ipaddress
+
+    assert is_public(ipaddress.ip_address(address))
+
+
+def test_the_breaker_skips_a_host_for_a_while_then_tries_again():
+    now = [1000.0]
+    breaker = HostBreaker(seconds=300, clock=lambda: now[0])
+    breaker.refuse_if_down("img.example:443")
+    breaker.trip("img.example:443")
+    with pytest.raises(FetchFailed, match=f"^{HOST_SKIPPED}$"):
+        breaker.refuse_if_down("img.example:443")
+    breaker.refuse_if_down("img.example:8443")  # another port, another host
+    now[0] += 299.9
+    with pytest.raises(FetchFailed):
+        breaker.refuse_if_down("img.example:443")
+    now[0] += 0.2
+    breaker.refuse_if_down("img.example:443")
 
 
 # --- Pillow-drawn images (no corpus, no network) ---------------------------------------------

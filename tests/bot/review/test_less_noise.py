@@ -220,6 +220,7 @@ def test_a_backlog_past_batch_above_is_posted_as_batches_of_ten(bot, sandbox, sl
     sids += [flagged, dupe_a, dupe_b]
     report = bot.review.sync()
     assert report.posted == 25 and not report.errors
+    assert bot.review.checks.wait(30)  # the proof checks ran after the posts and rebuilt the batch messages
     batches = batch_messages(slack, "C_REVIEW")
     assert [len(m.metadata["event_payload"]["submission_ids"]) for m in batches] == [10, 10, 5]
     assert single_messages(slack, "C_REVIEW") == []

@@ -37,6 +37,13 @@ def message_parsed_text(message) -> str:
 
 
 @pytest.fixture
+def bot(make_bot):
+    """Proof checks off: the message updates counted here are the clicks' (the check's own update
+    of a card is tested in tests/bot/forensics/test_checks_beside_posting.py)."""
+    return make_bot(GIGDESK_FORENSICS="off")
+
+
+@pytest.fixture
 def campaign(sandbox):
     cid = sandbox.add_campaign("Like our page", status="Active", pay="0.50", total=20)
     return cid

@@ -20,6 +20,13 @@ UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 
 @pytest.fixture
+def bot(make_bot):
+    """Proof checks off: every chat.update counted here is a click's (the check's own update of the
+    card is tested in tests/bot/forensics/test_checks_beside_posting.py)."""
+    return make_bot(GIGDESK_FORENSICS="off")
+
+
+@pytest.fixture
 def campaign(sandbox):
     return sandbox.add_campaign("Review our shop", status="Active", pay="0.75", total=20,
                                 proof_required_description=REQUIREMENT)

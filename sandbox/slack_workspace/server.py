@@ -28,6 +28,11 @@ What it checks, like Slack:
 * optional per-channel rate limit of ``chat.postMessage``: HTTP 429,
   ``Retry-After: <whole seconds ≥ 1>``, ``{"ok": false, "error": "ratelimited"}``.
 
+Faults a test can ask for: ``fail_next`` (an error answer, nothing changed),
+``hold`` (a call held before or after it takes effect) and
+``drop_after_store`` (the call takes effect, then the connection is closed
+without an answer).
+
 ``calls`` records every request, including the refused ones; each ``Call``
 also carries the HTTP ``status`` and the ``error`` it was answered with, so
 "posted exactly once" is best asserted on ``messages()``, not on
@@ -36,6 +41,7 @@ also carries the HTTP ``status`` and the ``error`` it was answered with, so
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -194,6 +200,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
         self._failures: dict[str, deque] = {}
         self._holds: dict[str, deque] = {}
         self._held: dict[str, int] = {}
+        self._drops: dict[str, int] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._last_us = 0
 
@@ -362,6 +369,14 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
         the client has gone.  See holding()."""
         with self._lock:
             self._holds.setdefault(method, deque()).append([int(skip), float(seconds), bool(after_store)])
+
+    def drop_after_store(self, method: str, *, count: int = 1) -> None:
+        """The next ``count`` calls of ``method`` take effect (a message is
+        stored), then the connection is closed without an answer: Slack did
+        it, but the client only sees the connection drop (its call is
+        recorded with ``error="connection_dropped"``)."""
+        with self._lock:
+            self._drops[method] = self._drops.get(method, 0) + int(count)
 
     def holding(self, method: str | None = None) -> int:
         """How many calls (of ``method``) are being held right now."""
@@ -544,7 +559,21 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
             resp.headers[k] = v
         return resp
 
+    def _take_drop(self, method: str) -> bool:
+        with self._lock:
+            if self._drops.get(method, 0) <= 0:
+                return False
+            self._drops[method] -= 1
+            return True
+
     def _api(self, request: Request, method: str) -> Response:
+        if self._take_drop(method):
+            self._api_call(request, method, dropped=True)
+            sock = request.environ.get("werkzeug.socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # werkzeug's write of the answer then fails quietly
+            return Response(b"", status=500)
         hold = self._take_hold(method)
         if hold is None:
             return self._api_call(request, method)
@@ -559,7 +588,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
             self._wait_held(method, request, seconds)
         return response
 
-    def _api_call(self, request: Request, method: str) -> Response:
+    def _api_call(self, request: Request, method: str, *, dropped: bool = False) -> Response:
         header_token = None
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
@@ -599,6 +628,8 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
                 payload = handler(args)
                 payload = {"ok": True, **payload}
                 call.status, call.ok = 200, True
+                if dropped:  # done, but the answer never reaches the client
+                    call.error = "connection_dropped"
                 return self._json(payload, 200, headers)
             except _ApiError as e:
                 call.status, call.ok, call.error = e.status, False, e.error

@@ -92,6 +92,27 @@ def test_approve_all_pays_only_for_the_submissions_it_offered(drive, sandbox):
     assert rw.bot.review.sync().posted == 40  # the unseen ones still go to review; the approved two do not
 
 
+def test_approve_all_spends_no_request_on_a_submission_decided_on_the_website(drive, sandbox):
+    """Confirm re-reads only the submissions still pending (status=Pending): one decided
+    on the RapidWorkers website after the offer costs no money request at all, rather
+    than one that RapidWorkers refuses with "already processed"."""
+    rw = drive()
+    campaign = sandbox.add_campaign("Decided elsewhere", pay="1.00", total=10)
+    sids = [sandbox.add_submission(campaign) for _ in range(3)]
+    assert rw.bot.review.sync().posted == 3
+    offer = rw.command(f"approve-all {campaign}")
+    assert "*3*" in text_of(offer) and "$3.00" in text_of(offer)
+    sandbox.decide_on_website(sids[0], "Approved")
+    sandbox.decide_on_website(sids[1], "Rejected")
+    sandbox.reset_log()
+
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    assert "Approved 1 of the 3" in done and "2 skipped" in done, done
+    money = [r.path for r in sandbox.requests if r.method == "POST" and "/submissions/" in r.path]
+    assert money == [f"/api/campaigns/{campaign}/submissions/{sids[2]}/approve/"], money
+    assert sandbox.balance == Decimal("998.00")  # the website's approval and ours
+
+
 def test_a_server_error_stops_approve_all_without_retrying(drive, sandbox):
     rw = drive()
     campaign = sandbox.add_campaign("Flaky", pay="1.00", total=10)

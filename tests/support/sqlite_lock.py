@@ -1,0 +1,42 @@
+"""Line concurrent writers up at SQLite's write lock, to make a race deterministic.
+
+The test holds the database's write lock from a connection of its own
+(BEGIN IMMEDIATE); every writer of the bot then waits at its own BEGIN
+IMMEDIATE (the busy timeout), having done whatever it does before its write
+transaction. Once the expected number of threads wait there, the test lets go
+and they take the lock one after the other. Nothing of the bot is replaced:
+the threads are only looked at (their innermost Python frame).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import sys
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def write_lock_held(db_path: str) -> Iterator[None]:
+    """Hold the database's write lock until the block ends (then roll back: nothing written)."""
+    conn = sqlite3.connect(db_path, isolation_level=None, timeout=10)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        conn.close()
+
+
+def threads_waiting_to_write() -> int:
+    """Threads of this process inside a BEGIN IMMEDIATE (sqlite-utils' Database.execute):
+    while write_lock_held() holds the lock, each of them is waiting for it."""
+    waiting = 0
+    for frame in sys._current_frames().values():
+        code = frame.f_code
+        if code.co_name == "execute" and "sqlite_utils" in code.co_filename:
+            sql = frame.f_locals.get("sql")
+            if isinstance(sql, str) and sql.strip().upper() == "BEGIN IMMEDIATE":
+                waiting += 1
+    return waiting

@@ -33,6 +33,9 @@ Faults a test can ask for: ``fail_next`` (an error answer, nothing changed),
 ``drop_after_store`` (the call takes effect, then the connection is closed
 without an answer).
 
+``/_deliver`` sends a signed interaction on to the app as Slack would, and
+records when (see delivery.py): click-to-update times on one clock.
+
 ``calls`` records every request, including the refused ones; each ``Call``
 also carries the HTTP ``status`` and the ``error`` it was answered with, so
 "posted exactly once" is best asserted on ``messages()``, not on
@@ -61,9 +64,10 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.loopback import LoopbackServer
 from sandbox.slack_workspace.arguments import _JSON_FIELDS, _ApiError, _dec
+from sandbox.slack_workspace.delivery import InteractionDelivery
 from sandbox.slack_workspace.files import FileMethods
 from sandbox.slack_workspace.methods import WebApiMethods, _real_name
-from sandbox.slack_workspace.records import Call, Message
+from sandbox.slack_workspace.records import Call, Delivery, Message
 from sandbox.slack_workspace.response_urls import ResponseUrls
 from sandbox.slack_workspace.views import ViewMethods
 
@@ -144,7 +148,7 @@ def bind_response_url(url: str, *, channel: str | None, user: str | None, messag
     return False
 
 
-class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
+class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, InteractionDelivery):
     """A local Slack Web API (see the module docstring)."""
 
     def __init__(
@@ -201,6 +205,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
         self._holds: dict[str, deque] = {}
         self._held: dict[str, int] = {}
         self._drops: dict[str, int] = {}
+        self._deliveries: list[Delivery] = []
         self._buckets: dict[str, tuple[float, float]] = {}
         self._last_us = 0
 
@@ -520,6 +525,8 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
                 response = self._hook(request, path[len("/hooks/"):])
             elif path.startswith("/files-pri/"):
                 response = self._download(request, path[len("/files-pri/"):])
+            elif path == "/_deliver":
+                response = self._deliver(request)
             else:
                 response = Response("not found", status=404, mimetype="text/plain")
         except Exception as exc:  # a bug in the stand-in must be visible, not a hang

@@ -29,14 +29,28 @@ def write_lock_held(db_path: str) -> Iterator[None]:
         conn.close()
 
 
-def threads_waiting_to_write() -> int:
+def threads_waiting_to_write(on_behalf_of: object | None = None) -> int:
     """Threads of this process inside a BEGIN IMMEDIATE (sqlite-utils' Database.execute):
-    while write_lock_held() holds the lock, each of them is waiting for it."""
+    while write_lock_held() holds the lock, each of them is waiting for it.
+
+    `on_behalf_of`: count only threads with that object's method on their stack (e.g. one
+    bot's CommandService), so another bot's threads in the same process are not counted."""
     waiting = 0
     for frame in sys._current_frames().values():
         code = frame.f_code
-        if code.co_name == "execute" and "sqlite_utils" in code.co_filename:
-            sql = frame.f_locals.get("sql")
-            if isinstance(sql, str) and sql.strip().upper() == "BEGIN IMMEDIATE":
-                waiting += 1
+        if code.co_name != "execute" or "sqlite_utils" not in code.co_filename:
+            continue
+        sql = frame.f_locals.get("sql")
+        if not (isinstance(sql, str) and sql.strip().upper() == "BEGIN IMMEDIATE"):
+            continue
+        if on_behalf_of is None or _on_stack(frame, on_behalf_of):
+            waiting += 1
     return waiting
+
+
+def _on_stack(frame, owner: object) -> bool:
+    while frame is not None:
+        if frame.f_locals.get("self") is owner:
+            return True
+        frame = frame.f_back
+    return False

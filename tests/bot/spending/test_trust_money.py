@@ -74,6 +74,16 @@ def audit(bot) -> list[records.AuditEntry]:
     return records.audit_since(bot.db, "2000")
 
 
+def three_posted_and_offered(rw, sandbox, title: str) -> tuple[str, list[int], dict]:
+    """A campaign paying $1.00 with three submissions posted for review, and its approve-all offer."""
+    campaign = sandbox.add_campaign(title, pay="1.00", total=10)
+    sids = [sandbox.add_submission(campaign) for _ in range(3)]
+    assert rw.bot.review.sync().posted == 3
+    offer = rw.command(f"approve-all {campaign}")
+    assert "*3*" in text_of(offer) and "$3.00" in text_of(offer)
+    return campaign, sids, offer
+
+
 # --- approve-all pays only for what was offered ----------------------------------------------
 
 
@@ -99,11 +109,7 @@ def test_approve_all_spends_no_request_on_a_submission_decided_on_the_website(dr
     on the RapidWorkers website after the offer costs no money request at all, rather
     than one that RapidWorkers refuses with "already processed"."""
     rw = drive()
-    campaign = sandbox.add_campaign("Decided elsewhere", pay="1.00", total=10)
-    sids = [sandbox.add_submission(campaign) for _ in range(3)]
-    assert rw.bot.review.sync().posted == 3
-    offer = rw.command(f"approve-all {campaign}")
-    assert "*3*" in text_of(offer) and "$3.00" in text_of(offer)
+    campaign, sids, offer = three_posted_and_offered(rw, sandbox, "Decided elsewhere")
     sandbox.decide_on_website(sids[0], "Approved")
     sandbox.decide_on_website(sids[1], "Rejected")
     sandbox.reset_log()
@@ -132,11 +138,7 @@ def test_a_server_error_stops_approve_all_without_retrying(drive, sandbox):
 
 def test_a_reject_under_way_is_not_paid_by_approve_all(drive, sandbox, slack):
     rw = drive()
-    campaign = sandbox.add_campaign("Follow us", pay="1.00", total=10)
-    sids = [sandbox.add_submission(campaign) for _ in range(3)]
-    assert rw.bot.review.sync().posted == 3
-    offer = rw.command(f"approve-all {campaign}")
-    assert "*3*" in text_of(offer) and "$3.00" in text_of(offer)
+    _, sids, offer = three_posted_and_offered(rw, sandbox, "Follow us")
 
     sandbox.set_latency(1.5, path_contains="/reject")  # Bob's reject is on its way to RapidWorkers...
     rw.poster.submit_view(ids.REVIEW_REJECT_MODAL, REASON, private_metadata=str(sids[0]), user_id="U_BOB")

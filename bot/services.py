@@ -31,17 +31,28 @@ if TYPE_CHECKING:  # the features import Services; only the type checker needs t
 log = logging.getLogger("gigdesk")
 
 
-def slack_client(settings: Settings) -> WebClient:
-    """A WebClient that waits out 429s (Retry-After) but never repeats a 5xx.
+class ReconnectUnlessPosting(ConnectionErrorRetryHandler):
+    """One retry after a dropped connection, but never of chat.postMessage: Slack may have
+    stored the message before the connection dropped, and a repeat would post it twice."""
 
-    A 5xx from chat.postMessage may still have posted; the review sync finds
-    such messages by their metadata instead of posting again.
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if request.url.rstrip("/").endswith("/chat.postMessage"):
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """A WebClient that waits out 429s (Retry-After) but never repeats a 5xx, nor a post
+    whose connection dropped.
+
+    A 5xx or a dropped connection from chat.postMessage may still have posted; the
+    review sync finds such messages by their metadata instead of posting again.
     """
     return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=15,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=5)],
+        retry_handlers=[ReconnectUnlessPosting(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=5)],
     )
 
 

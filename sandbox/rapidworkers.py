@@ -480,6 +480,20 @@ class Sandbox:
                     s.update(status="Approved", amount_paid=camp["pay"], decided_at=now)
             camp["status"] = "Completed"
 
+    def decide_on_website(self, submission_id: int, status: str, notes: str | None = None) -> None:
+        """Approve (paying it) or reject a pending submission as someone on the RapidWorkers
+        website would: the state changes and no API request is recorded."""
+        if status not in ("Approved", "Rejected"):
+            raise ValueError(f"bad decision {status!r}")
+        with self._lock:
+            sub = self._subs[int(submission_id)]
+            if sub["status"] != "Pending":
+                raise ValueError(f"submission {submission_id} is already {sub['status']}")
+            if status == "Approved":
+                self._pay(sub, self._campaigns[sub["campaign_id"]], notes)
+            else:
+                sub.update(status="Rejected", notes=notes or "Rejected on the website", decided_at=datetime.now(UTC))
+
     def submission(self, submission_id: int) -> dict[str, Any]:
         """Current state of a submission (status, notes, amount_paid, ...)."""
         with self._lock:

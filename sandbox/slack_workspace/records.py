@@ -1,9 +1,10 @@
-"""What the stand-in keeps: the calls it answered and the messages of the workspace."""
+"""What the stand-in keeps: the calls it answered, the interactions it delivered, the messages of the workspace."""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 PERMALINK_HOST = "https://gigdesk-standin.slack.invalid"
@@ -26,6 +27,17 @@ class Call:
     status: int | None = None
     ok: bool | None = None
     error: str | None = None
+    received: float = field(default_factory=time.monotonic)  # the stand-in's monotonic clock, for durations
+
+
+@dataclass
+class Delivery:
+    """An interaction the stand-in delivered to the app (POST /_deliver)."""
+
+    to: str
+    message_ts: str | None  # the message clicked, if any
+    received: float  # time.monotonic() when it reached the stand-in, the clock of Call.received
+    status: int | None = None  # the app's answer
 
 
 @dataclass

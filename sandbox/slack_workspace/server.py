@@ -28,6 +28,14 @@ What it checks, like Slack:
 * optional per-channel rate limit of ``chat.postMessage``: HTTP 429,
   ``Retry-After: <whole seconds ≥ 1>``, ``{"ok": false, "error": "ratelimited"}``.
 
+Faults a test can ask for: ``fail_next`` (an error answer, nothing changed),
+``hold`` (a call held before or after it takes effect) and
+``drop_after_store`` (the call takes effect, then the connection is closed
+without an answer).
+
+``/_deliver`` sends a signed interaction on to the app as Slack would, and
+records when (see delivery.py): click-to-update times on one clock.
+
 ``calls`` records every request, including the refused ones; each ``Call``
 also carries the HTTP ``status`` and the ``error`` it was answered with, so
 "posted exactly once" is best asserted on ``messages()``, not on
@@ -36,6 +44,7 @@ also carries the HTTP ``status`` and the ``error`` it was answered with, so
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -55,9 +64,10 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.loopback import LoopbackServer
 from sandbox.slack_workspace.arguments import _JSON_FIELDS, _ApiError, _dec
+from sandbox.slack_workspace.delivery import InteractionDelivery
 from sandbox.slack_workspace.files import FileMethods
 from sandbox.slack_workspace.methods import WebApiMethods, _real_name
-from sandbox.slack_workspace.records import Call, Message
+from sandbox.slack_workspace.records import Call, Delivery, Message
 from sandbox.slack_workspace.response_urls import ResponseUrls
 from sandbox.slack_workspace.views import ViewMethods
 
@@ -145,7 +155,7 @@ def bind_response_url(url: str, *, channel: str | None, user: str | None, messag
     return False
 
 
-class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
+class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, InteractionDelivery):
     """A local Slack Web API (see the module docstring)."""
 
     def __init__(
@@ -203,6 +213,8 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
         self._failures: dict[str, deque] = {}
         self._holds: dict[str, deque] = {}
         self._held: dict[str, int] = {}
+        self._drops: dict[str, int] = {}
+        self._deliveries: list[Delivery] = []
         self._buckets: dict[str, tuple[float, float]] = {}
         self._last_us = 0
 
@@ -372,6 +384,14 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
         with self._lock:
             self._holds.setdefault(method, deque()).append([int(skip), float(seconds), bool(after_store)])
 
+    def drop_after_store(self, method: str, *, count: int = 1) -> None:
+        """The next ``count`` calls of ``method`` take effect (a message is
+        stored), then the connection is closed without an answer: Slack did
+        it, but the client only sees the connection drop (its call is
+        recorded with ``error="connection_dropped"``)."""
+        with self._lock:
+            self._drops[method] = self._drops.get(method, 0) + int(count)
+
     def holding(self, method: str | None = None) -> int:
         """How many calls (of ``method``) are being held right now."""
         with self._lock:
@@ -531,6 +551,8 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
                 response = self._download(request, path[len("/files-pri/"):])
             elif path.startswith("/upload/v1/"):
                 response = self._receive_upload(request, path[len("/upload/v1/"):])
+            elif path == "/_deliver":
+                response = self._deliver(request)
             else:
                 response = Response("not found", status=404, mimetype="text/plain")
         except Exception as exc:  # a bug in the stand-in must be visible, not a hang
@@ -570,7 +592,21 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
             resp.headers[k] = v
         return resp
 
+    def _take_drop(self, method: str) -> bool:
+        with self._lock:
+            if self._drops.get(method, 0) <= 0:
+                return False
+            self._drops[method] -= 1
+            return True
+
     def _api(self, request: Request, method: str) -> Response:
+        if self._take_drop(method):
+            self._api_call(request, method, dropped=True)
+            sock = request.environ.get("werkzeug.socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # werkzeug's write of the answer then fails quietly
+            return Response(b"", status=500)
         hold = self._take_hold(method)
         if hold is None:
             return self._api_call(request, method)
@@ -585,7 +621,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
             self._wait_held(method, request, seconds)
         return response
 
-    def _api_call(self, request: Request, method: str) -> Response:
+    def _api_call(self, request: Request, method: str, *, dropped: bool = False) -> Response:
         header_token = None
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
@@ -625,6 +661,8 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
                 payload = handler(args)
                 payload = {"ok": True, **payload}
                 call.status, call.ok = 200, True
+                if dropped:  # done, but the answer never reaches the client
+                    call.error = "connection_dropped"
                 return self._json(payload, 200, headers)
             except _ApiError as e:
                 call.status, call.ok, call.error = e.status, False, e.error

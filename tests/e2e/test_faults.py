@@ -341,6 +341,46 @@ def test_slack_5xx_then_unreadable_history_never_posts_twice(bot, sandbox, slack
     assert_posted_exactly_once(slack, bot.db, [first, second])
 
 
+def test_slack_stored_the_post_then_the_connection_dropped_the_next_sync_finds_it(bot, sandbox, slack):
+    """Slack stored the message, then the connection dropped before the answer: the
+    claim is kept (it may be posted), nothing is posted again behind our back, and
+    the next sync finds the message by its metadata instead of posting a second one."""
+    cid = sandbox.add_campaign("Dropped answer", status="Active")
+    sids = [sandbox.add_submission(cid) for _ in range(2)]
+    slack.drop_after_store("chat.postMessage")
+    report = bot.review.sync()
+    assert [c.error for c in slack.calls_to("chat.postMessage")][0] == "connection_dropped"
+    assert report.failed == 1 and "connection closed" in report.summary(), report.summary()
+    assert posted_ids(slack) == [sids[0]]  # in the channel once; Slack looked down, so the cycle stopped
+    assert subs.get(bot.db, sids[0]).state == "claimed"  # maybe posted: the claim is not released
+    assert subs.get(bot.db, sids[1]) is None
+    again = bot.review.sync()
+    assert again.recovered == 1 and again.posted == 1 and not again.errors, again.summary()
+    assert_posted_exactly_once(slack, bot.db, sids)
+
+
+def test_history_answering_ok_false_during_recovery_posts_nothing_again(bot, sandbox, slack):
+    """conversations.history answering {"ok": false} (HTTP 200) while claims wait to be
+    recovered is "unknown", not "nothing found": the claims stay unposted and nothing is
+    posted again in that cycle; a later cycle that can read the history recovers them."""
+    cid = sandbox.add_campaign("History says no", status="Active")
+    first = sandbox.add_submission(cid)
+    slack.drop_after_store("chat.postMessage")  # stored in the channel, the answer lost
+    assert bot.review.sync().failed == 1
+    assert subs.get(bot.db, first).state == "claimed" and len(review_messages(slack)) == 1
+    posts_before = len(slack.calls_to("chat.postMessage"))
+    slack.fail_next("conversations.history", error="internal_error", status=200)
+    report = bot.review.sync()
+    assert [c.status for c in slack.calls_to("conversations.history")] == [200]
+    assert "could not read the review channel's history" in report.summary(), report.summary()
+    assert report.recovered == 0 and report.posted == 0
+    assert len(slack.calls_to("chat.postMessage")) == posts_before  # nothing posted again this cycle
+    assert subs.get(bot.db, first).state == "claimed" and len(review_messages(slack)) == 1
+    later = bot.review.sync()
+    assert later.recovered == 1 and not later.errors, later.summary()
+    assert_posted_exactly_once(slack, bot.db, [first])
+
+
 # --- SQLite under load ------------------------------------------------------------------------
 
 

@@ -10,12 +10,14 @@ import os
 import re
 import select
 import socket
+import sqlite3
 import stat
 import threading
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+import sqlite_utils
 from werkzeug.wrappers import Response
 
 from bot.app import MAX_BODY_BYTES, create_bolt_app, create_wsgi_app
@@ -25,11 +27,12 @@ from sandbox.loopback import LoopbackServer
 from sandbox.rapidworkers import Sandbox
 from sandbox.slack_workspace.server import SlackStandin
 from storage import submissions as subs
+from storage.db import migrate
 from tests.bot.commands.test_rw_command import PNG, RW, _number, _value, open_view, text_of
 from tests.bot.commands.test_rw_command import ui as rw_ui
 from tests.bot.wonolo_desk.test_wonolo_desk import command as wonolo_command
 from tests.bot.wonolo_desk.test_wonolo_desk import wbot, wposter  # noqa: F401  (fixtures; `wonolo` is tests/conftest.py's)
-from tests.support.harness import wait_for
+from tests.support.harness import BotProcess, bot_env, wait_for
 from tests.support.mrkdwn_check import parsed_text
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign, slash_command_body
 
@@ -42,11 +45,15 @@ OUTSIDER = "U_MALLORY"  # not in the review channel, not in GIGDESK_ALLOWED_USER
 
 class FileOriginStandin(SlackStandin):
     """The Slack stand-in, plus files whose url_private is on another origin
-    (ids starting FFOREIGN) or that redirect there from Slack's (FREDIRECT)."""
+    (ids starting FFOREIGN), on http://files.slack.com (FPLAINHTTP), or that
+    redirect to another origin from Slack's (FREDIRECT)."""
 
     foreign: str = ""
 
     def _file_urls(self, file_id: str, name: str) -> tuple[str, str]:
+        if file_id.startswith("FPLAINHTTP"):  # Slack's file host, but over plain http
+            base = f"http://files.slack.com/files-pri/{self.team_id}-{file_id}"
+            return f"{base}/{name}", f"{base}/download/{name}"
         if file_id.startswith("FFOREIGN"):
             return f"{self.foreign}/files-pri/{file_id}/{name}", f"{self.foreign}/files-pri/{file_id}/download/{name}"
         return super()._file_urls(file_id, name)
@@ -290,6 +297,23 @@ def test_image_on_another_origin_is_not_fetched_with_the_token(rw, slack, sandbo
     assert sandbox.count(path_contains="/jobs/add") == 0
 
 
+def test_the_token_never_goes_to_slacks_file_host_over_plain_http(rw, slack, sandbox, monkeypatch):
+    """https only: url_private on http://files.slack.com (Slack's host, the wrong scheme)
+    is refused without contacting it. Plain-http requests of this process go to a
+    recording proxy on loopback, so even a broken check stays on this machine, and the
+    proxy would see the token."""
+    with RecordingServer() as proxy:
+        for name in ("HTTP_PROXY", "http_proxy"):
+            monkeypatch.setenv(name, proxy.url)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(name, "127.0.0.1,localhost")  # the bot, the stand-in, the simulator
+        slack.add_file("FPLAINHTTP1", PNG, name="logo.png", mimetype="image/png")
+        reply = _submit_campaign(rw, slack, "FPLAINHTTP1")
+        assert proxy.requests == [], proxy.requests
+    assert "Confirm" not in reply and "Slack's file server" in reply, reply
+    assert sandbox.count(path_contains="/jobs/add") == 0
+
+
 def test_image_on_slacks_origin_is_downloaded_with_the_token(rw, slack, sandbox):
     slack.add_file("F0LOGO", PNG, name="logo.png", mimetype="image/png")
     reply = _submit_campaign(rw, slack, "F0LOGO")
@@ -461,3 +485,22 @@ def test_database_files_are_owner_only_whatever_the_umask(make_bot, slack, tmp_p
     files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir() if p.name.startswith("gigdesk.db")}
     assert set(files) >= {"gigdesk.db", "gigdesk.db-wal", "gigdesk.db-shm"}
     assert files == {name: 0o600 for name in files}, {k: oct(v) for k, v in files.items()}
+
+
+def test_an_existing_world_readable_database_is_tightened_when_the_bot_starts(slack, sandbox, tmp_path):
+    """An install whose gigdesk.db, -wal and -shm are 0644 (made before the rule, or
+    copied in): `gigdesk poll` leaves all three 0600."""
+    db_path = tmp_path / "gigdesk.db"
+    earlier = sqlite3.connect(db_path)  # an earlier install, in WAL mode; kept open so -wal and -shm stay
+    try:
+        earlier.execute("PRAGMA journal_mode=WAL")
+        migrate(sqlite_utils.Database(earlier))
+        files = [tmp_path / f"gigdesk.db{suffix}" for suffix in ("", "-wal", "-shm")]
+        for path in files:
+            os.chmod(path, 0o644)
+        poll = BotProcess(bot_env(slack, sandbox, str(db_path)), "poll", workdir=tmp_path)
+        assert poll.wait() == 0, poll.output()
+        modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
+    finally:
+        earlier.close()
+    assert modes == {p.name: oct(0o600) for p in files}, modes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage import forensics, records, routes, submissions
+from storage import forensics, records, routes, submissions, wonolo
 from storage.db import connect, migrate
 
 pytestmark = pytest.mark.unit
@@ -197,3 +197,29 @@ def test_save_check_once_with_images_flags_and_lookups(db):
     assert forensics.worker_times(db, "W2", NOW, LATER) == [LATER]
     history = forensics.worker_history(db, "W2")
     assert history[0]["flags"] == flags and history[0]["suspicious"] == 1
+
+
+# --- wonolo unfilled-shift alerts ----------------------------------------------------------
+
+
+def test_a_second_alert_claim_is_refused_and_keeps_the_first_rows_values(db):
+    """INSERT OR IGNORE, not REPLACE: a second claim of a job request's alert returns False
+    and changes nothing, so the posted alert's ts (what later updates edit) is kept."""
+    assert wonolo.claim_alert(db, "jr-1", "2026-01-03T08:00:00+00:00", 3, "C0WONOLO")
+    wonolo.record_alert(db, "jr-1", "C0WONOLO", "1.100", "rendered once")
+    first = wonolo.alert(db, "jr-1")
+    assert not wonolo.claim_alert(db, "jr-1", "2026-01-04T09:00:00+00:00", 1, "C0OTHER")
+    assert wonolo.alert(db, "jr-1") == first
+    assert (first["ts"], first["open_slots"], first["channel"]) == ("1.100", 3, "C0WONOLO")
+    assert wonolo.claim_alert(db, "jr-2", None, 1, "C0WONOLO")  # another request has its own
+
+
+def test_a_released_alert_claim_can_be_taken_again_but_a_posted_one_is_never_released(db):
+    assert wonolo.claim_alert(db, "jr-1", None, 2, "C0WONOLO")
+    wonolo.release_alert(db, "jr-1")  # the post failed
+    assert wonolo.alert(db, "jr-1") is None
+    assert wonolo.claim_alert(db, "jr-1", None, 2, "C0WONOLO")
+    wonolo.record_alert(db, "jr-1", "C0WONOLO", "1.200", "posted")
+    wonolo.release_alert(db, "jr-1")
+    assert wonolo.alert(db, "jr-1")["ts"] == "1.200"
+    assert not wonolo.claim_alert(db, "jr-1", None, 2, "C0WONOLO")

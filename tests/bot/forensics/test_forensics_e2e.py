@@ -84,6 +84,41 @@ def test_distinct_screenshots_of_the_same_app_screen_are_not_flagged(bot, sandbo
     assert wait_for(lambda: len(proof_store.hashes_since(bot.db, 0)) == 6)
 
 
+# Simulator pictures (key, variant) whose hashes lie at the duplicate thresholds. pHash
+# distances are always even (every pHash has 32 of its 64 bits set: the median split),
+# so the pHash boundary is 10 (a match) against 12; dHash's is 10 against 11.
+AT_BOTH_LIMITS = ((60, 0), (60, 11))  # pHash 10, dHash 10: a duplicate
+PHASH_PAST = ((14, 0), (14, 3))  # pHash 12, dHash 7: not one
+DHASH_PAST = ((9, 0), (9, 10))  # pHash 10, dHash 11: not one
+
+
+def test_the_duplicate_thresholds_sit_at_distance_ten(bot, sandbox, slack, campaign):
+    """A pair at pHash 10 and dHash 10 is flagged; one at pHash 12 (the next possible
+    distance) or at dHash 11 is not, whatever the other distance."""
+    from bot.forensics.hashing import hamming, hash_bytes
+    from sandbox.images import proof_image
+
+    def distances(pair):
+        a, b = (hash_bytes(proof_image(*picture)[0]) for picture in pair)
+        return hamming(a.phash, b.phash), hamming(a.dhash, b.dhash)
+
+    assert [distances(p) for p in (AT_BOTH_LIMITS, PHASH_PAST, DHASH_PAST)] == [(10, 10), (12, 7), (10, 11)]
+    pairs = {}
+    for name, (original, copy) in (("at", AT_BOTH_LIMITS), ("phash", PHASH_PAST), ("dhash", DHASH_PAST)):
+        first = sandbox.add_submission(campaign, worker_id=sandbox.add_worker(f"{name}_first"), pictures=[original])
+        second = sandbox.add_submission(campaign, worker_id=sandbox.add_worker(f"{name}_second"), pictures=[copy])
+        pairs[name] = (first, second)
+    assert bot.review.sync().posted == 6
+    wait_for(lambda: all(proof_store.stored_flags(bot.db, sid) is not None for pair in pairs.values() for sid in pair))
+    first, second = pairs["at"]
+    text = wait_for(lambda: flag_text(card(slack, bot, second)))
+    assert f"*duplicate screenshot* (another worker): image 1 matches image 1 of submission `{first}`" in text, text
+    for name in ("phash", "dhash"):
+        for sid in pairs[name]:
+            assert "duplicate" not in flag_text(card(slack, bot, sid)), name
+            assert not [f for f in proof_store.stored_flags(bot.db, sid) if "duplicate" in f["kind"]], name
+
+
 def test_evidence_shows_the_other_submissions_status_as_it_is_now(bot, sandbox, slack, poster, campaign):
     first = sandbox.add_submission(campaign, pictures=[7300])
     second = sandbox.add_submission(campaign, pictures=[(7300, 1)])

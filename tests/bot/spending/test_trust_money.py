@@ -9,10 +9,11 @@ product default pass GIGDESK_SPENDERS="" (unset).
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from bot.config import ConfigError, load_settings
 from bot.slack import ids
@@ -21,6 +22,7 @@ from storage import records
 from storage import submissions as subs
 from tests.bot.commands.test_rw_command import RW, buttons, text_of
 from tests.support.harness import wait_for
+from tests.support.sqlite_lock import threads_waiting_to_write, write_lock_held
 
 REASON = {ids.REJECT_REASON_BLOCK: {ids.REJECT_REASON_INPUT: {"type": "plain_text_input", "value": "Cropped screenshot"}},
           ids.REJECT_PRESET_BLOCK: {ids.REJECT_PRESET_INPUT: {"type": "static_select", "selected_option": None}}}
@@ -75,6 +77,16 @@ def audit(bot) -> list[records.AuditEntry]:
     return records.audit_since(bot.db, "2000")
 
 
+def three_posted_and_offered(rw, sandbox, title: str) -> tuple[str, list[int], dict]:
+    """A campaign paying $1.00 with three submissions posted for review, and its approve-all offer."""
+    campaign = sandbox.add_campaign(title, pay="1.00", total=10)
+    sids = [sandbox.add_submission(campaign) for _ in range(3)]
+    assert rw.bot.review.sync().posted == 3
+    offer = rw.command(f"approve-all {campaign}")
+    assert "*3*" in text_of(offer) and "$3.00" in text_of(offer)
+    return campaign, sids, offer
+
+
 # --- approve-all pays only for what was offered ----------------------------------------------
 
 
@@ -95,6 +107,23 @@ def test_approve_all_pays_only_for_the_submissions_it_offered(drive, sandbox):
     assert rw.bot.review.sync().posted == 40  # the unseen ones still go to review; the approved two do not
 
 
+def test_approve_all_spends_no_request_on_a_submission_decided_on_the_website(drive, sandbox):
+    """Confirm re-reads only the submissions still pending (status=Pending): one decided
+    on the RapidWorkers website after the offer costs no money request at all, rather
+    than one that RapidWorkers refuses with "already processed"."""
+    rw = drive()
+    campaign, sids, offer = three_posted_and_offered(rw, sandbox, "Decided elsewhere")
+    sandbox.decide_on_website(sids[0], "Approved")
+    sandbox.decide_on_website(sids[1], "Rejected")
+    sandbox.reset_log()
+
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    assert "Approved 1 of the 3" in done and "2 skipped" in done, done
+    money = [r.path for r in sandbox.requests if r.method == "POST" and "/submissions/" in r.path]
+    assert money == [f"/api/campaigns/{campaign}/submissions/{sids[2]}/approve/"], money
+    assert sandbox.balance == Decimal("998.00")  # the website's approval and ours
+
+
 def test_a_server_error_stops_approve_all_without_retrying(drive, sandbox):
     rw = drive()
     campaign = sandbox.add_campaign("Flaky", pay="1.00", total=10)
@@ -112,11 +141,7 @@ def test_a_server_error_stops_approve_all_without_retrying(drive, sandbox):
 
 def test_a_reject_under_way_is_not_paid_by_approve_all(drive, sandbox, slack):
     rw = drive()
-    campaign = sandbox.add_campaign("Follow us", pay="1.00", total=10)
-    sids = [sandbox.add_submission(campaign) for _ in range(3)]
-    assert rw.bot.review.sync().posted == 3
-    offer = rw.command(f"approve-all {campaign}")
-    assert "*3*" in text_of(offer) and "$3.00" in text_of(offer)
+    _, sids, offer = three_posted_and_offered(rw, sandbox, "Follow us")
 
     sandbox.set_latency(1.5, path_contains="/reject")  # Bob's reject is on its way to RapidWorkers...
     rw.poster.submit_view(ids.REVIEW_REJECT_MODAL, REASON, private_metadata=str(sids[0]), user_id="U_BOB")
@@ -308,16 +333,72 @@ def test_daily_limit_counts_the_local_day_in_gigdesk_tz(drive, sandbox):
     assert "$4.00 spent today, $6.00 left" in text_of(rw.command(JOB_5))
 
 
+def test_confirm_counts_the_local_day_at_23_30_when_utc_is_already_tomorrow(drive, sandbox):
+    """The daily limit at Confirm (not only in the offer text) is the day in GIGDESK_TZ.
+    New York, limit $10: $5 spent at 15:00 (20:00 UTC). At 23:25 (04:25 UTC, the next
+    UTC day) $4 and $1.50 are offered (each fits: $5 left); $1.50 is confirmed; at 23:30
+    the $4 would make $10.50 on the local day: refused. The UTC day holds only $1.50."""
+    rw = drive(GIGDESK_DAILY_SPEND_LIMIT="10.00", GIGDESK_TZ="America/New_York")
+    with time_machine.travel(datetime(2026, 11, 2, 20, 0, tzinfo=UTC), tick=True) as clock:  # 15:00 EST
+        assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(rw.command(JOB_5))[ids.SPEND_CONFIRM]))
+        rw.poster.session.close()  # a kept-alive connection idle for hours would be closed under it
+        clock.move_to(datetime(2026, 11, 3, 4, 25, tzinfo=UTC))  # 23:25 EST, Nov 2
+        four = rw.command("job youtube-likes https://www.youtube.com/watch?v=4 80")
+        assert "$5.00 spent today, $5.00 left" in text_of(four), text_of(four)
+        one_fifty = rw.command("job youtube-likes https://www.youtube.com/watch?v=5 30")
+        assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(one_fifty)[ids.SPEND_CONFIRM]))
+        clock.move_to(datetime(2026, 11, 3, 4, 30, tzinfo=UTC))  # 23:30 EST, Nov 2
+        late = text_of(rw.click(ids.SPEND_CONFIRM, buttons(four)[ids.SPEND_CONFIRM]))
+        assert "go over the daily spending limit of $10.00" in late and "$6.50 already spent today" in late, late
+        assert records.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 650
+    assert sandbox.count(path_contains="/api/jobs/") == 2 and sandbox.balance == Decimal("993.50")
+
+
 def test_concurrent_confirms_cannot_both_pass_the_daily_limit(drive, sandbox):
+    """Limit $6, two $5 offers, both Confirms at once. The test holds SQLite's write lock
+    until both Confirms wait for it, so both have done everything they do before their
+    write transaction: if the "spent today" check ran outside the transaction that
+    reserves, both would have read $0 and both would pass. In one transaction, the
+    second to get the lock sees the first's reservation: one job, one refusal."""
     rw = drive(GIGDESK_DAILY_SPEND_LIMIT="6.00")
     first = buttons(rw.command(JOB_5))[ids.SPEND_CONFIRM]
     second = buttons(rw.command(JOB_5.replace("v=1", "v=3")))[ids.SPEND_CONFIRM]
-    sandbox.set_latency(0.2, path_contains="/api/jobs/")
-    replies = in_parallel(*[lambda c=c: rw.click(ids.SPEND_CONFIRM, c) for c in (first, second) * 10])
-    assert sum("Created" in text_of(r) for r in replies) == 1
+    replies = []
+    with write_lock_held(rw.bot.settings.db_path):
+        clicks = [threading.Thread(target=lambda c=c: replies.append(rw.click(ids.SPEND_CONFIRM, c)))
+                  for c in (first, second)]
+        for click in clicks:
+            click.start()
+        wait_for(lambda: threads_waiting_to_write(rw.bot.services.commands) == 2)  # both Confirms lined up at the lock
+    for click in clicks:
+        click.join(timeout=20)
+    assert sum("Created" in text_of(r) for r in replies) == 1, [text_of(r) for r in replies]
+    assert sum("go over the daily spending limit" in text_of(r) for r in replies) == 1
     assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
-    assert any("go over the daily spending limit" in text_of(r) for r in replies)
     assert records.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 500
+
+
+def test_second_approval_only_above_the_threshold_not_at_it(drive, sandbox, slack):
+    """GIGDESK_SECOND_APPROVAL_ABOVE=5.00, one offer each on a fresh day: exactly $5.00
+    is carried out at its requester's Confirm; $5.01 (one cent above) only asks a second
+    spender and calls nothing."""
+    rw = drive(GIGDESK_SECOND_APPROVAL_ABOVE="5.00")
+    at = sandbox.add_campaign("At the threshold", pay="5.00", total=10)
+    above = sandbox.add_campaign("A cent above", pay="5.01", total=10)
+    at_sid, above_sid = sandbox.add_submission(at), sandbox.add_submission(above)
+
+    offer = rw.command(f"approve-all {at}")  # Alice's first spend today
+    assert "$5.00" in text_of(offer) and "second" not in text_of(offer), text_of(offer)
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    assert "Approved 1 of the 1" in done and approve_calls(sandbox, at_sid) == 1, done
+
+    offer = rw.command(f"approve-all {above}", user="U_BOB")  # Bob's first spend today
+    assert "Above $5.00: after your Confirm, a second, different spender must confirm too" in text_of(offer)
+    asked = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM], user="U_BOB"))
+    assert "I asked in <#C_REVIEW>" in asked, asked
+    assert approve_calls(sandbox, above_sid) == 0 and sandbox.submission(above_sid)["status"] == "Pending"
+    assert [m for m in slack.messages("C_REVIEW") if "<@U_BOB> asks to spend $5.01" in m.text]
+    assert sandbox.balance == Decimal("995.00")
 
 
 def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, slack):

@@ -322,6 +322,22 @@ def test_spending_rules_apply_to_bookings(make_bot, wonolo, slack):
     desk.poster.session.close()
 
 
+def test_a_non_spender_submitting_the_booking_form_gets_no_offer(desk, wonolo, slack):
+    """The spender check is at the offer too, not only at the modal and at Confirm: a
+    booking form submitted by someone who may not spend (a modal opened before they
+    were removed, or a crafted request) gets a refusal, audited, and no offer at all."""
+    slack.set_members(CHANNEL, ["U_ALICE", "U_BOB", "U_MALLORY", slack.bot_user_id])  # a member, not a spender
+    r = desk.submit(form(), user="U_MALLORY")
+    assert r.status_code == 200 and not r.content.strip(), r.text
+    refusal = wait_for(lambda: slack.ephemerals("U_MALLORY"))[-1]
+    assert "not allowed to book" in text_of(refusal), text_of(refusal)
+    assert ids.WONOLO_BOOK_CONFIRM not in text_of(refusal)
+    assert desk.bot.db.execute("SELECT count(*) FROM confirmations").fetchone()[0] == 0
+    refused = [a for a in records.audit_since(desk.bot.db, "2000") if a.user_id == "U_MALLORY"]
+    assert [(a.action, a.outcome, a.detail) for a in refused] == [(ids.WONOLO_BOOK, "refused", "not a spender")]
+    assert desk.posts("/api_v2/job_requests") == 0
+
+
 # --------------------------------------------------------------------------- failures
 
 

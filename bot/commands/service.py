@@ -736,6 +736,9 @@ class CommandService:
             # Concurrent clicks share one sync instead of queueing one each.
             report = self._syncs.run("review-sync", self.s.review.sync)
             records.audit(self.db, user_id, "post-pending", cid, "synced", report.summary()[:500])
+            if report.busy:
+                return _reply(ui.text_message(f":inbox_tray: Another gigdesk process is syncing right now ({escape(report.busy)}); "
+                                              "it posts the pending submissions."))
             lines = [f":inbox_tray: Posted {report.posted} new submission(s) for review"
                      f" ({report.skipped} already posted, {report.recovered} recovered)."]
             if report.failed or report.errors:

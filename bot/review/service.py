@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from bot.connectivity import slack_outage
 from bot.errors import UserError
 from bot.forensics.service import ProofForensics, private_hosts_allowed
+from bot.leases import Hold, Lease, abandoned, this_process
 from bot.permissions import require_allowed
 from bot.rapidworkers.client import (
     BadRequest,
@@ -60,6 +61,7 @@ class SyncReport:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     slack_down: str | None = None  # set at the first outage: the cycle posts nothing more
+    busy: str | None = None  # another process was syncing (who): this cycle did nothing
 
     def stop_posting(self, outage: str) -> None:
         """Slack is unreachable or failing: one line for it, and no more posts this cycle."""
@@ -68,6 +70,8 @@ class SyncReport:
             self.errors.append(f"{outage}. Nothing more was posted; the next poll posts the rest, each submission once.")
 
     def summary(self) -> str:
+        if self.busy:
+            return f"another review sync is running ({self.busy}): it posts what is pending; nothing was done here"
         text = (
             f"campaigns checked: {self.campaigns_checked}, changed: {self.campaigns_changed}, "
             f"posted: {self.posted}, recovered: {self.recovered}, already posted: {self.skipped}, "
@@ -129,6 +133,11 @@ class ReviewService:
         self.settings = services.settings
         self.post_interval = post_interval
         self._sync_lock = threading.Lock()
+        # One sync at a time across processes too (serve, poll, a second serve): its claims'
+        # heartbeat goes with the lease's, so recovery never takes a live process's claim.
+        self.sync_lease = Lease(services.store, "review-sync",
+                                on_beat=lambda now: subs.beat_claims(self.db, this_process().id, now))
+        self._hold: Hold | None = None
         self._last_post: dict[str, float] = {}  # per channel: Slack's limit is per channel
         self._message_locks = [threading.Lock() for _ in range(64)]  # striped by submission id or message
         self.routes = Routes(services)
@@ -247,9 +256,14 @@ class ReviewService:
     # --- sync ------------------------------------------------------------------------
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
-        """One review sync cycle; concurrent calls wait for the running one."""
-        with self._sync_lock:
+        """One review sync cycle; concurrent calls wait for the running one. While another process
+        holds the sync lease, nothing is done (the report says who)."""
+        with self._sync_lock, self.sync_lease.held() as hold:
             report = SyncReport()
+            if not hold.taken:
+                report.busy = hold.describe_holder()
+                return report
+            self._hold = hold  # the posting loop stops if it is lost
             self._repost_unrecorded(report)
             rw = self.s.rw.sync_view()  # the sync may use the priority reserve
             try:
@@ -322,6 +336,8 @@ class ReviewService:
             unit = queues[channel].popleft()
             if not queues[channel]:
                 del queues[channel]
+            if self._hold is not None and self._hold.lost:
+                report.stop_posting("this process lost the review-sync lease (too slow to renew it), so another may be syncing")
             if report.slack_down:  # not claimed: the next sync posts them
                 incomplete.update(c.id for c, _ in unit)
                 continue
@@ -340,7 +356,7 @@ class ReviewService:
             data["campaign_title"] = data.get("campaign_title") or campaign.title
             data["proof_required_description"] = campaign.proof_required_description
             if subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data, target_channel=channel,
-                          batch_row=len(rows) if batch else None):
+                          batch_row=len(rows) if batch else None, owner=this_process().id):
                 rows.append(cast(SubmissionRow, subs.get(self.db, submission.id)))  # just claimed
             else:
                 report.skipped += 1
@@ -447,9 +463,17 @@ class ReviewService:
         self._last_post[channel] = time.monotonic()
 
     def _repost_unrecorded(self, report: SyncReport) -> None:
-        """Claims without a recorded message: find them in their channel, else post again."""
+        """Claims without a recorded message: find them in their channel, else post again.
+
+        Only abandoned claims (ours, or their owner gone or silent past the lease time): a live
+        process's claim may be in the middle of its post, not yet in the channel's history."""
+        me = this_process()
         by_channel: dict[str, list[SubmissionRow]] = {}
         for claim in subs.unposted(self.db):
+            if not abandoned(claim.claimed_by, claim.claim_heartbeat, me):
+                continue
+            if claim.claimed_by != me.id and not subs.take_over_claim(self.db, claim.submission_id, me.id, claim.claimed_by):
+                continue  # taken over by someone else meanwhile
             by_channel.setdefault(claim.target_channel or cast(str, self.settings.review_channel), []).append(claim)
         for channel, claims in by_channel.items():
             if report.slack_down:

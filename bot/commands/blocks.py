@@ -363,7 +363,7 @@ def second_approval_request(*, requester: str, what: str, cost: Decimal, thresho
     """Posted in the review channel: who asked, what and for how much; a second spender's Confirm runs it."""
     blocks: list[Block] = [
         _section(f":raised_hand: <@{requester}> asks to spend *{money(cost)}*:\n{what}"),
-        _context(f"Spends above {money(threshold)} need a second spender: anyone in GIGDESK_SPENDERS except <@{requester}> "
+        _context(f"Spends that take a person's day above {money(threshold)} need a second spender: anyone in GIGDESK_SPENDERS except <@{requester}> "
                  f"can Confirm. Nothing is spent until then; this request expires in {hours} hours."),
         ActionsBlock(
             block_id="rw-spend-second",

@@ -183,6 +183,18 @@ def test_released_reservation_no_longer_counts_and_a_real_spend_replaces_it(db):
     assert records.take_confirmation(db, "b", LATER, cost_cents=700, daily_limit_cents=1000, day=DAY) == "taken"
 
 
+def test_second_approval_threshold_counts_the_days_spends_and_allows_exactly_it(db):
+    for cid in ("a", "b", "c"):
+        offer(db, cid)
+    take = lambda cid, cents, **kw: records.take_confirmation(db, cid, NOW, cost_cents=cents, second_above_cents=3000, day=DAY, **kw)  # noqa: E731
+    assert take("a", 2000) == "taken"
+    assert take("b", 1001) == "needs-second"
+    assert records.get_confirmation(db, "b").state == "offered"  # nothing reserved
+    assert take("b", 1000) == "taken"  # 2000 + 1000 == the threshold: not above it
+    assert take("c", 1) == "needs-second"
+    assert records.take_confirmation(db, "c", NOW, cost_cents=1, day=DAY) == "taken"  # a second spender's take passes no threshold
+
+
 def test_second_approval_and_cancel_states(db):
     offer(db, "a")
     assert records.request_second_approval(db, "a", NOW, EXPIRES)

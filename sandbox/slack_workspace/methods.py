@@ -218,10 +218,26 @@ class WebApiMethods:
             "is_member": self.bot_user_id in self._channels[ch],
             "created": 1700000000,
             "creator": "U_ALICE",
+            **self._sharing(ch),
         }
         if _truthy(args.get("include_num_members")):
             info["num_members"] = len(self._channels[ch])
         return {"channel": info}
+
+    def _sharing(self, ch: str) -> dict:
+        """The conversation object's sharing booleans (docs.slack.dev, the conversation type): a
+        Slack Connect channel has is_ext_shared and is_shared; one shared within an Enterprise
+        Grid organisation has is_org_shared and is_shared; an invitation out is pending."""
+        how = self._shared.get(ch)
+        other_team = "T0OTHERORG"
+        return {
+            "is_shared": how in ("external", "org"),
+            "is_ext_shared": how == "external",
+            "is_org_shared": how == "org",
+            "is_pending_ext_shared": how == "pending-external",
+            "pending_shared": [other_team] if how == "pending-external" else [],
+            "shared_team_ids": [self.team_id] + ({"external": [other_team], "org": ["T0SAMEORG"]}.get(how or "", [])),
+        }
 
     def _m_users_info(self, args: dict) -> dict:
         uid = str(args.get("user") or "")

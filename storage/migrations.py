@@ -253,7 +253,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ),
     (
         10,
-        "one review sync at a time across processes; claims name their owner",
+        "one review sync at a time across processes; claims name their owner; short keys for long campaign ids",
         [
             # A named job held by one owner (host/pid/random instance id) until expires_at, which
             # the holder renews while it works: the review sync runs in one process at a time.
@@ -270,6 +270,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             # recovery takes over only a claim whose owner is gone or stale.
             "ALTER TABLE submissions ADD COLUMN claimed_by TEXT",
             "ALTER TABLE submissions ADD COLUMN claim_heartbeat TEXT",
+            # A campaign id too long for a button or option value rides as a short key (a hash
+            # prefix): the key -> id of every one shown, so a click finds its campaign again.
+            """CREATE TABLE campaign_keys (
+                key TEXT PRIMARY KEY,
+                campaign_id TEXT NOT NULL
+            )""",
         ],
     ),
 ]

@@ -81,6 +81,18 @@ def campaign_requirement(db: Database, campaign_id: str) -> str | None:
     return found[0] if found else None
 
 
+def remember_campaign_keys(db: Database, keys: dict[str, str]) -> None:
+    """key -> campaign id of long ids shown in buttons and options (a key always names one id)."""
+    with write(db):
+        for key, campaign_id in keys.items():
+            db.execute("INSERT OR IGNORE INTO campaign_keys (key, campaign_id) VALUES (?, ?)", [key, campaign_id])
+
+
+def campaign_of_key(db: Database, key: str) -> str | None:
+    found = db.execute("SELECT campaign_id FROM campaign_keys WHERE key = ?", [key]).fetchone()
+    return found[0] if found else None
+
+
 def forget_campaign_counts(db: Database, campaign_id: str) -> None:
     """Make the next sync read this campaign's submissions again."""
     with write(db):

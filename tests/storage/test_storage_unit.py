@@ -109,6 +109,13 @@ def test_taking_over_a_claim_is_guarded_by_its_previous_owner(db):
     assert submissions.take_over_claim(db, 2, "h/3/c", None)
 
 
+def test_campaign_keys_name_one_campaign_each(db):
+    records.remember_campaign_keys(db, {"~k1": "long-1", "~k2": "long-2"})
+    records.remember_campaign_keys(db, {"~k1": "something-else"})  # a key, once stored, keeps its campaign
+    assert records.campaign_of_key(db, "~k1") == "long-1" and records.campaign_of_key(db, "~k2") == "long-2"
+    assert records.campaign_of_key(db, "~unknown") is None
+
+
 # --- leases -------------------------------------------------------------------------------
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.config import Settings
 from bot.rapidworkers.client import RapidWorkersClient
+from bot.slack.trigger import TriggerAwareRateLimitRetryHandler
 from storage.db import Store
 
 if TYPE_CHECKING:  # the features import Services; only the type checker needs them here
@@ -34,13 +35,14 @@ def slack_client(settings: Settings) -> WebClient:
     """A WebClient that waits out 429s (Retry-After) but never repeats a 5xx.
 
     A 5xx from chat.postMessage may still have posted; the review sync finds
-    such messages by their metadata instead of posting again.
+    such messages by their metadata instead of posting again. Calls bound to a
+    trigger_id (bot.slack.trigger) give up on a 429 rather than wait past it.
     """
     return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=15,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=5)],
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1), TriggerAwareRateLimitRetryHandler(max_retry_count=5)],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 from sandbox.slack_workspace.arguments import ARGUMENT_LIMITS, _ApiError, _cursor, _dec, _int_arg, _truthy, _uncursor
@@ -39,6 +40,17 @@ class WebApiMethods:
             if not (isinstance(md, dict) and isinstance(md.get("event_type"), str) and md["event_type"]
                     and isinstance(md.get("event_payload", {}), dict)):
                 raise _ApiError("invalid_metadata_format")
+            self._check_metadata_size(md.get("event_payload") or {})
+
+    @staticmethod
+    def _check_metadata_size(payload: dict) -> None:
+        """ARGUMENT_LIMITS["metadata"]: arrays of at most 100 items, 8,000 characters of JSON."""
+        items, error = ARGUMENT_LIMITS["metadata"]["array_items"]
+        if any(isinstance(v, list) and len(v) > items for v in payload.values()):
+            raise _ApiError(error, response_metadata={"messages": [f"[ERROR] an event_payload array has more than {items} items"]})
+        chars, error = ARGUMENT_LIMITS["metadata"]["json_chars"]
+        if len(json.dumps(payload)) > chars:
+            raise _ApiError(error, response_metadata={"messages": [f"[ERROR] event_payload is over {chars} characters"]})
 
     def _m_auth_test(self, args: dict) -> dict:
         return {

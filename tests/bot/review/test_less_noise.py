@@ -486,3 +486,16 @@ def test_blocking_a_worker_marks_their_rows_and_rebuilds_the_batch_once(make_bot
         assert "Worker blocked" in row
         assert [b["text"]["text"] for b in buttons(row_blocks(updated, sid))] == ["Approve", "Reject"]  # still reviewable
     assert "Worker blocked" not in dumps(row_blocks(updated, other))
+
+
+def test_a_reminder_about_a_big_backlog_keeps_its_metadata_small_and_is_posted(routed_bot, standin, sandbox):
+    bot = routed_bot(GIGDESK_REMIND_AFTER_HOURS="1", GIGDESK_FORENSICS="off")
+    cid = sandbox.add_campaign("Backlog", status="Active")
+    past = datetime.now(UTC) - timedelta(hours=3)
+    sids = [sandbox.add_submission(cid, submitted_at=past) for _ in range(120)]
+    bot.review.sync()
+    assert remind_waiting(bot.services) == 120  # the stand-in refuses metadata arrays past 100 items
+    [nudge] = [m for m in standin.messages("C_REVIEW") if (m.metadata or {}).get("event_type") == ids.REVIEW_REMINDER_EVENT]
+    payload = nudge.metadata["event_payload"]
+    assert payload["count"] == 120 and payload["submission_ids"] == sorted(sids)[:50]
+    assert all(len(m.metadata["event_payload"]["submission_ids"]) <= 10 for m in batch_messages(standin, "C_REVIEW"))

@@ -105,6 +105,10 @@ class Services:
             return user_id in self.settings.allowed_users
         return user_id in self._review_members() and not self._is_guest(user_id)
 
+    def is_review_member(self, user_id: str) -> bool:
+        """In the review channel (guest or not; cached 60 s)."""
+        return user_id in self._review_members()
+
     def may_spend(self, user_id: str | None) -> bool:
         """May spend (job creation, approve-all): only GIGDESK_SPENDERS, which defaults to
         GIGDESK_ALLOWED_USERS; channel membership never grants it. Neither set: nobody."""

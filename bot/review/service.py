@@ -619,8 +619,7 @@ class ReviewService:
         `message`: (channel, ts) of the message whose button was clicked, if any.
         """
         row = self._row_for_action(submission_id, message)
-        require_allowed(self.s, user_id, action, str(row.submission_id), "review submissions",
-                        message="You are not allowed to review submissions. Ask an admin to add you to the review channel.")
+        require_allowed(self.s, user_id, action, str(row.submission_id), "review submissions")
         already = self._already(row)
         if already:
             records.audit(self.db, user_id, action, str(row.submission_id), "refused", already)
@@ -759,8 +758,7 @@ class ReviewService:
         """Check a Block worker click and show it in progress (no buttons); `complete` blocks."""
         row = self._row_for_action(submission_id, message)
         sid = row.submission_id
-        require_allowed(self.s, user_id, "block", str(sid), "block workers",
-                        message="You are not allowed to block workers. Ask an admin to add you to the review channel.")
+        require_allowed(self.s, user_id, "block", str(sid), "block workers")
         worker_id = row.worker_id
         name = row.data.get("worker_name")
         already = self._already(row)

@@ -267,12 +267,31 @@ def test_guests_in_the_review_channel_may_not_review(drive, sandbox, slack):
     rw.bot.review.sync()
     for sid, guest in zip(sids, ("U_GUEST", "U_SOLO"), strict=False):
         rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=subs.get(rw.bot.db, sid).ts, user_id=guest)
-        wait_for(lambda g=guest: [e for e in slack.ephemerals(g) if "not allowed" in e["text"]])
+        [refusal] = wait_for(lambda g=guest: [e for e in slack.ephemerals(g) if "not allowed" in e["text"]])
+        assert "Guests of <#C_REVIEW> may not review: ask an admin to add you to GIGDESK_ALLOWED_USERS" in refusal["text"]
     assert sandbox.count(path_contains="/approve") == 0
     assert {subs.get(rw.bot.db, s).state for s in sids} == {"posted"}
     assert slack.calls_to("users.info")  # guests are told apart with users:read
     rw.poster.click(ids.REVIEW_APPROVE, str(sids[0]), message_ts=subs.get(rw.bot.db, sids[0]).ts, user_id="U_BOB")
     wait_for(lambda: subs.get(rw.bot.db, sids[0]).state == "approved")
+
+
+@pytest.mark.parametrize("allowed, says", [
+    ("", "Join <#C_REVIEW> (non-guests of the review channel may review)."),
+    ("U_BOB", "Ask an admin to add you to GIGDESK_ALLOWED_USERS (your member ID is `U_CAROL`)."),
+])
+def test_review_and_block_refusals_say_what_grants_the_right(drive, sandbox, slack, allowed, says):
+    rw = drive(GIGDESK_ALLOWED_USERS=allowed)
+    sid = sandbox.add_submission(sandbox.add_campaign("Survey", pay="1.00"))
+    rw.bot.review.sync()
+    ts = subs.get(rw.bot.db, sid).ts
+    for action in (ids.REVIEW_APPROVE, ids.REVIEW_BLOCK):  # U_CAROL is not in the review channel
+        rw.poster.click(action, str(sid), message_ts=ts, user_id="U_CAROL")
+    refusals = wait_for(lambda: [e["text"] for e in slack.ephemerals("U_CAROL") if "not allowed" in e["text"]] if
+                        len(slack.ephemerals("U_CAROL")) == 2 else None)
+    assert sorted(refusals) == sorted([f":warning: You are not allowed to review submissions. {says}",
+                                       f":warning: You are not allowed to block workers. {says}"])
+    assert subs.get(rw.bot.db, sid).state == "posted" and sandbox.count(path_contains="/approve") == 0
 
 
 # --- spending limits ---------------------------------------------------------------------------------

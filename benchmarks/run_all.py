@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["sync_cost", "ack_latency", "backlog_drain", "footprint", "forensics", "instant_state"]
+BENCHMARKS = ["sync_cost", "ack_latency", "backlog_drain", "footprint", "forensics", "instant_state", "beside_serve"]
 
 
 def main(argv: list[str] | None = None) -> int:

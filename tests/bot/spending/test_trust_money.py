@@ -324,12 +324,16 @@ def test_daily_limit_counts_the_local_day_in_gigdesk_tz(drive, sandbox):
     assert "$4.00 spent today, $6.00 left" in text_of(rw.command(JOB_5))
 
 
+def confirmed_at_once(rw, sandbox, *jobs: str, times: int) -> list[dict]:
+    """Offer each job, then click every offer's Confirm `times` times, all at once (jobs take 0.2 s)."""
+    confirms = [buttons(rw.command(job))[ids.SPEND_CONFIRM] for job in jobs]
+    sandbox.set_latency(0.2, path_contains="/api/jobs/")
+    return in_parallel(*[lambda c=c: rw.click(ids.SPEND_CONFIRM, c) for c in confirms * times])
+
+
 def test_concurrent_confirms_cannot_both_pass_the_daily_limit(drive, sandbox):
     rw = drive(GIGDESK_DAILY_SPEND_LIMIT="6.00")
-    first = buttons(rw.command(JOB_5))[ids.SPEND_CONFIRM]
-    second = buttons(rw.command(JOB_5.replace("v=1", "v=3")))[ids.SPEND_CONFIRM]
-    sandbox.set_latency(0.2, path_contains="/api/jobs/")
-    replies = in_parallel(*[lambda c=c: rw.click(ids.SPEND_CONFIRM, c) for c in (first, second) * 10])
+    replies = confirmed_at_once(rw, sandbox, JOB_5, JOB_5.replace("v=1", "v=3"), times=10)
     assert sum("Created" in text_of(r) for r in replies) == 1
     assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
     assert any("go over the daily spending limit" in text_of(r) for r in replies)
@@ -403,10 +407,7 @@ def test_a_day_exactly_at_the_second_approval_threshold_needs_none(drive, sandbo
 
 def test_concurrent_confirms_cannot_split_around_the_second_approval(drive, sandbox):
     rw = drive(GIGDESK_SECOND_APPROVAL_ABOVE="30.00")
-    first = buttons(rw.command(JOB_20))[ids.SPEND_CONFIRM]
-    second = buttons(rw.command(JOB_20.replace("v=20", "v=22")))[ids.SPEND_CONFIRM]
-    sandbox.set_latency(0.2, path_contains="/api/jobs/")
-    replies = in_parallel(*[lambda c=c: rw.click(ids.SPEND_CONFIRM, c) for c in (first, second) * 5])
+    replies = confirmed_at_once(rw, sandbox, JOB_20, JOB_20.replace("v=20", "v=22"), times=5)
     assert sum("Created" in text_of(r) for r in replies) == 1
     assert sum("a second spender must confirm" in text_of(r) for r in replies) == 1
     assert sandbox.count(path_contains="/api/jobs/") == 1

@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 
-
 def refuse(services: Services, user_id: str | None, action: str, target: str | None, message: str,
            *, reason: str = "not an allowed user") -> NotAllowed:
     """Audit a refusal and return the NotAllowed to raise (`message` is for the user, `reason` for the audit)."""

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["sync_cost", "ack_latency", "backlog_drain", "footprint", "forensics", "instant_state", "charts", "hostile_images"]
+BENCHMARKS = ["sync_cost", "ack_latency", "backlog_drain", "footprint", "forensics", "instant_state", "charts", "hostile_images",
+              "beside_serve"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,13 +3,16 @@
 Every answer is checked against the service it is for (Slack auth.test and
 conversations.info, RapidWorkers balance, Wonolo authenticate) with the same
 checks as `gigdesk check`; a refused answer is asked again. Secrets are read
-without echo on a terminal and never printed. `.env` is written 0600.
+without echo on a terminal and never printed. `.env` is written 0600 from its
+creation, atomically, and never through a symlink (write_env).
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import secrets
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -191,20 +194,45 @@ class Wizard:
 
 
 def write_env(path: str, answers: dict[str, str]) -> None:
-    """Write `.env` readable by its owner only (it holds the tokens)."""
+    """Write `.env` readable by its owner only (it holds the tokens), atomically and never
+    through a link.
+
+    The new contents go to a temp file in the same directory, created owner-only at open
+    (O_CREAT|O_EXCL|O_NOFOLLOW, 0600: never readable by others, not even for a moment, whatever
+    the umask), then os.replace puts it in place in one step: a reader sees the old file or the
+    new one, a crash leaves the old one, and a symlink at `path` is replaced by the file, never
+    followed (what it pointed to is left as it was)."""
     lines = ["# Written by `gigdesk init`; every setting is explained in .env.example."]
     lines += [f"{name}={value}" for name, value in answers.items()]
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o600)  # also when the file was there before with wider rights
+    folder, name = os.path.split(os.path.abspath(path))
+    temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # exactly owner read/write, whatever bits the umask took off
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def replace_question(path: str) -> str:
+    """The question before an existing `.env` (or a link there) is replaced."""
+    if os.path.islink(path):
+        return (f"{path} is a link to {os.readlink(path)}. Replace the link with a new file "
+                "(what it points to stays as it is)? (y/N)")
+    return f"{path} exists. Replace it? (y/N)"
 
 
 def run(path: str, stdin: TextIO = sys.stdin, say: Callable[[str], None] = print, environ: dict[str, str] | None = None) -> int:
     """The whole conversation; returns the exit code."""
     wizard = Wizard(stdin, say, dict(os.environ if environ is None else environ))
     try:
-        if os.path.exists(path) and wizard.ask(f"{path} exists. Replace it? (y/N)", default="n").lower() not in ("y", "yes"):
+        if os.path.lexists(path) and wizard.ask(replace_question(path), default="n").lower() not in ("y", "yes"):
             say(f"Nothing changed: {path} is as it was.")
             return 1
         wizard.slack()

@@ -10,8 +10,6 @@ from storage import records
 if TYPE_CHECKING:
     from bot.services import Services
 
-ASK_AN_ADMIN = "Ask an admin to add you to the review channel (or GIGDESK_ALLOWED_USERS)."
-
 
 def refuse(services: Services, user_id: str | None, action: str, target: str | None, message: str,
            *, reason: str = "not an allowed user") -> NotAllowed:
@@ -20,11 +18,25 @@ def refuse(services: Services, user_id: str | None, action: str, target: str | N
     return NotAllowed(message)
 
 
+def how_to_be_allowed(services: Services, user_id: str | None) -> str:
+    """What actually grants the right to review (Services.is_allowed), for a refusal: the allow-list
+    when GIGDESK_ALLOWED_USERS is set, else membership of the review channel (not as a guest)."""
+    settings = services.settings
+    if settings.allowed_users:
+        return f"Ask an admin to add you to GIGDESK_ALLOWED_USERS (your member ID is `{user_id}`)."
+    channel = settings.review_channel
+    if user_id and services.is_review_member(user_id):  # in the channel, so a guest: joining cannot help
+        return (f"Guests of <#{channel}> may not review: ask an admin to add you to GIGDESK_ALLOWED_USERS "
+                f"(your member ID is `{user_id}`).")
+    return f"Join <#{channel}> (non-guests of the review channel may review)."
+
+
 def require_allowed(services: Services, user_id: str | None, action: str, target: str | None, what: str,
-                    *, message: str | None = None) -> None:
+                    *, lead: str | None = None) -> None:
     """Refuse (audited) unless the user may review (Services.is_allowed).
 
-    The user reads "You are not allowed to <what>. Ask an admin …", or `message` when given.
+    The user reads "You are not allowed to <what>." (or `lead`), then what would grant the right.
     """
     if not services.is_allowed(user_id):
-        raise refuse(services, user_id, action, target, message or f"You are not allowed to {what}. {ASK_AN_ADMIN}")
+        first = lead or f"You are not allowed to {what}."
+        raise refuse(services, user_id, action, target, f"{first} {how_to_be_allowed(services, user_id)}")

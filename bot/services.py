@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.config import Settings
 from bot.rapidworkers.client import RapidWorkersClient
+from bot.slack.trigger import TriggerAwareRateLimitRetryHandler
 from storage.db import Store
 
 if TYPE_CHECKING:  # the features import Services; only the type checker needs them here
@@ -46,13 +47,14 @@ def slack_client(settings: Settings) -> WebClient:
     whose connection dropped.
 
     A 5xx or a dropped connection from chat.postMessage may still have posted; the
-    review sync finds such messages by their metadata instead of posting again.
+    review sync finds such messages by their metadata instead of posting again. Calls bound
+    to a trigger_id (bot.slack.trigger) give up on a 429 rather than wait past it.
     """
     return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=15,
-        retry_handlers=[ReconnectUnlessPosting(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=5)],
+        retry_handlers=[ReconnectUnlessPosting(max_retry_count=1), TriggerAwareRateLimitRetryHandler(max_retry_count=5)],
     )
 
 
@@ -115,6 +117,10 @@ class Services:
         if self.settings.allowed_users:
             return user_id in self.settings.allowed_users
         return user_id in self._review_members() and not self._is_guest(user_id)
+
+    def is_review_member(self, user_id: str) -> bool:
+        """In the review channel (guest or not; cached 60 s)."""
+        return user_id in self._review_members()
 
     def may_spend(self, user_id: str | None) -> bool:
         """May spend (job creation, approve-all): only GIGDESK_SPENDERS, which defaults to

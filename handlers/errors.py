@@ -17,10 +17,13 @@ import logging
 import secrets
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import UpstreamError, UserError
+from bot.slack import errors as slack_errors
 from bot.slack.mrkdwn import escape
 from bot.slack.replies import send_ephemeral
+from bot.slack.trigger import BUSY
 
 log = logging.getLogger("gigdesk.handlers")
 
@@ -32,6 +35,8 @@ def report_error(error: BaseException, body: dict | None, context, *, channel: s
     """
     if isinstance(error, UserError):
         text = str(error)
+    elif isinstance(error, SlackApiError) and error.response.get("error") == slack_errors.RATELIMITED:
+        text = BUSY  # a trigger-bound call that would have waited past its trigger (bot.slack.trigger)
     elif isinstance(error, UpstreamError):  # the API's own words may hold <, >, &
         text = escape(str(error))
     else:

@@ -9,6 +9,7 @@ from slack_bolt import Ack, App, BoltContext
 from bot.review.blocks import reason_from_view, reject_modal
 from bot.review.service import Started
 from bot.slack import ids
+from bot.slack.trigger import trigger_bound
 from handlers.common import action_value, clicked_message
 from handlers.errors import after_ack, guarded
 
@@ -37,8 +38,9 @@ def approve(ack: Ack, body: dict, context: BoltContext):
 def open_reject_modal(ack: Ack, body: dict, context: BoltContext):
     """Reject on a card or on one row of a batch message: the reason modal."""
     ack()
-    row = context["review"].check_actionable(action_value(body), context["actor"], "reject", message=clicked_message(body))
-    context["services"].slack.views_open(trigger_id=body["trigger_id"], view=reject_modal(row))
+    with trigger_bound():  # who may reject (channel members: a look-up), then views.open, within the trigger's 3 s
+        row = context["review"].check_actionable(action_value(body), context["actor"], "reject", message=clicked_message(body))
+        context["services"].slack.views_open(trigger_id=body["trigger_id"], view=reject_modal(row))
 
 
 @guarded

@@ -16,8 +16,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.commands.blocks import notice_modal
 from bot.commands.service import channel_from_metadata, opens_modal
+from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.replies import OpenModal, Reply, send_ephemeral
+from bot.slack.trigger import BUSY, trigger_bound
 from handlers.common import action_value, selected_value
 from handlers.errors import after_ack, guarded
 
@@ -30,7 +32,8 @@ def _show(context: BoltContext, body: dict, result: Reply | OpenModal, *, channe
             context["services"].slack.views_open(trigger_id=body["trigger_id"], view=result.view)
         except SlackApiError as e:
             error = e.response.get("error", "error")
-            send_ephemeral(context, body, Reply(f":warning: I could not open the form (Slack said {error}). Please try again."), channel=channel)
+            text = BUSY if error == slack_errors.RATELIMITED else f"I could not open the form (Slack said {error}). Please try again."
+            send_ephemeral(context, body, Reply(f":warning: {text}"), channel=channel)
         return
     send_ephemeral(context, body, result, channel=channel)
 
@@ -46,7 +49,8 @@ def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     commands, user = context["services"].commands, context["actor"]
     text, channel = command.get("text") or "", command.get("channel_id")
     if opens_modal(text):
-        _show(context, body, commands.run(text, user, channel), channel=channel)
+        with trigger_bound():  # the checks and views.open, within the trigger's 3 s
+            _show(context, body, commands.run(text, user, channel), channel=channel)
     else:
         # A slow answer (`/rw spend`) first says it is under way.
         progress = lambda reply: send_ephemeral(context, body, reply, channel=channel)  # noqa: E731
@@ -99,10 +103,11 @@ def campaign_options(ack: Ack, body: dict, context: BoltContext):
 @guarded
 def home_new_job(ack: Ack, body: dict, context: BoltContext):
     ack()
-    result = context["services"].commands.job_modal(context["actor"], None)
-    if isinstance(result, Reply):  # App Home has no channel to answer in: say it in a modal
-        result = OpenModal(notice_modal("New job", result.text))
-    _show(context, body, result)
+    with trigger_bound():
+        result = context["services"].commands.job_modal(context["actor"], None)
+        if isinstance(result, Reply):  # App Home has no channel to answer in: say it in a modal
+            result = OpenModal(notice_modal("New job", result.text))
+        _show(context, body, result)
 
 
 def _form(check, submit):

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import UserError
 from bot.slack import ids
 from bot.slack.replies import Reply, send_ephemeral
+from bot.slack.trigger import trigger_bound
 from bot.wonolo_desk.blocks import (
     assign_from_view,
     cancel_reason_from_view,
@@ -47,7 +48,8 @@ def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
         return
     text, user = command.get("text") or "", context["actor"]
     if text.strip().lower() == "book":
-        _open_booking(context, body, desk.book_view(user), None)
+        with trigger_bound():
+            _open_booking(context, body, desk.book_view(user), None)
         return
 
     def run():
@@ -94,8 +96,9 @@ def _opens_modal(view_for):
     @guarded
     def listener(ack: Ack, body: dict, context: BoltContext):
         ack()
-        view = view_for(_desk(context), action_value(body), context["actor"], clicked_message(body))
-        context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
+        with trigger_bound():  # who may act, then views.open, within the trigger's 3 s
+            view = view_for(_desk(context), action_value(body), context["actor"], clicked_message(body))
+            context["services"].slack.views_open(trigger_id=body["trigger_id"], view=view)
 
     return listener
 
@@ -125,8 +128,9 @@ def _open_booking(context: BoltContext, body: dict, view: dict, source: str | No
 def open_book_again(ack: Ack, body: dict, context: BoltContext):
     ack()
     value = action_value(body)
-    view = _desk(context).book_again_view(value, context["actor"], message=clicked_message(body))
-    _open_booking(context, body, view, value)
+    with trigger_bound():
+        view = _desk(context).book_again_view(value, context["actor"], message=clicked_message(body))
+        _open_booking(context, body, view, value)
 
 
 @guarded

@@ -340,12 +340,18 @@ class Sandbox:
         countries: Iterable[str] | None = None,
         created_at: datetime | None = None,
         proof_required_description: str = "Submit a screenshot of the completion page",
+        campaign_id: str | None = None,
     ) -> str:
-        """Add a campaign; return its UUID."""
+        """Add a campaign; return its id: a UUID, or `campaign_id` (the API does not bound its ids'
+        length: a test can give a very long one)."""
         if status not in ("Active", "Pending", "Completed", "Canceled"):
             raise ValueError(f"bad campaign status {status!r}")
+        if campaign_id is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", campaign_id):
+            raise ValueError("a campaign id is letters, digits, - and _")
         with self._lock:
-            cid = self._uuid()
+            cid = campaign_id or self._uuid()
+            if cid in self._campaigns:
+                raise ValueError(f"campaign {cid} exists")
             self._campaigns[cid] = {
                 "id": cid,
                 "title": title,

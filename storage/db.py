@@ -24,32 +24,46 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _owner_only(path: str) -> None:
-    """Create the database file 0600 whatever the umask (SQLite gives its
-    -wal and -shm files the database file's mode), and tighten any that exist."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, OWNER_ONLY)
+def _create_owner_only(path: str) -> None:
+    """Create a missing database file 0600 (whatever the umask) before SQLite opens it: SQLite
+    gives its -wal and -shm files the database file's mode.
+
+    Only a file created here (O_EXCL) is opened: no connection of this process can hold a lock
+    on it yet, so closing this descriptor drops none. Closing *any* descriptor of a file drops
+    *all* the process's POSIX locks on it, so the file SQLite already uses is never opened
+    beside it (that let another process check-point or delete the WAL under a live
+    connection: "disk I/O error", "file is not a database")."""
     try:
-        with contextlib.suppress(PermissionError):  # someone else's file: leave its mode alone
-            os.fchmod(fd, OWNER_ONLY)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, OWNER_ONLY)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, OWNER_ONLY)  # the umask may have taken bits off
     finally:
         os.close(fd)
-    for suffix in SIDE_FILES:
-        with contextlib.suppress(FileNotFoundError, PermissionError):
-            os.chmod(path + suffix, OWNER_ONLY)
+
+
+def _tighten(path: str) -> None:
+    """Make existing database files owner-only, by path (no descriptor: see _create_owner_only)."""
+    for name in (path, *(path + suffix for suffix in SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # someone else's file: leave its mode alone
+            if os.stat(name).st_mode & 0o777 != OWNER_ONLY:
+                os.chmod(name, OWNER_ONLY)
 
 
 def connect(path: str) -> sqlite_utils.Database:
     """A new connection with WAL and a generous busy timeout; the files owner-only."""
     on_disk = path not in ("", ":memory:") and not path.startswith("file:")
     if on_disk:
-        _owner_only(path)
+        _create_owner_only(path)
+        _tighten(path)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if path != ":memory:":
         db.enable_wal()
     if on_disk:
-        _owner_only(path)  # the -wal and -shm files now exist
+        _tighten(path)  # the -wal and -shm files now exist
     db.execute("PRAGMA foreign_keys = ON")
     return db
 

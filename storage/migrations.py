@@ -270,6 +270,33 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
+        10,
+        "one review sync at a time across processes; claims name their owner; short keys for long campaign ids",
+        [
+            # A named job held by one owner (host/pid/random instance id) until expires_at, which
+            # the holder renews while it works: the review sync runs in one process at a time.
+            """CREATE TABLE leases (
+                name TEXT PRIMARY KEY,
+                owner TEXT NOT NULL,
+                host TEXT,
+                pid INTEGER,
+                acquired_at TEXT NOT NULL,
+                heartbeat_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            )""",
+            # Who claimed a submission for posting, and when they last showed they are alive:
+            # recovery takes over only a claim whose owner is gone or stale.
+            "ALTER TABLE submissions ADD COLUMN claimed_by TEXT",
+            "ALTER TABLE submissions ADD COLUMN claim_heartbeat TEXT",
+            # A campaign id too long for a button or option value rides as a short key (a hash
+            # prefix): the key -> id of every one shown, so a click finds its campaign again.
+            """CREATE TABLE campaign_keys (
+                key TEXT PRIMARY KEY,
+                campaign_id TEXT NOT NULL
+            )""",
+        ],
+    ),
+    (
         11,
         "the digest's weekly picture: posted once per week",
         [

@@ -81,6 +81,18 @@ def campaign_requirement(db: Database, campaign_id: str) -> str | None:
     return found[0] if found else None
 
 
+def remember_campaign_keys(db: Database, keys: dict[str, str]) -> None:
+    """key -> campaign id of long ids shown in buttons and options (a key always names one id)."""
+    with write(db):
+        for key, campaign_id in keys.items():
+            db.execute("INSERT OR IGNORE INTO campaign_keys (key, campaign_id) VALUES (?, ?)", [key, campaign_id])
+
+
+def campaign_of_key(db: Database, key: str) -> str | None:
+    found = db.execute("SELECT campaign_id FROM campaign_keys WHERE key = ?", [key]).fetchone()
+    return found[0] if found else None
+
+
 def forget_campaign_counts(db: Database, campaign_id: str) -> None:
     """Make the next sync read this campaign's submissions again."""
     with write(db):
@@ -161,14 +173,16 @@ def take_confirmation(
     cost_cents: int = 0,
     second_by: str | None = None,
     daily_limit_cents: int | None = None,
+    second_above_cents: int | None = None,
     day: tuple[str, str] | None = None,
 ) -> str:
     """from_state (offered | awaiting_second) -> executing: once, only before it expires and,
     with a daily limit, only if the requester's spends of `day` (UTC ISO bounds) plus this
-    one stay within it. The check and the reservation are one write transaction, so two
-    Confirms at once can never both pass the limit.
+    one stay within it; with `second_above_cents`, only if they stay at or below that too (else
+    a second spender must confirm). The checks and the reservation are one write transaction,
+    so two Confirms at once can never both pass a limit, nor split a spend to stay under one.
 
-    Returns "taken", "gone" (not in from_state, or expired) or "over-limit".
+    Returns "taken", "gone" (not in from_state, or expired), "over-limit" or "needs-second".
     """
     assert from_state in ("offered", "awaiting_second")
     with write(db):
@@ -178,9 +192,12 @@ def take_confirmation(
         ).fetchone()
         if row is None:
             return "gone"
-        if daily_limit_cents is not None and day is not None:
-            if _spent_cents(db, row[0], day) + cost_cents > daily_limit_cents:
+        if day is not None and (daily_limit_cents is not None or second_above_cents is not None):
+            day_total = _spent_cents(db, row[0], day) + cost_cents
+            if daily_limit_cents is not None and day_total > daily_limit_cents:
                 return "over-limit"
+            if second_above_cents is not None and day_total > second_above_cents:
+                return "needs-second"
         db.execute(
             "UPDATE confirmations SET state = 'executing', taken_at = ?, spent_cents = ?,"
             " second_by = coalesce(?, second_by) WHERE id = ?",

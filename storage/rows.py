@@ -74,3 +74,5 @@ class SubmissionRow:
     decided_via: str | None
     target_channel: str | None
     batch_row: int | None
+    claimed_by: str | None = None  # the owner (host/pid/instance) that claimed it for posting
+    claim_heartbeat: str | None = None  # when that owner last showed it is alive

@@ -38,6 +38,7 @@ def _submission_from_row(row: dict) -> SubmissionRow:
         acting_since=row["acting_since"], decided_by=row["decided_by"], decided_at=row["decided_at"],
         outcome=row["outcome"], amount_paid=row["amount_paid"], notes=row["notes"], decided_via=row["decided_via"],
         target_channel=row["target_channel"], batch_row=row["batch_row"],
+        claimed_by=row["claimed_by"], claim_heartbeat=row["claim_heartbeat"],
     )
 
 
@@ -69,14 +70,32 @@ def posted_pays(db: Database) -> list:
 
 
 def claim(db: Database, submission_id: int, campaign_id: str, worker_id: str | None, data: dict,
-          target_channel: str | None = None, batch_row: int | None = None) -> bool:
+          target_channel: str | None = None, batch_row: int | None = None, owner: str | None = None) -> bool:
     """Claim a submission for posting (into `target_channel`; `batch_row` set: as a row of a
-    batch message, so a recovery posts it in one again); False when it was claimed before."""
+    batch message, so a recovery posts it in one again) by `owner`; False when it was claimed before."""
     with write(db):
+        now = utcnow()
         cursor = db.execute(
             "INSERT OR IGNORE INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at,"
-            " target_channel, batch_row) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?)",
-            [submission_id, campaign_id, worker_id, json.dumps(data), utcnow(), target_channel, batch_row],
+            " target_channel, batch_row, claimed_by, claim_heartbeat) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?, ?)",
+            [submission_id, campaign_id, worker_id, json.dumps(data), now, target_channel, batch_row, owner, now],
+        )
+        return cursor.rowcount == 1
+
+
+def beat_claims(db: Database, owner: str, now: str) -> None:
+    """The owner is alive: its unposted claims are not to be taken over."""
+    with write(db):
+        db.execute("UPDATE submissions SET claim_heartbeat = ? WHERE state = 'claimed' AND claimed_by = ?", [now, owner])
+
+
+def take_over_claim(db: Database, submission_id: int, owner: str, previous: str | None) -> bool:
+    """Make an abandoned claim ours (guarded: only while `previous` still holds it)."""
+    with write(db):
+        cursor = db.execute(
+            "UPDATE submissions SET claimed_by = ?, claim_heartbeat = ? WHERE submission_id = ? AND state = 'claimed'"
+            " AND claimed_by IS ?",
+            [owner, utcnow(), submission_id, previous],
         )
         return cursor.rowcount == 1
 

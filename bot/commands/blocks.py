@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.commands.finder import campaign_value
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, money, plain, progress_bar, truncate
 
@@ -183,10 +184,10 @@ def _campaign_row(c) -> str:
 def _row_actions(c, n: int) -> ActionsBlock:
     """Details, and an overflow with the campaign's two other actions (their values carry only the id)."""
     return ActionsBlock(block_id=f"rw-campaign-row-{n}", elements=[
-        ButtonElement(text="Details", action_id=ids.CAMPAIGN_DETAILS, value=c.id),
+        ButtonElement(text="Details", action_id=ids.CAMPAIGN_DETAILS, value=campaign_value(c.id)),
         OverflowMenuElement(action_id=ids.CAMPAIGN_ROW_MENU, options=[
-            Option(value=f"{ROW_APPROVE_ALL}|{c.id}", text="Approve all…"),
-            Option(value=f"{ROW_POST_PENDING}|{c.id}", text="Post pending for review"),
+            Option(value=f"{ROW_APPROVE_ALL}|{campaign_value(c.id)}", text="Approve all…"),
+            Option(value=f"{ROW_POST_PENDING}|{campaign_value(c.id)}", text="Post pending for review"),
         ]),
     ])
 
@@ -235,7 +236,7 @@ def candidates_message(query: str, candidates: list, *, limit: int = 10) -> tupl
     for c in candidates[:limit]:
         row = f"*{truncate(escape(c.title or 'Untitled campaign'), 150)}* · {escape(c.status or '?')} · {c.pending} pending\n`{escape(c.id)}`"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(row, SECTION_LIMIT)),
-                                   accessory=ButtonElement(text="Details", action_id=ids.CAMPAIGN_DETAILS, value=c.id)))
+                                   accessory=ButtonElement(text="Details", action_id=ids.CAMPAIGN_DETAILS, value=campaign_value(c.id))))
     if len(candidates) > limit:
         blocks.append(_context(f"{len(candidates) - limit} more not shown."))
     text = f"{len(candidates)} campaigns start with {typed}: " + ", ".join(escape(c.title) for c in candidates[:limit])
@@ -243,12 +244,20 @@ def candidates_message(query: str, candidates: list, *, limit: int = 10) -> tupl
 
 
 def campaign_options(campaigns: list) -> list[dict]:
-    """Options of the campaign type-ahead: "title · N pending" (plain text, cut to Slack's 75), the id as value."""
+    """Options of the campaign type-ahead: "title · N pending" (plain text, cut to Slack's 75), the campaign's value."""
     options = []
     for c in campaigns:
         suffix = f" · {c.pending} pending"
-        options.append(Option(value=c.id, text=plain(c.title or "Untitled campaign", 75 - len(suffix)) + suffix).to_dict())
+        options.append(Option(value=campaign_value(c.id), text=plain(c.title or "Untitled campaign", 75 - len(suffix)) + suffix).to_dict())
     return options
+
+
+def type_ahead_notice(text: str) -> list[dict]:
+    """A type-ahead answer that is a note, not a campaign (its value names none, so picking it is refused)."""
+    return [Option(value=NOT_A_CAMPAIGN, text=plain(text, 75)).to_dict()]
+
+
+NOT_A_CAMPAIGN = "~"  # neither an id nor a key
 
 
 def campaign_message(c) -> tuple[str, list[dict]]:
@@ -270,8 +279,9 @@ def campaign_message(c) -> tuple[str, list[dict]]:
     blocks.append(_context(f"Campaign `{escape(c.id)}`"))
     buttons = []
     if c.pending > 0:
-        buttons.append(ButtonElement(text="Approve all pending", action_id=ids.CAMPAIGN_APPROVE_ALL, value=c.id, style="primary"))
-    buttons.append(ButtonElement(text="Post pending for review", action_id=ids.CAMPAIGN_POST_PENDING, value=c.id))
+        buttons.append(ButtonElement(text="Approve all pending", action_id=ids.CAMPAIGN_APPROVE_ALL, value=campaign_value(c.id),
+                                     style="primary"))
+    buttons.append(ButtonElement(text="Post pending for review", action_id=ids.CAMPAIGN_POST_PENDING, value=campaign_value(c.id)))
     blocks.append(ActionsBlock(block_id="rw-campaign-actions", elements=buttons))
     text = f"{escape(c.title)}: {escape(c.status)}, {c.completed}/{c.total} done, {c.pending} pending"
     return truncate(text, 3000), _dicts(blocks)
@@ -367,7 +377,7 @@ def second_approval_request(*, requester: str, what: str, cost: Decimal, thresho
     """Posted in the review channel: who asked, what and for how much; a second spender's Confirm runs it."""
     blocks: list[Block] = [
         _section(f":raised_hand: <@{requester}> asks to spend *{money(cost)}*:\n{what}"),
-        _context(f"Spends above {money(threshold)} need a second spender: anyone in GIGDESK_SPENDERS except <@{requester}> "
+        _context(f"Spends that take a person's day above {money(threshold)} need a second spender: anyone in GIGDESK_SPENDERS except <@{requester}> "
                  f"can Confirm. Nothing is spent until then; this request expires in {hours} hours."),
         ActionsBlock(
             block_id="rw-spend-second",
@@ -400,7 +410,7 @@ def result_message(headline: str, details: list[str] | None = None, *, campaign_
         blocks.append(_context(" · ".join(details)))
     if campaign_id:
         blocks.append(ActionsBlock(block_id="rw-result-actions", elements=[
-            ButtonElement(text="View campaign", action_id=ids.CAMPAIGN_DETAILS, value=campaign_id)]))
+            ButtonElement(text="View campaign", action_id=ids.CAMPAIGN_DETAILS, value=campaign_value(campaign_id))]))
     return truncate(headline, 3000), _dicts(blocks)
 
 

@@ -85,6 +85,14 @@ class AnswerCache:
         """The cached answer while fresh, else None (never computes)."""
         return self._fresh(key)[1]
 
+    def latest(self, key: Hashable) -> tuple[object, bool]:
+        """The last answer however old (None: never computed) and whether it is still fresh; never computes."""
+        with self._lock:
+            found = self._answers.get(key)
+            if found is None:
+                return None, False
+            return found[1], self._clock() - found[0] < self.seconds
+
     def get(self, key: Hashable, compute: Callable[[], T], *, before_compute: Callable[[], None] = lambda: None) -> T:
         """The cached answer, or `before_compute()` (e.g. Allowance.take) then `compute()`."""
         hit, value = self._fresh(key)

@@ -7,6 +7,8 @@ calls RapidWorkers or Slack.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +31,13 @@ MAX_CANDIDATES = 10  # listed when a prefix matches several campaigns
 MAX_OPTIONS = 100  # Slack shows at most 100 options in an external select
 OPTION_TEXT = 75  # Slack's limit for an option's text
 
+# What a button, menu option or type-ahead option carries for a campaign: its id when short and
+# plain (a UUID), else a key. Slack allows 150 characters in an option value (75 more go to the
+# row menu's "<what>|"), and RapidWorkers does not bound its ids.
+PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+KEY_MARK = "~"  # never in an id (ids are [A-Za-z0-9_-]), so a key is never read as one
+KEY_VALUE = re.compile(r"^~[A-Za-z0-9_-]{22}$")
+
 _PAGE_VALUE = re.compile(rf"^([1-9][0-9]{{0,3}})\|({'|'.join(SORTS)})\|({'|'.join(STATUS_WORDS)})$")
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
@@ -50,6 +59,15 @@ def ordered(campaigns: list, sort: str) -> list:
     if sort == "newest":
         return sorted(campaigns, key=lambda c: (_created(c), c.pending), reverse=True)
     return sorted(campaigns, key=lambda c: (c.pending, _created(c)), reverse=True)
+
+
+def campaign_value(campaign_id: str) -> str:
+    """The value a campaign rides in: its id when it is short and plain, else `~` and 22 characters
+    of its SHA-256 (the caller stores key -> id so a click finds the campaign again)."""
+    if PLAIN_VALUE.fullmatch(campaign_id):
+        return campaign_id
+    digest = base64.urlsafe_b64encode(hashlib.sha256(campaign_id.encode()).digest()).decode()
+    return KEY_MARK + digest[:22]
 
 
 def page_value(page: int, sort: str, status: str) -> str:

@@ -36,7 +36,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -90,6 +91,7 @@ MAX_QUANTITY = 100_000
 MAX_PAY_RATE = Decimal("1000")
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_CACHE_SECONDS = CONFIRM_MINUTES * 60 + 60
+TYPE_AHEAD_WAIT = 1.5  # s a cold type-ahead waits for RapidWorkers: Slack drops an options answer after 3 s
 MAX_IMAGE_REDIRECTS = 3
 
 SUBCOMMANDS = ("help", "balance", "campaigns", "campaign", "job", "new", "approve-all", "blocked", "block", "unblock", "digest", "worker",
@@ -467,6 +469,8 @@ class CommandService:
         self._answers = AnswerCache()  # balance, campaign lists (bot.commands.fair_use)
         self._allowance = Allowance()  # per-user look-ups that reach RapidWorkers
         self._syncs = SingleFlight()  # Post pending for review: one sync at a time
+        self._refresh_lock = threading.Lock()
+        self._refreshing: Future | None = None  # the type-ahead's campaign list read under way
         self.spending = SpendingRules(services)
         self.offers = SpendOffers(services, self.spending, actions=ACTION_LABEL, check_hint="`/rw campaigns`")
 
@@ -587,6 +591,7 @@ class CommandService:
         if page < pages:
             values["next"] = finder.page_value(page + 1, sort, status_word)
         rows = campaigns[(page - 1) * size: page * size]
+        self._remember_keys(c.id for c in rows)
         return _reply(ui.campaigns_message(rows, status, page=page, pages=pages, sort=sort, values=values), replace=replace)
 
     def _campaign(self, campaign_id: str):
@@ -621,6 +626,7 @@ class CommandService:
         if found.campaign is not None:
             return found.campaign.id
         if found.candidates:
+            self._remember_keys(c.id for c in found.candidates[:finder.MAX_CANDIDATES])
             return _reply(ui.candidates_message(query, found.candidates, limit=finder.MAX_CANDIDATES))
         near = f" Did you mean *{truncate(escape(found.near), 100)}*?" if found.near else ""
         if id_shaped:
@@ -647,14 +653,18 @@ class CommandService:
         found = self.resolve_campaign(" ".join(args), "campaign")
         if isinstance(found, Reply):
             return found
-        return _reply(ui.campaign_message(self._campaign(found) if isinstance(found, str) else found))
+        return self._details(self._campaign(found) if isinstance(found, str) else found)
 
-    def campaign_details(self, campaign_id: str, user_id: str) -> Reply:
-        """A Details / View campaign button: the campaign's details, as `/rw campaign <id>`."""
+    def _details(self, c: Campaign) -> Reply:
+        self._remember_keys([c.id])
+        return _reply(ui.campaign_message(c))
+
+    def campaign_details(self, campaign: str, user_id: str) -> Reply:
+        """A Details / View campaign button (or the campaign form): the campaign's details, as `/rw campaign <id>`."""
         def run():
-            cid = check_id(campaign_id, "campaign id", "campaign")
+            cid = self.campaign_id_of(campaign, "campaign")
             self._reaches_rapidworkers(user_id)
-            return _reply(ui.campaign_message(self._campaign(cid)))
+            return self._details(self._campaign(cid))
 
         return self.guard(run)
 
@@ -668,16 +678,70 @@ class CommandService:
         return problem("That menu does not belong to a campaign list I made.")
 
     def campaign_suggestions(self, query: str, user_id: str) -> list[dict]:
-        """Options of the campaign type-ahead, from the cached list (a miss counts against the allowance)."""
+        """Options of the campaign type-ahead, answered inside Slack's 3 s whatever RapidWorkers does.
+
+        From the cached campaign list, however old; a list older than the cache's 30 s is
+        refreshed behind, on the work pool (once, however many keystrokes). With no list at all
+        it waits up to TYPE_AHEAD_WAIT for that refresh, then says it is still loading."""
         query = " ".join((query or "").split())[:200]
         if not query:
             return []
-        try:
-            campaigns = self._campaign_list(None, user_id)
-        except (UserError, RapidWorkersError) as e:
-            log.info("campaign type-ahead without options: %s", type(e).__name__)
-            return []
-        return ui.campaign_options(finder.suggestions(query, campaigns, limit=finder.MAX_OPTIONS))
+        listed, fresh = self._answers.latest(("campaigns", None))
+        if not fresh:
+            try:
+                refresh = self._refresh_campaigns(user_id)
+            except UserError as e:  # the allowance for this minute is used up
+                return ui.type_ahead_notice(str(e)) if listed is None else self._options(query, listed)
+            if listed is None:
+                try:
+                    listed = refresh.result(timeout=TYPE_AHEAD_WAIT)
+                except TimeoutError:
+                    return ui.type_ahead_notice("Loading campaigns from RapidWorkers… type another letter in a moment.")
+                except (UserError, RapidWorkersError) as e:
+                    log.info("campaign type-ahead without options: %s", type(e).__name__)
+                    return []
+        return self._options(query, listed)
+
+    def _options(self, query: str, campaigns) -> list[dict]:
+        found = finder.suggestions(query, campaigns, limit=finder.MAX_OPTIONS)
+        self._remember_keys(c.id for c in found)
+        return ui.campaign_options(found)
+
+    def _refresh_campaigns(self, user_id: str) -> Future:
+        """Read the campaign list into the cache on the work pool; one read at a time (the one
+        under way is shared). Counts against the user's allowance when it starts one."""
+        with self._refresh_lock:
+            if self._refreshing is not None and not self._refreshing.done():
+                return self._refreshing
+            self._reaches_rapidworkers(user_id)
+            pool = self.s.work
+            if pool is None:  # no pool (a bare Services): read it now
+                done: Future = Future()
+                done.set_result(self._campaign_list(None, None))
+                self._refreshing = done
+            else:
+                self._refreshing = pool.submit(self._campaign_list, None, None)
+            return self._refreshing
+
+    # -- campaign values: what a button or option carries for a campaign -----------------------
+
+    def _remember_keys(self, campaign_ids: Iterable[str]) -> None:
+        """Store the key of each long id about to be shown (finder.campaign_value), so a click on
+        it finds its campaign again, after a restart too."""
+        keys = {finder.campaign_value(cid): cid for cid in campaign_ids}
+        keys = {key: cid for key, cid in keys.items() if key != cid}
+        if keys:
+            records.remember_campaign_keys(self.db, keys)
+
+    def campaign_id_of(self, value: object, usage: str) -> str:
+        """The campaign a button or option names: a key looked up (nothing else happens when it is
+        unknown), else an id checked like a typed one."""
+        if isinstance(value, str) and finder.KEY_VALUE.fullmatch(value):
+            found = records.campaign_of_key(self.db, value)
+            if found is None:
+                raise UserError("That button names a campaign I do not know (any more): run `/rw campaigns` again.")
+            return found
+        return check_id(value if isinstance(value, str) else None, "campaign id", usage)
 
     def blocked(self, args, user_id, channel_id) -> Reply:
         self._no_args("blocked", args)
@@ -732,15 +796,18 @@ class CommandService:
 
     # -- post pending (campaign button) ------------------------------------------------
 
-    def post_pending(self, campaign_id: str, user_id: str) -> Reply:
+    def post_pending(self, campaign: str, user_id: str) -> Reply:
         def run():
-            cid = check_id(campaign_id, "campaign id", "campaign")
+            cid = self.campaign_id_of(campaign, "campaign")
             require_allowed(self.s, user_id, "post-pending", cid, "post submissions for review")
             self._reaches_rapidworkers(user_id)
             records.forget_campaign_counts(self.db, cid)
             # Concurrent clicks share one sync instead of queueing one each.
             report = self._syncs.run("review-sync", self.s.review.sync)
             records.audit(self.db, user_id, "post-pending", cid, "synced", report.summary()[:500])
+            if report.busy:
+                return _reply(ui.text_message(f":inbox_tray: Another gigdesk process is syncing right now ({escape(report.busy)}); "
+                                              "it posts the pending submissions."))
             lines = [f":inbox_tray: Posted {report.posted} new submission(s) for review"
                      f" ({report.skipped} already posted, {report.recovered} recovered)."]
             if report.failed or report.errors:
@@ -820,10 +887,11 @@ class CommandService:
 
         return self.guard(run)
 
-    def offer_approve_all(self, campaign_id: str, user_id: str) -> Reply:
-        """Offer to approve the campaign's pending submissions listed now: unflagged ones only by default."""
+    def offer_approve_all(self, campaign: str, user_id: str) -> Reply:
+        """Offer to approve the campaign's pending submissions listed now: unflagged ones only by default.
+        `campaign`: what a button or option carries (campaign_id_of)."""
         def run():
-            cid = check_id(campaign_id, "campaign id", "approve-all")
+            cid = self.campaign_id_of(campaign, "approve-all")
             self.spending.require_spender(user_id, "approve-all", cid, "approve submissions in bulk")
             c = self._campaign(cid)
             pending = sorted(self.s.rw.list_submissions(cid, status="Pending"), key=lambda sub: sub.id)
@@ -896,12 +964,14 @@ class CommandService:
         found = self.resolve_campaign(" ".join(args), "approve-all")
         if isinstance(found, Reply):
             return found
-        return self.offer_approve_all(found if isinstance(found, str) else found.id, user_id)
+        cid = found if isinstance(found, str) else found.id
+        self._remember_keys([cid])
+        return self.offer_approve_all(finder.campaign_value(cid), user_id)
 
     def check_campaign_view(self, values: dict) -> tuple[str, dict[str, str]]:
-        """The campaign picked in a type-ahead form (an id the options offered) or the field error."""
+        """The campaign picked in a type-ahead form (the value an option carried) or the field error."""
         picked = _selected(values, ui.CAMPAIGN_PICK_BLOCK)
-        if not picked or not ID_RE.match(picked[0]):
+        if not picked or not (ID_RE.match(picked[0]) or finder.KEY_VALUE.fullmatch(picked[0])):
             return "", {ui.CAMPAIGN_PICK_BLOCK: "Pick a campaign from the list (type part of its title)."}
         return picked[0], {}
 
@@ -1037,6 +1107,7 @@ class CommandService:
         if row.second_by:
             details.append(f"asked by {mention(row.user_id)}, confirmed by {mention(row.second_by)}")
         view = job.job_id if job.job_id and ID_RE.match(job.job_id) else None  # the job is a campaign: "View campaign"
+        self._remember_keys([view] if view else [])
         return _reply(ui.result_message(f":white_check_mark: Created {what}.", details, campaign_id=view), replace=True)
 
     def _create_prefilled(self, row: Offer, user_id: str) -> Reply:

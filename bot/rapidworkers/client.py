@@ -92,7 +92,9 @@ SAFE_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _CENT = Decimal("0.01")
 _MAX_PAGES = 1000  # guard against a server whose "next" never ends
 _MAX_IMAGE_BYTES = 10 * 1024 * 1024
-_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+# Ids go into URL paths: plain characters only. The API does not bound their length (a campaign id of
+# 200 characters exists); 255 keeps a path sane.
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 
 # ISO 3166-1 alpha-2, all 249 officially assigned codes.

@@ -439,8 +439,14 @@ def batch_message(rows: list[SubmissionRow], render_row) -> tuple[str, list[dict
     return truncate(text, 3000), [b.to_dict() for b in blocks]
 
 
+# Message metadata stays small whatever the backlog: a list of ids in it has at most this many.
+METADATA_IDS_MAX = 50
+
+
 def batch_metadata(rows: list[SubmissionRow]) -> dict:
     """Metadata naming every submission of a batch message, in row order (recovery finds each)."""
+    if len(rows) > BATCH_SIZE:  # a batch message is at most BATCH_SIZE rows: its metadata names each
+        raise ValueError(f"a batch message holds at most {BATCH_SIZE} submissions, not {len(rows)}")
     return {
         "event_type": ids.SUBMISSION_BATCH_EVENT,
         "event_payload": {"submission_ids": [r.submission_id for r in rows]},
@@ -472,4 +478,7 @@ def reminder_message(rows: list[SubmissionRow], links: dict[int, str | None], *,
 
 
 def reminder_metadata(rows: list[SubmissionRow]) -> dict:
-    return {"event_type": ids.REVIEW_REMINDER_EVENT, "event_payload": {"submission_ids": [r.submission_id for r in rows]}}
+    """Which submissions a nudge is about: the first METADATA_IDS_MAX ids and how many in all
+    (the database, not the message, remembers who was reminded)."""
+    return {"event_type": ids.REVIEW_REMINDER_EVENT,
+            "event_payload": {"submission_ids": [r.submission_id for r in rows[:METADATA_IDS_MAX]], "count": len(rows)}}

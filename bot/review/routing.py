@@ -33,6 +33,14 @@ def parse_channel(text: str) -> str:
     raise UserError(f"`{shown}` is not a channel: give it as `#channel` (picked from Slack's list) or its ID.")
 
 
+def shared_outside(info: dict) -> bool:
+    """Whether a channel (conversations.info) reaches another organisation: Slack Connect
+    (is_ext_shared), an invitation to one not yet accepted, or shared beyond this Enterprise
+    Grid organisation (is_shared without is_org_shared)."""
+    return bool(info.get("is_ext_shared") or info.get("is_pending_ext_shared") or info.get("pending_shared")
+                or (info.get("is_shared") and not info.get("is_org_shared")))
+
+
 class Routes:
     """Set, remove and list routes; allowed users only, audited."""
 
@@ -43,15 +51,40 @@ class Routes:
     def db(self):
         return self.s.store.db
 
-    def bot_is_member(self, channel: str) -> bool:
-        """Whether the bot can post in the channel (conversations.info is_member)."""
+    def channel_info(self, channel: str) -> dict | None:
+        """conversations.info of the channel; None when the bot cannot see it."""
         try:
-            info = self.s.slack.conversations_info(channel=channel).get("channel") or {}
+            return self.s.slack.conversations_info(channel=channel).get("channel") or {}
         except SlackApiError as e:
             if e.response.get("error") in slack_errors.CHANNEL_OUT_OF_REACH:
-                return False  # a private channel the bot is not in looks like this
+                return None  # a private channel the bot is not in looks like this
             raise
-        return bool(info.get("is_member"))
+
+    def is_member(self, channel: str, user_id: str) -> bool:
+        """Whether the user is in the channel (conversations.members, 200 a page)."""
+        for page in self.s.slack.conversations_members(channel=channel, limit=200):
+            if user_id in page.get("members", []):
+                return True
+        return False
+
+    def refusal(self, channel: str, user_id: str) -> tuple[str, str] | None:
+        """Why a campaign's submissions may not go to this channel: (audit reason, message), or None.
+
+        The bot must be in it; it must not be shared with another organisation (Slack Connect,
+        or an invitation to one pending): proof images, worker names and notes would leave the
+        company; and the person routing must be in it (no sending work where you cannot see it)."""
+        info = self.channel_info(channel)
+        if info is None or not info.get("is_member"):
+            return (f"bot not in {channel}",
+                    f"I am not in <#{channel}>: invite @gigdesk to <#{channel}> first (`/invite @gigdesk` there), then try again.")
+        if shared_outside(info):
+            return (f"{channel} is shared with another organisation",
+                    f"<#{channel}> is shared with another organisation (Slack Connect), so the submissions' proof, worker "
+                    "names and notes would leave the company. Route to a channel of your own workspace.")
+        if not self.is_member(channel, user_id):
+            return (f"router not in {channel}",
+                    f"You are not in <#{channel}>: only its members may send a campaign's submissions there. Join it first.")
+        return None
 
     def command(self, campaign_id: str, where: str, user_id: str) -> str:
         """`/rw route <campaign> <#channel | off>` once the caller is allowed and the campaign checked."""
@@ -60,10 +93,11 @@ class Routes:
         return self.set(campaign_id, parse_channel(where), user_id)
 
     def set(self, campaign_id: str, channel: str, user_id: str) -> str:
-        """Route a campaign to a channel the bot is in; returns the confirmation to show."""
-        if not self.bot_is_member(channel):
-            records.audit(self.db, user_id, "route", campaign_id, "refused", f"bot not in {channel}")
-            raise UserError(f"I am not in <#{channel}>: invite @gigdesk to <#{channel}> first (`/invite @gigdesk` there), then try again.")
+        """Route a campaign to a channel (see `refusal`); returns the confirmation to show."""
+        refused = self.refusal(channel, user_id)
+        if refused is not None:
+            records.audit(self.db, user_id, "route", campaign_id, "refused", refused[0])
+            raise UserError(refused[1])
         before = route_store.set_route(self.db, campaign_id, channel, user_id)
         records.audit(self.db, user_id, "route", campaign_id, "routed", f"{before or 'review channel'} -> {channel}")
         return f":twisted_rightwards_arrows: New submissions of campaign `{escape(campaign_id)}` now go to <#{channel}>."

@@ -23,6 +23,7 @@ from bot.connectivity import slack_outage
 from bot.errors import UserError
 from bot.forensics.fetch import ImageFetcher, Resolver, SandboxOrigin
 from bot.forensics.service import ProofForensics
+from bot.leases import Hold, Lease, abandoned, this_process
 from bot.permissions import require_allowed
 from bot.rapidworkers.client import (
     BadRequest,
@@ -62,6 +63,7 @@ class SyncReport:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     slack_down: str | None = None  # set at the first outage: the cycle posts nothing more
+    busy: str | None = None  # another process was syncing (who): this cycle did nothing
 
     def stop_posting(self, outage: str) -> None:
         """Slack is unreachable or failing: one line for it, and no more posts this cycle."""
@@ -70,6 +72,8 @@ class SyncReport:
             self.errors.append(f"{outage}. Nothing more was posted; the next poll posts the rest, each submission once.")
 
     def summary(self) -> str:
+        if self.busy:
+            return f"another review sync is running ({self.busy}): it posts what is pending; nothing was done here"
         text = (
             f"campaigns checked: {self.campaigns_checked}, changed: {self.campaigns_changed}, "
             f"posted: {self.posted}, recovered: {self.recovered}, already posted: {self.skipped}, "
@@ -131,6 +135,11 @@ class ReviewService:
         self.settings = services.settings
         self.post_interval = post_interval
         self._sync_lock = threading.Lock()
+        # One sync at a time across processes too (serve, poll, a second serve): its claims'
+        # heartbeat goes with the lease's, so recovery never takes a live process's claim.
+        self.sync_lease = Lease(services.store, "review-sync",
+                                on_beat=lambda now: subs.beat_claims(self.db, this_process().id, now))
+        self._hold: Hold | None = None
         self._last_post: dict[str, float] = {}  # per channel: Slack's limit is per channel
         self._message_locks = [threading.Lock() for _ in range(64)]  # striped by submission id or message
         self.routes = Routes(services)
@@ -260,9 +269,14 @@ class ReviewService:
     # --- sync ------------------------------------------------------------------------
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
-        """One review sync cycle; concurrent calls wait for the running one."""
-        with self._sync_lock:
+        """One review sync cycle; concurrent calls wait for the running one. While another process
+        holds the sync lease, nothing is done (the report says who)."""
+        with self._sync_lock, self.sync_lease.held() as hold:
             report = SyncReport()
+            if not hold.taken:
+                report.busy = hold.describe_holder()
+                return report
+            self._hold = hold  # the posting loop stops if it is lost
             self._repost_unrecorded(report)
             rw = self.s.rw.sync_view()  # the sync may use the priority reserve
             try:
@@ -337,6 +351,8 @@ class ReviewService:
             unit = queues[channel].popleft()
             if not queues[channel]:
                 del queues[channel]
+            if self._hold is not None and self._hold.lost:
+                report.stop_posting("this process lost the review-sync lease (too slow to renew it), so another may be syncing")
             if report.slack_down or self._stopping.is_set():  # not claimed: the next sync posts them
                 incomplete.update(c.id for c, _ in unit)
                 continue
@@ -355,7 +371,7 @@ class ReviewService:
             data["campaign_title"] = data.get("campaign_title") or campaign.title
             data["proof_required_description"] = campaign.proof_required_description
             if subs.claim(self.db, submission.id, campaign.id, submission.worker_id, data, target_channel=channel,
-                          batch_row=len(rows) if batch else None):
+                          batch_row=len(rows) if batch else None, owner=this_process().id):
                 rows.append(cast(SubmissionRow, subs.get(self.db, submission.id)))  # just claimed
             else:
                 report.skipped += 1
@@ -461,9 +477,17 @@ class ReviewService:
         self._last_post[channel] = time.monotonic()
 
     def _repost_unrecorded(self, report: SyncReport) -> None:
-        """Claims without a recorded message: find them in their channel, else post again."""
+        """Claims without a recorded message: find them in their channel, else post again.
+
+        Only abandoned claims (ours, or their owner gone or silent past the lease time): a live
+        process's claim may be in the middle of its post, not yet in the channel's history."""
+        me = this_process()
         by_channel: dict[str, list[SubmissionRow]] = {}
         for claim in subs.unposted(self.db):
+            if not abandoned(claim.claimed_by, claim.claim_heartbeat, me):
+                continue
+            if claim.claimed_by != me.id and not subs.take_over_claim(self.db, claim.submission_id, me.id, claim.claimed_by):
+                continue  # taken over by someone else meanwhile
             by_channel.setdefault(claim.target_channel or cast(str, self.settings.review_channel), []).append(claim)
         for channel, claims in by_channel.items():
             if report.slack_down:
@@ -609,8 +633,7 @@ class ReviewService:
         `message`: (channel, ts) of the message whose button was clicked, if any.
         """
         row = self._row_for_action(submission_id, message)
-        require_allowed(self.s, user_id, action, str(row.submission_id), "review submissions",
-                        message="You are not allowed to review submissions. Ask an admin to add you to the review channel.")
+        require_allowed(self.s, user_id, action, str(row.submission_id), "review submissions")
         already = self._already(row)
         if already:
             records.audit(self.db, user_id, action, str(row.submission_id), "refused", already)
@@ -749,8 +772,7 @@ class ReviewService:
         """Check a Block worker click and show it in progress (no buttons); `complete` blocks."""
         row = self._row_for_action(submission_id, message)
         sid = row.submission_id
-        require_allowed(self.s, user_id, "block", str(sid), "block workers",
-                        message="You are not allowed to block workers. Ask an admin to add you to the review channel.")
+        require_allowed(self.s, user_id, "block", str(sid), "block workers")
         worker_id = row.worker_id
         name = row.data.get("worker_name")
         already = self._already(row)

@@ -4,8 +4,8 @@ An offer is a `confirmations` row (random id, CONFIRM_MINUTES to live); its
 Confirm button carries that id and nothing else, so what runs always comes
 from the DB. Confirm takes the row atomically (offered -> executing): once,
 only by the user who asked, only before it expires, only within the daily
-limit (SpendingRules.take). Above GIGDESK_SECOND_APPROVAL_ABOVE the
-requester's Confirm only asks (offered -> awaiting_second, posted in the
+limit (SpendingRules.take). When the requester's day would pass
+GIGDESK_SECOND_APPROVAL_ABOVE, their Confirm only asks (offered -> awaiting_second, posted in the
 review channel) and a second, different spender's Confirm takes it.
 
 The feature runs the taken offer and then calls finish_done, back_to_waiting
@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.mrkdwn import escape, mention, money
+from bot.slack.mrkdwn import escape, mention
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, SpendTerms, cents
 from storage import records
 from storage.db import utcnow
@@ -140,14 +140,14 @@ class SpendOffers:
         if not self.s.may_spend(user_id):
             records.audit(self.db, user_id, action, target, "refused", "not a spender", row.cost)
             return Decision(message=self.rules.not_a_spender(user_id, "spend money"))
-        if row.state == "offered" and self.rules.needs_second_approval(row.cost or "0"):
-            return self._ask_second(row, user_id, now, action, second_request)
-        return self._take(row, user_id, now, action)
+        return self._take(row, user_id, now, action, second_request=second_request)
 
     def _take(self, row: Offer, user_id: str, now: str, action: str, *, from_state: str = "offered",
-              second_by: str | None = None) -> Decision:
+              second_by: str | None = None, second_request: Callable[[Offer], tuple[str, list[dict]]] | None = None) -> Decision:
         target = row.id[:8]
         taken = self.rules.take(row, now, from_state=from_state, second_by=second_by)
+        if taken == "needs-second" and second_request is not None:
+            return self._ask_second(row, user_id, now, action, second_request)
         if taken == "over-limit":
             records.audit(self.db, user_id, action, target, "refused", "over the daily spend limit", row.cost)
             return Decision(message=self.rules.over_limit_message(row))
@@ -177,9 +177,9 @@ class SpendOffers:
             return Decision(message=f"I could not post the request for a second approval (Slack said {escape(str(e.response.get('error')))}). "
                                     "Nothing was spent; click Confirm again.")
         records.audit(self.db, user_id, action, cid[:8], "second-approval-requested", f"posted in {channel}", row.cost)
-        threshold = self.s.settings.second_approval_above
-        return Decision(message=f":hourglass_flowing_sand: Requested. Spends above {money(threshold)} need a second "
-                                f"spender: I asked in <#{channel}>. Nothing is spent until another spender clicks Confirm there.",
+        why = self.rules.second_approval_line(row.user_id, row.cost or "0")
+        return Decision(message=f":hourglass_flowing_sand: Requested. {why}, a second spender must confirm: I asked in "
+                                f"<#{channel}>. Nothing is spent until another spender clicks Confirm there.",
                         replace=True)
 
     # -- after running a taken offer ------------------------------------------------------------

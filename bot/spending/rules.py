@@ -7,8 +7,10 @@
   counted in GIGDESK_TZ. Checked and reserved in one SQLite write transaction at
   Confirm (storage.records.take_confirmation), so concurrent Confirms cannot
   both pass; the reservation becomes what was really spent when it finishes.
-* GIGDESK_SECOND_APPROVAL_ABOVE: a spend above it runs only after a second,
-  different spender confirms it too.
+* GIGDESK_SECOND_APPROVAL_ABOVE: about a person's day, not one offer. A spend that takes the
+  requester's total confirmed today (in GIGDESK_TZ) above it runs only after a second,
+  different spender confirms it too, so two $20 offers need one where a $40 one does; exactly
+  the threshold does not. Checked at Confirm in the same transaction as the daily limit.
 """
 
 from __future__ import annotations
@@ -81,9 +83,11 @@ class SpendingRules:
 
     # -- limits ----------------------------------------------------------------------
 
-    def needs_second_approval(self, cost: Decimal | str) -> bool:
+    def needs_second_approval(self, user_id: str, cost: Decimal | str) -> bool:
+        """Whether the requester's spends today plus this one pass GIGDESK_SECOND_APPROVAL_ABOVE
+        (as the offer shows it; Confirm decides in one transaction: take)."""
         above = self.settings.second_approval_above
-        return above is not None and Decimal(str(cost)) > above
+        return above is not None and self.spent_today(user_id) + Decimal(str(cost)) > above
 
     def spent_today(self, user_id: str) -> Decimal:
         return Decimal(records.spent_cents(self.db, user_id, local_day(self.settings.tz))) / 100
@@ -99,21 +103,32 @@ class SpendingRules:
             if cost > left:
                 terms.refusal = (f"This would go over your daily spending limit: it costs {money(cost)} and you have "
                                  f"{money(left)} of {money(limit)} left today. Nothing was spent.")
-        if self.needs_second_approval(cost):
+        if self.needs_second_approval(user_id, cost):
             terms.needs_second = True
-            terms.lines.append(f"Above {money(self.settings.second_approval_above)}: after your Confirm, a second, "
+            terms.lines.append(self.second_approval_line(user_id, cost) + ": after your Confirm, a second, "
                                "different spender must confirm too before anything is spent.")
         return terms
 
+    def second_approval_line(self, user_id: str, cost: Decimal | str) -> str:
+        """Why a second spender is needed: the day's total against the threshold."""
+        above, spent = self.settings.second_approval_above, self.spent_today(user_id)
+        if not spent:
+            return f"Above {money(above)} a day"
+        return (f"With the {money(spent)} spent today this comes to {money(spent + Decimal(str(cost)))}, "
+                f"above {money(above)} a day")
+
     def take(self, row: Offer, now: str, *, from_state: str = "offered", second_by: str | None = None) -> str:
-        """Take the offer for execution within the requester's daily limit (atomic): taken | gone | over-limit."""
-        limit = self.settings.daily_spend_limit
+        """Take the offer for execution within the requester's daily limit and, unless a second
+        spender is confirming it, within the second-approval threshold (atomic):
+        taken | gone | over-limit | needs-second."""
+        limit, above = self.settings.daily_spend_limit, self.settings.second_approval_above
         return records.take_confirmation(
             self.db, row.id, now,
             from_state=from_state,
             cost_cents=cents(row.cost or "0"),
             second_by=second_by,
             daily_limit_cents=cents(limit) if limit is not None else None,
+            second_above_cents=cents(above) if above is not None and second_by is None else None,
             day=local_day(self.settings.tz),
         )
 

@@ -445,7 +445,7 @@ def second_approval_request(*, requester: str, summary: str, cost: Decimal, thre
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f":raised_hand: {mention(requester)} asks to spend *{money(cost)}*:\n{summary}")),
         ContextBlock(elements=[MarkdownTextObject(text=(
-            f"Spends above {money(threshold)} need a second spender: anyone in GIGDESK_SPENDERS except {mention(requester)} "
+            f"Spends that take a person's day above {money(threshold)} need a second spender: anyone in GIGDESK_SPENDERS except {mention(requester)} "
             f"can Confirm. Nothing is booked until then; this request expires in {hours} hours."))]),
         ActionsBlock(block_id="wonolo-book-second", elements=[
             ButtonElement(text="Confirm", action_id=ids.WONOLO_BOOK_CONFIRM, value=confirmation_id, style="primary"),

@@ -72,7 +72,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
-from bot.permissions import ASK_AN_ADMIN, require_allowed
+from bot.permissions import require_allowed
 from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention, money
@@ -1051,7 +1051,7 @@ class WonoloDesk:
             raise UserError("Give one worker id or email: `/wonolo worker <id|email>`.")
         # The answer tells whether an address belongs to a worker: allowed users only.
         require_allowed(self.s, user_id, "wonolo-worker", "-", "look up Wonolo workers",
-                        message=f"Looking up Wonolo workers is for allowed users only. {ASK_AN_ADMIN}")
+                        lead="Looking up Wonolo workers is for allowed users only.")
         value = args[0].strip()
         if value.startswith("<mailto:") and "|" in value:  # Slack may have linked the email
             value = value[len("<mailto:"):].split("|", 1)[0]

@@ -50,6 +50,11 @@ ARGUMENT_LIMITS: dict[str, dict[str, tuple[int, str]]] = {
     # callback_id and external_id "max 255 characters"
     "views.open": {"blocks": (100, "invalid_arguments"), "private_metadata": (3000, "invalid_arguments"),
                    "callback_id": (255, "invalid_arguments"), "external_id": (255, "invalid_arguments")},
+    # Message metadata: Slack publishes no number for it (docs.slack.dev/messaging/message-metadata asks
+    # for small payloads of ids, not data). The stand-in refuses an event_payload array of more than
+    # 100 items or over 8,000 characters of JSON, a bound gigdesk keeps well inside, so a test catches
+    # a payload that grows with the backlog.
+    "metadata": {"array_items": (100, "invalid_metadata_format"), "json_chars": (8_000, "invalid_metadata_format")},
     # response_url: "up to five times within 30 minutes"
     "response_url": {"blocks": (50, "invalid_blocks"), "uses": (5, "used_url"), "age_seconds": (30 * 60, "expired_url")},
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 
 from sandbox.slack_workspace.arguments import ARGUMENT_LIMITS, _ApiError, _cursor, _dec, _int_arg, _truthy, _uncursor
@@ -39,6 +40,17 @@ class WebApiMethods:
             if not (isinstance(md, dict) and isinstance(md.get("event_type"), str) and md["event_type"]
                     and isinstance(md.get("event_payload", {}), dict)):
                 raise _ApiError("invalid_metadata_format")
+            self._check_metadata_size(md.get("event_payload") or {})
+
+    @staticmethod
+    def _check_metadata_size(payload: dict) -> None:
+        """ARGUMENT_LIMITS["metadata"]: arrays of at most 100 items, 8,000 characters of JSON."""
+        items, error = ARGUMENT_LIMITS["metadata"]["array_items"]
+        if any(isinstance(v, list) and len(v) > items for v in payload.values()):
+            raise _ApiError(error, response_metadata={"messages": [f"[ERROR] an event_payload array has more than {items} items"]})
+        chars, error = ARGUMENT_LIMITS["metadata"]["json_chars"]
+        if len(json.dumps(payload)) > chars:
+            raise _ApiError(error, response_metadata={"messages": [f"[ERROR] event_payload is over {chars} characters"]})
 
     def _m_auth_test(self, args: dict) -> dict:
         return {
@@ -242,10 +254,26 @@ class WebApiMethods:
             "is_member": self.bot_user_id in self._channels[ch],
             "created": 1700000000,
             "creator": "U_ALICE",
+            **self._sharing(ch),
         }
         if _truthy(args.get("include_num_members")):
             info["num_members"] = len(self._channels[ch])
         return {"channel": info}
+
+    def _sharing(self, ch: str) -> dict:
+        """The conversation object's sharing booleans (docs.slack.dev, the conversation type): a
+        Slack Connect channel has is_ext_shared and is_shared; one shared within an Enterprise
+        Grid organisation has is_org_shared and is_shared; an invitation out is pending."""
+        how = self._shared.get(ch)
+        other_team = "T0OTHERORG"
+        return {
+            "is_shared": how in ("external", "org"),
+            "is_ext_shared": how == "external",
+            "is_org_shared": how == "org",
+            "is_pending_ext_shared": how == "pending-external",
+            "pending_shared": [other_team] if how == "pending-external" else [],
+            "shared_team_ids": [self.team_id] + ({"external": [other_team], "org": ["T0SAMEORG"]}.get(how or "", [])),
+        }
 
     def _m_users_info(self, args: dict) -> dict:
         uid = str(args.get("user") or "")

@@ -199,6 +199,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
     def _init_state(self) -> None:
         self.calls: list[Call] = []
         self._channels: dict[str, list[str]] = {c: list(m) for c, m in self._initial_channels.items()}
+        self._shared: dict[str, str] = {}  # channel -> how it is shared (see share_channel)
         self._messages: dict[str, dict[str, Message]] = {}
         self._ephemerals: list[dict] = []
         self._hook_posts: list[dict] = []
@@ -415,6 +416,24 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
     def set_members(self, channel: str, users: Iterable[str]) -> None:
         with self._lock:
             self._channels[channel] = list(users)
+
+    SHARING = ("external", "pending-external", "org", None)
+
+    def share_channel(self, channel: str, how: str | None) -> None:
+        """Share a channel as Slack does, as conversations.info then shows it: "external" (Slack
+        Connect with another organisation: is_shared and is_ext_shared), "pending-external" (an
+        invitation to another organisation not yet accepted: is_pending_ext_shared), "org" (with
+        other workspaces of this Enterprise Grid organisation: is_shared and is_org_shared), or
+        None (this workspace only)."""
+        if how not in self.SHARING:
+            raise ValueError(f"how must be one of {self.SHARING}")
+        with self._lock:
+            if channel not in self._channels:
+                raise KeyError(channel)
+            if how is None:
+                self._shared.pop(channel, None)
+            else:
+                self._shared[channel] = how
 
     # ------------------------------------------------------------- internals
 

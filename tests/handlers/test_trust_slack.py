@@ -185,3 +185,34 @@ def test_a_button_answer_after_25_minutes_uses_post_ephemeral(bot, sandbox, slac
         slack, sandbox, lambda: poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=row.ts), "/workers/block/", 26)
     assert answer["text"].startswith("Blocked") and answer["via"] == "postEphemeral"
     assert answer["channel"] == "C_REVIEW" and hooks == []
+
+
+# --------------------------------------------------------------------------- a 429 inside a trigger's 3 s
+
+
+def test_a_429_before_the_reject_modal_fails_fast_instead_of_outliving_the_trigger(bot, sandbox, slack, poster, campaign):
+    """Reviewers are the review channel's members: a look-up before views.open. Slack asks to wait 30 s."""
+    sid = sandbox.add_submission(campaign, proof_text="done")
+    bot.review.sync()
+    row = posted_row(bot, sid)
+    slack.fail_next("conversations.members", error="ratelimited", status=429, retry_after=30)
+    url = slack.response_url("reject-busy", channel="C_REVIEW", user="U_ALICE", message_ts=row.ts)
+    assert poster.click(ids.REVIEW_REJECT, str(sid), message_ts=row.ts, response_url=url).status_code == 200
+    reply = wait_for(lambda: slack.responses("reject-busy"), timeout=5)[-1]["payload"]
+    assert "Slack is busy" in reply["text"] and "reference" not in reply["text"]
+    assert slack.calls_to("views.open") == [] and len(slack.calls_to("conversations.members")) == 1
+    assert subs.get(bot.db, sid).state == "posted"  # nothing happened: the next click opens the modal
+    poster.click(ids.REVIEW_REJECT, str(sid), message_ts=row.ts)
+    assert wait_for(lambda: slack.views())[-1]["view"]["callback_id"] == ids.REVIEW_REJECT_MODAL
+
+
+def test_a_429_on_views_open_is_waited_out_only_while_the_trigger_lasts(bot, slack, poster):
+    slack.fail_next("views.open", error="ratelimited", status=429, retry_after=5)
+    poster.command("/rw", "job")
+    reply = wait_for(lambda: slack.responses("/rw job"), timeout=5)[-1]["payload"]
+    assert "Slack is busy" in reply["text"]
+    assert len(slack.calls_to("views.open")) == 1 and slack.views() == []  # not tried again after the trigger expired
+    slack.fail_next("views.open", error="ratelimited", status=429, retry_after=0)  # a wait that fits: waited out
+    poster.command("/rw", "new")
+    assert wait_for(lambda: slack.views())[-1]["view"]["callback_id"] == ids.NEW_CAMPAIGN_MODAL
+    assert len(slack.calls_to("views.open")) == 3

@@ -308,3 +308,20 @@ def test_gigdesk_init_writes_nothing_when_answers_run_out_or_are_refused(slack, 
     env_file.write_text("SLACK_BOT_TOKEN=xoxb-kept\n")
     result, _ = _init(tmp_path, ["n"])
     assert result.returncode == 1 and env_file.read_text() == "SLACK_BOT_TOKEN=xoxb-kept\n"
+
+
+def test_gigdesk_init_replaces_a_symlinked_env_without_writing_through_it(slack, sandbox, tmp_path):
+    target = tmp_path / "dotfiles.env"
+    target.write_text("KEPT=1\n")
+    (tmp_path / ".env").symlink_to(target)
+    answers = ["y", "socket", slack.token, "xapp-1-A0-demo", "C_REVIEW", "", sandbox.api_key, "", "U_ALICE"]
+    old = os.umask(0)  # the child inherits it: .env must still be 0600
+    try:
+        result, env_file = _init(tmp_path, answers, SLACK_API_URL=slack.api_url, RAPIDWORKERS_BASE_URL=sandbox.url)
+    finally:
+        os.umask(old)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f".env is a link to {target}. Replace the link with a new file" in result.stdout
+    assert target.read_text() == "KEPT=1\n"
+    assert not env_file.is_symlink() and stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert f"SLACK_BOT_TOKEN={slack.token}" in env_file.read_text()

@@ -580,3 +580,14 @@ def test_text_and_response_url_limits_are_slacks(slack, client):
     with time_machine.travel(time.time() + 31 * 60):
         assert WebhookClient(old).send(text="late").status_code == 404
     assert slack.calls_to("response_url")[-1].error == "expired_url"
+
+
+def test_metadata_payloads_are_bounded_like_the_bot_needs_them(slack, client):
+    standin = slack
+    ok = {"event_type": "gigdesk_x", "event_payload": {"ids": list(range(100))}}
+    client.chat_postMessage(channel="C_REVIEW", text="fits", metadata=ok)
+    for too_big in ({"ids": list(range(101))}, {"text": "x" * 8_001}):
+        with pytest.raises(SlackApiError) as e:
+            client.chat_postMessage(channel="C_REVIEW", text="too big", metadata={"event_type": "gigdesk_x", "event_payload": too_big})
+        assert e.value.response["error"] == "invalid_metadata_format"
+    assert [m.text for m in standin.messages("C_REVIEW")] == ["fits"]

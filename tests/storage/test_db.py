@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import stat
 import threading
 
 import pytest
@@ -97,3 +100,37 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing(path):
     assert not thread.is_alive()
     assert errors == []
     assert rows(path) == ["first", "second"]
+
+
+# --- owner-only files, set without a second descriptor of the database ------------------------
+
+
+def modes(tmp_path) -> dict[str, int]:
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir() if p.name.startswith("t.db")}
+
+
+def test_an_existing_0644_database_and_its_side_files_are_tightened_to_0600(tmp_path):
+    path = str(tmp_path / "t.db")
+    with sqlite3.connect(path) as plain:  # made by something else, world-readable
+        plain.execute("PRAGMA journal_mode = WAL")
+        plain.execute("CREATE TABLE t (x TEXT)")
+        held = sqlite3.connect(path)  # keeps -wal and -shm in place
+        held.execute("SELECT * FROM t").fetchall()
+    for name in modes(tmp_path):
+        os.chmod(tmp_path / name, 0o644)
+    assert set(modes(tmp_path)) == {"t.db", "t.db-wal", "t.db-shm"}
+    db = connect(path)
+    db.execute("INSERT INTO t VALUES ('x')")
+    assert modes(tmp_path) == {"t.db": 0o600, "t.db-wal": 0o600, "t.db-shm": 0o600}
+    held.close()
+
+
+def test_a_new_database_is_0600_even_with_umask_000(tmp_path):
+    old = os.umask(0)
+    try:
+        db = connect(str(tmp_path / "t.db"))
+        with write(db):
+            db.execute("CREATE TABLE t (x TEXT)")
+    finally:
+        os.umask(old)
+    assert modes(tmp_path) == {"t.db": 0o600, "t.db-wal": 0o600, "t.db-shm": 0o600}

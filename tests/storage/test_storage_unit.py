@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage import forensics, records, routes, submissions, wonolo
+from storage import forensics, leases, records, routes, submissions, wonolo
 from storage.db import connect, migrate
 
 pytestmark = pytest.mark.unit
@@ -89,6 +89,58 @@ def test_bulk_approval_leaves_a_reviewers_click_alone_and_undo_forgets_the_unpos
     assert submissions.get(db, 1).state == "rejecting"
 
 
+def test_a_claim_names_its_owner_whose_heartbeat_only_touches_its_own_claims(db):
+    assert submissions.claim(db, 1, "camp1", "W1", {}, owner="h/1/a")
+    assert submissions.claim(db, 2, "camp1", "W1", {}, owner="h/2/b")
+    posted(db, 3)
+    submissions.beat_claims(db, "h/1/a", LATER)
+    rows = {r.submission_id: r for r in submissions.unposted(db)}
+    assert set(rows) == {1, 2} and rows[1].claimed_by == "h/1/a" and rows[1].claim_heartbeat == LATER
+    assert rows[2].claim_heartbeat != LATER
+
+
+def test_taking_over_a_claim_is_guarded_by_its_previous_owner(db):
+    assert submissions.claim(db, 1, "camp1", "W1", {}, owner="h/1/a")
+    assert not submissions.take_over_claim(db, 1, "h/3/c", "h/2/b")  # not b's
+    assert submissions.take_over_claim(db, 1, "h/3/c", "h/1/a")
+    assert not submissions.take_over_claim(db, 1, "h/4/d", "h/1/a")  # c got there first
+    assert submissions.get(db, 1).claimed_by == "h/3/c"
+    assert submissions.claim(db, 2, "camp1", "W1", {})  # a claim made before owners were recorded
+    assert submissions.take_over_claim(db, 2, "h/3/c", None)
+
+
+def test_campaign_keys_name_one_campaign_each(db):
+    records.remember_campaign_keys(db, {"~k1": "long-1", "~k2": "long-2"})
+    records.remember_campaign_keys(db, {"~k1": "something-else"})  # a key, once stored, keeps its campaign
+    assert records.campaign_of_key(db, "~k1") == "long-1" and records.campaign_of_key(db, "~k2") == "long-2"
+    assert records.campaign_of_key(db, "~unknown") is None
+
+
+# --- leases -------------------------------------------------------------------------------
+
+
+def test_a_lease_has_one_holder_until_it_expires_or_is_released(db):
+    take = lambda owner, now=NOW, **kw: leases.take(db, "sync", owner, "h", 1, now, LATER, **kw)  # noqa: E731
+    assert take("a") is None
+    assert take("a") is None  # already ours
+    assert take("b").owner == "a"
+    assert take("b", replacing="c").owner == "a"  # only the holder named gone may be replaced
+    assert take("b", now=LATER) is None  # expires_at == now: expired
+    assert not leases.renew(db, "sync", "a", LATER, EXPIRES)
+    assert leases.renew(db, "sync", "b", LATER, EXPIRES)
+    leases.release(db, "sync", "a")  # not a's to release
+    assert leases.holder(db, "sync").owner == "b"
+    leases.release(db, "sync", "b")
+    assert leases.holder(db, "sync") is None
+    assert take("a", replacing=None) is None
+
+
+def test_a_lease_held_by_an_owner_found_gone_is_replaced(db):
+    assert leases.take(db, "sync", "a", "h", 1, NOW, EXPIRES) is None
+    assert leases.take(db, "sync", "b", "h", 2, NOW, EXPIRES, replacing="a") is None
+    assert leases.holder(db, "sync").owner == "b"
+
+
 # --- spending offers: take_confirmation and the daily limit -------------------------------
 
 
@@ -136,6 +188,18 @@ def test_released_reservation_no_longer_counts_and_a_real_spend_replaces_it(db):
     records.finish_confirmation(db, "a", "done", {"job": "J1"}, spent_cents=300)
     assert records.spent_cents(db, "U1", DAY) == 300
     assert records.take_confirmation(db, "b", LATER, cost_cents=700, daily_limit_cents=1000, day=DAY) == "taken"
+
+
+def test_second_approval_threshold_counts_the_days_spends_and_allows_exactly_it(db):
+    for cid in ("a", "b", "c"):
+        offer(db, cid)
+    take = lambda cid, cents, **kw: records.take_confirmation(db, cid, NOW, cost_cents=cents, second_above_cents=3000, day=DAY, **kw)  # noqa: E731
+    assert take("a", 2000) == "taken"
+    assert take("b", 1001) == "needs-second"
+    assert records.get_confirmation(db, "b").state == "offered"  # nothing reserved
+    assert take("b", 1000) == "taken"  # 2000 + 1000 == the threshold: not above it
+    assert take("c", 1) == "needs-second"
+    assert records.take_confirmation(db, "c", NOW, cost_cents=1, day=DAY) == "taken"  # a second spender's take passes no threshold
 
 
 def test_second_approval_and_cancel_states(db):

@@ -362,3 +362,52 @@ def test_view_campaign_after_a_job_is_created(desk, sandbox):
     details = desk.click(ids.CAMPAIGN_DETAILS, job_id)
     assert "*Remaining slots*" in text_of(details) and "instagram.com/p/abc" in text_of(details)
     assert buttons(details)[ids.CAMPAIGN_POST_PENDING] == [job_id]
+
+
+# --- Slack's clock and limits: a cold type-ahead, ids of any length --------------------------
+
+
+def test_a_cold_type_ahead_answers_within_slacks_3_s_with_rapidworkers_slow_and_refreshes_behind(desk, slack, sandbox, bot):
+    cid = sandbox.add_campaign("Slow survey")
+    view = open_form(desk, slack)
+    sandbox.set_latency(4.0, path_contains="/api/campaigns/")
+    desk.poster.timeout = 3.0  # Slack drops an options answer it gets later than this
+    [notice] = desk.type_ahead(view, "slow")
+    assert "Loading campaigns" in notice["text"]["text"]
+    pick = {ui.CAMPAIGN_PICK_BLOCK: {ids.CAMPAIGN_SELECT: {"type": "external_select", "selected_option": notice}}}
+    refused = desk.poster.submit_view(ids.APPROVE_ALL_MODAL, pick, private_metadata=view["private_metadata"], view=view)
+    assert refused.json()["response_action"] == "errors"  # the notice names no campaign
+    # The list read goes on behind; once it is in, typing finds the campaign. One read, however many keystrokes.
+    assert wait_for(lambda: [o["value"] for o in desk.type_ahead(view, "slow")] == [cid], timeout=20)
+    assert list_requests(sandbox) == 1
+
+
+def test_a_campaign_id_of_any_length_rides_in_values_under_150_characters(desk, slack, sandbox, bot):
+    long_id = "L" + "o" * 198 + "g"  # 200 characters: RapidWorkers does not bound its ids
+    sandbox.add_campaign("Long id campaign", campaign_id=long_id, pay="1.00")
+    sid = sandbox.add_submission(long_id)
+    listing = desk.command("campaigns")
+    values = buttons(listing)
+    assert "Long id campaign" in text_of(listing)
+    assert all(len(v) <= 150 for found in values.values() for v in found), values
+    [key] = values[ids.CAMPAIGN_DETAILS]
+    assert key != long_id and "Long id campaign" in text_of(desk.click(ids.CAMPAIGN_DETAILS, key))
+    approve_all = next(v for v in values[ids.CAMPAIGN_ROW_MENU] if v.startswith(ui.ROW_APPROVE_ALL))
+    offer = desk.pick(approve_all)
+    [confirmation] = buttons(offer)[ids.SPEND_CONFIRM]
+    assert records.get_confirmation(bot.db, confirmation).params["campaign_id"] == long_id
+
+    view = open_form(desk, slack)
+    [option] = desk.type_ahead(view, "long id")
+    assert option["value"] == key
+    pick = {ui.CAMPAIGN_PICK_BLOCK: {ids.CAMPAIGN_SELECT: {"type": "external_select", "selected_option": option}}}
+    r = desk.poster.submit_view(ids.APPROVE_ALL_MODAL, pick, private_metadata=view["private_metadata"], view=view)
+    assert r.status_code == 200 and not r.content.strip()
+    done = wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if e["via"] == "postEphemeral"])[0]
+    assert "Long id campaign" in text_of(done)
+    assert "Approved 1" in text_of(desk.click(ids.SPEND_CONFIRM, buttons(done)[ids.SPEND_CONFIRM][0]))
+    assert sandbox.submission(sid)["status"] == "Approved"
+
+    before = len(sandbox.requests)
+    assert "do not know" in text_of(desk.click(ids.CAMPAIGN_DETAILS, "~" + "A" * 22))  # a forged key: refused, no call
+    assert len(sandbox.requests) == before

@@ -239,3 +239,24 @@ def test_single_flight_shares_one_run_and_its_error():
     with pytest.raises(ValueError):
         flight.run("k", lambda: (_ for _ in ()).throw(ValueError("x")))
     assert flight.run("k", lambda: "again") == "again"  # a finished flight is forgotten
+
+
+def test_answer_cache_latest_keeps_an_old_answer_for_the_type_ahead_and_says_it_is_stale():
+    clock = Clock()
+    cache = AnswerCache(seconds=30, clock=clock)
+    assert cache.latest("k") == (None, False)
+    cache.get("k", lambda: "list")
+    assert cache.latest("k") == ("list", True)
+    clock.now += 30
+    assert cache.latest("k") == ("list", False) and cache.peek("k") is None
+
+
+def test_a_campaign_value_is_the_id_when_short_and_plain_else_a_22_character_key():
+    from bot.commands.finder import KEY_VALUE, campaign_value
+
+    uuid = "3f6c1b9e-8a3e-4d2a-9c1e-7b5d2f0a6e11"
+    assert campaign_value(uuid) == uuid and campaign_value("a" * 64) == "a" * 64
+    for long_id in ("a" * 65, "x" * 500, "odd id/with?chars"):
+        key = campaign_value(long_id)
+        assert KEY_VALUE.fullmatch(key) and len(key) == 23 and key == campaign_value(long_id)
+    assert campaign_value("a" * 65) != campaign_value("a" * 66)

@@ -142,5 +142,14 @@ def test_reminder_message_links_each_escaped_and_mentions_the_group():
     seen = assert_no_mentions(text, blocks)
     assert blocks[0]["text"]["text"].startswith("<!subteam^S0TEAM> :alarm_clock: 2 submissions waiting more than 4 h")
     assert "<!subteam" not in text
-    assert json.dumps(ui.reminder_metadata([row()])["event_payload"]) == '{"submission_ids": [42]}'
+    assert json.dumps(ui.reminder_metadata([row()])["event_payload"]) == '{"submission_ids": [42], "count": 1}'
     assert seen.count("<https://slack.example/archives/C1/p1|") == 2
+
+
+def test_metadata_lists_are_bounded_whatever_the_backlog():
+    many = [dataclasses.replace(row(), submission_id=n) for n in range(1, 500)]
+    payload = ui.reminder_metadata(many)["event_payload"]
+    assert payload["submission_ids"] == list(range(1, ui.METADATA_IDS_MAX + 1)) and payload["count"] == 499
+    assert ui.batch_metadata(many[:ui.BATCH_SIZE])["event_payload"]["submission_ids"] == list(range(1, ui.BATCH_SIZE + 1))
+    with pytest.raises(ValueError):
+        ui.batch_metadata(many[:ui.BATCH_SIZE + 1])

@@ -84,8 +84,14 @@ def assert_each_once(slack, channel: str, db, sids: list[int]) -> None:
 
 @pytest.fixture
 def standin():
-    """A workspace with a second channel (C_OPS) the bot is in, and C_SECRET it is not in."""
-    s = SlackStandin(channels={"C_REVIEW": MEMBERS, "C_OPS": MEMBERS, "C_SECRET": ["U_ALICE"]})
+    """A workspace with a second channel (C_OPS) the bot is in, and C_SECRET it is not in; C_CONNECT
+    shared with another organisation, C_INVITED about to be, C_GRID shared within this Enterprise
+    Grid organisation; C_BOBS, which the bot and Bob are in, not Alice."""
+    s = SlackStandin(channels={"C_REVIEW": MEMBERS, "C_OPS": MEMBERS, "C_SECRET": ["U_ALICE"], "C_CONNECT": MEMBERS,
+                               "C_INVITED": MEMBERS, "C_GRID": MEMBERS, "C_BOBS": ["U_BOB", "UBOT"]})
+    s.share_channel("C_CONNECT", "external")
+    s.share_channel("C_INVITED", "pending-external")
+    s.share_channel("C_GRID", "org")
     s.start()
     yield s
     s.stop()
@@ -153,6 +159,30 @@ def test_route_to_a_channel_without_the_bot_says_invite_it_and_stores_nothing(op
     sid = sandbox.add_submission(cid)
     bot.review.sync()
     assert shown_ids(standin, "C_REVIEW") == [sid] and standin.messages("C_SECRET") == []
+
+
+@pytest.mark.parametrize("channel, says, reason", [
+    ("C_CONNECT", "is shared with another organisation (Slack Connect)", "C_CONNECT is shared with another organisation"),
+    ("C_INVITED", "is shared with another organisation (Slack Connect)", "C_INVITED is shared with another organisation"),
+    ("C_BOBS", "You are not in <#C_BOBS>: only its members may send a campaign's submissions there", "router not in C_BOBS"),
+])
+def test_route_refuses_channels_outside_the_company_or_the_router_is_not_in_and_audits_why(ops_poster, standin, sandbox,
+                                                                                         channel, says, reason):
+    bot, poster = ops_poster
+    cid = sandbox.add_campaign("Proof stays home", status="Active")
+    assert says in rw(poster, standin, f"route {cid} <#{channel}|x>")
+    assert bot.db.execute("SELECT count(*) FROM routes").fetchone()[0] == 0
+    assert [(a.target, a.outcome, a.detail) for a in records.audit_since(bot.db, "2000") if a.action == "route"] == \
+        [(cid, "refused", reason)]
+    sid = sandbox.add_submission(cid)
+    bot.review.sync()
+    assert shown_ids(standin, "C_REVIEW") == [sid] and standin.messages(channel) == []
+
+
+def test_route_to_a_channel_shared_only_within_the_organisation_is_allowed(ops_poster, standin, sandbox):
+    bot, poster = ops_poster
+    cid = sandbox.add_campaign("Grid", status="Active")
+    assert "now go to <#C_GRID>" in rw(poster, standin, f"route {cid} <#C_GRID|grid>")
 
 
 @pytest.mark.parametrize("text, says", [
@@ -457,3 +487,16 @@ def test_blocking_a_worker_marks_their_rows_and_rebuilds_the_batch_once(make_bot
         assert "Worker blocked" in row
         assert [b["text"]["text"] for b in buttons(row_blocks(updated, sid))] == ["Approve", "Reject"]  # still reviewable
     assert "Worker blocked" not in dumps(row_blocks(updated, other))
+
+
+def test_a_reminder_about_a_big_backlog_keeps_its_metadata_small_and_is_posted(routed_bot, standin, sandbox):
+    bot = routed_bot(GIGDESK_REMIND_AFTER_HOURS="1", GIGDESK_FORENSICS="off")
+    cid = sandbox.add_campaign("Backlog", status="Active")
+    past = datetime.now(UTC) - timedelta(hours=3)
+    sids = [sandbox.add_submission(cid, submitted_at=past) for _ in range(120)]
+    bot.review.sync()
+    assert remind_waiting(bot.services) == 120  # the stand-in refuses metadata arrays past 100 items
+    [nudge] = [m for m in standin.messages("C_REVIEW") if (m.metadata or {}).get("event_type") == ids.REVIEW_REMINDER_EVENT]
+    payload = nudge.metadata["event_payload"]
+    assert payload["count"] == 120 and payload["submission_ids"] == sorted(sids)[:50]
+    assert all(len(m.metadata["event_payload"]["submission_ids"]) <= 10 for m in batch_messages(standin, "C_REVIEW"))

@@ -295,12 +295,31 @@ def test_guests_in_the_review_channel_may_not_review(drive, sandbox, slack):
     rw.bot.review.sync()
     for sid, guest in zip(sids, ("U_GUEST", "U_SOLO"), strict=False):
         rw.poster.click(ids.REVIEW_APPROVE, str(sid), message_ts=subs.get(rw.bot.db, sid).ts, user_id=guest)
-        wait_for(lambda g=guest: [e for e in slack.ephemerals(g) if "not allowed" in e["text"]])
+        [refusal] = wait_for(lambda g=guest: [e for e in slack.ephemerals(g) if "not allowed" in e["text"]])
+        assert "Guests of <#C_REVIEW> may not review: ask an admin to add you to GIGDESK_ALLOWED_USERS" in refusal["text"]
     assert sandbox.count(path_contains="/approve") == 0
     assert {subs.get(rw.bot.db, s).state for s in sids} == {"posted"}
     assert slack.calls_to("users.info")  # guests are told apart with users:read
     rw.poster.click(ids.REVIEW_APPROVE, str(sids[0]), message_ts=subs.get(rw.bot.db, sids[0]).ts, user_id="U_BOB")
     wait_for(lambda: subs.get(rw.bot.db, sids[0]).state == "approved")
+
+
+@pytest.mark.parametrize("allowed, says", [
+    ("", "Join <#C_REVIEW> (non-guests of the review channel may review)."),
+    ("U_BOB", "Ask an admin to add you to GIGDESK_ALLOWED_USERS (your member ID is `U_CAROL`)."),
+])
+def test_review_and_block_refusals_say_what_grants_the_right(drive, sandbox, slack, allowed, says):
+    rw = drive(GIGDESK_ALLOWED_USERS=allowed)
+    sid = sandbox.add_submission(sandbox.add_campaign("Survey", pay="1.00"))
+    rw.bot.review.sync()
+    ts = subs.get(rw.bot.db, sid).ts
+    for action in (ids.REVIEW_APPROVE, ids.REVIEW_BLOCK):  # U_CAROL is not in the review channel
+        rw.poster.click(action, str(sid), message_ts=ts, user_id="U_CAROL")
+    refusals = wait_for(lambda: [e["text"] for e in slack.ephemerals("U_CAROL") if "not allowed" in e["text"]] if
+                        len(slack.ephemerals("U_CAROL")) == 2 else None)
+    assert sorted(refusals) == sorted([f":warning: You are not allowed to review submissions. {says}",
+                                       f":warning: You are not allowed to block workers. {says}"])
+    assert subs.get(rw.bot.db, sid).state == "posted" and sandbox.count(path_contains="/approve") == 0
 
 
 # --- spending limits ---------------------------------------------------------------------------------
@@ -352,6 +371,13 @@ def test_confirm_counts_the_local_day_at_23_30_when_utc_is_already_tomorrow(driv
         assert "go over the daily spending limit of $10.00" in late and "$6.50 already spent today" in late, late
         assert records.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 650
     assert sandbox.count(path_contains="/api/jobs/") == 2 and sandbox.balance == Decimal("993.50")
+
+
+def confirmed_at_once(rw, sandbox, *jobs: str, times: int) -> list[dict]:
+    """Offer each job, then click every offer's Confirm `times` times, all at once (jobs take 0.2 s)."""
+    confirms = [buttons(rw.command(job))[ids.SPEND_CONFIRM] for job in jobs]
+    sandbox.set_latency(0.2, path_contains="/api/jobs/")
+    return in_parallel(*[lambda c=c: rw.click(ids.SPEND_CONFIRM, c) for c in confirms * times])
 
 
 def test_concurrent_confirms_cannot_both_pass_the_daily_limit(drive, sandbox):
@@ -406,7 +432,7 @@ def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, 
     small = rw.command(JOB_250)
     assert "second" not in text_of(small)
     offer = rw.command(JOB_5)
-    assert "Above $4.00: after your Confirm, a second, different spender must confirm too" in text_of(offer)
+    assert "Above $4.00 a day: after your Confirm, a second, different spender must confirm too" in text_of(offer)
     cid = buttons(offer)[ids.SPEND_CONFIRM]
 
     asked = in_parallel(*[lambda: rw.click(ids.SPEND_CONFIRM, cid)] * 10)  # the requester's Confirm only asks
@@ -434,6 +460,55 @@ def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, 
     steps = [(a.user_id, a.outcome) for a in audit(rw.bot) if a.target == cid[:8]]
     assert ("U_ALICE", "second-approval-requested") in steps and (done.second_by, "second-approved") in steps
     assert ("U_ALICE", "refused") in steps and ("U_MALLORY", "refused") in steps
+
+
+JOB_20 = "job youtube-likes https://www.youtube.com/watch?v=20 400"  # $20.00
+JOB_10 = "job youtube-likes https://www.youtube.com/watch?v=10 200"  # $10.00
+
+
+def test_second_approval_counts_the_day_so_two_offers_cannot_split_around_it(drive, sandbox, slack):
+    rw = drive(GIGDESK_SECOND_APPROVAL_ABOVE="30.00", GIGDESK_TZ="Pacific/Kiritimati")
+    first, second = rw.command(JOB_20), rw.command(JOB_20.replace("v=20", "v=21"))  # offered before either is confirmed
+    assert "second" not in text_of(first) + text_of(second)  # each alone is under $30
+    assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(first)[ids.SPEND_CONFIRM]))
+    asked = text_of(rw.click(ids.SPEND_CONFIRM, buttons(second)[ids.SPEND_CONFIRM]))
+    assert "With the $20.00 spent today this comes to $40.00, above $30.00 a day, a second spender must confirm" in asked
+    assert sandbox.count(path_contains="/api/jobs/") == 1  # the second waits for another spender
+    assert "With the $20.00 spent today this comes to $40.00, above $30.00 a day" in text_of(rw.command(JOB_20))
+    [request] = [m for m in slack.messages("C_REVIEW") if "asks to spend" in m.text]
+    url = slack.response_url("bob", channel="C_REVIEW", user="U_BOB", message_ts=request.ts)
+    rw.poster.click(ids.SPEND_CONFIRM, buttons(second)[ids.SPEND_CONFIRM], user_id="U_BOB", message_ts=request.ts, response_url=url)
+    assert "Created" in text_of(wait_for(lambda: slack.responses("bob"))[-1]["payload"])
+    assert sandbox.count(path_contains="/api/jobs/") == 2
+    assert "second" not in text_of(rw.command(JOB_10, user="U_BOB"))  # per person: Bob spent nothing
+
+
+def test_a_day_exactly_at_the_second_approval_threshold_needs_none(drive, sandbox):
+    rw = drive(GIGDESK_SECOND_APPROVAL_ABOVE="30.00")
+    assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(rw.command(JOB_20))[ids.SPEND_CONFIRM]))
+    at_threshold = rw.command(JOB_10)  # $20 + $10 == $30: not above it
+    assert "second" not in text_of(at_threshold)
+    assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(at_threshold)[ids.SPEND_CONFIRM]))
+    assert sandbox.count(path_contains="/api/jobs/") == 2
+
+
+def test_concurrent_confirms_cannot_split_around_the_second_approval(drive, sandbox):
+    rw = drive(GIGDESK_SECOND_APPROVAL_ABOVE="30.00")
+    replies = confirmed_at_once(rw, sandbox, JOB_20, JOB_20.replace("v=20", "v=22"), times=5)
+    assert sum("Created" in text_of(r) for r in replies) == 1
+    assert sum("a second spender must confirm" in text_of(r) for r in replies) == 1
+    assert sandbox.count(path_contains="/api/jobs/") == 1
+
+
+def test_approve_all_counts_the_days_other_spends_for_the_second_approval(drive, sandbox):
+    rw = drive(GIGDESK_SECOND_APPROVAL_ABOVE="30.00")
+    assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(rw.command(JOB_20))[ids.SPEND_CONFIRM]))
+    campaign = sandbox.add_campaign("Survey", pay="6.00", total=10)
+    sids = [sandbox.add_submission(campaign) for _ in range(2)]  # $12: $32 today
+    offer = rw.command(f"approve-all {campaign}")
+    assert "With the $20.00 spent today this comes to $32.00, above $30.00 a day" in text_of(offer)
+    assert "a second spender must confirm" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    assert sandbox.count(path_contains="/approve") == 0 and {sandbox.submission(s)["status"] for s in sids} == {"Pending"}
 
 
 # --- settings -----------------------------------------------------------------------------------------

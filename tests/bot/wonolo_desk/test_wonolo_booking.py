@@ -296,8 +296,9 @@ def test_spending_rules_apply_to_bookings(make_bot, wonolo, slack):
     assert "Only <@U_ALICE>" in desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer), user="U_BOB")["text"]
     assert "Booked" in desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))["text"]
 
-    # Above it: the requester's Confirm asks in the review channel; a second spender books.
-    offer = desk.review(form(slots="2", wage="20", title="Big crew"))  # $320
+    # Another $160 takes the day above it: the requester's Confirm asks in the review channel; a second spender books.
+    offer = desk.review(form(slots="1", wage="20", title="Same again"))  # $160, $320 today
+    assert "With the $160.00 spent today this comes to $320.00, above $300.00 a day" in text_of(offer)
     asked = desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))
     assert "second" in asked["text"] and desk.posts("/api_v2/job_requests") == 1
     [request] = [m for m in slack.messages("C_REVIEW") if "asks to spend" in m.text]
@@ -306,8 +307,8 @@ def test_spending_rules_apply_to_bookings(make_bot, wonolo, slack):
     assert "Booked" in desk.click(ids.WONOLO_BOOK_CONFIRM, second_id, user="U_BOB", channel="C_REVIEW")["text"]
     assert desk.posts("/api_v2/job_requests") == 2
 
-    # $480 spent today: the daily limit refuses the next one at Review (no Confirm button).
-    refused = desk.review(form(slots="1", wage="20", title="One more"))
+    # $320 spent today: the daily limit refuses the next $320 at Review (no Confirm button).
+    refused = desk.review(form(slots="2", wage="20", title="One more"))
     assert "daily spending limit" in text_of(refused) and ids.WONOLO_BOOK_CONFIRM not in json.dumps(refused["blocks"])
 
     # An offer expires after 10 minutes; Cancel spends nothing.

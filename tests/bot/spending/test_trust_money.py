@@ -419,7 +419,7 @@ def test_second_approval_only_above_the_threshold_not_at_it(drive, sandbox, slac
     assert "Approved 1 of the 1" in done and approve_calls(sandbox, at_sid) == 1, done
 
     offer = rw.command(f"approve-all {above}", user="U_BOB")  # Bob's first spend today
-    assert "Above $5.00: after your Confirm, a second, different spender must confirm too" in text_of(offer)
+    assert "Above $5.00 a day: after your Confirm, a second, different spender must confirm too" in text_of(offer)
     asked = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM], user="U_BOB"))
     assert "I asked in <#C_REVIEW>" in asked, asked
     assert approve_calls(sandbox, above_sid) == 0 and sandbox.submission(above_sid)["status"] == "Pending"

@@ -70,12 +70,23 @@ def build_services(settings: Settings, *, post_interval: float | None = None) ->
     return services
 
 
+class _ClientGivenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that, the client
+    being given, it is unused: true and expected here, so not printed at every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("As you gave `client` as well")
+
+
 def create_bolt_app(services: Services) -> App:
     """The Bolt app: acks first, listeners run on a pool sized for slow APIs."""
     from handlers import register_all
 
     bolt_compat.apply()
     settings = services.settings
+    bolt_log = logging.getLogger("gigdesk.bolt")
+    if not any(isinstance(f, _ClientGivenNotice) for f in bolt_log.filters):
+        bolt_log.addFilter(_ClientGivenNotice())
     app = App(
         client=services.slack,
         signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",

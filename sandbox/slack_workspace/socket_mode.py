@@ -156,6 +156,9 @@ class SocketModeServer:
                 self._mark_closed(conn, "server stop")
             self._server.close()
             await self._server.wait_closed()
+            for task in asyncio.all_tasks():  # pending delayed closes (disconnect's grace)
+                if task is not asyncio.current_task():
+                    task.cancel()
 
         try:
             asyncio.run_coroutine_threadsafe(close(), loop).result(5)

@@ -16,7 +16,7 @@ import requests
 
 from bot.app import build_services, make_server
 from bot.config import load_settings
-from tests.support.slack_requests import SIGNING_SECRET, SlackPoster
+from tests.support.slack_requests import SIGNING_SECRET, SlackPoster, SocketPoster
 
 BOT_TOKEN = "xoxb-test-token"
 
@@ -85,8 +85,8 @@ class RunningBot:
     def db(self):
         return self.services.store.db
 
-    def poster(self) -> SlackPoster:
-        return SlackPoster(self.events_url)
+    def poster(self, standin=None) -> SlackPoster:
+        return SlackPoster(self.events_url, standin=standin)
 
     def stop(self) -> None:
         from waitress import wasyncore
@@ -98,6 +98,42 @@ class RunningBot:
         # The loop has left: closing the sockets cannot race a select() now.
         self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
         wasyncore.close_all(self.server._map)
+
+
+class SocketBot:
+    """`gigdesk serve`'s Socket Mode path in this process (bot.app.Serving, without the scheduled
+    jobs): the link to the stand-in's Socket Mode server, HTTP for health on 127.0.0.1."""
+
+    def __init__(self, env: dict[str, str], standin):
+        from bot.app import Serving
+
+        self.standin = standin
+        self.settings = load_settings(env, dotenv_path="")
+        self.serving = Serving(self.settings, host="127.0.0.1", port=0, jobs=False)
+        self.services = self.serving.services
+        self.url = self.serving.url
+        self.events_url = None  # Slack's requests come over the socket
+
+    def start(self) -> SocketBot:
+        self.serving.start()
+        link = self.serving.link
+        assert link is not None
+        wait_for(lambda: link.state == "connected")
+        return self
+
+    @property
+    def review(self):
+        return self.services.review
+
+    @property
+    def db(self):
+        return self.services.store.db
+
+    def poster(self, standin=None) -> SocketPoster:
+        return SocketPoster(self.standin.socket_mode, standin=standin)
+
+    def stop(self) -> None:
+        self.serving.stop()
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):

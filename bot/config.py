@@ -7,6 +7,7 @@ problem instead, for `gigdesk check`: each setting is validated in one place.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -21,8 +22,16 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9_]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9_]{2,}$")
 USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-# An IPv4 or IPv6 address, or a host name (localhost); no scheme, port or path.
-LISTEN_HOST = re.compile(r"^([0-9A-Za-z][0-9A-Za-z.-]{0,252}|[0-9A-Fa-f:.]{2,45})$")
+HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
+
+
+def listen_host(value: str) -> bool:
+    """An IPv4 or IPv6 address, or a host name like localhost: no scheme, port or path."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return bool(HOST_NAME.match(value)) and len(value) <= 253
+    return True
 
 WHERE_CHANNEL_ID = "in Slack, open the channel, click its name; the ID is at the bottom of the About tab"
 WHERE_USER_ID = "in Slack, open the person's profile, click ⋮ (More) and choose Copy member ID"
@@ -235,7 +244,7 @@ def read_settings(
 
     def listen_address(name: str, default: str) -> str:
         value = get(name, default)
-        if not LISTEN_HOST.match(value):
+        if not listen_host(value):
             problem(name, f"{name} must be an address to listen on, like 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)")
             return default
         return value

@@ -164,7 +164,6 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
     ):
         self.token = token
         self.app_token = app_token
-        self.app_token_revoked = False
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + (bot_user_id[1:] if bot_user_id[:1] in ("U", "W") else bot_user_id)
@@ -194,6 +193,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
     # ------------------------------------------------------------------ state
 
     def _init_state(self) -> None:
+        self.app_token_revoked = False
         self.calls: list[Call] = []
         self._channels: dict[str, list[str]] = {c: list(m) for c, m in self._initial_channels.items()}
         self._messages: dict[str, dict[str, Message]] = {}
@@ -213,9 +213,11 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls):
 
     def reset(self) -> None:
         """Back to a fresh workspace: channels as constructed, no messages,
-        calls, ephemerals, views, files, response URLs or pending failures."""
+        calls, ephemerals, views, files, response URLs or pending failures; the app
+        token good again, and Socket Mode's records of closed connections and envelopes gone."""
         with self._lock:
             self._init_state()
+        self.socket_mode.forget()
 
     # -------------------------------------------------------------- lifecycle
 

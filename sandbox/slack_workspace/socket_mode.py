@@ -168,6 +168,15 @@ class SocketModeServer:
         if self._thread is not None:
             self._thread.join(5)
 
+    def forget(self) -> None:
+        """Drop the records of closed connections, envelopes and acks (open connections stay)."""
+        with self._lock:
+            self.connections = [c for c in self.connections if c.open]
+            self.envelopes.clear()
+            self.acks.clear()
+            self.refused.clear()
+            self._lost_acks = 0
+
     # ------------------------------------------------------------ apps.connections.open
 
     def issue_url(self) -> str:

@@ -162,6 +162,19 @@ def end_session(session, reason: str) -> None:
         pass
 
 
+class _ClientLog(logging.LoggerAdapter):
+    """The client's log, without the errors its threads log about the socket we are closing."""
+
+    def __init__(self, link: SocketLink):
+        super().__init__(logging.getLogger("gigdesk.socket.client"), {})
+        self.link = link
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.link.closing and level >= logging.ERROR:
+            level = logging.DEBUG
+        super().log(level, msg, *args, **kwargs)
+
+
 class SlackRateLimited(Exception):
     """apps.connections.open answered ratelimited; the client tries again after Retry-After."""
 
@@ -176,10 +189,10 @@ class SocketLink:
         self.refused_at = 0.0
         self.refusal = ""
         self.last_disconnect = ""
-        self._closing = False
+        self.closing = False
         self._lock = threading.Lock()
         self.app = app
-        client = _Client(app_token=app_token, logger=logging.getLogger("gigdesk.socket.client"), web_client=app.client,
+        client = _Client(app_token=app_token, logger=_ClientLog(self), web_client=app.client,  # type: ignore[arg-type]
                          ping_interval=ping_interval, concurrency=concurrency)
         client.link = self
         client.socket_mode_request_listeners.append(self._handle)
@@ -238,7 +251,7 @@ class SocketLink:
             self._set(RECONNECTING)
 
     def _on_close(self, _ws) -> None:
-        if not self._closing and self.state == CONNECTED:
+        if not self.closing and self.state == CONNECTED:
             self._set(RECONNECTING)
 
     def problem(self) -> str | None:
@@ -283,7 +296,7 @@ class SocketLink:
 
     def close(self) -> None:
         """Close the WebSocket (with a close frame) and stop the client's threads."""
-        self._closing = True
+        self.closing = True
         client = self.client
         client.auto_reconnect_enabled = False
         end_session(client.current_session, "gigdesk is stopping")

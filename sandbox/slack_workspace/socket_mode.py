@@ -62,6 +62,8 @@ class Envelope:
     acked: threading.Event = field(default_factory=threading.Event)
     ack: dict | None = None  # the app's ack message, once acknowledged
     acks: int = 0  # acks received (a redelivery may be acknowledged again)
+    sent_at: float = 0.0  # perf_counter() when it last went out, and when its first ack came
+    acked_at: float = 0.0
 
     def message(self) -> str:
         return json.dumps({
@@ -241,10 +243,12 @@ class SocketModeServer:
             envelope.acks += 1
             if envelope.ack is None:
                 envelope.ack = message
+                envelope.acked_at = time.perf_counter()
             envelope.acked.set()
 
     async def _send(self, conn: Connection, envelope: Envelope) -> None:
         envelope.sent += 1
+        envelope.sent_at = time.perf_counter()
         try:
             await conn.ws.send(envelope.message())
         except Exception:  # the connection went meanwhile: the envelope stays unacknowledged
@@ -307,6 +311,26 @@ class SocketModeServer:
         or None if none came within `timeout` (redeliveries after reconnects included)."""
         envelope = self.send_envelope(type, payload, **kw)
         return envelope.ack if envelope.acked.wait(timeout) else None
+
+    def deliver_all(self, deliveries: list[tuple[str, dict]], timeout: float = 30.0) -> list[float | None]:
+        """Send every (type, payload) at once on the newest connection (as a burst of clicks
+        reaches Slack's side); for each, seconds from its send to its ack (None: no ack in time)."""
+        conn = self._newest()
+        envelopes = [Envelope(envelope_id=f"{next(self._ids):08x}-{secrets.token_hex(6)}", type=kind,
+                              payload=copy.deepcopy(payload), accepts_response_payload=kind != "events_api")
+                     for kind, payload in deliveries]
+        with self._lock:
+            self.envelopes.update((e.envelope_id, e) for e in envelopes)
+
+        async def send_all() -> None:
+            for envelope in envelopes:
+                await self._send(conn, envelope)
+
+        self._run(send_all(), timeout)
+        deadline = time.monotonic() + timeout
+        for envelope in envelopes:
+            envelope.acked.wait(max(0.0, deadline - time.monotonic()))
+        return [e.acked_at - e.sent_at if e.acked.is_set() else None for e in envelopes]
 
     def redeliver(self, envelope_id: str, *, reason: str = "timeout") -> Envelope:
         """Slack's retry: the same envelope again, retry_attempt one higher, on the newest connection."""

@@ -140,6 +140,11 @@ def test_a_redelivered_envelope_is_handled_once(slack, sandbox, tmp_path):
         wait_for(lambda: envelope.acks == 2)  # acknowledged again, so Slack stops
         time.sleep(0.5)
         assert envelope.retry_attempt == 1 and len(slack.responses("once")) == 1
+        # An event no listener takes is acknowledged all the same (else Slack retries it for nothing).
+        unhandled = {"type": "event_callback", "event_id": "Ev0UNHANDLED", "team_id": "T0GIGDESK", "api_app_id": "A0GIGDESK",
+                     "event": {"type": "reaction_added", "user": "U_ALICE", "reaction": "eyes"}}
+        ack = slack.socket_mode.deliver("events_api", unhandled, timeout=5)
+        assert ack is not None and set(ack) == {"envelope_id"}
         # A click redelivered too: one approval.
         campaign = sandbox.add_campaign("Like our page", status="Active", pay="0.50", total=20)
         sid = sandbox.add_submission(campaign)

@@ -122,27 +122,27 @@ def _check_app_token(checklist: Checklist, settings: Settings) -> None:
     """Socket Mode: Slack gives a connection URL for SLACK_APP_TOKEN (apps.connections.open; nothing connects)."""
     from slack_sdk import WebClient
 
-    from bot.socket_link import is_token_refusal, refusal_line
-
-    host = host_of(settings.slack_api_url)
     try:
         WebClient(base_url=settings.slack_api_url, timeout=15).apps_connections_open(app_token=cast(str, settings.slack_app_token))
-    except SlackApiError as e:
-        outage = slack_outage(e, settings.slack_api_url)
-        if outage:
-            checklist.line(FAILED, f"Socket Mode: {outage}")
-        elif is_token_refusal(e):
-            checklist.line(FAILED, f"Socket Mode: {refusal_line(str(e.response.get('error')))}")
-        else:
-            checklist.line(FAILED, f"Socket Mode: Slack at {host} answered apps.connections.open with {e.response.get('error')}: check SLACK_APP_TOKEN")
-        return
     except Exception as e:
-        outage = slack_outage(e, settings.slack_api_url)
-        if outage is None:
-            raise
-        checklist.line(FAILED, f"Socket Mode: {outage}")
+        checklist.line(FAILED, f"Socket Mode: {_app_token_problem(e, settings)}")
         return
-    checklist.line(PASSED, f"Socket Mode: Slack at {host} accepts SLACK_APP_TOKEN (apps.connections.open)")
+    checklist.line(PASSED, f"Socket Mode: Slack at {host_of(settings.slack_api_url)} accepts SLACK_APP_TOKEN (apps.connections.open)")
+
+
+def _app_token_problem(e: Exception, settings: Settings) -> str:
+    """Why apps.connections.open failed, in one line; a failure that is neither Slack's nor the network's is raised."""
+    from bot.socket_link import is_token_refusal, refusal_line
+
+    outage = slack_outage(e, settings.slack_api_url)
+    if outage:
+        return outage
+    if not isinstance(e, SlackApiError):
+        raise e
+    error = str(e.response.get("error"))
+    if is_token_refusal(e):
+        return refusal_line(error)
+    return f"Slack at {host_of(settings.slack_api_url)} answered apps.connections.open with {error}: check SLACK_APP_TOKEN"
 
 
 def _check_rapidworkers(checklist: Checklist, settings: Settings) -> None:

@@ -163,14 +163,15 @@ def end_session(session, reason: str) -> None:
 
 
 class _ClientLog(logging.LoggerAdapter):
-    """The client's log, without the errors its threads log about the socket we are closing."""
+    """The client's log, without the errors its threads log about the socket we are closing, nor
+    (every ping interval) about a refused token the link has already reported once."""
 
     def __init__(self, link: SocketLink):
         super().__init__(logging.getLogger("gigdesk.socket.client"), {})
         self.link = link
 
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if self.link.closing and level >= logging.ERROR:
+        if (self.link.closing or self.link.state == REFUSED) and level >= logging.ERROR:
             level = logging.DEBUG
         super().log(level, msg, *args, **kwargs)
 

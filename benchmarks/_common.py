@@ -137,10 +137,12 @@ def _serve_simulators(conn, report=None) -> None:
     sandbox.start()
     slack = SlackStandin()
     slack.start()
-    conn.send({"rw_url": sandbox.url, "rw_key": sandbox.api_key, "slack_api_url": slack.api_url, "slack_url": slack.url})
+    conn.send({"rw_url": sandbox.url, "rw_key": sandbox.api_key, "slack_api_url": slack.api_url, "slack_url": slack.url,
+               "slack_app_token": slack.app_token})
     try:
-        while conn.recv() == "report":
-            conn.send(report(slack) if report is not None else None)
+        while (message := conn.recv()) != "stop":
+            args = message[1:] if isinstance(message, tuple) else ()
+            conn.send(report(slack, *args) if report is not None else None)
     except EOFError:
         pass
     slack.stop()
@@ -166,6 +168,7 @@ class RemoteSimulators:
         info = self._conn.recv()
         self.url, self.api_key = info["rw_url"], info["rw_key"]  # what bot_env reads of a sandbox
         self.api_url, self.slack_url = info["slack_api_url"], info["slack_url"]  # ... and of a stand-in
+        self.app_token = info["slack_app_token"]
         import requests
 
         self._http = requests.Session()
@@ -192,9 +195,9 @@ class RemoteSimulators:
         """A response URL nobody registered (the stand-in answers 404): replies are not measured here."""
         return f"{self.slack_url}hooks/unregistered"
 
-    def report(self):
-        """What the child's `report(slack)` says now."""
-        self._conn.send("report")
+    def report(self, *args):
+        """What the child's `report(slack, *args)` says now."""
+        self._conn.send(("report", *args) if args else "report")
         return self._conn.recv()
 
     def stop(self) -> None:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -22,6 +25,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.digest.service import DigestService
+from bot.health import Readiness, SyncHealth
 from bot.reports.service import ReportService
 from bot.review.service import ReviewService
 from bot.services import Services
@@ -68,12 +72,23 @@ def build_services(settings: Settings, *, post_interval: float | None = None) ->
     return services
 
 
+class _ClientGivenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that, the client
+    being given, it is unused: true and expected here, so not printed at every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("As you gave `client` as well")
+
+
 def create_bolt_app(services: Services) -> App:
     """The Bolt app: acks first, listeners run on a pool sized for slow APIs."""
     from handlers import register_all
 
     bolt_compat.apply()
     settings = services.settings
+    bolt_log = logging.getLogger("gigdesk.bolt")
+    if not any(isinstance(f, _ClientGivenNotice) for f in bolt_log.filters):
+        bolt_log.addFilter(_ClientGivenNotice())
     app = App(
         client=services.slack,
         signing_secret=settings.slack_signing_secret or "socket-mode-has-no-signing-secret",
@@ -100,11 +115,15 @@ def _is_ssl_check(raw: bytes) -> bool:
     return fields.get("ssl_check") == "1" and set(fields) <= {"ssl_check", "token"}
 
 
-def create_wsgi_app(services: Services, bolt_app: App):
-    """POST /slack/events, POST /wonolo/webhook, GET /healthz."""
+def create_wsgi_app(services: Services, bolt_app: App, readiness: Readiness | None = None):
+    """POST /slack/events (HTTP mode only), POST /wonolo/webhook, GET /healthz, GET /readyz."""
     from slack_sdk.signature import SignatureVerifier
 
     slack_handler = SlackRequestHandler(bolt_app, path="/slack/events")
+    # In Socket Mode Slack's requests come over the socket; this listener never takes them
+    # (Bolt checks no signature in Socket Mode, so whatever came here would be believed).
+    takes_slack_requests = not services.settings.socket_mode
+    readiness = readiness or Readiness(services, SyncHealth(started_at=time.monotonic()))
     secret = services.settings.slack_signing_secret
     verifier = SignatureVerifier(secret) if secret else None
 
@@ -148,7 +167,7 @@ def create_wsgi_app(services: Services, bolt_app: App):
     def application(environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == "/slack/events" and method == "POST":
+        if path == "/slack/events" and method == "POST" and takes_slack_requests:
             return slack_events(environ, start_response)
         if path == "/wonolo/webhook" and method == "POST":
             desk = services.wonolo_desk
@@ -162,6 +181,11 @@ def create_wsgi_app(services: Services, bolt_app: App):
             return respond(start_response, status, payload)
         if path == "/healthz" and method == "GET":
             return respond(start_response, "200 OK", {"ok": True})
+        if path == "/readyz" and method == "GET":
+            ready, checks = readiness.check()
+            problems = [v for v in checks.values() if not v.startswith("ok")]
+            return respond(start_response, "200 OK" if ready else "503 Service Unavailable",
+                           {"ok": ready, "problems": problems, "checks": checks})
         return respond(start_response, "404 Not Found", {"error": "not found"})
 
     return application
@@ -170,10 +194,11 @@ def create_wsgi_app(services: Services, bolt_app: App):
 class Background:
     """The review sync every GIGDESK_POLL_SECONDS and the daily digest (APScheduler)."""
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, health: SyncHealth | None = None):
         from apscheduler.schedulers.background import BackgroundScheduler
 
         self.services = services
+        self.health = health or SyncHealth(started_at=time.monotonic())
         self.scheduler = BackgroundScheduler(timezone=services.settings.tz)
         self._startup: threading.Thread | None = None
 
@@ -217,8 +242,10 @@ class Background:
         try:
             report = self.services.review.sync()
             log.info("review sync: %s", report.summary())
-        except Exception:
+            self.health.finished(report.errors)
+        except Exception as e:
             log.exception("review sync failed")
+            self.health.finished([f"the review sync failed ({type(e).__name__}, see the log)"])
         try:
             from bot.digest.alerts import check_balance_throttled
 
@@ -260,12 +287,10 @@ class Background:
             review.checks.wait(max(0.0, timeout - (time.monotonic() - started)))
 
 
-def make_server(settings: Settings, services: Services | None = None, *, host: str = "0.0.0.0", port: int | None = None):
+def _waitress(settings: Settings, wsgi, host: str, port: int):
     """A waitress server (threads for concurrent acks) around the WSGI app."""
     import waitress
 
-    services = services or build_services(settings)
-    wsgi = create_wsgi_app(services, create_bolt_app(services))
     # Waitress itself buffers a whole body before the app sees it, so the
     # 1 MiB cap is set here too: a larger Content-Length is answered 413 right
     # after the headers, a chunked body once it passes the cap.
@@ -276,49 +301,177 @@ def make_server(settings: Settings, services: Services | None = None, *, host: s
     # (a slowloris client) is closed. threads: a request holds its thread only
     # until the listener acks (work goes on after_ack's pool), so half of
     # GIGDESK_WORKERS answers a burst of clicks without queueing.
-    server = waitress.create_server(
-        wsgi, host=host, port=settings.port if port is None else port,
+    return waitress.create_server(
+        wsgi, host=host, port=port,
         threads=max(8, settings.workers // 2), connection_limit=200, channel_timeout=15,
         max_request_body_size=MAX_BODY_BYTES + 1,  # waitress refuses a body >= this
         max_request_header_size=64 * 1024,
         ident="gigdesk", clear_untrusted_proxy_headers=True,
     )
-    return server, services
 
 
-def _interrupt_on_sigterm() -> None:
-    """SIGTERM (a service manager's stop) takes Ctrl-C's way out: the same clean stop."""
-    import signal
+def make_server(settings: Settings, services: Services | None = None, *, host: str = "0.0.0.0", port: int | None = None):
+    """The HTTP side alone (no Socket Mode link, no background jobs): a waitress server and the services."""
+    services = services or build_services(settings)
+    wsgi = create_wsgi_app(services, create_bolt_app(services))
+    return _waitress(settings, wsgi, host, settings.port if port is None else port), services
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+class HttpListener:
+    """waitress's run loop on a thread, one poll at a time, so stop() can end it.
+
+    Closing the listening socket from another thread while select() waits on
+    it fails with EBADF; instead stop() sets a flag, wakes the loop through
+    waitress's trigger, and closes everything once it has left.
+    """
+
+    def __init__(self, server, name: str = "http"):
+        self.server = server
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server.effective_host}:{self.server.effective_port}"
+
+    def _loop(self) -> None:
+        from waitress import wasyncore
+
+        server = self.server
+        while not self._stopping.is_set() and server._map:
+            wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
+                           use_poll=server.adj.asyncore_use_poll, count=1)
+
+    def start(self) -> HttpListener:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        from waitress import wasyncore
+
+        if self._thread.is_alive():
+            self._stopping.set()
+            self.server.pull_trigger()
+            self._thread.join(timeout=timeout)
+        # The loop has left: closing the sockets cannot race a select() now.
+        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        wasyncore.close_all(self.server._map)
+
+
+class Serving:
+    """What `gigdesk serve` runs: the HTTP listener on HOST:PORT, the Socket Mode link (with
+    SLACK_APP_TOKEN) and the background jobs (`jobs=False`: none, as the tests drive the sync)."""
+
+    def __init__(self, settings: Settings, services: Services | None = None, *, host: str | None = None,
+                 port: int | None = None, jobs: bool = True):
+        self.settings = settings
+        self.services = services or build_services(settings)
+        self.bolt_app = create_bolt_app(self.services)
+        self.sync_health = SyncHealth(started_at=time.monotonic())
+        self.link = None
+        if settings.socket_mode:
+            from bot.socket_link import SocketLink
+
+            # As many envelopes in hand at once as HTTP mode has request threads.
+            self.link = SocketLink(self.bolt_app, str(settings.slack_app_token), concurrency=max(8, settings.workers // 2))
+        self.readiness = Readiness(self.services, self.sync_health, self.link.problem if self.link else None)
+        wsgi = create_wsgi_app(self.services, self.bolt_app, self.readiness)
+        server = _waitress(settings, wsgi, settings.host if host is None else host, settings.port if port is None else port)
+        self.http = HttpListener(server)
+        self.background = Background(self.services, self.sync_health) if jobs else None
+
+    @property
+    def url(self) -> str:
+        return self.http.url
+
+    def start(self) -> Serving:
+        """Listen, connect (Socket Mode: raises AppTokenRefused, having stopped again), start the jobs."""
+        self.http.start()
+        if self.link is not None:
+            try:
+                self.link.start()
+            except BaseException:
+                self.http.stop()
+                raise
+        if self.background is not None:
+            self.background.start()
+        return self
+
+    def stop_steps(self) -> list[tuple[str, Callable[[], None]]]:
+        """In order: no new work from Slack, none from the web, no new jobs; then finish what was queued."""
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if self.link is not None:
+            steps.append(("closing the Socket Mode link", self.link.close))
+        steps.append(("stopping the HTTP listener", self.http.stop))
+        if self.background is not None:
+            steps.append(("stopping the background jobs", self.background.stop))
+        for name, pool in (("work", self.services.work), ("instant", self.services.instant)):
+            if pool is not None:
+                steps.append((f"finishing the queued {name}", pool.shutdown))
+        return steps
+
+    def stop(self) -> None:
+        for _, step in self.stop_steps():
+            step()
+
+
+# A stop that takes longer ends the process anyway (the state is crash-safe: kill -9 tests).
+STOP_SECONDS = 9.0
+
+
+def stop_within(steps: list[tuple[str, Callable[[], None]]], seconds: float) -> str | None:
+    """Run the steps in order on a helper thread; None when all were done within `seconds`,
+    else the name of the step still running."""
+    current = [""]
+
+    def run() -> None:
+        for name, step in steps:
+            current[0] = name
+            try:
+                step()
+            except Exception:
+                log.exception("%s failed", name)
+        current[0] = ""
+
+    worker = threading.Thread(target=run, name="stop", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return current[0] if worker.is_alive() else None
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGTERM and SIGINT (Ctrl-C) ask for a clean stop; a second one ends the process at once."""
+    asked = threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        if asked.is_set():
+            log.warning("second %s: stopping now", signal.Signals(signum).name)
+            os._exit(1)
+        asked.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    return asked
+
 
 
 def serve(settings: Settings) -> int:
-    """`gigdesk serve`: HTTP (or Socket Mode) with the background jobs in-process."""
-    _interrupt_on_sigterm()
-    services = build_services(settings)
-    background = Background(services)
+    """`gigdesk serve`: HTTP (or Socket Mode) with the background jobs in-process, until SIGTERM or Ctrl-C."""
+    asked = _stop_on_signals()
+    serving = Serving(settings).start()
+    endpoints = "GET /healthz, GET /readyz, POST /wonolo/webhook"
     if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        app = create_bolt_app(services)
-        background.start()
-        log.info("gigdesk serving over Socket Mode")
-        try:
-            SocketModeHandler(app, settings.slack_app_token).start()
-        finally:
-            background.stop()
-        return 0
-    server, _ = make_server(settings, services)
-    background.start()
-    log.info("gigdesk listening on http://%s:%s (POST /slack/events, POST /wonolo/webhook, GET /healthz)", server.effective_host, server.effective_port)
-    try:
-        server.run()
-    except KeyboardInterrupt:
+        log.info("gigdesk serving over Socket Mode; listening on %s (%s)", serving.url, endpoints)
+    else:
+        log.info("gigdesk listening on %s (POST /slack/events, %s)", serving.url, endpoints)
+    while not asked.wait(1.0):
         pass
-    finally:
-        background.stop()
+    log.info("stopping")
+    started = time.monotonic()
+    stuck = stop_within(serving.stop_steps(), STOP_SECONDS)
+    if stuck:
+        log.error("stopping took over %.0f s (still %s): exiting now; the next start settles what was cut short", STOP_SECONDS, stuck)
+        logging.shutdown()
+        os._exit(1)
+    log.info("stopped in %.1f s", time.monotonic() - started)
     return 0

@@ -59,6 +59,12 @@ def run_checks(settings: Settings, problems: list[ConfigError], say: Callable[[s
     else:
         slack_ok = _check_slack(checklist, settings)
 
+    if settings.slack_app_token or "SLACK_APP_TOKEN" in bad:
+        if bad & {"SLACK_APP_TOKEN", "SLACK_API_URL"}:
+            checklist.line(SKIPPED, "Socket Mode not checked until SLACK_APP_TOKEN and SLACK_API_URL are fixed")
+        else:
+            _check_app_token(checklist, settings)
+
     if bad & {"RAPIDWORKERS_API_KEY", "RAPIDWORKERS_BASE_URL"} or not settings.rapidworkers_api_key:
         checklist.line(SKIPPED, "RapidWorkers not checked until RAPIDWORKERS_API_KEY and RAPIDWORKERS_BASE_URL are fixed")
     else:
@@ -110,6 +116,33 @@ def _check_slack(checklist: Checklist, settings: Settings) -> bool:
         return False
     checklist.line(PASSED, f"Slack: signed in at {host} as bot {auth.get('user_id')} in workspace {auth.get('team')}")
     return True
+
+
+def _check_app_token(checklist: Checklist, settings: Settings) -> None:
+    """Socket Mode: Slack gives a connection URL for SLACK_APP_TOKEN (apps.connections.open; nothing connects)."""
+    from slack_sdk import WebClient
+
+    try:
+        WebClient(base_url=settings.slack_api_url, timeout=15).apps_connections_open(app_token=cast(str, settings.slack_app_token))
+    except Exception as e:
+        checklist.line(FAILED, f"Socket Mode: {_app_token_problem(e, settings)}")
+        return
+    checklist.line(PASSED, f"Socket Mode: Slack at {host_of(settings.slack_api_url)} accepts SLACK_APP_TOKEN (apps.connections.open)")
+
+
+def _app_token_problem(e: Exception, settings: Settings) -> str:
+    """Why apps.connections.open failed, in one line; a failure that is neither Slack's nor the network's is raised."""
+    from bot.socket_link import is_token_refusal, refusal_line
+
+    outage = slack_outage(e, settings.slack_api_url)
+    if outage:
+        return outage
+    if not isinstance(e, SlackApiError):
+        raise e
+    error = str(e.response.get("error"))
+    if is_token_refusal(e):
+        return refusal_line(error)
+    return f"Slack at {host_of(settings.slack_api_url)} answered apps.connections.open with {error}: check SLACK_APP_TOKEN"
 
 
 def _check_rapidworkers(checklist: Checklist, settings: Settings) -> None:

@@ -51,16 +51,19 @@ def _port_problem(port: int, error: OSError) -> str | None:
             f"port {port} is already in use: stop the program that listens on it, "
             f"or start gigdesk on another port, e.g. PORT={other} gigdesk serve"
         )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return "HOST is no address of this machine: set HOST to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
     if error.errno == errno.EACCES:
         return f"not allowed to listen on port {port}: ports below 1024 need root; set PORT to 1024 or above, e.g. PORT=3000"
     return None
 
 
-def _try_port(port: int) -> None:
-    """Bind and release the port as the server will (before anything else starts and logs)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+def _try_port(host: str, port: int) -> None:
+    """Bind and release host:port as the server will (before anything else starts and logs)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress does
-        probe.bind(("0.0.0.0", port))
+        probe.bind(address)
 
 
 def cmd_serve(args) -> int:
@@ -68,9 +71,12 @@ def cmd_serve(args) -> int:
 
     settings = _settings()
     try:
-        if not settings.socket_mode:
-            _try_port(settings.port)
+        # Socket Mode listens too: health, readiness and Wonolo webhooks, on HOST (loopback by default).
+        _try_port(settings.host, settings.port)
         return serve(settings)
+    except socket.gaierror:
+        print("gigdesk: HOST is no address of this machine: set HOST to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)", file=sys.stderr)
+        return 1
     except OSError as e:  # also when another program took the port since the probe
         problem = _port_problem(settings.port, e)
         if problem is None:

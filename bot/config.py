@@ -7,6 +7,7 @@ problem instead, for `gigdesk check`: each setting is validated in one place.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -21,6 +22,16 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9_]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9_]{2,}$")
 USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
+
+
+def listen_host(value: str) -> bool:
+    """An IPv4 or IPv6 address, or a host name like localhost: no scheme, port or path."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return bool(HOST_NAME.match(value)) and len(value) <= 253
+    return True
 
 WHERE_CHANNEL_ID = "in Slack, open the channel, click its name; the ID is at the bottom of the About tab"
 WHERE_USER_ID = "in Slack, open the person's profile, click ⋮ (More) and choose Copy member ID"
@@ -106,6 +117,9 @@ class Settings:
     poll_seconds: int
     allowed_users: frozenset[str]
     port: int
+    # Where `gigdesk serve` listens: HTTP mode all interfaces (behind a proxy: 127.0.0.1);
+    # Socket Mode loopback, as only health, readiness and Wonolo webhooks are served there.
+    host: str = "0.0.0.0"
     low_balance: Decimal = Decimal("10.00")
     new_account_days: int = 7
     low_approval_rate: float = 60.0
@@ -252,6 +266,13 @@ def read_settings(
             return default
         return number
 
+    def listen_address(name: str, default: str) -> str:
+        value = get(name, default)
+        if not listen_host(value):
+            problem(name, f"{name} must be an address to listen on, like 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)")
+            return default
+        return value
+
     def url(name: str, default: str) -> str | None:
         value = get(name, default)
         if not re.match(r"^https?://[^\s/]+", value):
@@ -389,6 +410,7 @@ def read_settings(
         poll_seconds=integer("GIGDESK_POLL_SECONDS", 60, 1, 86400),
         allowed_users=allowed,
         port=integer("PORT", 3000, 1, 65535),
+        host=listen_address("HOST", "127.0.0.1" if app_token else "0.0.0.0"),
         low_balance=low_balance,
         new_account_days=integer("GIGDESK_NEW_ACCOUNT_DAYS", 7, 0, 3650),
         low_approval_rate=float(integer("GIGDESK_LOW_APPROVAL_RATE", 60, 0, 100)),

@@ -5,6 +5,11 @@ Slash commands and interactivity arrive as ``application/x-www-form-urlencoded``
 as ``application/json``.  Every request carries ``X-Slack-Request-Timestamp``
 and ``X-Slack-Signature: v0=<hex hmac-sha256(secret, "v0:<ts>:<raw body>")>``.
 
+``SocketPoster`` delivers the very same bodies as Socket Mode envelopes instead
+(``envelope_of``), through the stand-in's Socket Mode server, and answers with
+the app's ack as a response-like object: a test or the demo drives the bot the
+same way over either transport.
+
 ``SlackPoster`` posts such bodies to the bot; given the ``SlackStandin`` it
 also creates the response URLs (bound to the channel, user and clicked
 message) and fills the clicked message from the stand-in's state.  A response URL made by a running
@@ -20,7 +25,7 @@ import itertools
 import json
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import requests
 
@@ -39,7 +44,9 @@ __all__ = [
     "block_suggestion_body",
     "app_home_opened_body",
     "payload_of",
+    "envelope_of",
     "SlackPoster",
+    "SocketPoster",
 ]
 
 SIGNING_SECRET = "test-signing-secret"
@@ -396,3 +403,49 @@ class SlackPoster:
     def home_opened(self, user_id: str = "U_ALICE", **kw: Any) -> requests.Response:
         post_kw = {k: kw.pop(k) for k in ("timestamp", "headers", "sign_it") if k in kw}
         return self.post(app_home_opened_body(user_id, **kw), JSON, **post_kw)
+
+
+def envelope_of(body: bytes, content_type: str = FORM) -> tuple[str, dict]:
+    """The Socket Mode envelope (type, payload) Slack sends instead of this HTTP body: a JSON
+    body is an Events API callback; a form with one ``payload`` field an interaction; any other
+    form a slash command (its fields as a JSON object)."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if content_type.startswith(JSON) or body.lstrip()[:1] == b"{":
+        return "events_api", json.loads(body)
+    fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    if set(fields) == {"payload"}:
+        return "interactive", json.loads(fields["payload"])
+    return "slash_commands", fields
+
+
+class EnvelopeAnswer:
+    """What SocketPoster returns: the app's ack, shaped like the HTTP answer a SlackPoster gets
+    (``status_code`` 200 when acknowledged in time, else 504; ``text``/``json()``: the ack's payload)."""
+
+    def __init__(self, envelope, acked: bool):
+        self.envelope = envelope
+        self.status_code = 200 if acked else 504
+        self.ok = acked
+        payload = (envelope.ack or {}).get("payload") if acked else None
+        self.text = json.dumps(payload) if payload is not None else ""
+        self.content = self.text.encode("utf-8")
+        self.headers: dict[str, str] = {"Content-Type": JSON} if payload is not None else {}
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class SocketPoster(SlackPoster):
+    """A SlackPoster that delivers over Socket Mode: each body becomes an envelope sent on the
+    stand-in's newest connection (``socket_mode``: its SocketModeServer); the answer is the ack."""
+
+    def __init__(self, socket_mode: Any, *, standin: Any = None, timeout: float = 10.0):
+        super().__init__("socket-mode://", standin=standin, timeout=timeout)
+        self.socket_mode = socket_mode
+
+    def post(self, body: bytes, content_type: str = FORM, *, timestamp: int | None = None, sign_it: bool = True,
+             headers: dict | None = None) -> Any:
+        kind, payload = envelope_of(body, content_type)
+        envelope = self.socket_mode.send_envelope(kind, payload)
+        return EnvelopeAnswer(envelope, envelope.acked.wait(self.timeout))

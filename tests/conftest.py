@@ -10,7 +10,7 @@ from bot.app import build_services
 from bot.config import load_settings
 from sandbox.rapidworkers import Sandbox
 from sandbox.slack_workspace.server import SlackStandin
-from tests.support.harness import RunningBot, bot_env
+from tests.support.harness import RunningBot, SocketBot, bot_env
 
 # Fixtures that start a server (a simulator, the Slack stand-in, the bot): a test using one is not unit tier.
 SERVER_FIXTURES = frozenset({"sandbox", "slack", "wonolo", "make_services", "make_bot", "bot", "poster"})
@@ -80,13 +80,27 @@ def restore_logging():
     root.setLevel(level)
 
 
+@pytest.fixture(params=["http", "socket"])
+def transport(request):
+    """A test that takes this runs twice: its bot gets Slack's requests as signed HTTP, then as
+    Socket Mode envelopes (the `bot`, `make_bot` and `poster` fixtures follow it)."""
+    return request.param
+
+
 @pytest.fixture
-def make_bot(slack, sandbox, tmp_path):
-    """make_bot(**env_overrides) -> a started RunningBot; all are stopped after the test."""
+def make_bot(slack, sandbox, tmp_path, request):
+    """make_bot(**env_overrides) -> a started RunningBot (SocketBot under `transport` "socket");
+    all are stopped after the test."""
     bots = []
+    socket_mode = "transport" in request.fixturenames and request.getfixturevalue("transport") == "socket"
 
     def make(**overrides):
-        bot = RunningBot(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **overrides)).start()
+        env = bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **overrides)
+        if socket_mode:
+            env.setdefault("SLACK_APP_TOKEN", slack.app_token)
+            bot = SocketBot(env, slack).start()
+        else:
+            bot = RunningBot(env).start()
         bots.append(bot)
         return bot
 
@@ -103,8 +117,6 @@ def bot(make_bot):
 @pytest.fixture
 def poster(bot, slack):
     """Signed requests to the running bot; replies land in the stand-in."""
-    from tests.support.slack_requests import SlackPoster
-
-    client = SlackPoster(bot.events_url, standin=slack)
+    client = bot.poster(standin=slack)
     yield client
     client.session.close()  # a kept-alive connection would hold up the server's shutdown

@@ -60,17 +60,21 @@ _QuietHandler = _quiet_handler()
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gigdesk demo", description="Try gigdesk offline: a local Slack workspace in your browser.")
     parser.add_argument("--port", type=int, default=3000, help="port of the page (default 3000; 0 = any free)")
+    parser.add_argument("--socket-mode", action="store_true",
+                        help="run the bot in Socket Mode: clicks reach it as envelopes over a WebSocket, not as signed HTTP")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error("--port must be 0..65535")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        running = RunningDemo(args.port)
+        running = RunningDemo(args.port, socket_mode=args.socket_mode)
     except OSError as e:
         other = args.port + 1 if args.port < 65535 else 3000
         print(f"gigdesk demo: cannot listen on port {args.port} ({e.strerror or e}): try gigdesk demo --port {other}", flush=True)
         return 1
     print("gigdesk demo: an offline Slack workspace with the bot, simulated RapidWorkers and Wonolo, simulated money.", flush=True)
+    if args.socket_mode:
+        print("  Socket Mode: the bot connects out to the local workspace; your clicks reach it as envelopes.", flush=True)
     print(f"  Open {running.url}", flush=True)
     print(f"  {CONNECT_HINT}", flush=True)
     print("  Ctrl-C stops it.", flush=True)

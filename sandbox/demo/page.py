@@ -12,7 +12,9 @@ POST /api/close       {"view_id"}: a modal's close
 POST /api/home        the App Home tab was opened
 
 Each becomes the request Slack would send the bot, signed with the demo's signing
-secret (sandbox.slack_requests), to the bot's real /slack/events.
+secret (sandbox.slack_requests), to the bot's real /slack/events; with
+`gigdesk demo --socket-mode`, the same payload as a Socket Mode envelope over the
+local workspace's WebSocket, answered by the bot's ack.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sandbox.demo.world import CHANNELS, DEMO_USER, Demo
 from sandbox.slack_requests import (
     JSON,
     SlackPoster,
+    SocketPoster,
     app_home_opened_body,
     block_actions_body,
     slash_command_body,
@@ -56,7 +59,8 @@ class DemoPage:
     def __init__(self, demo: Demo):
         self.demo = demo
         self.slack = demo.slack
-        self.poster = SlackPoster(demo.bot_url + "/slack/events", demo.signing_secret, standin=demo.slack)
+        self.poster: SlackPoster = (SocketPoster(demo.slack.socket_mode, standin=demo.slack) if demo.socket_mode
+                                    else SlackPoster(demo.bot_url + "/slack/events", demo.signing_secret, standin=demo.slack))
         self._lock = threading.Lock()
         self._triggers = itertools.count(1)
         self._views_seen = 0

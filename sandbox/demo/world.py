@@ -34,48 +34,20 @@ _PROOFS = [
 ]
 
 
-class _StoppableServer:
-    """waitress's run loop, one poll at a time, so stop() can end it (closing the
-    listening socket under a waiting select() fails with EBADF)."""
-
-    def __init__(self, server):
-        self.server = server
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="demo-bot-http", daemon=True)
-
-    def _loop(self) -> None:
-        from waitress import wasyncore
-
-        server = self.server
-        while not self._stopping.is_set() and server._map:
-            wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
-                           use_poll=server.adj.asyncore_use_poll, count=1)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        from waitress import wasyncore
-
-        if self._thread.is_alive():
-            self._stopping.set()
-            self.server.pull_trigger()
-            self._thread.join(timeout=5)
-        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        wasyncore.close_all(self.server._map)
-
-
 class Demo:
     """Everything `gigdesk demo` runs, in this process.
 
     ``lively``: new RapidWorkers submissions every few seconds and Wonolo job
     changes delivered as signed webhooks (off in tests that want a still world).
+    ``socket_mode``: the bot runs as with SLACK_APP_TOKEN, and the page's clicks
+    reach it as Socket Mode envelopes instead of signed HTTP requests.
     """
 
     def __init__(self, *, poll_seconds: int = 5, lively: bool = True, db_dir: str | None = None,
                  new_submission_seconds: float = NEW_SUBMISSION_SECONDS,
-                 wonolo_change_seconds: float = WONOLO_CHANGE_SECONDS):
+                 wonolo_change_seconds: float = WONOLO_CHANGE_SECONDS, socket_mode: bool = False):
         self.poll_seconds = poll_seconds
+        self.socket_mode = socket_mode
         self.lively = lively
         self.new_submission_seconds = new_submission_seconds
         self.wonolo_change_seconds = wonolo_change_seconds
@@ -92,8 +64,7 @@ class Demo:
         self.settings = None
         self.services = None
         self.bot_url = ""
-        self._bot: _StoppableServer | None = None
-        self._background = None
+        self._serving = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._rng = random.Random(11)
@@ -125,29 +96,28 @@ class Demo:
             # Simulated money: the person at the browser may spend it.
             "GIGDESK_SPENDERS": DEMO_USER,
             "GIGDESK_WORKERS": "16",
+            **({"SLACK_APP_TOKEN": self.slack.app_token} if self.socket_mode else {}),
         }
 
     def start(self) -> Demo:
-        from bot.app import Background, build_services, make_server
+        from bot.app import Serving, build_services
         from bot.config import load_settings
 
         self.slack.start()
         self.rapidworkers.start()
         self.wonolo.start()
         self.settings = load_settings(self.env(), dotenv_path="")  # a `.env` of the user's is not read
-        self.services = build_services(self.settings)
-        if self.services.store.fresh:  # a fortnight of spend and decisions, on both sides (sandbox/demo/history.py)
+        services = build_services(self.settings)
+        if services.store.fresh:  # a fortnight of spend and decisions, on both sides (sandbox/demo/history.py)
             from sandbox.demo.history import seed as seed_history
 
-            self.history = seed_history(self.rapidworkers, self.services.store.db, self.settings.tz, (DEMO_USER, TEAMMATE))
+            self.history = seed_history(self.rapidworkers, services.store.db, self.settings.tz, (DEMO_USER, TEAMMATE))
         self.direct_message = self.slack.open_direct_message(DEMO_USER)  # the app's Messages tab
-        server, _ = make_server(self.settings, self.services, host="127.0.0.1", port=0)
-        self.bot_url = f"http://127.0.0.1:{server.effective_port}"
-        self._bot = _StoppableServer(server)
-        self._bot.start()
+        # As `gigdesk serve` runs it (HTTP, or Socket Mode to the local workspace), on any free port.
+        self._serving = Serving(self.settings, services, host="127.0.0.1", port=0).start()  # the first review sync runs straight away
+        self.services = self._serving.services
+        self.bot_url = self._serving.url
         self.wonolo.on_change = self._deliver_webhook
-        self._background = Background(self.services)
-        self._background.start()  # the first review sync runs straight away
         self._spawn(self._first_digest_and_wonolo, "demo-seed")
         if self.lively:
             self._spawn(self._new_submissions, "demo-submissions")
@@ -159,10 +129,8 @@ class Demo:
         self.wonolo.on_change = None
         for t in self._threads:
             t.join(timeout=5)
-        if self._background is not None:
-            self._background.stop()
-        if self._bot is not None:
-            self._bot.stop()
+        if self._serving is not None:
+            self._serving.stop()
         self.slack.stop()
         self.rapidworkers.stop()
         self.wonolo.stop()

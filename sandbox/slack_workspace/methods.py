@@ -63,6 +63,10 @@ class WebApiMethods:
             "is_enterprise_install": False,
         }
 
+    def _m_apps_connections_open(self, args: dict) -> dict:
+        """A one-time WebSocket URL for a Socket Mode connection (the token was checked as an app token)."""
+        return {"url": self.socket_mode.issue_url()}
+
     def _m_chat_postMessage(self, args: dict) -> dict:
         ch = self._channel(args)
         self._bot_in(ch)

@@ -15,6 +15,12 @@ What it checks, like Slack:
 
 * the token ("Authorization: Bearer …" header or ``token`` parameter),
   otherwise ``invalid_auth``; unknown methods answer ``unknown_method``;
+  the app-level token (``app_token``, ``xapp-…``) is good for
+  ``apps.connections.open`` only and the bot token never for it
+  (``not_allowed_token_type``);
+* Socket Mode (``socket_mode``, sandbox/slack_workspace/socket_mode.py):
+  ``apps.connections.open`` answers a one-time ``ws://127.0.0.1:…`` URL,
+  and deliveries go to the app as envelopes it must acknowledge;
 * OAuth scopes: a method answers ``missing_scope`` unless the scopes granted
   (by default the bot scopes of the repository's ``manifest.yml``) cover it;
 * channels exist and the bot is a member; messages and threads exist;
@@ -69,6 +75,7 @@ from sandbox.slack_workspace.files import FileMethods
 from sandbox.slack_workspace.methods import WebApiMethods, _real_name
 from sandbox.slack_workspace.records import Call, Delivery, Message
 from sandbox.slack_workspace.response_urls import ResponseUrls
+from sandbox.slack_workspace.socket_mode import SocketModeServer
 from sandbox.slack_workspace.views import ViewMethods
 
 __all__ = ["SlackStandin", "bind_response_url", "DEFAULT_BOT_SCOPES"]
@@ -143,7 +150,9 @@ _METHOD_SCOPES: dict[str, tuple[str, ...] | str | None] = {
     # A bot opens a 1:1 direct message with im:write (mpim:write, channels:manage or groups:write
     # open other kinds of conversation).
     "conversations.open": ("im:write",),
+    "apps.connections.open": None,  # the app-level token's scope, connections:write
 }
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 
 def bind_response_url(url: str, *, channel: str | None, user: str | None, message_ts: str | None = None) -> bool:
@@ -168,8 +177,10 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
         post_rate: float | None = None,
         post_burst: int = 5,
         scopes: Iterable[str] | None = None,
+        app_token: str = "xapp-1-A0GIGDESK-1-standin",
     ):
         self.token = token
+        self.app_token = app_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + (bot_user_id[1:] if bot_user_id[:1] in ("U", "W") else bot_user_id)
@@ -190,6 +201,8 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
         self.api_url: str | None = None
         self.url: str | None = None
         self._loop = LoopbackServer(self._wsgi, name="slack-standin", request_handler=_QuietHandler)
+        # Started by the first apps.connections.open (most tests never use it).
+        self.socket_mode = SocketModeServer(app_id="A0GIGDESK")
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._init_state()
@@ -197,6 +210,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
     # ------------------------------------------------------------------ state
 
     def _init_state(self) -> None:
+        self.app_token_revoked = False
         self.calls: list[Call] = []
         self._channels: dict[str, list[str]] = {c: list(m) for c, m in self._initial_channels.items()}
         self._shared: dict[str, str] = {}  # channel -> how it is shared (see share_channel)
@@ -221,9 +235,11 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
 
     def reset(self) -> None:
         """Back to a fresh workspace: channels as constructed, no messages,
-        calls, ephemerals, views, files, response URLs or pending failures."""
+        calls, ephemerals, views, files, response URLs or pending failures; the app
+        token good again, and Socket Mode's records of closed connections and envelopes gone."""
         with self._lock:
             self._init_state()
+        self.socket_mode.forget()
 
     # -------------------------------------------------------------- lifecycle
 
@@ -239,6 +255,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
         if not self._loop.running:
             return
         _LIVE.discard(self)
+        self.socket_mode.stop()
         self._loop.stop()
 
     def __enter__(self) -> SlackStandin:
@@ -532,6 +549,25 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
             with self._lock:
                 self._held[method] -= 1
 
+    def _check_token(self, method: str, token: str | None) -> None:
+        """As Slack: the app-level token opens Socket Mode connections and nothing else;
+        the bot token does everything else. A revoked token is token_revoked."""
+        if method in APP_TOKEN_METHODS:
+            if token == self.app_token:
+                if self.app_token_revoked:
+                    raise _ApiError("token_revoked")
+                return
+            raise _ApiError("not_allowed_token_type" if token == self.token else "invalid_auth")
+        if token == self.app_token:
+            raise _ApiError("not_allowed_token_type")
+        if token != self.token:
+            raise _ApiError("invalid_auth")
+
+    def revoke_app_token(self) -> None:
+        """The app-level token stops working (apps.connections.open answers token_revoked)."""
+        with self._lock:
+            self.app_token_revoked = True
+
     def _pop_failure(self, method: str):
         q = self._failures.get(method)
         if q:
@@ -661,8 +697,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
             try:
                 if parse_error is not None:
                     raise parse_error
-                if token != self.token:
-                    raise _ApiError("invalid_auth")
+                self._check_token(method, token)
                 handler = getattr(self, "_m_" + method.replace(".", "_"), None)
                 if handler is None or method not in _METHOD_SCOPES or method == "files.download":
                     raise _ApiError("unknown_method", req_method=method)

@@ -70,3 +70,22 @@ def test_secrets_never_appear_in_problems():
     _, problems = read(SLACK_BOT_TOKEN="not-a-token-SECRET123", WONOLO_API_KEY="sk_SECRET456")
     text = " ".join(problems.values())
     assert problems and "SECRET123" not in text and "SECRET456" not in text
+
+
+@pytest.mark.parametrize("app_token, host, listens", [
+    (None, None, "0.0.0.0"),  # HTTP mode: every interface (Slack calls in)
+    ("xapp-1-A-1-x", None, "127.0.0.1"),  # Socket Mode: loopback (only health, readiness, webhooks listen)
+    (None, "127.0.0.1", "127.0.0.1"),  # HTTP behind a proxy on this machine
+    ("xapp-1-A-1-x", "0.0.0.0", "0.0.0.0"),  # Socket Mode with Wonolo webhooks from outside
+    (None, "::1", "::1"),
+])
+def test_host_defaults_by_mode_and_can_be_set(app_token, host, listens):
+    settings, problems = read(SLACK_APP_TOKEN=app_token, HOST=host)
+    assert problems == {} and settings.host == listens
+
+
+@pytest.mark.parametrize("bad", ["http://0.0.0.0", "127.0.0.1:3000", "my host", "-x"])
+def test_a_host_that_is_no_address_is_a_problem_naming_host(bad):
+    settings, problems = read(HOST=bad)
+    assert set(problems) == {"HOST"} and "127.0.0.1" in problems["HOST"] and bad not in problems["HOST"]
+    assert settings.host == "0.0.0.0"

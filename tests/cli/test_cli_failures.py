@@ -277,3 +277,31 @@ def test_channel_and_user_ids_are_accepted(sandbox, slack, tmp_path):
     assert code == 0, (out, err)
     assert "[x] every setting is present and well-formed" in out
     assert "[x] review channel #review (C_REVIEW)" in out and "[x] digest channel #digest (C_DIGEST)" in out, out
+
+
+@pytest.mark.parametrize("token, mark", [("good", "[x]"), ("xapp-1-A0GIGDESK-1-wrong", "[ ]"), ("revoked", "[ ]")])
+def test_check_tests_the_app_token_with_apps_connections_open(sandbox, slack, tmp_path, token, mark):
+    if token == "revoked":
+        slack.revoke_app_token()
+    app_token = slack.app_token if token in ("good", "revoked") else token
+    env = bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), SLACK_APP_TOKEN=app_token)
+    code, out, err = run(env, "check", workdir=tmp_path)
+    [line] = [line for line in out.splitlines() if "Socket Mode" in line]
+    assert line.startswith(mark), out
+    if mark == "[x]":
+        assert code == 0 and "apps.connections.open" in line
+    else:
+        assert code == 1
+        assert "SLACK_APP_TOKEN" in line and "App-Level Tokens" in line and "connections:write" in line
+        assert ("token_revoked" if token == "revoked" else "invalid_auth") in line
+    assert [c.method for c in slack.calls_to("apps.connections.open")] == ["apps.connections.open"]
+    assert slack.socket_mode.connections == []  # asked for a URL, never connected
+    assert_clean(out, err)
+    assert app_token not in out + err
+
+
+def test_serve_on_a_host_that_is_not_this_machines_says_so(sandbox, slack, tmp_path):
+    env = bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), HOST="192.0.2.1", PORT=str(free_port()))  # TEST-NET-1
+    code, out, err = run(env, "serve", workdir=tmp_path)
+    assert code == 1
+    assert err.strip() == "gigdesk: HOST is no address of this machine: set HOST to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"

@@ -246,3 +246,38 @@ def test_rw_spend_shows_its_chart_in_the_direct_message_and_the_csv_as_a_downloa
     weekly = page.locator(".msg").filter(has_text="Last week in a picture").locator(".file-image img")
     expect(weekly).to_be_visible()
     wait_for(lambda: weekly.evaluate("img => img.complete && img.naturalWidth > 0"))
+def test_in_socket_mode_the_page_drives_the_bot_through_envelopes(browser):
+    """`gigdesk demo --socket-mode`: the same page, the bot connected out over Socket Mode."""
+    from sandbox.demo.main import RunningDemo
+
+    running = RunningDemo(port=0, poll_seconds=2, lively=False, socket_mode=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto(running.url)
+        sid, other = pending_ids(running)[:2]
+        found = card(page, sid)
+        found.get_by_role("button", name="Approve").click()
+        expect(found).to_contain_text("Approved")
+        assert running.demo.rapidworkers.submission(sid)["status"] == "Approved"
+
+        rejected = card(page, other)
+        rejected.get_by_role("button", name="Reject").click()
+        modal = page.get_by_role("dialog", name="Reject submission")
+        modal.get_by_role("button", name="Reject").click()  # no reason: the ack's response_action errors
+        expect(modal.get_by_role("alert")).to_be_visible()
+        modal.get_by_label("Reason (or details)").fill("The screenshot shows a different account")
+        modal.get_by_role("button", name="Reject").click()
+        expect(rejected).to_contain_text("Rejected")
+
+        page.locator("#composer-input").fill("/rw balance")
+        page.keyboard.press("Enter")
+        expect(page.locator(".msg.ephemeral").last).to_contain_text(f"${running.demo.rapidworkers.balance:,.2f}")
+
+        kinds = {e.type for e in running.demo.slack.socket_mode.envelopes.values()}
+        assert kinds == {"interactive", "slash_commands"}
+        assert all(e.acked.is_set() for e in running.demo.slack.socket_mode.envelopes.values())
+    finally:
+        context.close()
+        running.stop()

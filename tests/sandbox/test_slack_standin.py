@@ -591,3 +591,70 @@ def test_metadata_payloads_are_bounded_like_the_bot_needs_them(slack, client):
             client.chat_postMessage(channel="C_REVIEW", text="too big", metadata={"event_type": "gigdesk_x", "event_payload": too_big})
         assert e.value.response["error"] == "invalid_metadata_format"
     assert [m.text for m in standin.messages("C_REVIEW")] == ["fits"]
+# --------------------------------------------------------------------------- Socket Mode
+
+
+def _open_socket(slack):
+    """A raw WebSocket to the stand-in, as an app opens it: apps.connections.open, connect, hello."""
+    import websocket
+
+    url = WebClient(base_url=slack.api_url).apps_connections_open(app_token=slack.app_token)["url"]
+    assert url.startswith("ws://127.0.0.1:")
+    ws = websocket.create_connection(url, timeout=5)
+    return url, ws, json.loads(ws.recv())
+
+
+def test_socket_mode_tokens_as_slack_checks_them(slack):
+    app = WebClient(base_url=slack.api_url)
+    with pytest.raises(SlackApiError) as bot_token:
+        app.apps_connections_open(app_token=TOKEN)
+    with pytest.raises(SlackApiError) as wrong:
+        app.apps_connections_open(app_token="xapp-1-A0GIGDESK-1-wrong")
+    with pytest.raises(SlackApiError) as app_token_elsewhere:
+        WebClient(token=slack.app_token, base_url=slack.api_url).chat_postMessage(channel="C_REVIEW", text="x")
+    assert (_err(bot_token), _err(wrong), _err(app_token_elsewhere)) == ("not_allowed_token_type", "invalid_auth", "not_allowed_token_type")
+    slack.revoke_app_token()
+    with pytest.raises(SlackApiError) as revoked:
+        app.apps_connections_open(app_token=slack.app_token)
+    assert _err(revoked) == "token_revoked"
+
+
+def test_socket_mode_hello_envelopes_acks_and_one_time_urls(slack):
+    import websocket
+
+    url, ws, hello = _open_socket(slack)
+    try:
+        assert hello["type"] == "hello" and hello["num_connections"] == 1 and hello["connection_info"]["app_id"]
+        with pytest.raises(websocket.WebSocketBadStatusException):
+            websocket.create_connection(url, timeout=5)  # a URL is good for one connection
+        sm = slack.socket_mode
+        envelope = sm.send_envelope("interactive", {"type": "block_suggestion", "value": "su"})
+        sent = json.loads(ws.recv())
+        assert set(sent) == {"envelope_id", "type", "accepts_response_payload", "retry_attempt", "retry_reason", "payload"}
+        assert (sent["type"], sent["accepts_response_payload"], sent["retry_attempt"]) == ("interactive", True, 0)
+        ws.send(json.dumps({"envelope_id": sent["envelope_id"], "payload": {"options": []}}))
+        assert envelope.acked.wait(5) and envelope.ack["payload"] == {"options": []}
+        connection = sm.disconnect("warning", grace=0.2)
+        assert json.loads(ws.recv()) == {"type": "disconnect", "reason": "warning", "debug_info": {"host": "standin-socket"}}
+        wait_until(lambda: not connection.open)
+        assert connection.close_how == "disconnect"  # Slack closed it after the grace period
+    finally:
+        ws.close()
+
+
+def test_socket_mode_redelivers_what_was_not_acknowledged_on_the_next_connection(slack):
+    _, ws, _ = _open_socket(slack)
+    sm = slack.socket_mode
+    envelope = sm.send_envelope("events_api", {"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_home_opened"}})
+    assert json.loads(ws.recv())["envelope_id"] == envelope.envelope_id
+    sm.drop("reset")
+    ws.close()
+    _, ws2, _ = _open_socket(slack)
+    try:
+        again = json.loads(ws2.recv())
+        assert (again["envelope_id"], again["retry_attempt"], again["retry_reason"]) == (envelope.envelope_id, 1, "timeout")
+        assert again["accepts_response_payload"] is False  # events take no payload in their ack
+        ws2.send(json.dumps({"envelope_id": envelope.envelope_id}))
+        assert envelope.acked.wait(5)
+    finally:
+        ws2.close()

@@ -8,15 +8,15 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import requests
 
-from bot.app import build_services, make_server
+from bot.app import HttpListener, Serving, build_services, make_server
 from bot.config import load_settings
-from tests.support.slack_requests import SIGNING_SECRET, SlackPoster
+from bot.services import Services
+from tests.support.slack_requests import SIGNING_SECRET, SlackPoster, SocketPoster
 
 BOT_TOKEN = "xoxb-test-token"
 
@@ -41,41 +41,10 @@ def bot_env(slack, sandbox, db_path: str, **overrides: str) -> dict[str, str]:
     return env
 
 
-class RunningBot:
-    """`gigdesk serve`'s WSGI app in a real waitress server on 127.0.0.1."""
+class _BotHere:
+    """What the tests read of a bot running in this process."""
 
-    def __init__(self, env: dict[str, str]):
-        self.settings = load_settings(env, dotenv_path="")
-        self.server, self.services = make_server(self.settings, build_services(self.settings), host="127.0.0.1", port=0)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.events_url = self.url + "/slack/events"
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="bot-http", daemon=True)
-
-    def _loop(self) -> None:
-        """waitress's server.run(), but one poll at a time so stop() can end it.
-
-        Closing the listening socket from another thread while select() waits
-        on it fails with EBADF; instead stop() sets a flag, wakes the loop
-        through waitress's trigger, and closes everything once it has left.
-        """
-        from waitress import wasyncore
-
-        server = self.server
-        while not self._stopping.is_set() and server._map:
-            wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
-                           use_poll=server.adj.asyncore_use_poll, count=1)
-
-    def start(self) -> RunningBot:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
-                    return self
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("bot did not start")
+    services: Services
 
     @property
     def review(self):
@@ -85,19 +54,59 @@ class RunningBot:
     def db(self):
         return self.services.store.db
 
-    def poster(self) -> SlackPoster:
-        return SlackPoster(self.events_url)
+
+class RunningBot(_BotHere):
+    """`gigdesk serve`'s WSGI app in a real waitress server on 127.0.0.1."""
+
+    def __init__(self, env: dict[str, str]):
+        self.settings = load_settings(env, dotenv_path="")
+        self.server, self.services = make_server(self.settings, build_services(self.settings), host="127.0.0.1", port=0)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.events_url = self.url + "/slack/events"
+        self._http = HttpListener(self.server, name="bot-http")
+
+    def start(self) -> RunningBot:
+        self._http.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("bot did not start")
+
+    def poster(self, standin=None) -> SlackPoster:
+        return SlackPoster(self.events_url, standin=standin)
 
     def stop(self) -> None:
-        from waitress import wasyncore
+        self._http.stop()
 
-        if self._thread.is_alive():
-            self._stopping.set()
-            self.server.pull_trigger()
-            self._thread.join(timeout=5)
-        # The loop has left: closing the sockets cannot race a select() now.
-        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        wasyncore.close_all(self.server._map)
+
+class SocketBot(_BotHere):
+    """`gigdesk serve`'s Socket Mode path in this process (bot.app.Serving, without the scheduled
+    jobs): the link to the stand-in's Socket Mode server, HTTP for health on 127.0.0.1."""
+
+    def __init__(self, env: dict[str, str], standin):
+        self.standin = standin
+        self.settings = load_settings(env, dotenv_path="")
+        self.serving = Serving(self.settings, host="127.0.0.1", port=0, jobs=False)
+        self.services = self.serving.services
+        self.url = self.serving.url
+        self.events_url = None  # Slack's requests come over the socket
+
+    def start(self) -> SocketBot:
+        self.serving.start()
+        link = self.serving.link
+        assert link is not None
+        wait_for(lambda: link.state == "connected")
+        return self
+
+    def poster(self, standin=None) -> SocketPoster:
+        return SocketPoster(self.standin.socket_mode, standin=standin)
+
+    def stop(self) -> None:
+        self.serving.stop()
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):

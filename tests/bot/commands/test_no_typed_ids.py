@@ -19,7 +19,6 @@ from bot.slack import ids
 from storage import records
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
-from tests.support.slack_requests import SlackPoster
 
 _names = itertools.count(1)
 LIST_PATH = "/api/campaigns/?"  # the list (GET /api/campaigns/?status=…), not details or submissions
@@ -31,7 +30,7 @@ class Desk:
 
     def __init__(self, bot, slack):
         self.bot, self.slack = bot, slack
-        self.poster = SlackPoster(bot.events_url, standin=slack)
+        self.poster = bot.poster(standin=slack)
 
     def command(self, text: str, *, user: str = "U_ALICE", wait: bool = True) -> dict | None:
         name = f"cmd-{next(_names)}"
@@ -285,7 +284,7 @@ def open_form(desk, slack, user: str = "U_ALICE") -> dict:
     return wait_for(lambda: slack.views()[before:])[0]["view"]
 
 
-def test_approve_all_form_type_ahead_and_submit(desk, slack, sandbox, bot, titled):
+def test_approve_all_form_type_ahead_and_submit(desk, slack, sandbox, bot, titled, transport):
     view = open_form(desk, slack)
     assert view["callback_id"] == ids.APPROVE_ALL_MODAL
     [select] = [b["element"] for b in view["blocks"] if b.get("block_id") == ui.CAMPAIGN_PICK_BLOCK]

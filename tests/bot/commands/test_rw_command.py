@@ -15,7 +15,6 @@ from bot.slack import ids
 from storage import records
 from storage import submissions as subs
 from tests.support.harness import wait_for
-from tests.support.slack_requests import SlackPoster
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 MONEY_PATHS = ("/api/jobs/", "/jobs/add", "bulk_action")
@@ -27,7 +26,7 @@ class RW:
 
     def __init__(self, bot, slack):
         self.bot, self.slack = bot, slack
-        self.poster = SlackPoster(bot.events_url, standin=slack)
+        self.poster = bot.poster(standin=slack)
 
     def command(self, text: str, *, user: str = "U_ALICE", channel: str = "C_REVIEW", wait: bool = True) -> dict | None:
         name = f"rw-{next(_names)}"
@@ -86,7 +85,7 @@ def test_help_usage_and_unknown_subcommand(rw):
     assert "Unknown command" in reply and "Did you mean `campaigns`" in reply and "/rw balance" in reply
 
 
-def test_balance(rw, sandbox):
+def test_balance(rw, sandbox, transport):
     sandbox.balance = Decimal("1234.5")
     assert "$1,234.50" in text_of(rw.command("BALANCE"))
     assert "takes no arguments" in text_of(rw.command("balance now"))
@@ -198,7 +197,7 @@ def test_accepted_link_forms(rw, sandbox):
 # --- confirm before spend -------------------------------------------------------------------
 
 
-def test_confirm_then_create(rw, sandbox, slack, bot):
+def test_confirm_then_create(rw, sandbox, slack, bot, transport):
     payload = rw.command("job Instagram-Likes <https://www.instagram.com/p/abc?x=1&amp;y=2|instagram.com/p/abc> 50 US,GB en")
     offer = text_of(payload)
     assert "$2.50" in offer and "$1,000.00" in offer and "$997.50" in offer
@@ -224,7 +223,7 @@ def test_confirm_then_create(rw, sandbox, slack, bot):
     assert ("job-prefilled", "offered") in outcomes and ("job-prefilled", "created") in outcomes
 
 
-def test_double_confirm_and_second_person_create_one_job(rw, sandbox, bot):
+def test_double_confirm_and_second_person_create_one_job(rw, sandbox, bot, transport):
     cid = offer_job(rw)
     sandbox.set_latency(0.3, path_contains="/api/jobs/")
     replies: list[dict] = []

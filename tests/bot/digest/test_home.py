@@ -45,7 +45,7 @@ def campaign(sandbox):
     return sandbox.add_campaign("Like our page", status="Active", pay="0.50", total=20)
 
 
-def test_home_shows_balance_campaigns_waiting_and_decisions(bot, poster, sandbox, slack, campaign):
+def test_home_shows_balance_campaigns_waiting_and_decisions(bot, poster, sandbox, slack, campaign, transport):
     sandbox.add_campaign(HOSTILE, status="Active", total=5)
     sandbox.add_campaign("Old one", status="Completed", total=1)
     sids = [sandbox.add_submission(campaign, proof_text=f"p{n}") for n in range(3)]

@@ -139,7 +139,7 @@ def click(poster, bot, sid, action_id, user="U_ALICE"):
     return poster.click(action_id, str(sid), message_ts=row.ts, user_id=user)
 
 
-def test_approve_acks_fast_then_rebuilds_the_message(bot, sandbox, slack, poster, campaign):
+def test_approve_acks_fast_then_rebuilds_the_message(bot, sandbox, slack, poster, campaign, transport):
     sid = sandbox.add_submission(campaign, proof_text="done")
     bot.review.sync()
     balance = sandbox.balance
@@ -183,7 +183,7 @@ def test_twenty_concurrent_clicks_reach_the_api_once(bot, sandbox, slack, poster
     assert len([e for e in refusals if "already" in e["text"]]) == 19
 
 
-def test_reject_needs_a_reason_then_rejects_once(bot, sandbox, slack, poster, campaign):
+def test_reject_needs_a_reason_then_rejects_once(bot, sandbox, slack, poster, campaign, transport):
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
     assert click(poster, bot, sid, ids.REVIEW_REJECT).status_code == 200
@@ -210,7 +210,7 @@ def test_reject_needs_a_reason_then_rejects_once(bot, sandbox, slack, poster, ca
     assert sandbox.count(path_contains="/reject") == 1
 
 
-def test_block_worker_keeps_the_submission_reviewable(bot, sandbox, slack, poster, campaign):
+def test_block_worker_keeps_the_submission_reviewable(bot, sandbox, slack, poster, campaign, transport):
     worker = sandbox.add_worker("Spammy")
     first = sandbox.add_submission(campaign, worker_id=worker)
     second = sandbox.add_submission(campaign, worker_id=worker)

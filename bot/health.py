@@ -1,0 +1,102 @@
+"""GET /readyz: can this `gigdesk serve` do its work right now? Each problem in words.
+
+Ready means: the database answers; a review sync finished without errors
+within 3 × GIGDESK_POLL_SECONDS (or the process started less than that ago);
+Slack accepts the bot token (auth.test, asked at most every AUTH_CHECK_SECONDS);
+and in Socket Mode, the link to Slack is connected.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.connectivity import slack_outage
+from bot.services import Services
+from bot.slack import errors as slack_errors
+from storage.health import ping
+
+AUTH_CHECK_SECONDS = 30.0
+AUTH_TIMEOUT_SECONDS = 3  # a probe is answered in seconds, whatever Slack does
+SYNC_PERIODS = 3  # a sync older than this many GIGDESK_POLL_SECONDS is not recent
+
+
+@dataclass
+class SyncHealth:
+    """What the scheduled review sync last did (set by bot.app.Background)."""
+
+    started_at: float
+    last_ok_at: float | None = None
+    last_problem: str | None = None
+
+    def finished(self, errors: list[str]) -> None:
+        if errors:
+            self.last_problem = errors[0].splitlines()[0]
+        else:
+            self.last_ok_at, self.last_problem = time.monotonic(), None
+
+
+class Readiness:
+    """The /readyz verdict: (ready, {check: "ok…" or the problem})."""
+
+    def __init__(self, services: Services, sync: SyncHealth, link_problem: Callable[[], str | None] | None = None):
+        self.services = services
+        self.sync = sync
+        self.link_problem = link_problem
+        settings = services.settings
+        # Its own client: no retries, a short timeout (the bot's client waits out 429s and slow answers).
+        self._slack = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=AUTH_TIMEOUT_SECONDS)
+        self._auth: tuple[float, str | None] = (float("-inf"), None)
+        self._auth_lock = threading.Lock()
+
+    def check(self) -> tuple[bool, dict[str, str]]:
+        checks = {"database": self._database(), "review_sync": self._review_sync(), "slack_auth": self._slack_auth()}
+        if self.link_problem is not None:
+            checks["socket_mode"] = self.link_problem() or "ok: connected"
+        return all(v.startswith("ok") for v in checks.values()), checks
+
+    def _database(self) -> str:
+        try:
+            version = ping(self.services.store.db)
+        except Exception as e:  # never the path or URL: a database URL holds a password
+            return f"the database does not answer ({type(e).__name__}): check GIGDESK_DB or GIGDESK_DATABASE_URL and the disk"
+        return f"ok: schema version {version}"
+
+    def _review_sync(self) -> str:
+        poll = self.services.settings.poll_seconds
+        limit = SYNC_PERIODS * poll
+        now = time.monotonic()
+        last = self.sync.last_ok_at
+        if last is not None and now - last <= limit:
+            return f"ok: {now - last:.0f} s ago"
+        if last is None and now - self.sync.started_at <= limit:
+            return "ok: starting (no sync finished yet)"
+        since = f"{now - last:.0f} s ago" if last is not None else f"never, in {now - self.sync.started_at:.0f} s since the start"
+        why = f"; the last one said: {self.sync.last_problem}" if self.sync.last_problem else ""
+        return f"no review sync finished without errors within {limit} s (3 × GIGDESK_POLL_SECONDS); the last was {since}{why}"
+
+    def _slack_auth(self) -> str:
+        with self._auth_lock:
+            checked_at, problem = self._auth
+            if time.monotonic() - checked_at >= AUTH_CHECK_SECONDS:
+                problem = self._ask_slack()
+                self._auth = (time.monotonic(), problem)
+        return problem or "ok"
+
+    def _ask_slack(self) -> str | None:
+        settings = self.services.settings
+        try:
+            self._slack.auth_test()
+        except SlackApiError as e:
+            error = str(e.response.get("error"))
+            if error in slack_errors.TOKEN_ERRORS:
+                return f"Slack refused SLACK_BOT_TOKEN ({error}): copy the Bot User OAuth Token again from the app's OAuth & Permissions page"
+            return slack_outage(e, settings.slack_api_url) or f"Slack answered auth.test with {error}"
+        except Exception as e:
+            return slack_outage(e, settings.slack_api_url) or f"Slack auth.test failed ({type(e).__name__})"
+        return None

@@ -146,7 +146,7 @@ def unfinished_ids(db: Database, submission_ids: list[int]) -> set[int]:
 
 
 def begin_check(db: Database, submission_id: int, owner: str) -> int:
-    """Record that `owner` (a process, "host:pid") starts a check of the submission now; return
+    """Record that `owner` (a process: bot.leases owner id) starts a check of the submission now; return
     how many times one has started."""
     with write(db):
         db.execute(

@@ -255,7 +255,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         9,
         "proof checks run after the post: each check's attempts, and whether its card shows it",
         [
-            # A check taken up (attempts, when, by which process "host:pid"): one never
+            # A check taken up (attempts, when, by which process: its owner id, as bot.leases writes it): one never
             # finished is taken up again once its process is gone (a crash), and given up
             # after a few attempts (an image that kills it).
             """CREATE TABLE proof_check_runs (

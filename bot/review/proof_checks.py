@@ -18,14 +18,13 @@ card is rebuilt from the database with the flags.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.forensics.service import CheckInterrupted, ProofForensics
+from bot.leases import Owner, gone, this_process
 from storage import forensics as store
 
 if TYPE_CHECKING:
@@ -39,27 +38,14 @@ MAX_ATTEMPTS = 3
 # (one check takes at most MAX_IMAGES_CHECKED downloads of a few seconds).
 STALE_AFTER = timedelta(minutes=2)
 GAVE_UP = "the check did not finish"
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _owner_gone(owner: str | None) -> bool:
-    """A process of this machine that no longer runs (another machine's: only by STALE_AFTER)."""
-    host, _, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def _abandoned(started_at: str | None, owner: str | None, stale: str) -> bool:
-    return started_at is None or started_at < stale or _owner_gone(owner)
+    """A check never started, started before `stale`, or whose process is certainly gone (bot.leases)."""
+    if started_at is None or started_at < stale:
+        return True
+    parsed = Owner.parse(owner)
+    return parsed is not None and gone(parsed, this_process())
 
 
 class _InOrder:
@@ -150,7 +136,7 @@ class ProofCheckQueue:
         try:
             if store.stored_flags(self.db, submission_id) is not None:
                 return  # recorded meanwhile (by a check queued before this one, or another process)
-            attempts = store.begin_check(self.db, submission_id, OWNER)
+            attempts = store.begin_check(self.db, submission_id, this_process().id)
             if attempts > MAX_ATTEMPTS:
                 images = [{"image_no": n, "url": url, "error": GAVE_UP} for n, url in self.forensics.image_urls(data)]
             else:
@@ -186,8 +172,6 @@ class ProofCheckQueue:
         """Until every queued check is done (True), or `timeout` seconds (False)."""
         with self._lock:
             futures = list(self._queued.values())
-        from concurrent.futures import wait
-
         _, running = wait(futures, timeout=timeout)
         return not running
 

@@ -24,6 +24,7 @@ from bot.slack import errors as slack_errors
 from bot.slack.mrkdwn import escape
 from bot.slack.replies import send_ephemeral
 from bot.slack.trigger import BUSY
+from handlers.common import action_value
 
 log = logging.getLogger("gigdesk.handlers")
 
@@ -89,6 +90,20 @@ def after_ack(context, body: dict, work, *, show=None, channel: str | None = Non
 
     services = context["services"]
     (services.instant if instant and services.instant is not None else services.work).submit(run)
+
+
+def acked_button(service: str, call, *, read=action_value, run=after_ack):
+    """A button that acks, then runs `call(<that feature service>, value, user)` after the ack
+    through `run` (after_ack: on the work pool, its Reply to the clicker); `read`: how the
+    clicked value is read."""
+
+    @guarded
+    def listener(ack, body: dict, context):
+        ack()
+        feature, value, user = getattr(context["services"], service), read(body), context["actor"]
+        run(context, body, lambda: call(feature, value, user))
+
+    return listener
 
 
 def register(app: App) -> None:

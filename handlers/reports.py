@@ -5,27 +5,13 @@ work pool; its Reply goes to the clicker."""
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import App
 
 from bot.slack import ids
-from handlers.common import action_value
-from handlers.errors import after_ack, guarded
+from handlers.errors import acked_button
 
-
-def _button(call):
-    """A button that acks, then runs `call(reports, value, user)` after the ack and shows its Reply."""
-
-    @guarded
-    def listener(ack: Ack, body: dict, context: BoltContext):
-        ack()
-        reports, value, user = context["services"].reports, action_value(body), context["actor"]
-        after_ack(context, body, lambda: call(reports, value, user))
-
-    return listener
-
-
-audit_page = _button(lambda reports, value, user: reports.audit_page(value, user))
-audit_csv = _button(lambda reports, value, user: reports.audit_csv(value, user))
+audit_page = acked_button("reports", lambda reports, value, user: reports.audit_page(value, user))
+audit_csv = acked_button("reports", lambda reports, value, user: reports.audit_csv(value, user))
 
 
 def register(app: App) -> None:

@@ -21,7 +21,7 @@ from bot.slack import ids
 from bot.slack.replies import OpenModal, Reply, send_ephemeral
 from bot.slack.trigger import BUSY, trigger_bound
 from handlers.common import action_value, selected_value
-from handlers.errors import after_ack, guarded
+from handlers.errors import acked_button, after_ack, guarded
 
 log = logging.getLogger("gigdesk.handlers")
 
@@ -59,15 +59,8 @@ def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
 
 def _button(call, *, read=action_value):
     """A button that acks, then runs `call(commands, value, user)` on the work pool and shows
-    the Reply it returns to the clicker (`read`: how the clicked value is read)."""
-
-    @guarded
-    def listener(ack: Ack, body: dict, context: BoltContext):
-        ack()
-        commands, value, user = context["services"].commands, read(body), context["actor"]
-        _after_ack(context, body, lambda: call(commands, value, user))
-
-    return listener
+    the Reply or modal it returns to the clicker (`read`: how the clicked value is read)."""
+    return acked_button("commands", call, read=read, run=_after_ack)
 
 
 @guarded

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from bot.slack import ids
-from storage import records
+from storage import audit as audit_store
 from storage import submissions as subs
 from tests.support.harness import RunningBot, bot_env, wait_for
 from tests.support.mrkdwn_check import parsed_text
@@ -155,7 +155,7 @@ def test_approve_acks_fast_then_rebuilds_the_message(bot, sandbox, slack, poster
     message = wait_for(lambda: (m := slack.message("C_REVIEW", row.ts)) and m.updates >= 2 and m)  # in progress, then decided
     assert action_ids(message) == []
     assert "Approved" in all_text(message) and "<@U_ALICE>" in all_text(message) and "<!date^" in all_text(message)
-    audit = [a for a in records.audit_since(bot.db, "") if a.action == "approve"]
+    audit = [a for a in audit_store.audit_since(bot.db, "") if a.action == "approve"]
     assert [a.outcome for a in audit] == ["approved"]
 
 
@@ -236,7 +236,7 @@ def test_unauthorised_user_is_refused_and_nothing_is_called(bot, sandbox, slack,
     assert sandbox.count(path_contains="/approve") + sandbox.count(path_contains="/workers/block") == 0
     assert slack.views() == []
     assert subs.get(bot.db, sid).state == "posted"
-    refused = [a for a in records.audit_since(bot.db, "") if a.user_id == "U_MALLORY"]
+    refused = [a for a in audit_store.audit_since(bot.db, "") if a.user_id == "U_MALLORY"]
     assert len(refused) == 3 and {a.outcome for a in refused} == {"refused"}
 
 

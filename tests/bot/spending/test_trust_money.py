@@ -18,7 +18,9 @@ import time_machine
 from bot.config import ConfigError, load_settings
 from bot.slack import ids
 from bot.spending.rules import local_day
-from storage import records
+from storage import audit as audit_store
+from storage import offers as offer_store
+from storage import rows as row_types
 from storage import submissions as subs
 from tests.bot.commands.test_rw_command import RW, buttons, text_of
 from tests.support.harness import wait_for
@@ -73,8 +75,8 @@ def reject_calls(sandbox, sid: int) -> int:
     return sandbox.count(path_contains=f"/submissions/{sid}/reject")
 
 
-def audit(bot) -> list[records.AuditEntry]:
-    return records.audit_since(bot.db, "2000")
+def audit(bot) -> list[row_types.AuditEntry]:
+    return audit_store.audit_since(bot.db, "2000")
 
 
 def three_posted_and_offered(rw, sandbox, title: str) -> tuple[str, list[int], dict]:
@@ -346,9 +348,9 @@ def test_daily_limit_counts_the_local_day_in_gigdesk_tz(drive, sandbox):
     start, _ = local_day(rw.bot.settings.tz)
     moment = datetime.fromisoformat(start)
     for cid, at in (("yesterday-local-0000000", moment - timedelta(minutes=1)), ("today-local-00000000000", moment)):
-        records.create_confirmation(rw.bot.db, cid, "U_ALICE", "prefilled", {}, "4.00", "2999-01-01T00:00:00+00:00")
-        assert records.take_confirmation(rw.bot.db, cid, at.isoformat(timespec="microseconds"), cost_cents=400) == "taken"
-        records.finish_confirmation(rw.bot.db, cid, "done", {}, spent_cents=400)
+        offer_store.create_confirmation(rw.bot.db, cid, "U_ALICE", "prefilled", {}, "4.00", "2999-01-01T00:00:00+00:00")
+        assert offer_store.take_confirmation(rw.bot.db, cid, at.isoformat(timespec="microseconds"), cost_cents=400) == "taken"
+        offer_store.finish_confirmation(rw.bot.db, cid, "done", {}, spent_cents=400)
     assert "$4.00 spent today, $6.00 left" in text_of(rw.command(JOB_5))
 
 
@@ -369,7 +371,7 @@ def test_confirm_counts_the_local_day_at_23_30_when_utc_is_already_tomorrow(driv
         clock.move_to(datetime(2026, 11, 3, 4, 30, tzinfo=UTC))  # 23:30 EST, Nov 2
         late = text_of(rw.click(ids.SPEND_CONFIRM, buttons(four)[ids.SPEND_CONFIRM]))
         assert "go over the daily spending limit of $10.00" in late and "$6.50 already spent today" in late, late
-        assert records.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 650
+        assert offer_store.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 650
     assert sandbox.count(path_contains="/api/jobs/") == 2 and sandbox.balance == Decimal("993.50")
 
 
@@ -401,7 +403,7 @@ def test_concurrent_confirms_cannot_both_pass_the_daily_limit(drive, sandbox):
     assert sum("Created" in text_of(r) for r in replies) == 1, [text_of(r) for r in replies]
     assert sum("go over the daily spending limit" in text_of(r) for r in replies) == 1
     assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
-    assert records.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 500
+    assert offer_store.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 500
 
 
 def test_second_approval_only_above_the_threshold_not_at_it(drive, sandbox, slack):
@@ -453,7 +455,7 @@ def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, 
     confirmed = in_parallel(*[lambda u=u: click_request(u) for u in ("U_BOB", "U_CAROL") * 10])
     assert sum("Created" in text_of(r) for r in confirmed) == 1
     assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
-    done = records.get_confirmation(rw.bot.db, cid)
+    done = offer_store.get_confirmation(rw.bot.db, cid)
     assert done.state == "done" and done.user_id == "U_ALICE" and done.second_by in ("U_BOB", "U_CAROL")
     assert "confirmed by" in slack.message("C_REVIEW", request.ts).text or any(
         "confirmed by" in text_of(r) for r in confirmed)

@@ -96,7 +96,7 @@ class Services:
             wonolo = WonoloClient(cast(str, settings.wonolo_api_key), cast(str, settings.wonolo_secret_key), settings.wonolo_base_url)
         return cls(
             settings=settings,
-            store=Store(settings.db_path),
+            store=Store(settings.db_path, url=settings.database_url),
             slack=slack_client(settings),
             rw=rw,
             wonolo=wonolo,

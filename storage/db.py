@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import psycopg
 import sqlite_utils
 
 from storage.migrations import MIGRATIONS
@@ -211,6 +212,29 @@ class Store:
     def write(self) -> contextlib.AbstractContextManager[Database]:
         """Shorthand for storage.db.write(store.db)."""
         return write(self.db)
+
+
+def reach(path: str, url: str | None, timeout: float = 5.0) -> tuple[str, int | None]:
+    """Without writing anything (`gigdesk check`): the backend a configuration selects, and the
+    schema version its database answers with (None: not created or not migrated yet). Raises
+    when the database cannot be reached or read."""
+    if is_postgresql(url):
+        with psycopg.connect(str(url), connect_timeout=max(1, int(timeout)), autocommit=True) as pg:
+            return "postgresql", _schema_version(pg.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone(), pg)
+    if not os.path.exists(path):
+        return "sqlite", None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+    try:
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
+        return "sqlite", _schema_version(found, conn)
+    finally:
+        conn.close()
+
+
+def _schema_version(table_found: Any, conn: Any) -> int | None:
+    if not table_found or not table_found[0]:
+        return None
+    return int(conn.execute("SELECT coalesce(MAX(version), 0) FROM schema_migrations").fetchone()[0])
 
 
 def backend_name(store: Store) -> str:

@@ -17,8 +17,12 @@ SERVER_FIXTURES = frozenset({"sandbox", "slack", "wonolo", "make_services", "mak
 
 
 def pytest_collection_modifyitems(items):
-    """Keep the unit tier honest: a test marked `unit` may not start a server through a fixture."""
+    """Keep the unit tier honest: a test marked `unit` may not start a server through a fixture.
+    A pure storage test (`unit_on_sqlite`) is unit tier in its SQLite run only."""
     for item in items:
+        callspec = getattr(item, "callspec", None)
+        if item.get_closest_marker("unit_on_sqlite") and callspec and callspec.params.get("db_backend") == "sqlite":
+            item.add_marker(pytest.mark.unit)
         if item.get_closest_marker("unit") is None:
             continue
         servers = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
@@ -67,10 +71,10 @@ def postgres_server():
         server.stop()
 
 
-@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.unit), pytest.param("postgresql")])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def db_backend(request):
-    """A test that takes this runs on both backends: SQLite (in the unit tier when the test is pure)
-    and PostgreSQL (a new database per test; skipped loudly without PostgreSQL, failed under CI=true)."""
+    """A test that takes this runs on both backends: SQLite (in the unit tier when the test is
+    marked `unit_on_sqlite`) and PostgreSQL (a new database per test; skipped loudly without PostgreSQL, failed under CI=true)."""
     return request.param
 
 

@@ -22,6 +22,8 @@ NOW = "2026-01-02T10:00:00.000000+00:00"
 EXPIRES = "2026-01-02T12:00:00.000000+00:00"
 LATEST = max(version for version, _, _ in MIGRATIONS)
 
+pytestmark = pytest.mark.unit_on_sqlite  # both backends; the SQLite run is unit tier
+
 
 class Boom(Exception):
     pass

@@ -3,6 +3,8 @@ never printing the database URL (it may hold a password)."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.checks import run_checks
 from bot.config import read_settings
 from storage.db import Store
@@ -16,6 +18,7 @@ def check(env: dict[str, str]) -> list[str]:
     return [line for line in lines if "database" in line]
 
 
+@pytest.mark.unit_on_sqlite
 def test_check_reports_the_backend_and_its_schema_version_and_writes_nothing(tmp_path, db_backend, database_url):
     env = {"GIGDESK_DB": str(tmp_path / "gigdesk.db"), **({"GIGDESK_DATABASE_URL": database_url} if database_url else {})}
     name = "PostgreSQL" if database_url else "SQLite"

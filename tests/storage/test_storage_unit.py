@@ -10,7 +10,7 @@ from storage import forensics, leases, routes, submissions, wonolo
 from storage import offers as offer_store
 from storage.db import Store
 
-# No module mark: every test runs on both backends (`db_backend`), the SQLite run in the unit tier.
+pytestmark = pytest.mark.unit_on_sqlite  # both backends; the SQLite run is unit tier
 
 DAY = ("2026-01-02T00:00:00.000000+00:00", "2026-01-03T00:00:00.000000+00:00")
 NOW = "2026-01-02T10:00:00.000000+00:00"

@@ -114,3 +114,15 @@ def unavailable(reason: str = SKIP_REASON) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason.replace("SKIPPED", "required under CI=true"), pytrace=False)
     pytest.skip(reason)
+
+
+def url_env(url: str | None) -> dict[str, str]:
+    """The setting that points a bot process at `url` (nothing for SQLite)."""
+    return {"GIGDESK_DATABASE_URL": url} if url else {}
+
+
+def open_database(db_path: str, url: str | None):
+    """What a test reads a bot's database with, on either backend (storage.db.Store's connection)."""
+    from storage.db import Store
+
+    return Store(db_path, url=url).db

@@ -53,6 +53,7 @@ def posted_row(bot, sid):
     return wait_for(lambda: (r := subs.get(bot.db, sid)) and r.ts and r)
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_each_pending_submission_is_posted_once_across_syncs_and_restarts(make_bot, sandbox, slack, campaign):
     ids_ = [sandbox.add_submission(campaign, proof_text=f"proof {n}", images=2) for n in range(3)]
     bot = make_bot()
@@ -159,6 +160,7 @@ def test_approve_acks_fast_then_rebuilds_the_message(bot, sandbox, slack, poster
     assert [a.outcome for a in audit] == ["approved"]
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_twenty_concurrent_clicks_reach_the_api_once(bot, sandbox, slack, poster, campaign):
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
@@ -293,6 +295,7 @@ def test_sync_settles_messages_decided_on_the_website(bot, sandbox, slack, campa
     assert subs.get(bot.db, sid).state == "approved"
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_crash_between_posting_and_recording_does_not_post_twice(bot, sandbox, slack, campaign):
     lost, never = sandbox.add_submission(campaign), sandbox.add_submission(campaign)
     # What a kill leaves behind: both claimed; one message reached Slack, one did not.
@@ -323,6 +326,7 @@ def test_slack_failure_while_posting_is_retried_next_cycle(bot, sandbox, slack, 
     assert bot.review.sync().recovered == 1 and len(review_messages(slack)) == 2
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_in_flight_approval_is_settled_from_upstream_at_start(make_bot, sandbox, slack, campaign):
     from bot.rapidworkers.client import RapidWorkersClient
 

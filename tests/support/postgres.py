@@ -68,13 +68,15 @@ class PostgresServer:
         command = [str(self.bindir / args[0]), *args[1:]]
         return ["runuser", "-u", self._run_as, "--", *command] if self._run_as else command
 
-    def start(self) -> PostgresServer:
+    def start(self, *, durable: bool = False) -> PostgresServer:
+        """`durable`: PostgreSQL's own defaults (fsync, synchronous commit), as a benchmark compares."""
         subprocess.run(self._cmd("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                                  "--no-sync"),
                        check=True, capture_output=True)
         # A throw-away cluster: durability settings off for speed (the tests kill processes, not the server).
-        options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c max_connections=300"
-                   " -c fsync=off -c full_page_writes=off -c synchronous_commit=off")
+        options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c max_connections=300"
+        if not durable:
+            options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
         subprocess.run(self._cmd("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"),
                                  "-w", "-t", "60", "start"),
                        check=True, capture_output=True)
@@ -99,12 +101,12 @@ class PostgresServer:
         return self.url(name)
 
 
-def start_server() -> PostgresServer | None:
+def start_server(*, durable: bool = False) -> PostgresServer | None:
     """A started server, or None when PostgreSQL is not installed."""
     bindir = find_bindir()
     if bindir is None:
         return None
-    return PostgresServer(bindir).start()
+    return PostgresServer(bindir).start(durable=durable)
 
 
 def unavailable(reason: str = SKIP_REASON) -> None:

@@ -7,7 +7,7 @@ BIN      ?= $(VENV)/bin
 ENV_FILE ?= .env
 ARGS     ?=
 
-.PHONY: run demo init check poll digest sandbox wonolo-sandbox screenshots test lint browser bench clean
+.PHONY: run demo init check poll digest sandbox wonolo-sandbox screenshots test lint browser postgres bench clean
 
 $(BIN)/gigdesk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ screenshots: $(BIN)/gigdesk browser
 	$(BIN)/python -m sandbox.demo.screenshots $(ARGS)
 
 # Lint, then the unit tier (pure code, seconds, stops at the first failure), then the rest over real HTTP.
-test: lint browser
+test: lint browser postgres
 	$(BIN)/python -m pytest -m unit -x tests
 	$(BIN)/python -m pytest -m "not unit" -n 2 tests
 
@@ -48,6 +48,19 @@ browser:
 			|| echo "*** Could not install Chromium: the demo browser tests will be SKIPPED (under CI=true they fail) ***"; \
 	else \
 		echo "*** No Chromium, and not root with apt-get: the demo browser tests will be SKIPPED (under CI=true they fail). Install: sudo apt-get install chromium ***"; \
+	fi
+
+# PostgreSQL for the storage and replica tests (Debian's package; the tests start their own
+# throw-away server on a free loopback port). Installed when root with apt-get; otherwise those
+# tests are skipped, loudly (CI=true: they fail).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing PostgreSQL for the database tests (apt-get install postgresql)..."; \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; }; } \
+			|| echo "*** Could not install PostgreSQL: the PostgreSQL tests will be SKIPPED (under CI=true they fail) ***"; \
+	else \
+		echo "*** No PostgreSQL, and not root with apt-get: the PostgreSQL tests will be SKIPPED (under CI=true they fail). Install: sudo apt-get install postgresql ***"; \
 	fi
 
 # The gates, fastest first (a few seconds together): style, types, the import contracts.

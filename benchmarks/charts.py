@@ -32,7 +32,7 @@ DRAW = textwrap.dedent("""
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
     from bot.reports import charts, periods, spend
-    from storage import records, reports
+    from storage import reports
     from storage.db import Store
     campaigns, per_day, repeat = (int(a) for a in sys.argv[1:4])
     tz = ZoneInfo("Europe/Berlin")

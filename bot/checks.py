@@ -80,12 +80,28 @@ def run_checks(settings: Settings, problems: list[ConfigError], say: Callable[[s
         _check_channels(checklist, settings, bad)
     else:
         checklist.line(SKIPPED, "channels not checked until Slack answers and GIGDESK_REVIEW_CHANNEL is fixed")
+    _check_database(checklist, settings)
 
     if checklist.failures:
         say(f"{checklist.failures} problem{'s' if checklist.failures != 1 else ''} to fix.")
     else:
         say("All checks passed" + (f", with {checklist.warnings} warning{'s' if checklist.warnings != 1 else ''}." if checklist.warnings else "."))
     return 1 if checklist.failures else 0
+
+
+def _check_database(checklist: Checklist, settings: Settings) -> None:
+    """The database backend and whether it answers (read only; never the URL: it may hold a password)."""
+    from storage.db import reach
+
+    name = "PostgreSQL (GIGDESK_DATABASE_URL)" if settings.database_url else f"SQLite ({settings.db_path})"
+    try:
+        _, version = reach(settings.db_path, settings.database_url)
+    except Exception as e:
+        where = "GIGDESK_DATABASE_URL and that the server is running" if settings.database_url else "GIGDESK_DB and the disk"
+        checklist.line(FAILED, f"database: {name} does not answer ({type(e).__name__}): check {where}")
+        return
+    state = f"schema version {version}" if version is not None else "empty: gigdesk creates the tables when it starts"
+    checklist.line(PASSED, f"database: {name} answers, {state}")
 
 
 def _check_slack(checklist: Checklist, settings: Settings) -> bool:

@@ -168,6 +168,27 @@ def cmd_check(args) -> int:
     return run_checks(settings, problems, print)
 
 
+def cmd_migrate_db(args) -> int:
+    """Copy the SQLite install (GIGDESK_DB) into an empty PostgreSQL database (storage/migrate_db.py)."""
+    from bot.config import read_settings
+    from storage.migrate_db import MigrateError, copy_to_postgresql
+
+    settings, _ = read_settings()  # only GIGDESK_DB matters here
+    setup_logging((*settings.secrets, args.to), logging.WARNING)
+    try:
+        counts = copy_to_postgresql(settings.db_path, args.to)
+    except (MigrateError, OSError) as e:
+        print(f"gigdesk: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # psycopg's errors: never the URL (it may hold a password)
+        print(f"gigdesk: the copy failed ({type(e).__name__}): check the URL, that the server runs and the user may create tables",
+              file=sys.stderr)
+        return 1
+    print(f"copied {sum(counts.values())} rows of {len(counts)} tables from {settings.db_path}; row counts match."
+          " Set GIGDESK_DATABASE_URL to that database and restart gigdesk.")
+    return 0
+
+
 def cmd_init(args) -> int:
     """Ask for the settings, check each against its service, write .env (0600)."""
     from bot.onboarding import run
@@ -189,6 +210,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--chart", metavar="PATH", help="with --dry-run: write last week's picture (the PNG the week's first digest posts) to PATH")
     d.set_defaults(func=cmd_digest)
     sub.add_parser("check", help="verify settings and reachability of Slack and RapidWorkers").set_defaults(func=cmd_check)
+    m = sub.add_parser("migrate-db", help="copy this SQLite install (GIGDESK_DB) into an empty PostgreSQL database")
+    m.add_argument("--to", required=True, metavar="postgresql://…", help="the empty PostgreSQL database to copy into")
+    m.set_defaults(func=cmd_migrate_db)
     i = sub.add_parser("init", help="ask for the tokens, keys and channels, check each, write .env")
     i.add_argument("--env-file", default=".env", help="where to write (default ./.env)")
     i.set_defaults(func=cmd_init)

@@ -143,6 +143,7 @@ class Settings:
     reviewer_group: str | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
     env_file: str | None = None  # the `.env` that was read, if any
+    database_url: str | None = field(default=None, repr=False)  # postgresql://…: PostgreSQL instead of GIGDESK_DB
 
     @property
     def tz(self) -> ZoneInfo:
@@ -389,7 +390,12 @@ def read_settings(
         raise ConfigError("GIGDESK_FORENSICS must be on or off")
     proof_dns = _dns_server(get("GIGDESK_PROOF_DNS"), problem)
 
-    secrets = tuple(s for s in (bot_token, signing_secret, app_token, rw_key, wonolo_key, wonolo_secret) if s)
+    database_url = get("GIGDESK_DATABASE_URL")
+    if database_url is not None and not database_url.startswith(("postgresql://", "postgres://")):
+        problem("GIGDESK_DATABASE_URL", "GIGDESK_DATABASE_URL must be a PostgreSQL URL like postgresql://user:password@host/gigdesk"
+                " (leave it unset for the SQLite file GIGDESK_DB)")
+        database_url = None
+    secrets = tuple(s for s in (bot_token, signing_secret, app_token, rw_key, wonolo_key, wonolo_secret, database_url) if s)
     settings = Settings(
         slack_bot_token=bot_token,
         slack_signing_secret=signing_secret,
@@ -430,5 +436,6 @@ def read_settings(
         reviewer_group=reviewer_group,
         secrets=secrets,
         env_file=dotenv_file(dotenv_path),
+        database_url=database_url,
     )
     return settings, problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import NotAllowed
-from storage import records
+from storage import audit as audit_store
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def refuse(services: Services, user_id: str | None, action: str, target: str | None, message: str,
            *, reason: str = "not an allowed user") -> NotAllowed:
     """Audit a refusal and return the NotAllowed to raise (`message` is for the user, `reason` for the audit)."""
-    records.audit(services.store.db, user_id, action, target, "refused", reason)
+    audit_store.audit(services.store.db, user_id, action, target, "refused", reason)
     return NotAllowed(message)
 
 

@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.config import Settings
 from bot.rapidworkers.client import RapidWorkersClient
+from bot.shared_budget import SharedRequestBudget
 from bot.slack.trigger import TriggerAwareRateLimitRetryHandler
 from storage.db import Store
 
@@ -80,6 +81,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        store = Store(settings.db_path, url=settings.database_url)
         rw = RapidWorkersClient(
             settings.rapidworkers_api_key,
             settings.rapidworkers_base_url,
@@ -88,6 +90,9 @@ class Services:
             # last slots are for decisions and the review sync (bot.commands.fair_use).
             interactive_reserve=settings.rw_hourly_limit // 10,
             priority_reserve=settings.rw_hourly_limit // 5,
+            # in the database: every gigdesk process on it counts against one hourly budget
+            budget=SharedRequestBudget(store, settings.rw_hourly_limit, settings.rw_hourly_limit // 10,
+                                       priority_reserve=settings.rw_hourly_limit // 5),
         )
         wonolo = None
         if settings.wonolo_enabled:
@@ -96,7 +101,7 @@ class Services:
             wonolo = WonoloClient(cast(str, settings.wonolo_api_key), cast(str, settings.wonolo_secret_key), settings.wonolo_base_url)
         return cls(
             settings=settings,
-            store=Store(settings.db_path),
+            store=store,
             slack=slack_client(settings),
             rw=rw,
             wonolo=wonolo,

@@ -1,20 +1,15 @@
-"""Digest rows (claim, record, release) and the 'completed campaign reported' marks."""
+"""Digest rows: claim (one scheduled digest a day), record, release."""
 
 from __future__ import annotations
 
-import sqlite3
-
-from sqlite_utils import Database
-
-from storage.db import utcnow, write
-from storage.submissions import _row
+from storage.db import Database, first_row, utcnow, write
 
 
 def last_posted(db: Database, exclude_id: int | None = None) -> dict | None:
     """The last digest actually posted that recorded a balance."""
-    return _row(
+    return first_row(
         db.execute(
-            "SELECT * FROM digests WHERE ts IS NOT NULL AND balance IS NOT NULL AND id IS NOT ?"
+            "SELECT * FROM digests WHERE ts IS NOT NULL AND balance IS NOT NULL AND id IS DISTINCT FROM ?"
             " ORDER BY posted_at DESC, id DESC LIMIT 1",
             [exclude_id],
         )
@@ -24,15 +19,12 @@ def last_posted(db: Database, exclude_id: int | None = None) -> dict | None:
 def claim(db: Database, kind: str, day: str, channel: str) -> int | None:
     """Insert the digests row and return its id; None when the day's scheduled
     digest is claimed already (a partial unique index refuses a second)."""
-    try:
-        with write(db):
-            cursor = db.execute(
-                "INSERT INTO digests (kind, day, posted_at, channel) VALUES (?, ?, ?, ?)",
-                [kind, day, utcnow(), channel],
-            )
-            return cursor.lastrowid
-    except sqlite3.IntegrityError:
-        return None
+    with write(db):
+        found = db.execute(
+            "INSERT INTO digests (kind, day, posted_at, channel) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            [kind, day, utcnow(), channel],
+        ).fetchone()
+    return int(found[0]) if found else None
 
 
 def release(db: Database, row_id: int) -> None:
@@ -54,18 +46,3 @@ def scheduled_posted(db: Database, day: str) -> bool:
     """Was (or is being) the scheduled digest of this day posted?"""
     row = db.execute("SELECT 1 FROM digests WHERE kind = 'scheduled' AND day = ?", [day]).fetchone()
     return row is not None
-
-
-def mark_completed_seen(db: Database, rows: list[dict]) -> None:
-    """Mark these campaigns (campaign-count rows) as reported completed, keeping an earlier mark."""
-    now = utcnow()
-    with write(db):
-        for row in rows:
-            db.execute(
-                "INSERT INTO campaigns (campaign_id, title, status, pending, approved, rejected, completed, total,"
-                " synced_at, completed_seen_at) VALUES (:campaign_id, :title, :status, :pending, :approved,"
-                " :rejected, :completed, :total, :now, :now)"
-                " ON CONFLICT(campaign_id) DO UPDATE SET"
-                " completed_seen_at = coalesce(campaigns.completed_seen_at, excluded.completed_seen_at)",
-                {**row, "now": now},
-            )

@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 import json
+from typing import TypedDict, cast
 
-from sqlite_utils import Database
-
-from storage.db import utcnow, write
+from storage.db import Database, all_rows, utcnow, write
 
 
-def _rows(cursor) -> list[dict]:
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+class SubmissionSeen(TypedDict):
+    """A submission as the evidence shows it: its review state, message and worker."""
+
+    state: str | None
+    channel: str | None
+    ts: str | None
+    worker_name: str | None
+    worker_id: str | None
+
+
+class ImageOwner(SubmissionSeen):
+    """A stored proof image's submission and image number."""
+
+    id: int
+    submission_id: int
+    image_no: int
+
+
+class SameTextSubmission(SubmissionSeen):
+    submission_id: int
+
+
+class WorkerHistoryRow(TypedDict):
+    """One submission of a worker with its proof flags (decoded; [] when never checked)."""
+
+    submission_id: int
+    campaign_id: str
+    state: str
+    claimed_at: str
+    amount_paid: str | None
+    campaign_title: str | None
+    worker_name: str | None
+    flags: list[dict]
+    suspicious: int | None
 
 
 def stored_flags(db: Database, submission_id: int) -> list[dict] | None:
@@ -56,28 +86,28 @@ def _submission_columns(alias: str) -> str:
     )
 
 
-def image_owners(db: Database, image_ids: list[int]) -> dict[int, dict]:
+def image_owners(db: Database, image_ids: list[int]) -> dict[int, ImageOwner]:
     """image id -> its submission, worker, image number and that submission's review state."""
     if not image_ids:
         return {}
     marks = ",".join("?" * len(image_ids))
-    rows = _rows(db.execute(
+    rows = all_rows(db.execute(
         f"SELECT i.id AS id, i.submission_id AS submission_id, i.image_no AS image_no, {_submission_columns('i')}"
         f" FROM proof_images i LEFT JOIN submissions s ON s.submission_id = i.submission_id WHERE i.id IN ({marks})",
         image_ids,
     ))
-    return {r["id"]: r for r in rows}
+    return {r["id"]: cast(ImageOwner, r) for r in rows}
 
 
-def same_text(db: Database, fingerprint: str, *, other_than_worker: str | None, limit: int = 5) -> list[dict]:
+def same_text(db: Database, fingerprint: str, *, other_than_worker: str | None, limit: int = 5) -> list[SameTextSubmission]:
     """Earlier submissions of other workers with the same proof-text fingerprint."""
     rows = db.execute(
         f"SELECT c.submission_id AS submission_id, {_submission_columns('c')}"
         " FROM proof_checks c LEFT JOIN submissions s ON s.submission_id = c.submission_id"
-        " WHERE c.text_fingerprint = ? AND c.worker_id IS NOT ? ORDER BY c.submission_id LIMIT ?",
+        " WHERE c.text_fingerprint = ? AND c.worker_id IS DISTINCT FROM ? ORDER BY c.submission_id LIMIT ?",
         [fingerprint, other_than_worker, limit],
     )
-    return _rows(rows)
+    return cast(list[SameTextSubmission], all_rows(rows))
 
 
 def worker_times(db: Database, worker_id: str, since: str, until: str) -> list[str]:
@@ -89,17 +119,17 @@ def worker_times(db: Database, worker_id: str, since: str, until: str) -> list[s
     ).fetchall()]
 
 
-def submission_states(db: Database, submission_ids: list[int]) -> dict[int, dict]:
+def submission_states(db: Database, submission_ids: list[int]) -> dict[int, SubmissionSeen]:
     """Current review state, message and worker name of submissions (for evidence)."""
     if not submission_ids:
         return {}
     marks = ",".join("?" * len(submission_ids))
-    rows = _rows(db.execute(
+    rows = all_rows(db.execute(
         f"SELECT s.submission_id AS submission_id, {_submission_columns('s')} FROM submissions s"
         f" WHERE s.submission_id IN ({marks})",
         submission_ids,
     ))
-    return {r["submission_id"]: r for r in rows}
+    return {r["submission_id"]: cast(SubmissionSeen, r) for r in rows}
 
 
 def save_check(
@@ -120,16 +150,16 @@ def save_check(
     now = utcnow()
     with write(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO proof_checks (submission_id, worker_id, submitted_at, text_fingerprint, flags, suspicious, checked_at, shown)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            "INSERT INTO proof_checks (submission_id, worker_id, submitted_at, text_fingerprint, flags, suspicious, checked_at, shown)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (submission_id) DO NOTHING",
             [submission_id, worker_id, submitted_at, text_fingerprint, json.dumps(flags), int(suspicious), now],
         )
         if cursor.rowcount != 1:
             return False
         for image in images:
             db.execute(
-                "INSERT OR IGNORE INTO proof_images (submission_id, worker_id, image_no, url, phash, dhash, error, checked_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO proof_images (submission_id, worker_id, image_no, url, phash, dhash, error, checked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, image_no) DO NOTHING",
                 [submission_id, worker_id, image["image_no"], image.get("url"), image.get("phash"), image.get("dhash"), image.get("error"), now],
             )
         return True
@@ -186,9 +216,9 @@ def mark_shown(db: Database, submission_id: int) -> None:
         db.execute("UPDATE proof_checks SET shown = 1 WHERE submission_id = ?", [submission_id])
 
 
-def worker_history(db: Database, worker_id: str) -> list[dict]:
+def worker_history(db: Database, worker_id: str) -> list[WorkerHistoryRow]:
     """Every submission of a worker that gigdesk has seen, newest first, with its proof flags."""
-    rows = _rows(db.execute(
+    rows = all_rows(db.execute(
         "SELECT s.submission_id AS submission_id, s.campaign_id AS campaign_id, s.state AS state,"
         " s.claimed_at AS claimed_at, s.amount_paid AS amount_paid,"
         " json_extract(s.data, '$.campaign_title') AS campaign_title, json_extract(s.data, '$.worker_name') AS worker_name,"
@@ -199,4 +229,4 @@ def worker_history(db: Database, worker_id: str) -> list[dict]:
     ))
     for row in rows:
         row["flags"] = json.loads(row["flags"]) if row["flags"] else []
-    return rows
+    return cast(list[WorkerHistoryRow], rows)

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 
-from sqlite_utils import Database
-
-from storage.db import write
+from storage.db import Database, write
 
 _AUDIT = "INSERT INTO audit (at, user_id, action, target, outcome, detail, amount) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
@@ -39,5 +37,5 @@ def record_past_job(db: Database, *, job_id: str, kind: str, title: str, cost: s
 def record_past_flag(db: Database, *, submission_id: int, worker_id: str, at: str, flags: list[dict]) -> None:
     """A submission the proof checks flagged at `at`."""
     with write(db):
-        db.execute("INSERT OR IGNORE INTO proof_checks (submission_id, worker_id, submitted_at, flags, suspicious, checked_at)"
-                   " VALUES (?, ?, ?, ?, 1, ?)", [submission_id, worker_id, at, json.dumps(flags), at])
+        db.execute("INSERT INTO proof_checks (submission_id, worker_id, submitted_at, flags, suspicious, checked_at)"
+                   " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (submission_id) DO NOTHING", [submission_id, worker_id, at, json.dumps(flags), at])

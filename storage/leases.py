@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from storage.db import write
+from storage.db import Database, write
 
 
 @dataclass(frozen=True)

@@ -315,4 +315,18 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX audit_target ON audit(target)",
         ],
     ),
+    (
+        12,
+        "replicas: one RapidWorkers hourly request budget for every process",
+        [
+            # One row per RapidWorkers request any gigdesk process sent in the last hour (a
+            # sliding window; older rows are pruned as slots are taken): replicas on one
+            # database count against one budget. at_epoch: Unix seconds (wall clock).
+            """CREATE TABLE rw_requests (
+                id TEXT PRIMARY KEY,
+                at_epoch REAL NOT NULL
+            )""",
+            "CREATE INDEX rw_requests_at ON rw_requests(at_epoch)",
+        ],
+    ),
 ]

@@ -10,15 +10,12 @@ each Wonolo booking that went through (`confirmations`, the estimated cost).
 
 from __future__ import annotations
 
-import sqlite3
+import json
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from storage.db import utcnow, write
-from storage.records import _audit_from_row
+from storage.audit import audit_entry_from_row
+from storage.db import Database, all_rows, utcnow, write
 from storage.rows import AuditEntry
-from storage.submissions import _rows
 
 WONOLO_BOOK_ACTION = "wonolo-book"  # confirmations.action of a Wonolo booking (bot.slack.ids.WONOLO_BOOK)
 MAX_IN = 500  # ids bound in one IN (…) list
@@ -52,7 +49,7 @@ _SPENDS = (
     " AND coalesce(s.amount_paid, json_extract(s.data, '$.pay')) IS NOT NULL"
     " UNION ALL"
     " SELECT 'wonolo', o.finished_at, o.user_id, o.id, NULL, json_extract(o.params, '$.title'),"
-    " json_extract(o.params, '$.city'), printf('%d.%02d', o.spent_cents / 100, o.spent_cents % 100)"
+    " json_extract(o.params, '$.city'), CAST(o.spent_cents AS TEXT)"
     " FROM confirmations o"
     " WHERE o.action = :wonolo AND o.state = 'done' AND o.spent_cents IS NOT NULL"
     " AND o.finished_at >= :start AND o.finished_at < :end"
@@ -62,8 +59,13 @@ _SPENDS = (
 
 def spends(db: Database, start: str, end: str) -> list[SpendRow]:
     """Every spend in [start, end) (UTC ISO text), oldest first."""
-    rows = _rows(db.execute(_SPENDS, {"start": start, "end": end, "wonolo": WONOLO_BOOK_ACTION}))
-    return [SpendRow(**row) for row in rows]
+    rows = all_rows(db.execute(_SPENDS, {"start": start, "end": end, "wonolo": WONOLO_BOOK_ACTION}))
+    return [SpendRow(**{**row, "amount": _dollars(int(row["amount"]))} if row["kind"] == "wonolo" else row) for row in rows]
+
+
+def _dollars(cents: int) -> str:
+    """A booking's cents as the decimal text the other spends are stored in."""
+    return f"{cents // 100}.{cents % 100:02d}"
 
 
 # --- names behind ids ---------------------------------------------------------------------
@@ -74,7 +76,7 @@ def known_campaigns(db: Database) -> dict[str, str | None]:
     submissions it posted); the synced title wins."""
     found: dict[str, str | None] = {}
     for campaign_id, title in db.execute(
-        "SELECT campaign_id, json_extract(data, '$.campaign_title') FROM submissions GROUP BY campaign_id"
+        "SELECT campaign_id, max(json_extract(data, '$.campaign_title')) FROM submissions GROUP BY campaign_id"
     ):
         found[campaign_id] = title
     for campaign_id, title in db.execute("SELECT job_id, title FROM jobs_created"):
@@ -93,7 +95,7 @@ def submissions_named(db: Database, submission_ids: list[int]) -> dict[int, dict
     found: dict[int, dict] = {}
     for chunk in _chunks(sorted(set(submission_ids))):
         marks = ",".join("?" * len(chunk))
-        for row in _rows(db.execute(
+        for row in all_rows(db.execute(
             "SELECT submission_id, campaign_id, worker_id, json_extract(data, '$.campaign_title') AS campaign_title,"
             f" json_extract(data, '$.worker_name') AS worker_name FROM submissions WHERE submission_id IN ({marks})", chunk
         )):
@@ -104,12 +106,10 @@ def submissions_named(db: Database, submission_ids: list[int]) -> dict[int, dict
 def offers_named(db: Database, id_prefixes: list[str]) -> dict[str, dict]:
     """The spend offers whose id starts with one of these 8-character prefixes (the audit keeps
     only the prefix): prefix -> {action, params}."""
-    import json
-
     found: dict[str, dict] = {}
     for prefix in sorted(set(p for p in id_prefixes if p)):
-        row = db.execute("SELECT action, params FROM confirmations WHERE id >= ? AND id < ? ORDER BY id LIMIT 1",
-                         [prefix, prefix + "\U0010ffff"]).fetchone()
+        row = db.execute("SELECT action, params FROM confirmations WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 1",
+                         [len(prefix), prefix]).fetchone()
         if row is not None:
             found[prefix] = {"action": row[0], "params": json.loads(row[1])}
     return found
@@ -174,9 +174,9 @@ def audit_count(db: Database, f: AuditFilter) -> int:
 def audit_page(db: Database, f: AuditFilter, *, limit: int, offset: int = 0) -> list[AuditEntry]:
     """The filtered audit entries, newest first."""
     where, params = _where(f)
-    rows = _rows(db.execute(f"SELECT a.* FROM audit a{where} ORDER BY a.id DESC LIMIT ? OFFSET ?",
+    rows = all_rows(db.execute(f"SELECT a.* FROM audit a{where} ORDER BY a.id DESC LIMIT ? OFFSET ?",
                             params + [int(limit), int(offset)]))
-    return [_audit_from_row(r) for r in rows]
+    return [audit_entry_from_row(r) for r in rows]
 
 
 def audit_users(db: Database) -> list[str]:
@@ -206,12 +206,10 @@ def flagged_between(db: Database, start: str, end: str) -> list[str]:
 def claim_weekly_picture(db: Database, week: str, channel: str) -> bool:
     """Claim the picture of `week` (its Monday, ISO) before posting it; False when claimed before
     (by this or another process, before or since a restart)."""
-    try:
-        with write(db):
-            db.execute("INSERT INTO weekly_pictures (week, channel, claimed_at) VALUES (?, ?, ?)", [week, channel, utcnow()])
-        return True
-    except sqlite3.IntegrityError:
-        return False
+    with write(db):
+        cursor = db.execute("INSERT INTO weekly_pictures (week, channel, claimed_at) VALUES (?, ?, ?) ON CONFLICT (week) DO NOTHING",
+                            [week, channel, utcnow()])
+        return cursor.rowcount == 1
 
 
 def record_weekly_picture(db: Database, week: str, file_id: str | None) -> None:

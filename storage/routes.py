@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-
-from storage.db import utcnow, write
+from storage.db import Database, utcnow, write
 from storage.rows import SubmissionRow
-from storage.submissions import _submissions
+from storage.submissions import submission_rows
 
 
 def set_route(db: Database, campaign_id: str, channel: str, user_id: str) -> str | None:
@@ -41,7 +39,7 @@ def route_rows(db: Database) -> list[dict]:
 
 def unreminded_waiting(db: Database) -> list[SubmissionRow]:
     """Posted submissions still waiting for a decision that were never reminded of."""
-    return _submissions(db.execute(
+    return submission_rows(db.execute(
         "SELECT s.* FROM submissions s LEFT JOIN reminders r ON r.submission_id = s.submission_id"
         " WHERE s.state = 'posted' AND s.ts IS NOT NULL AND r.submission_id IS NULL ORDER BY s.submission_id"
     ))
@@ -54,7 +52,7 @@ def claim_reminders(db: Database, submission_ids: list[int], channel: str) -> li
         now = utcnow()
         for sid in submission_ids:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO reminders (submission_id, reminded_at, channel) VALUES (?, ?, ?)", [sid, now, channel]
+                "INSERT INTO reminders (submission_id, reminded_at, channel) VALUES (?, ?, ?) ON CONFLICT (submission_id) DO NOTHING", [sid, now, channel]
             )
             if cursor.rowcount == 1:
                 taken.append(sid)

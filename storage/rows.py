@@ -1,6 +1,7 @@
-"""Typed rows read from the database (one frozen dataclass per table the features read).
+"""Typed rows read from the database: frozen dataclasses for the tables the features read most.
 
-Each is built from a sqlite row in one place, its storage module's `_from_row`.
+Each is built from a row in one place, its storage module's `..._from_row`. Smaller tables type
+their rows as TypedDicts beside their queries (storage/wonolo.py, wonolo_desk.py, forensics.py).
 """
 
 from __future__ import annotations

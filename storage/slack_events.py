@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-
-from storage.db import write
+from storage.db import Database, write
 
 
 def claim_event(db: Database, event_id: str, now: str, forget_before: str) -> bool:
@@ -12,6 +10,6 @@ def claim_event(db: Database, event_id: str, now: str, forget_before: str) -> bo
     with write(db):
         db.execute("DELETE FROM slack_events WHERE received_at < ?", [forget_before])
         cursor = db.execute(
-            "INSERT OR IGNORE INTO slack_events (event_id, received_at) VALUES (?, ?)", [event_id, now]
+            "INSERT INTO slack_events (event_id, received_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING", [event_id, now]
         )
         return cursor.rowcount == 1

@@ -7,10 +7,9 @@ Every transition is one guarded UPDATE, so two clicks can never both win.
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from sqlite_utils import Database
-
-from storage.db import utcnow, write
+from storage.db import Database, all_rows, first_row, utcnow, write
 from storage.rows import SubmissionRow
 
 WAITING = ("claimed", "posted", "approving", "rejecting")
@@ -18,19 +17,8 @@ IN_FLIGHT = ("approving", "rejecting")
 DECIDED = ("approved", "rejected")
 
 
-def _row(cursor) -> dict | None:
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([c[0] for c in cursor.description], row, strict=False))
-
-
-def _rows(cursor) -> list[dict]:
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row, strict=False)) for row in cursor.fetchall()]
-
-
-def _submission_from_row(row: dict) -> SubmissionRow:
+def submission_from_row(row: dict) -> SubmissionRow:
+    """A `submissions` row (as a dict) as a SubmissionRow, its data decoded."""
     return SubmissionRow(
         submission_id=int(row["submission_id"]), campaign_id=row["campaign_id"], worker_id=row["worker_id"],
         state=row["state"], data=json.loads(row["data"]), channel=row["channel"], ts=row["ts"],
@@ -42,14 +30,15 @@ def _submission_from_row(row: dict) -> SubmissionRow:
     )
 
 
-def _submissions(cursor) -> list[SubmissionRow]:
-    return [_submission_from_row(r) for r in _rows(cursor)]
+def submission_rows(cursor: Any) -> list[SubmissionRow]:
+    """Every remaining row of a `SELECT * FROM submissions ...` cursor as SubmissionRows."""
+    return [submission_from_row(r) for r in all_rows(cursor)]
 
 
 def get(db: Database, submission_id: int) -> SubmissionRow | None:
     """The stored row, with `data` decoded."""
-    row = _row(db.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id]))
-    return _submission_from_row(row) if row is not None else None
+    row = first_row(db.execute("SELECT * FROM submissions WHERE submission_id = ?", [submission_id]))
+    return submission_from_row(row) if row is not None else None
 
 
 def known_ids(db: Database, submission_ids: list[int]) -> set[int]:
@@ -76,8 +65,9 @@ def claim(db: Database, submission_id: int, campaign_id: str, worker_id: str | N
     with write(db):
         now = utcnow()
         cursor = db.execute(
-            "INSERT OR IGNORE INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at,"
-            " target_channel, batch_row, claimed_by, claim_heartbeat) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at,"
+            " target_channel, batch_row, claimed_by, claim_heartbeat) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (submission_id) DO NOTHING",
             [submission_id, campaign_id, worker_id, json.dumps(data), now, target_channel, batch_row, owner, now],
         )
         return cursor.rowcount == 1
@@ -94,7 +84,7 @@ def take_over_claim(db: Database, submission_id: int, owner: str, previous: str 
     with write(db):
         cursor = db.execute(
             "UPDATE submissions SET claimed_by = ?, claim_heartbeat = ? WHERE submission_id = ? AND state = 'claimed'"
-            " AND claimed_by IS ?",
+            " AND claimed_by IS NOT DISTINCT FROM ?",
             [owner, utcnow(), submission_id, previous],
         )
         return cursor.rowcount == 1
@@ -102,7 +92,7 @@ def take_over_claim(db: Database, submission_id: int, owner: str, previous: str 
 
 def unposted(db: Database) -> list[SubmissionRow]:
     """Claims whose message was not recorded as posted (a crash, or Slack failed)."""
-    return _submissions(db.execute("SELECT * FROM submissions WHERE state = 'claimed' ORDER BY submission_id"))
+    return submission_rows(db.execute("SELECT * FROM submissions WHERE state = 'claimed' ORDER BY submission_id"))
 
 
 def mark_posted(db: Database, submission_id: int, channel: str, ts: str, batch_row: int | None = None) -> None:
@@ -129,7 +119,7 @@ def mark_batch_posted(db: Database, submission_ids: list[int], channel: str, ts:
 
 def batch_rows(db: Database, channel: str, ts: str) -> list[SubmissionRow]:
     """Every submission shown in one batch message, in row order."""
-    return _submissions(db.execute(
+    return submission_rows(db.execute(
         "SELECT * FROM submissions WHERE channel = ? AND ts = ? AND batch_row IS NOT NULL ORDER BY batch_row",
         [channel, ts],
     ))
@@ -159,8 +149,8 @@ def begin_bulk_approval(db: Database, submission_id: int, campaign_id: str, work
     (or the sync, still posting it) got there first: the bulk must leave it alone."""
     with write(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at,"
-            " acting_user, acting_since) VALUES (?, ?, ?, 'approving', ?, ?, ?, ?)",
+            "INSERT INTO submissions (submission_id, campaign_id, worker_id, state, data, claimed_at,"
+            " acting_user, acting_since) VALUES (?, ?, ?, 'approving', ?, ?, ?, ?) ON CONFLICT (submission_id) DO NOTHING",
             [submission_id, campaign_id, worker_id, json.dumps(data), utcnow(), user_id, utcnow()],
         )
         if cursor.rowcount == 1:
@@ -219,7 +209,7 @@ def revert_decision(db: Database, submission_id: int) -> None:
 
 def in_flight(db: Database) -> list[SubmissionRow]:
     """Decisions that were under way when the bot stopped."""
-    return _submissions(db.execute("SELECT * FROM submissions WHERE state IN ('approving', 'rejecting')"))
+    return submission_rows(db.execute("SELECT * FROM submissions WHERE state IN ('approving', 'rejecting')"))
 
 
 def posted(db: Database, *, campaign_id: str | None = None, worker_id: str | None = None) -> list[SubmissionRow]:
@@ -232,16 +222,16 @@ def posted(db: Database, *, campaign_id: str | None = None, worker_id: str | Non
     if worker_id is not None:
         sql += " AND worker_id = ?"
         params.append(worker_id)
-    return _submissions(db.execute(sql + " ORDER BY submission_id", params))
+    return submission_rows(db.execute(sql + " ORDER BY submission_id", params))
 
 
 def waiting_summary(db: Database) -> dict:
     """How many posted submissions wait for a decision, and the oldest one."""
     count = db.execute("SELECT count(*) FROM submissions WHERE state = 'posted'").fetchone()[0]
-    oldest = _row(
+    oldest = first_row(
         db.execute("SELECT * FROM submissions WHERE state = 'posted' ORDER BY claimed_at, submission_id LIMIT 1")
     )
-    return {"count": count, "oldest": _submission_from_row(oldest) if oldest is not None else None}
+    return {"count": count, "oldest": submission_from_row(oldest) if oldest is not None else None}
 
 
 def recent_decisions(db: Database, since: str, limit: int | None = None) -> list[SubmissionRow]:
@@ -249,4 +239,4 @@ def recent_decisions(db: Database, since: str, limit: int | None = None) -> list
     sql = "SELECT * FROM submissions WHERE decided_at >= ? ORDER BY decided_at DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return _submissions(db.execute(sql, [since]))
+    return submission_rows(db.execute(sql, [since]))

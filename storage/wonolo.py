@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from typing import TypedDict, cast
 
-from storage.db import utcnow, write
-from storage.submissions import _row
+from storage.db import Database, first_row, utcnow, write
+
+
+class AlertRow(TypedDict):
+    """One unfilled-shift alert: claimed at raised_at, posted once channel and ts are set."""
+
+    job_request_id: str
+    raised_at: str
+    start_time: str | None
+    open_slots: int | None
+    channel: str  # the claim names it (claim_alert)
+    ts: str | None
+    rendered: str | None
 
 
 def claim_alert(db: Database, job_request_id: str, start_time: str | None, open_slots: int, channel: str) -> bool:
     """Take the one alert of a job request; False if it was raised (or is being raised) before."""
     with write(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO wonolo_alerts (job_request_id, raised_at, start_time, open_slots, channel)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO wonolo_alerts (job_request_id, raised_at, start_time, open_slots, channel)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_request_id) DO NOTHING",
             [job_request_id, utcnow(), start_time, open_slots, channel],
         )
         return cursor.rowcount == 1
@@ -31,8 +42,8 @@ def release_alert(db: Database, job_request_id: str) -> None:
         db.execute("DELETE FROM wonolo_alerts WHERE job_request_id = ? AND ts IS NULL", [job_request_id])
 
 
-def alert(db: Database, job_request_id: str) -> dict | None:
-    return _row(db.execute("SELECT * FROM wonolo_alerts WHERE job_request_id = ?", [job_request_id]))
+def alert(db: Database, job_request_id: str) -> AlertRow | None:
+    return cast(AlertRow | None, first_row(db.execute("SELECT * FROM wonolo_alerts WHERE job_request_id = ?", [job_request_id])))
 
 
 def alerted(db: Database, job_request_ids: list[str]) -> set[str]:
@@ -46,5 +57,5 @@ def alerted(db: Database, job_request_ids: list[str]) -> set[str]:
 
 
 def alerts_raised_since(db: Database, since: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM wonolo_alerts WHERE raised_at >= ? AND ts IS NOT NULL",
-                      [since]).fetchone()[0]
+    return int(db.execute("SELECT COUNT(*) FROM wonolo_alerts WHERE raised_at >= ? AND ts IS NOT NULL",
+                          [since]).fetchone()[0])

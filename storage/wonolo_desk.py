@@ -4,11 +4,43 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any, TypedDict, cast
 
-from sqlite_utils import Database
+from storage.db import Database, first_row, utcnow, write
 
-from storage.db import utcnow, write
-from storage.submissions import _row
+
+class RequestMessageRow(TypedDict):
+    """Where a job request's message is, and the digest of what it showed (`rendered`)."""
+
+    job_request_id: str
+    channel: str  # saved with every row (save_request_message)
+    ts: str | None
+    state: str | None
+    updated_at: str | None
+    rendered: str | None
+
+
+class JobReplyRow(TypedDict):
+    """A job's latest thread reply; `data` is the snapshot it shows, decoded ({} if unreadable)."""
+
+    job_id: str
+    job_request_id: str | None
+    state: str | None
+    updated_at: str | None
+    channel: str | None
+    reply_ts: str | None
+    data: dict[str, Any]
+
+
+class ActionRow(TypedDict):
+    """One Wonolo action's claim: running -> done (deleted when the call failed)."""
+
+    action: str
+    target: str
+    user_id: str | None
+    state: str
+    started_at: str
+    finished_at: str | None
 
 # --- webhook deliveries -----------------------------------------------------------
 
@@ -17,8 +49,8 @@ def record_delivery(db: Database, delivery_key: str, resource_type: str, resourc
     """Remember a webhook delivery; False if it was seen before."""
     with write(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO wonolo_deliveries (delivery_key, received_at, resource_type, resource_id, state)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO wonolo_deliveries (delivery_key, received_at, resource_type, resource_id, state)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (delivery_key) DO NOTHING",
             [delivery_key, utcnow(), resource_type, resource_id, state],
         )
         return cursor.rowcount == 1
@@ -33,9 +65,9 @@ def forget_delivery(db: Database, delivery_key: str) -> None:
 # --- job request messages and job replies ----------------------------------------------
 
 
-def request_message(db: Database, job_request_id: str) -> dict | None:
+def request_message(db: Database, job_request_id: str) -> RequestMessageRow | None:
     """Where a job request's message is, and what it showed."""
-    return _row(db.execute("SELECT * FROM wonolo_requests WHERE job_request_id = ?", [job_request_id]))
+    return cast(RequestMessageRow | None, first_row(db.execute("SELECT * FROM wonolo_requests WHERE job_request_id = ?", [job_request_id])))
 
 
 def save_request_message(
@@ -51,15 +83,15 @@ def save_request_message(
         )
 
 
-def job_reply(db: Database, job_id: str) -> dict | None:
+def job_reply(db: Database, job_id: str) -> JobReplyRow | None:
     """A job's latest thread reply, its `data` (the snapshot shown) decoded ({} if unreadable)."""
-    row = _row(db.execute("SELECT * FROM wonolo_jobs WHERE job_id = ?", [job_id]))
+    row = first_row(db.execute("SELECT * FROM wonolo_jobs WHERE job_id = ?", [job_id]))
     if row is not None:
         try:
             row["data"] = json.loads(row["data"]) if row.get("data") else {}
         except ValueError:
             row["data"] = {}
-    return row
+    return cast(JobReplyRow | None, row)
 
 
 def save_job_reply(
@@ -81,19 +113,19 @@ def save_job_reply(
 
 def action_done_by(db: Database, action: str, target: str) -> str | None:
     """Who completed this action on this target, if anyone did."""
-    row = _row(db.execute(
+    row = first_row(db.execute(
         "SELECT user_id FROM wonolo_actions WHERE action = ? AND target = ? AND state = 'done'", [action, target]))
     return row["user_id"] if row else None
 
 
 def claim_action(
-    db: Database, action: str, target: str, user_id: str, *, standing: Callable[[dict], bool]
-) -> dict | None:
+    db: Database, action: str, target: str, user_id: str, *, standing: Callable[[ActionRow], bool]
+) -> ActionRow | None:
     """Take the claim for one action on one target unless `standing(row)` says the
     existing claim still holds; returns that standing claim, or None when taken."""
     now = utcnow()
     with write(db):
-        row = _row(db.execute("SELECT * FROM wonolo_actions WHERE action = ? AND target = ?", [action, target]))
+        row = cast(ActionRow | None, first_row(db.execute("SELECT * FROM wonolo_actions WHERE action = ? AND target = ?", [action, target])))
         if row is not None and standing(row):
             return row
         db.execute(

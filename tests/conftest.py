@@ -17,8 +17,12 @@ SERVER_FIXTURES = frozenset({"sandbox", "slack", "wonolo", "make_services", "mak
 
 
 def pytest_collection_modifyitems(items):
-    """Keep the unit tier honest: a test marked `unit` may not start a server through a fixture."""
+    """Keep the unit tier honest: a test marked `unit` may not start a server through a fixture.
+    A pure storage test (`unit_on_sqlite`) is unit tier in its SQLite run only."""
     for item in items:
+        callspec = getattr(item, "callspec", None)
+        if item.get_closest_marker("unit_on_sqlite") and callspec and callspec.params.get("db_backend") == "sqlite":
+            item.add_marker(pytest.mark.unit)
         if item.get_closest_marker("unit") is None:
             continue
         servers = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
@@ -55,12 +59,52 @@ def wonolo():
     sim.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throw-away PostgreSQL server per test session (per xdist worker), started on first use;
+    None when PostgreSQL is not installed."""
+    from tests.support import postgres
+
+    server = postgres.start_server()
+    yield server
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_backend(request):
+    """A test that takes this runs on both backends: SQLite (in the unit tier when the test is
+    marked `unit_on_sqlite`) and PostgreSQL (a new database per test; skipped loudly without PostgreSQL, failed under CI=true)."""
+    return request.param
+
+
 @pytest.fixture
-def make_services(slack, sandbox, tmp_path):
+def database_url(db_backend, request):
+    """GIGDESK_DATABASE_URL for the test's backend: None for SQLite, a new empty database for PostgreSQL."""
+    if db_backend == "sqlite":
+        return None
+    from tests.support import postgres
+
+    server = request.getfixturevalue("postgres_server")
+    if server is None:
+        postgres.unavailable()
+    return server.new_database()
+
+
+def backend_env(request) -> dict[str, str]:
+    """GIGDESK_DATABASE_URL when the test takes `db_backend` and it is PostgreSQL."""
+    if "db_backend" not in request.fixturenames:
+        return {}
+    url = request.getfixturevalue("database_url")
+    return {"GIGDESK_DATABASE_URL": url} if url else {}
+
+
+@pytest.fixture
+def make_services(slack, sandbox, tmp_path, request):
     """make_services(**env) -> Services wired to the stand-ins (no server, no scheduler)."""
 
     def make(**overrides):
-        env = {"GIGDESK_DIGEST_CHANNEL": "C_DIGEST", "GIGDESK_ALLOWED_USERS": "U_ALICE,U_BOB", **overrides}
+        env = {"GIGDESK_DIGEST_CHANNEL": "C_DIGEST", "GIGDESK_ALLOWED_USERS": "U_ALICE,U_BOB", **backend_env(request), **overrides}
         settings = load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **env), dotenv_path="")
         return build_services(settings, post_interval=0)
 
@@ -95,7 +139,7 @@ def make_bot(slack, sandbox, tmp_path, request):
     socket_mode = "transport" in request.fixturenames and request.getfixturevalue("transport") == "socket"
 
     def make(**overrides):
-        env = bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **overrides)
+        env = bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **{**backend_env(request), **overrides})
         if socket_mode:
             env.setdefault("SLACK_APP_TOKEN", slack.app_token)
             bot = SocketBot(env, slack).start()

@@ -80,7 +80,7 @@ call("DELETE", "/badges/1")
 """Select the rows; update the message."""
 '''
     assert [line for line, _ in sql_literals(source)] == [2, 3, 4, 5, 6]
-    assert sql_literals((ROOT / "storage" / "records.py").read_text())  # storage/ is full of it
+    assert sql_literals((ROOT / "storage" / "offers.py").read_text())  # storage/ is full of it
 
 
 def test_importing_the_api_clients_installs_no_logging_filter_and_set_up_installs_one():

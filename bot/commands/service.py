@@ -77,8 +77,12 @@ from bot.slack.replies import OpenModal, Reply
 from bot.spending.offers import CONFIRM_MINUTES, SpendOffers
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, cents
 from bot.text import suggest
+from storage import audit as audit_store
+from storage import campaigns as campaign_store
 from storage import forensics as proof_records
-from storage import records
+from storage import jobs as job_store
+from storage import offers as offer_store
+from storage import worker_blocks as block_store
 from storage.db import utcnow
 from storage.rows import Offer
 
@@ -731,13 +735,13 @@ class CommandService:
         keys = {finder.campaign_value(cid): cid for cid in campaign_ids}
         keys = {key: cid for key, cid in keys.items() if key != cid}
         if keys:
-            records.remember_campaign_keys(self.db, keys)
+            campaign_store.remember_campaign_keys(self.db, keys)
 
     def campaign_id_of(self, value: object, usage: str) -> str:
         """The campaign a button or option names: a key looked up (nothing else happens when it is
         unknown), else an id checked like a typed one."""
         if isinstance(value, str) and finder.KEY_VALUE.fullmatch(value):
-            found = records.campaign_of_key(self.db, value)
+            found = campaign_store.campaign_of_key(self.db, value)
             if found is None:
                 raise UserError("That button names a campaign I do not know (any more): run `/rw campaigns` again.")
             return found
@@ -749,7 +753,7 @@ class CommandService:
         workers = self.s.rw.list_blocked()
         by = {}
         for w in workers:
-            local = records.block_of(self.db, str(w.worker_id))
+            local = block_store.block_of(self.db, str(w.worker_id))
             by[str(w.worker_id)] = local.get("blocked_by") if local else None
         return _reply(ui.blocked_message(workers, by))
 
@@ -761,18 +765,18 @@ class CommandService:
         try:
             result = self.s.digest.post(kind="manual") or {}
         except UserError as e:
-            records.audit(self.db, user_id, "digest", None, "failed", str(e)[:200])
+            audit_store.audit(self.db, user_id, "digest", None, "failed", str(e)[:200])
             raise
         channel = result.get("channel") if isinstance(result, dict) else None
         channel = channel or self.settings.digest_channel
-        records.audit(self.db, user_id, "digest", result.get("ts") if isinstance(result, dict) else None, "posted")
+        audit_store.audit(self.db, user_id, "digest", result.get("ts") if isinstance(result, dict) else None, "posted")
         return _reply(ui.text_message(f":newspaper: Posted the digest to <#{channel}>."))
 
     def worker(self, args, user_id, channel_id) -> Reply:
         if len(args) != 1:
             raise BadInput("Give one worker id.", "worker")
         wid = check_id(args[0], "worker id", "worker")
-        return _reply(worker_message(wid, proof_records.worker_history(self.db, wid), records.block_of(self.db, wid)))
+        return _reply(worker_message(wid, proof_records.worker_history(self.db, wid), block_store.block_of(self.db, wid)))
 
     # -- routes (Less noise) -------------------------------------------------------------
 
@@ -801,10 +805,10 @@ class CommandService:
             cid = self.campaign_id_of(campaign, "campaign")
             require_allowed(self.s, user_id, "post-pending", cid, "post submissions for review")
             self._reaches_rapidworkers(user_id)
-            records.forget_campaign_counts(self.db, cid)
+            campaign_store.forget_campaign_counts(self.db, cid)
             # Concurrent clicks share one sync instead of queueing one each.
             report = self._syncs.run("review-sync", self.s.review.sync)
-            records.audit(self.db, user_id, "post-pending", cid, "synced", report.summary()[:500])
+            audit_store.audit(self.db, user_id, "post-pending", cid, "synced", report.summary()[:500])
             if report.busy:
                 return _reply(ui.text_message(f":inbox_tray: Another gigdesk process is syncing right now ({escape(report.busy)}); "
                                               "it posts the pending submissions."))
@@ -917,15 +921,15 @@ class CommandService:
         """The explicit choice to include flagged submissions: a new offer (its own Confirm) replaces the first."""
         def run():
             now = utcnow()
-            row = records.get_confirmation(self.db, confirmation_id) if CONFIRMATION_ID_RE.match(confirmation_id or "") else None
+            row = offer_store.get_confirmation(self.db, confirmation_id) if CONFIRMATION_ID_RE.match(confirmation_id or "") else None
             if row is None or row.action != "approve-all" or not row.params.get("flagged_ids"):
                 return problem(self._unusable(None, now))
             if row.user_id != user_id:
                 return problem(f"Only {mention(row.user_id)}, who asked for this, can change it.")
             self.spending.require_spender(user_id, "approve-all", row.params["campaign_id"], "approve submissions in bulk")
-            if row.state != "offered" or row.expires_at <= now or not records.cancel_confirmation(self.db, row.id):
-                return problem(self._unusable(records.get_confirmation(self.db, row.id), now))
-            records.audit(self.db, user_id, "approve-all", row.id[:8], "include-flagged", "offer replaced", row.cost)
+            if row.state != "offered" or row.expires_at <= now or not offer_store.cancel_confirmation(self.db, row.id):
+                return problem(self._unusable(offer_store.get_confirmation(self.db, row.id), now))
+            audit_store.audit(self.db, user_id, "approve-all", row.id[:8], "include-flagged", "offer replaced", row.cost)
             return dataclasses.replace(self._approve_all_offer(user_id, {**row.params, "include_flagged": True}), replace_original=True)
 
         return self.guard(run)
@@ -981,11 +985,11 @@ class CommandService:
         audit_action = ACTION_LABEL[action]
         balance = self.s.rw.get_balance()
         if balance < cost:
-            records.audit(self.db, user_id, audit_action, target, "refused", f"insufficient balance {balance}", str(cost))
+            audit_store.audit(self.db, user_id, audit_action, target, "refused", f"insufficient balance {balance}", str(cost))
             return _reply(ui.spend_insufficient(what=what, cost=cost, balance=balance, estimate=estimate, cost_note=cost_note))
         terms = self.spending.terms(user_id, cost)
         if terms.refusal and confirmable:
-            records.audit(self.db, user_id, audit_action, target, "refused", "over the daily spend limit", str(cost))
+            audit_store.audit(self.db, user_id, audit_action, target, "refused", "over the daily spend limit", str(cost))
             return _reply(ui.spend_refused(what=what, cost=cost, balance=balance, estimate=estimate, cost_note=cost_note,
                                            reason=terms.refusal, terms=terms.lines))
         confirmation_id = self.offers.create(user_id, action, params, cost, what=what, target=target)
@@ -1034,17 +1038,17 @@ class CommandService:
                 return self._create_custom(row, user_id)
             if row.action == "approve-all":
                 return self._bulk_approve(row, user_id, progress)
-            records.finish_confirmation(self.db, confirmation_id, "failed", {"error": "unknown action"}, spent_cents=0)
+            offer_store.finish_confirmation(self.db, confirmation_id, "failed", {"error": "unknown action"}, spent_cents=0)
             return problem("This offer is of a kind I do not know; nothing was spent.")
         except RapidWorkersError as e:
             return self._money_failed(row, user_id, e)
         except UserError as e:  # before the money call (e.g. the image could not be read)
-            records.finish_confirmation(self.db, confirmation_id, self._waiting_state(row))
-            records.audit(self.db, user_id, audit_action, target, "failed-not-applied", str(e)[:200], row.cost)
+            offer_store.finish_confirmation(self.db, confirmation_id, self._waiting_state(row))
+            audit_store.audit(self.db, user_id, audit_action, target, "failed-not-applied", str(e)[:200], row.cost)
             return problem(f"{e} Nothing was spent; you can click Confirm again.")
         except Exception:
-            records.finish_confirmation(self.db, confirmation_id, "failed", {"error": "unexpected"})
-            records.audit(self.db, user_id, audit_action, target, "error", "unexpected error", row.cost)
+            offer_store.finish_confirmation(self.db, confirmation_id, "failed", {"error": "unexpected"})
+            audit_store.audit(self.db, user_id, audit_action, target, "error", "unexpected error", row.cost)
             raise
 
     def cancel(self, confirmation_id: str, user_id: str) -> Reply:
@@ -1096,9 +1100,9 @@ class CommandService:
     def _created(self, row: Offer, user_id: str, job, kind: str, title: str, cost: Decimal, what: str) -> Reply:
         cid = row.id
         job_id = job.job_id or f"unknown-{cid[:8]}"
-        records.finish_confirmation(self.db, cid, "done", {"job_id": job_id, "cost": str(cost)}, spent_cents=cents(cost))
-        records.record_job(self.db, job_id, cid, kind, title[:200], str(cost), row.user_id)
-        records.audit(self.db, user_id, ACTION_LABEL[row.action], job_id, "created", what[:200], str(cost))
+        offer_store.finish_confirmation(self.db, cid, "done", {"job_id": job_id, "cost": str(cost)}, spent_cents=cents(cost))
+        job_store.record_job(self.db, job_id, cid, kind, title[:200], str(cost), row.user_id)
+        audit_store.audit(self.db, user_id, ACTION_LABEL[row.action], job_id, "created", what[:200], str(cost))
         self._announce(f"{self._who(row)} created {what} for {money(cost)} (job `{escape(job_id)}`).")
         balance = self._balance_after(job.new_balance)
         details = [f"Job `{escape(job_id)}`", f"cost {money(cost)}"]
@@ -1134,7 +1138,7 @@ class CommandService:
         )
         self._drop_image(row.id)
         if job.job_id:  # the review card shows it; campaign listings may not include it
-            records.remember_campaign_requirement(self.db, job.job_id, p["proof_required_description"])
+            campaign_store.remember_campaign_requirement(self.db, job.job_id, p["proof_required_description"])
         cost = job.total_deducted or row.cost_amount
         what = f"a new campaign *{truncate(escape(p['title']), 200)}* ({int(p['total_availabilities']):,} × {money(Decimal(p['pay_rate']))})"
         return self._created(row, user_id, job, "custom", p["title"], cost, what)
@@ -1151,7 +1155,7 @@ class CommandService:
         pay = Decimal(p["pay"])
         title = truncate(escape(p.get("title") or cid), 200)
         if "submission_ids" not in p:  # offered by a version that did not list them: never approve blindly
-            records.finish_confirmation(self.db, row.id, "cancelled")
+            offer_store.finish_confirmation(self.db, row.id, "cancelled")
             return problem("This offer was made before an upgrade and does not list its submissions. "
                            f"Nothing was spent; run `/rw approve-all {escape(cid)}` again.")
         offered = list(p["submission_ids"]) + (list(p["flagged_ids"]) if p.get("include_flagged") else [])
@@ -1161,8 +1165,8 @@ class CommandService:
         try:
             still_pending = {sub.id: sub for sub in self.s.rw.list_submissions(cid, status="Pending")}
         except RapidWorkersError as e:  # a read: certainly nothing was spent
-            records.finish_confirmation(self.db, row.id, self._waiting_state(row))
-            records.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", str(e)[:300], row.cost)
+            offer_store.finish_confirmation(self.db, row.id, self._waiting_state(row))
+            audit_store.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", str(e)[:300], row.cost)
             return problem(f"{explain(e)} Nothing was spent; the offer above still stands.")
         approved: list[tuple[int, Decimal]] = []
         skipped: list[int] = []
@@ -1201,12 +1205,12 @@ class CommandService:
         paid = sum((a for _, a in approved), Decimal("0")).quantize(Decimal("0.01"))
         result = {"approved": [s for s, _ in approved], "skipped": skipped, "failed": len(failed), "left": left, "cost": str(paid)}
         if not approved and not uncertain and not skipped and failed:
-            records.finish_confirmation(self.db, row.id, self._waiting_state(row))
-            records.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", "; ".join(failed)[:300], row.cost)
+            offer_store.finish_confirmation(self.db, row.id, self._waiting_state(row))
+            audit_store.audit(self.db, user_id, "approve-all", cid, "failed-not-applied", "; ".join(failed)[:300], row.cost)
             return problem(f"Nothing was approved and nothing was spent: {failed[0]} The offer above still stands.")
-        records.finish_confirmation(self.db, row.id, "done" if approved or not uncertain else "failed", result,
+        offer_store.finish_confirmation(self.db, row.id, "done" if approved or not uncertain else "failed", result,
                                     spent_cents=cents(paid + pay * uncertain))
-        records.audit(self.db, user_id, "approve-all", cid, "approved",
+        audit_store.audit(self.db, user_id, "approve-all", cid, "approved",
                       f"{len(approved)} approved, {len(skipped)} skipped, {len(failed)} failed, {len(left)} left", str(paid))
         if approved:
             self._announce(f"{self._who(row)} approved {len(approved)} pending submission(s) of *{title}* for {money(paid)}.")

@@ -22,8 +22,7 @@ import time
 from decimal import Decimal, InvalidOperation
 
 from bot.digest.blocks import LowBalance, low_balance_alert
-from storage.db import write
-from storage.records import kv_get, kv_set
+from storage.kv import kv_change, kv_get, kv_set
 from storage.submissions import posted_pays
 
 log = logging.getLogger("gigdesk.alerts")
@@ -62,11 +61,7 @@ def assess(services, balance: Decimal) -> LowBalance:
 
 def _claim(db) -> bool:
     """Move the alert state to 'alerted'; True only for the one caller that does it."""
-    with write(db):  # the read and the set are one transaction: two callers cannot both claim
-        if kv_get(db, STATE_KEY) == ALERTED:
-            return False
-        kv_set(db, STATE_KEY, ALERTED)
-        return True
+    return kv_change(db, STATE_KEY, ALERTED)
 
 
 def check_balance(services, balance: Decimal | None = None) -> bool:

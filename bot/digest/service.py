@@ -28,9 +28,11 @@ from bot.errors import UserError
 from bot.permissions import refuse
 from bot.services import Services
 from bot.slack.mrkdwn import date_token
+from storage import audit as audit_store
+from storage import campaigns as campaign_store
 from storage import digests as digest_rows
 from storage import forensics as proof_records
-from storage import records
+from storage import jobs as job_store
 from storage import submissions as subs
 
 log = logging.getLogger("gigdesk.digest")
@@ -143,7 +145,7 @@ class DigestService:
         )
 
     def _spend_and_reviewers(self, since: str) -> tuple[int, Decimal, int, Decimal, list[ReviewerTally]]:
-        jobs = records.jobs_since(self.db, since)
+        jobs = job_store.jobs_since(self.db, since)
         jobs_cost = sum((_dec(j.get("cost")) or Decimal("0") for j in jobs), Decimal("0"))
         approvals, paid = 0, Decimal("0")
         tally: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
@@ -163,13 +165,13 @@ class DigestService:
         """Completed campaigns no digest has reported yet (campaigns.completed_seen_at)."""
         if not campaigns:
             return []
-        seen = records.campaign_counts(self.db)
+        seen = campaign_store.campaign_counts(self.db)
         return [c for c in campaigns if c.status == "Completed" and not (seen.get(c.id) or {}).get("completed_seen_at")]
 
     def _mark_completed(self, campaigns: list) -> None:
         if not campaigns:
             return
-        digest_rows.mark_completed_seen(self.db, [
+        campaign_store.mark_completed_seen(self.db, [
             {"campaign_id": c.id, "title": c.title, "status": c.status, "pending": c.pending,
              "approved": c.approved, "rejected": c.rejected, "completed": c.completed, "total": c.total}
             for c in campaigns
@@ -403,7 +405,7 @@ class DigestService:
         try:
             result = self.post(kind="manual")
         except UserError as e:
-            records.audit(self.db, user_id, "digest", None, "failed", str(e))
+            audit_store.audit(self.db, user_id, "digest", None, "failed", str(e))
             return f":warning: {e}"
-        records.audit(self.db, user_id, "digest", result["ts"], "posted")
+        audit_store.audit(self.db, user_id, "digest", result["ts"], "posted")
         return f":white_check_mark: Digest posted in <#{result['channel']}> at {date_token(time.time(), 'just now', '{time}')}."

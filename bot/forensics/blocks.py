@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 from bot.slack.mrkdwn import escape, link, truncate
@@ -58,7 +60,7 @@ FLAG_NAMES = {
 RECENT = 10
 
 
-def worker_message(worker_id: str, history: list[dict], block: dict | None) -> tuple[str, list[dict]]:
+def worker_message(worker_id: str, history: Sequence[Mapping[str, Any]], block: dict | None) -> tuple[str, list[dict]]:
     """`/rw worker <id>`: the worker's submissions across our campaigns, their flags, block state."""
     from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Any
 from storage import forensics as store
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
-
     from bot.forensics.fetch import ImageFetcher
 
 log = logging.getLogger("gigdesk.forensics")
@@ -108,7 +106,7 @@ def _status(state: str | None) -> str | None:
     return None
 
 
-def _evidence(row: dict, permalink=None, **extra) -> Evidence:
+def _evidence(row: Mapping[str, Any], permalink=None, **extra) -> Evidence:
     link = None
     if permalink is not None and row.get("channel") and row.get("ts"):
         try:
@@ -159,7 +157,7 @@ class ProofForensics:
 
     def __init__(
         self,
-        db: Callable[[], Database],
+        db: Callable[[], store.Database],
         *,
         burst_count: int = 5,
         burst_minutes: int = 10,

@@ -26,7 +26,7 @@ from bot.reports.names import UserNames
 from bot.slack import uploads
 from bot.slack.mrkdwn import escape, truncate
 from bot.slack.replies import Reply
-from storage import records
+from storage import audit as audit_store
 from storage import reports as report_rows
 
 log = logging.getLogger("gigdesk.reports")
@@ -112,7 +112,7 @@ class ReportService:
             sent: str | None = "the chart could not be drawn"
         else:
             sent = self._to_direct_message(user_id, files, comment)
-        records.audit(self.db, user_id, "spend", report.period.key, "exported" if sent is None else "failed",
+        audit_store.audit(self.db, user_id, "spend", report.period.key, "exported" if sent is None else "failed",
                       f"{len(report.spends)} spends{' for ' + report.prefix if report.prefix else ''}"
                       + (f"; {sent}" if sent else ""), str(report.total))
         if sent is not None:
@@ -216,7 +216,7 @@ class ReportService:
         csv = csv_bytes([f"when ({self.tz.key})", "who", "who (Slack id)", "action", "about", "outcome", "detail", "amount"], rows)
         failed = self._to_direct_message(user_id, [uploads.Upload("gigdesk-audit.csv", csv, "gigdesk audit")],
                                          f"The audit, {query.describe()}: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}.")
-        records.audit(self.db, user_id, "audit", None, "exported" if failed is None else "failed",
+        audit_store.audit(self.db, user_id, "audit", None, "exported" if failed is None else "failed",
                       f"CSV, {len(rows)} entries" + (f"; {failed}" if failed else ""))
         if failed is not None:
             raise UserError(f"The CSV could not be sent: {escape(failed)}")

@@ -10,7 +10,7 @@ from bot.config import CHANNEL_ID
 from bot.errors import UserError
 from bot.slack import errors as slack_errors
 from bot.slack.mrkdwn import escape, truncate
-from storage import records
+from storage import audit as audit_store
 from storage import routes as route_store
 
 # Slack writes a channel picked in the message box as <#C123|name> (or <#C123>).
@@ -96,17 +96,17 @@ class Routes:
         """Route a campaign to a channel (see `refusal`); returns the confirmation to show."""
         refused = self.refusal(channel, user_id)
         if refused is not None:
-            records.audit(self.db, user_id, "route", campaign_id, "refused", refused[0])
+            audit_store.audit(self.db, user_id, "route", campaign_id, "refused", refused[0])
             raise UserError(refused[1])
         before = route_store.set_route(self.db, campaign_id, channel, user_id)
-        records.audit(self.db, user_id, "route", campaign_id, "routed", f"{before or 'review channel'} -> {channel}")
+        audit_store.audit(self.db, user_id, "route", campaign_id, "routed", f"{before or 'review channel'} -> {channel}")
         return f":twisted_rightwards_arrows: New submissions of campaign `{escape(campaign_id)}` now go to <#{channel}>."
 
     def remove(self, campaign_id: str, user_id: str) -> str:
         before = route_store.remove_route(self.db, campaign_id)
         if before is None:
             return f"Campaign `{escape(campaign_id)}` has no route: its submissions go to the review channel."
-        records.audit(self.db, user_id, "route", campaign_id, "unrouted", f"{before} -> review channel")
+        audit_store.audit(self.db, user_id, "route", campaign_id, "unrouted", f"{before} -> review channel")
         return f":leftwards_arrow_with_hook: New submissions of campaign `{escape(campaign_id)}` go to the review channel again (not <#{before}>)."
 
     def listing(self) -> str:

@@ -42,9 +42,11 @@ from bot.services import Services
 from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention
-from storage import records
+from storage import audit as audit_store
+from storage import campaigns as campaign_store
 from storage import routes as route_store
 from storage import submissions as subs
+from storage import worker_blocks as block_store
 from storage.rows import SubmissionRow
 
 log = logging.getLogger("gigdesk.review")
@@ -176,12 +178,12 @@ class ReviewService:
                progress: str | None = None) -> tuple[str, list[dict]]:
         return review_message(
             row,
-            records.block_of(self.db, row.worker_id),
+            block_store.block_of(self.db, row.worker_id),
             new_account_days=self.settings.new_account_days,
             low_approval_rate=self.settings.low_approval_rate,
             with_images=with_images,
             forensics=self.forensics.flags_for(row.submission_id) if self.forensics else (),
-            requirement=records.campaign_requirement(self.db, row.campaign_id),
+            requirement=campaign_store.campaign_requirement(self.db, row.campaign_id),
             notice=notice,
             progress=progress,
         )
@@ -190,7 +192,7 @@ class ReviewService:
         """A batch message (up to 10 rows) from stored rows."""
         return batch_message(rows, lambda row: batch_row_blocks(
             row,
-            records.block_of(self.db, row.worker_id),
+            block_store.block_of(self.db, row.worker_id),
             new_account_days=self.settings.new_account_days,
             low_approval_rate=self.settings.low_approval_rate,
             with_images=with_images,
@@ -284,14 +286,14 @@ class ReviewService:
             except RapidWorkersError as e:
                 report.errors.append(_describe(e))
                 return report
-            seen = records.campaign_counts(self.db)
+            seen = campaign_store.campaign_counts(self.db)
             active = [c for c in campaigns if c.status == "Active"]
             report.campaigns_checked = len(active)
             todo: list[tuple[Campaign, list[Submission]]] = []
             for campaign in campaigns:
                 if campaign.status != "Active":
                     if _changed(campaign, seen.get(campaign.id)):
-                        records.save_campaign_counts(self.db, [_counts(campaign)])
+                        campaign_store.save_campaign_counts(self.db, [_counts(campaign)])
                     continue
                 if not _changed(campaign, seen.get(campaign.id)):
                     continue
@@ -316,7 +318,7 @@ class ReviewService:
             incomplete = self._post_per_channel(new_by_channel, report, step)
             for campaign, _ in todo:
                 if campaign.id not in incomplete:
-                    records.save_campaign_counts(self.db, [_counts(campaign)])
+                    campaign_store.save_campaign_counts(self.db, [_counts(campaign)])
             if self.checks is not None:
                 self.checks.resume()
             return report
@@ -636,7 +638,7 @@ class ReviewService:
         require_allowed(self.s, user_id, action, str(row.submission_id), "review submissions")
         already = self._already(row)
         if already:
-            records.audit(self.db, user_id, action, str(row.submission_id), "refused", already)
+            audit_store.audit(self.db, user_id, action, str(row.submission_id), "refused", already)
             raise UserError(already)
         return row
 
@@ -663,7 +665,7 @@ class ReviewService:
         sid = row.submission_id
         if not subs.begin_decision(self.db, sid, "approving" if action == "approve" else "rejecting", user_id):
             refusal = self._already(cast(SubmissionRow, subs.get(self.db, sid))) or f"Submission {sid} changed meanwhile; look again."
-            records.audit(self.db, user_id, action, str(sid), "refused", refusal)
+            audit_store.audit(self.db, user_id, action, str(sid), "refused", refusal)
             raise UserError(refusal)
         self._show_in_progress(sid)  # from the stored 'approving'/'rejecting' state
         return Started(row, user_id, action, notes)
@@ -700,7 +702,7 @@ class ReviewService:
             return self._failed(row, user_id, action, f"RapidWorkers said: {e}")
         except Exception:
             subs.revert_decision(self.db, sid)
-            records.audit(self.db, user_id, action, str(sid), "error", "unexpected error")
+            audit_store.audit(self.db, user_id, action, str(sid), "error", "unexpected error")
             self._refresh_quietly(sid, notice="Something went wrong on my side; nothing was recorded. Click again to retry.")
             raise
         outcome = "approved" if action == "approve" else "rejected"
@@ -708,14 +710,14 @@ class ReviewService:
         if amount is None and action == "approve":
             amount = Decimal(str(row.data.get("pay") or "0")) or None
         subs.finish_decision(self.db, sid, outcome, decided_by=user_id, amount_paid=str(amount) if amount is not None else None, notes=notes)
-        records.audit(self.db, user_id, action, str(sid), outcome, notes, str(amount) if amount is not None else None)
+        audit_store.audit(self.db, user_id, action, str(sid), outcome, notes, str(amount) if amount is not None else None)
         self._refresh_quietly(sid)
         return Outcome()
 
     def _failed(self, row: SubmissionRow, user_id: str, action: str, message: str) -> Outcome:
         """The API call failed: the buttons come back, with the reason on the message."""
         subs.revert_decision(self.db, row.submission_id)
-        records.audit(self.db, user_id, action, str(row.submission_id), "failed", message)
+        audit_store.audit(self.db, user_id, action, str(row.submission_id), "failed", message)
         verb = "Approve" if action == "approve" else "Reject"
         self._refresh_quietly(row.submission_id, notice=f"{verb} by {mention(user_id)} failed: {escape(message)}")
         raise UserError(message + " The submission is still open.")
@@ -726,11 +728,11 @@ class ReviewService:
         status = self.upstream_status(row)
         if status in ("Approved", "Rejected"):
             subs.finish_decision(self.db, sid, status.lower(), decided_by=None, notes=None, via="rapidworkers")
-            records.audit(self.db, user_id, action, str(sid), "already-decided", f"{status} on RapidWorkers")
+            audit_store.audit(self.db, user_id, action, str(sid), "already-decided", f"{status} on RapidWorkers")
             self._refresh_quietly(sid)
             return Outcome(f"Submission {sid} was already {status.lower()} on RapidWorkers; the message now shows it.")
         subs.revert_decision(self.db, sid)
-        records.audit(self.db, user_id, action, str(sid), "failed", "already processed, status unknown")
+        audit_store.audit(self.db, user_id, action, str(sid), "failed", "already processed, status unknown")
         self._refresh_quietly(sid, notice="RapidWorkers says it was already processed, but its status could not be read.")
         raise UserError(f"RapidWorkers says submission {sid} was already processed, but I could not find its status.")
 
@@ -751,13 +753,13 @@ class ReviewService:
             status = self.upstream_status(row)
             if status in ("Approved", "Rejected"):
                 subs.finish_decision(self.db, row.submission_id, status.lower(), decided_by=row.acting_user, notes=None, via="recovered")
-                records.audit(self.db, row.acting_user, "recover", str(row.submission_id), status.lower(), "settled at start")
+                audit_store.audit(self.db, row.acting_user, "recover", str(row.submission_id), status.lower(), "settled at start")
             elif status == "Pending":
                 if row.ts:
                     subs.revert_decision(self.db, row.submission_id)
                 else:  # taken unposted by an approve-all: forget it, the sync posts it
                     subs.undo_bulk_approval(self.db, row.submission_id)
-                records.audit(self.db, row.acting_user, "recover", str(row.submission_id), "reopened", "not decided upstream")
+                audit_store.audit(self.db, row.acting_user, "recover", str(row.submission_id), "reopened", "not decided upstream")
             else:
                 continue
             settled += 1
@@ -777,10 +779,10 @@ class ReviewService:
         name = row.data.get("worker_name")
         already = self._already(row)
         if already:  # a decided message has no Block button any more
-            records.audit(self.db, user_id, "block", str(sid), "refused", already)
+            audit_store.audit(self.db, user_id, "block", str(sid), "refused", already)
             raise UserError(f"{already} To block its worker, use `/rw block {escape(worker_id or '?')}`.")
-        if records.block_of(self.db, worker_id):
-            records.audit(self.db, user_id, "block", str(sid), "refused", "already blocked")
+        if block_store.block_of(self.db, worker_id):
+            audit_store.audit(self.db, user_id, "block", str(sid), "refused", "already blocked")
             raise UserError(f"{escape(name or worker_id)} is already blocked.")
         # Not a stored state (blocking decides nothing): shown once; the rebuild after the block replaces it.
         self._show_in_progress(sid, progress=f":hourglass_flowing_sand: *Blocking worker…* — {mention(user_id)}")
@@ -804,13 +806,13 @@ class ReviewService:
             self.s.rw.block_worker(worker_id)
         except BadRequest as e:
             if "already blocked" not in (e.error or str(e)).lower():
-                records.audit(self.db, user_id, "block", target or worker_id, "failed", str(e))
+                audit_store.audit(self.db, user_id, "block", target or worker_id, "failed", str(e))
                 raise UserError(f"RapidWorkers refused to block the worker: {e}") from None
         except RapidWorkersError as e:
-            records.audit(self.db, user_id, "block", target or worker_id, "failed", str(e))
+            audit_store.audit(self.db, user_id, "block", target or worker_id, "failed", str(e))
             raise UserError(f"Could not block the worker: {e}") from None
-        records.record_block(self.db, str(worker_id), worker_name, user_id)
-        records.audit(self.db, user_id, "block", target or str(worker_id), "blocked", f"worker {worker_id}")
+        block_store.record_block(self.db, str(worker_id), worker_name, user_id)
+        audit_store.audit(self.db, user_id, "block", target or str(worker_id), "blocked", f"worker {worker_id}")
         self.refresh_worker(str(worker_id))
 
     def unblock(self, worker_id: str, user_id: str) -> None:
@@ -818,13 +820,13 @@ class ReviewService:
             self.s.rw.unblock_worker(worker_id)
         except BadRequest as e:
             if "not blocked" not in (e.error or str(e)).lower():
-                records.audit(self.db, user_id, "unblock", worker_id, "failed", str(e))
+                audit_store.audit(self.db, user_id, "unblock", worker_id, "failed", str(e))
                 raise UserError(f"RapidWorkers refused to unblock the worker: {e}") from None
         except RapidWorkersError as e:
-            records.audit(self.db, user_id, "unblock", worker_id, "failed", str(e))
+            audit_store.audit(self.db, user_id, "unblock", worker_id, "failed", str(e))
             raise UserError(f"Could not unblock the worker: {e}") from None
-        records.remove_block(self.db, str(worker_id))
-        records.audit(self.db, user_id, "unblock", str(worker_id), "unblocked")
+        block_store.remove_block(self.db, str(worker_id))
+        audit_store.audit(self.db, user_id, "unblock", str(worker_id), "unblocked")
         self.refresh_worker(str(worker_id))
 
     def refresh_worker(self, worker_id: str) -> None:
@@ -854,14 +856,14 @@ class ReviewService:
             subs.undo_bulk_approval(self.db, sid)
             if "already processed" in (e.error or str(e)).lower():
                 return None  # decided on RapidWorkers meanwhile; the next sync shows how
-            records.audit(self.db, user_id, "approve", str(sid), "failed", f"approve-all: {e}"[:300])
+            audit_store.audit(self.db, user_id, "approve", str(sid), "failed", f"approve-all: {e}"[:300])
             raise
         except Exception as e:
             subs.undo_bulk_approval(self.db, sid)
-            records.audit(self.db, user_id, "approve", str(sid), "failed", f"approve-all: {e}"[:300])
+            audit_store.audit(self.db, user_id, "approve", str(sid), "failed", f"approve-all: {e}"[:300])
             raise
         amount = decision.amount_paid if decision.amount_paid is not None else pay
         subs.finish_decision(self.db, sid, "approved", decided_by=user_id, amount_paid=str(amount), via="bulk")
-        records.audit(self.db, user_id, "approve", str(sid), "approved", "approve-all", str(amount))
+        audit_store.audit(self.db, user_id, "approve", str(sid), "approved", "approve-all", str(amount))
         self._refresh_quietly(sid)
         return amount

@@ -26,7 +26,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.mrkdwn import escape, mention
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, SpendTerms, cents
-from storage import records
+from storage import audit as audit_store
+from storage import offers as offer_store
 from storage.db import utcnow
 from storage.rows import Offer
 
@@ -75,15 +76,15 @@ class SpendOffers:
         """Record the offer (audited); returns the confirmation id its buttons carry."""
         confirmation_id = secrets.token_urlsafe(18)
         expires = (datetime.now(UTC) + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="microseconds")
-        records.create_confirmation(self.db, confirmation_id, user_id, action, {**params, "summary": what}, str(cost), expires)
-        records.audit(self.db, user_id, self.actions[action], target, "offered", f"confirmation {confirmation_id[:8]}", str(cost))
+        offer_store.create_confirmation(self.db, confirmation_id, user_id, action, {**params, "summary": what}, str(cost), expires)
+        audit_store.audit(self.db, user_id, self.actions[action], target, "offered", f"confirmation {confirmation_id[:8]}", str(cost))
         return confirmation_id
 
     def row(self, confirmation_id: object) -> Offer | None:
         """The feature's offer a button names (None: malformed, unknown or another feature's)."""
         if not isinstance(confirmation_id, str) or not CONFIRMATION_ID_RE.match(confirmation_id):
             return None
-        row = records.get_confirmation(self.db, confirmation_id)
+        row = offer_store.get_confirmation(self.db, confirmation_id)
         return row if row is not None and row.action in self.actions else None
 
     # -- why an offer cannot be used ----------------------------------------------------------
@@ -123,22 +124,22 @@ class SpendOffers:
         now = utcnow()
         row = self.row(confirmation_id)
         if row is None:
-            records.audit(self.db, user_id, "confirm", None, "refused", "unknown confirmation")
+            audit_store.audit(self.db, user_id, "confirm", None, "refused", "unknown confirmation")
             return Decision(message=self.unusable(None, now))
         action, target = self.label(row), row.id[:8]
         if row.state == "awaiting_second":
             if user_id == row.user_id:
-                records.audit(self.db, user_id, action, target, "refused", "second approval by the requester", row.cost)
+                audit_store.audit(self.db, user_id, action, target, "refused", "second approval by the requester", row.cost)
                 return Decision(message="You asked for this: a second, different spender must confirm it.")
             if not self.s.may_spend(user_id):
-                records.audit(self.db, user_id, action, target, "refused", "not a spender", row.cost)
+                audit_store.audit(self.db, user_id, action, target, "refused", "not a spender", row.cost)
                 return Decision(message=self.rules.not_a_spender(user_id, "confirm spending"))
             return self._take(row, user_id, now, action, from_state="awaiting_second", second_by=user_id)
         if row.user_id != user_id:
-            records.audit(self.db, user_id, action, target, "refused", "not the user who asked", row.cost)
+            audit_store.audit(self.db, user_id, action, target, "refused", "not the user who asked", row.cost)
             return Decision(message=f"Only {mention(row.user_id)}, who asked for this, can confirm it.")
         if not self.s.may_spend(user_id):
-            records.audit(self.db, user_id, action, target, "refused", "not a spender", row.cost)
+            audit_store.audit(self.db, user_id, action, target, "refused", "not a spender", row.cost)
             return Decision(message=self.rules.not_a_spender(user_id, "spend money"))
         return self._take(row, user_id, now, action, second_request=second_request)
 
@@ -149,34 +150,34 @@ class SpendOffers:
         if taken == "needs-second" and second_request is not None:
             return self._ask_second(row, user_id, now, action, second_request)
         if taken == "over-limit":
-            records.audit(self.db, user_id, action, target, "refused", "over the daily spend limit", row.cost)
+            audit_store.audit(self.db, user_id, action, target, "refused", "over the daily spend limit", row.cost)
             return Decision(message=self.rules.over_limit_message(row))
         if taken != "taken":
-            message = self.unusable(records.get_confirmation(self.db, row.id), now)
-            records.audit(self.db, user_id, action, target, "refused", message[:200], row.cost)
+            message = self.unusable(offer_store.get_confirmation(self.db, row.id), now)
+            audit_store.audit(self.db, user_id, action, target, "refused", message[:200], row.cost)
             return Decision(message=message)
         if second_by:
-            records.audit(self.db, user_id, action, target, "second-approved", f"requested by {row.user_id}", row.cost)
+            audit_store.audit(self.db, user_id, action, target, "second-approved", f"requested by {row.user_id}", row.cost)
         return Decision(taken=replace(row, second_by=second_by))
 
     def _ask_second(self, row: Offer, user_id: str, now: str, action: str,
                     second_request: Callable[[Offer], tuple[str, list[dict]]]) -> Decision:
         cid = row.id
         expires = (datetime.now(UTC) + timedelta(hours=SECOND_APPROVAL_HOURS)).isoformat(timespec="microseconds")
-        if not records.request_second_approval(self.db, cid, now, expires):
-            message = self.unusable(records.get_confirmation(self.db, cid), now)
-            records.audit(self.db, user_id, action, cid[:8], "refused", message[:200], row.cost)
+        if not offer_store.request_second_approval(self.db, cid, now, expires):
+            message = self.unusable(offer_store.get_confirmation(self.db, cid), now)
+            audit_store.audit(self.db, user_id, action, cid[:8], "refused", message[:200], row.cost)
             return Decision(message=message)
         channel = self.s.settings.review_channel
         text, blocks = second_request(row)
         try:
             self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
         except SlackApiError as e:
-            records.withdraw_second_request(self.db, cid)
-            records.audit(self.db, user_id, action, cid[:8], "failed", f"could not ask for a second approval: {e.response.get('error')}", row.cost)
+            offer_store.withdraw_second_request(self.db, cid)
+            audit_store.audit(self.db, user_id, action, cid[:8], "failed", f"could not ask for a second approval: {e.response.get('error')}", row.cost)
             return Decision(message=f"I could not post the request for a second approval (Slack said {escape(str(e.response.get('error')))}). "
                                     "Nothing was spent; click Confirm again.")
-        records.audit(self.db, user_id, action, cid[:8], "second-approval-requested", f"posted in {channel}", row.cost)
+        audit_store.audit(self.db, user_id, action, cid[:8], "second-approval-requested", f"posted in {channel}", row.cost)
         why = self.rules.second_approval_line(row.user_id, row.cost or "0")
         return Decision(message=f":hourglass_flowing_sand: Requested. {why}, a second spender must confirm: I asked in "
                                 f"<#{channel}>. Nothing is spent until another spender clicks Confirm there.",
@@ -185,17 +186,17 @@ class SpendOffers:
     # -- after running a taken offer ------------------------------------------------------------
 
     def finish_done(self, row: Offer, result: dict, spent: Decimal) -> None:
-        records.finish_confirmation(self.db, row.id, "done", result, spent_cents=cents(spent))
+        offer_store.finish_confirmation(self.db, row.id, "done", result, spent_cents=cents(spent))
 
     def back_to_waiting(self, row: Offer, user_id: str, reason: str) -> None:
         """Nothing was spent: the offer stands again and Confirm may be clicked again."""
-        records.finish_confirmation(self.db, row.id, self.waiting_state(row))
-        records.audit(self.db, user_id, self.label(row), row.id[:8], "failed-not-applied", reason[:300], row.cost)
+        offer_store.finish_confirmation(self.db, row.id, self.waiting_state(row))
+        audit_store.audit(self.db, user_id, self.label(row), row.id[:8], "failed-not-applied", reason[:300], row.cost)
 
     def finish_unknown(self, row: Offer, user_id: str, reason: str) -> None:
         """A 5xx or a timeout: it may have happened. The offer is closed; nothing retries it."""
-        records.finish_confirmation(self.db, row.id, "failed", {"error": reason[:300]})
-        records.audit(self.db, user_id, self.label(row), row.id[:8], "failed-unknown", reason[:300], row.cost)
+        offer_store.finish_confirmation(self.db, row.id, "failed", {"error": reason[:300]})
+        audit_store.audit(self.db, user_id, self.label(row), row.id[:8], "failed-unknown", reason[:300], row.cost)
 
     # -- cancel ---------------------------------------------------------------------------------
 
@@ -209,10 +210,10 @@ class SpendOffers:
         action = self.label(row)
         declining = row.state == "awaiting_second" and row.user_id != user_id and self.s.may_spend(user_id)
         if row.user_id != user_id and not declining:
-            records.audit(self.db, user_id, action, row.id[:8], "refused", "not the user who asked", row.cost)
+            audit_store.audit(self.db, user_id, action, row.id[:8], "refused", "not the user who asked", row.cost)
             return False, f"Only {mention(row.user_id)}, who asked for this, can cancel it."
-        if records.cancel_confirmation(self.db, row.id):
-            records.audit(self.db, user_id, action, row.id[:8], "declined" if declining else "cancelled", None, row.cost)
+        if offer_store.cancel_confirmation(self.db, row.id):
+            audit_store.audit(self.db, user_id, action, row.id[:8], "declined" if declining else "cancelled", None, row.cost)
             who = f" by {mention(user_id)}" if row.state == "awaiting_second" else ""
             return True, f":heavy_multiplication_x: Cancelled{who}. Nothing was spent."
-        return False, self.unusable(records.get_confirmation(self.db, row.id), now)
+        return False, self.unusable(offer_store.get_confirmation(self.db, row.id), now)

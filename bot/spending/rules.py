@@ -5,7 +5,7 @@
   neither set nobody may spend (Services.may_spend).
 * GIGDESK_DAILY_SPEND_LIMIT: what one requester may spend per day, the day
   counted in GIGDESK_TZ. Checked and reserved in one SQLite write transaction at
-  Confirm (storage.records.take_confirmation), so concurrent Confirms cannot
+  Confirm (storage.offers.take_confirmation), so concurrent Confirms cannot
   both pass; the reservation becomes what was really spent when it finishes.
 * GIGDESK_SECOND_APPROVAL_ABOVE: about a person's day, not one offer. A spend that takes the
   requester's total confirmed today (in GIGDESK_TZ) above it runs only after a second,
@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bot.permissions import refuse
 from bot.slack.mrkdwn import mention, money
-from storage import records
+from storage import offers as offer_store
 from storage.rows import Offer
 
 SECOND_APPROVAL_HOURS = 24  # how long a request waits for a second spender
@@ -90,7 +90,7 @@ class SpendingRules:
         return above is not None and self.spent_today(user_id) + Decimal(str(cost)) > above
 
     def spent_today(self, user_id: str) -> Decimal:
-        return Decimal(records.spent_cents(self.db, user_id, local_day(self.settings.tz))) / 100
+        return Decimal(offer_store.spent_cents(self.db, user_id, local_day(self.settings.tz))) / 100
 
     def terms(self, user_id: str, cost: Decimal) -> SpendTerms:
         """The daily limit (spent, left) and any second approval, for the offer."""
@@ -122,7 +122,7 @@ class SpendingRules:
         spender is confirming it, within the second-approval threshold (atomic):
         taken | gone | over-limit | needs-second."""
         limit, above = self.settings.daily_spend_limit, self.settings.second_approval_above
-        return records.take_confirmation(
+        return offer_store.take_confirmation(
             self.db, row.id, now,
             from_state=from_state,
             cost_cents=cents(row.cost or "0"),

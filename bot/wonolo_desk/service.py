@@ -94,7 +94,7 @@ from bot.wonolo.client import (
 from bot.wonolo.webhook import WebhookEvent, parse_event, verify
 from bot.wonolo_desk import blocks as ui
 from bot.wonolo_desk import booking
-from storage import records
+from storage import audit as audit_store
 from storage import wonolo as alerts_store
 from storage import wonolo_desk as desk_rows
 from storage.db import utcnow
@@ -312,7 +312,7 @@ class WonoloDesk:
                 self._alert_if_unfilled(jr, jobs)
                 return self._show_job(job, jr, channel, ts)
 
-    def _request_row(self, key: str) -> dict | None:
+    def _request_row(self, key: str) -> desk_rows.RequestMessageRow | None:
         return desk_rows.request_message(self.db, key)
 
     def _save_request(self, key: str, channel: str, ts: str | None, state: str | None, rendered: str | None) -> None:
@@ -334,7 +334,7 @@ class WonoloDesk:
                 return row["channel"], row["ts"]
             log.warning("the message of Wonolo job request %s was deleted; posting it again", key)
             row = None
-        channel = (row or {}).get("channel") or self.settings.wonolo_channel
+        channel = (row["channel"] if row else None) or self.settings.wonolo_channel
         ts = None
         if row is not None:  # claimed earlier, but the post was never recorded
             ts = self._find_posted(channel, key)
@@ -375,7 +375,7 @@ class WonoloDesk:
                 break
         return None
 
-    def _job_row(self, key: str) -> dict | None:
+    def _job_row(self, key: str) -> desk_rows.JobReplyRow | None:
         return desk_rows.job_reply(self.db, key)
 
     def _show_job(self, job, jr, channel: str, root_ts: str) -> bool:
@@ -391,8 +391,8 @@ class WonoloDesk:
                                                unfurl_links=False, unfurl_media=False)
         desk_rows.save_job_reply(self.db, key, str(jr.id), job.state, response["channel"], response["ts"], snap)
         # Only the latest reply of a job keeps buttons.
-        old = (row or {}).get("data") or {}
-        if row is not None and row.get("reply_ts") and ui.job_buttons(old) is not None:
+        old = (row["data"] if row else None) or {}
+        if row is not None and row["channel"] and row["reply_ts"] and ui.job_buttons(old) is not None:
             old_text, old_blocks = ui.job_reply(old, tz_name=jr.timezone, with_buttons=False)
             try:
                 self._update(row["channel"], row["reply_ts"], old_text, old_blocks)
@@ -431,7 +431,7 @@ class WonoloDesk:
         if existing is not None:
             # Raised before: only rebuilt when what it offers changes (filled, cancelled, …).
             rendered = f"{jr.state}:{unfilled}"
-            if existing.get("ts") and existing.get("rendered") != rendered:
+            if existing["channel"] and existing["ts"] and existing["rendered"] != rendered:
                 text, blocks = ui.unfilled_alert(jr, unfilled)
                 if self._update(existing["channel"], existing["ts"], text, blocks):
                     alerts_store.record_alert(self.db, key, existing["channel"], existing["ts"], rendered)
@@ -531,9 +531,9 @@ class WonoloDesk:
     def _done_by(self, action: str, target: str) -> str | None:
         return desk_rows.action_done_by(self.db, action, target)
 
-    def _claim(self, action: str, target: str, user_id: str, *, cooldown: float | None) -> dict | None:
+    def _claim(self, action: str, target: str, user_id: str, *, cooldown: float | None) -> desk_rows.ActionRow | None:
         """Take the claim for one action on one target; the standing claim if refused."""
-        def standing(row: dict) -> bool:
+        def standing(row: desk_rows.ActionRow) -> bool:
             busy = row["state"] == "running" and _age(row["started_at"]) < STALE_CLAIM_SECONDS
             recent = row["state"] == "done" and (cooldown is None or _age(row["finished_at"]) < cooldown)
             return busy or recent
@@ -547,14 +547,14 @@ class WonoloDesk:
         desk_rows.release_action(self.db, action, target)
 
     def _audit(self, user_id: str | None, action: str, target: str, outcome: str, detail: str | None = None) -> None:
-        records.audit(self.db, user_id, action, target, outcome, detail)
+        audit_store.audit(self.db, user_id, action, target, outcome, detail)
 
     def _refuse(self, user_id: str, action: str, target: str, message: str) -> UserError:
         self._audit(user_id, action, target, "refused", message)
         return UserError(message)
 
     def _act(self, action: str, target: str, user_id: str, call: Callable[[], Any], *,
-             cooldown: float | None, busy: str, done: Callable[[dict], str]) -> Any:
+             cooldown: float | None, busy: str, done: Callable[[desk_rows.ActionRow], str]) -> Any:
         """Claim, call Wonolo once, record; a failure releases the claim and is audited."""
         standing = self._claim(action, target, user_id, cooldown=cooldown)
         if standing is not None:
@@ -587,7 +587,7 @@ class WonoloDesk:
 
     # ------------------------------------------------------------------ job request buttons
 
-    def _known_request(self, value: object, message: tuple[str, str] | None) -> dict:
+    def _known_request(self, value: object, message: tuple[str, str] | None) -> desk_rows.RequestMessageRow:
         """The job request a button names: exactly the value the bot wrote and, with
         `message` (channel, ts of the clicked message), the one that message shows."""
         key = value if isinstance(value, str) else ""
@@ -652,7 +652,7 @@ class WonoloDesk:
 
     # ------------------------------------------------------------------ assign a favourite worker
 
-    def _assignable(self, row: dict, user_id: str) -> str:
+    def _assignable(self, row: desk_rows.RequestMessageRow, user_id: str) -> str:
         key = row["job_request_id"]
         require_allowed(self.s, user_id, ids.WONOLO_ASSIGN, key, WONOLO_ACTIONS)
         if not ui.can_recruit(row["state"]):
@@ -718,7 +718,7 @@ class WonoloDesk:
 
     # ------------------------------------------------------------------ job buttons and modals
 
-    def _known_job(self, value: object, message: tuple[str, str] | None = None) -> dict:
+    def _known_job(self, value: object, message: tuple[str, str] | None = None) -> desk_rows.JobReplyRow:
         """The job a button (or modal) names; with `message`, the clicked message
         must be the job's latest reply (the only one with buttons)."""
         key = value if isinstance(value, str) else ""
@@ -844,7 +844,7 @@ class WonoloDesk:
         cost = b.cost()
         terms = self.offers.terms(user_id, cost)
         if terms.refusal:
-            records.audit(self.db, user_id, ids.WONOLO_BOOK, None, "refused", "over the daily spend limit", str(cost))
+            audit_store.audit(self.db, user_id, ids.WONOLO_BOOK, None, "refused", "over the daily spend limit", str(cost))
             return Reply(*booking.offer_message(b, cost, confirmation_id=None, minutes=CONFIRM_MINUTES,
                                                 terms=terms.lines, refusal=terms.refusal))
         cid = self.offers.create(user_id, ids.WONOLO_BOOK, b.params(), cost, what=booking.what(b), target=None)

@@ -17,8 +17,8 @@ import requests
 
 from bot.slack import ids
 from storage import submissions as subs
-from storage.db import connect
 from tests.support.harness import BotProcess, bot_env, free_port, wait_for
+from tests.support.postgres import open_database, url_env
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign
 
 WENT_WRONG = "went wrong"
@@ -53,11 +53,11 @@ def closed_port_url() -> str:
 
 
 @pytest.mark.parametrize("after_store", [True, False], ids=["killed-after-slack-stored-it", "killed-before-it-reached-slack"])
-def test_kill_9_while_posting_then_restart_posts_each_submission_once(sandbox, slack, tmp_path, after_store):
+def test_kill_9_while_posting_then_restart_posts_each_submission_once(sandbox, slack, tmp_path, after_store, database_url):
     cid = sandbox.add_campaign("Crash test", status="Active")
     sids = [sandbox.add_submission(cid, proof_text=f"proof {n}") for n in range(5)]
     db_path = str(tmp_path / "gigdesk.db")
-    env = bot_env(slack, sandbox, db_path)
+    env = bot_env(slack, sandbox, db_path, **url_env(database_url))
     # The third chat.postMessage is held; the bot is killed while it waits.
     slack.hold("chat.postMessage", 30, after_store=after_store, skip=2)
     poll = BotProcess(env, "poll", workdir=tmp_path)
@@ -66,7 +66,7 @@ def test_kill_9_while_posting_then_restart_posts_each_submission_once(sandbox, s
     poll.kill9()
     wait_for(lambda: slack.holding() == 0)  # the stand-in noticed the client is gone
     assert len(review_messages(slack)) == (3 if after_store else 2)
-    db = connect(db_path)
+    db = open_database(db_path, database_url)
     assert subs.get(db, sids[2]).state == "claimed"  # posted (or not), never recorded
     assert subs.get(db, sids[3]) is None
 
@@ -83,17 +83,18 @@ def test_kill_9_while_posting_then_restart_posts_each_submission_once(sandbox, s
 
 
 @pytest.mark.parametrize("applied", [True, False], ids=["approve-went-through", "approve-never-applied"])
-def test_kill_9_during_an_approval_is_settled_from_upstream_at_restart(sandbox, slack, tmp_path, applied):
+def test_kill_9_during_an_approval_is_settled_from_upstream_at_restart(sandbox, slack, tmp_path, applied, database_url):
     cid = sandbox.add_campaign("Kill mid-approval", status="Active", pay="0.50")
     sid = sandbox.add_submission(cid)
     db_path = str(tmp_path / "gigdesk.db")
     # Proof checks off: the message updates counted are the approval's (a check's own update is
     # tested in tests/bot/forensics/test_checks_beside_posting.py).
-    env = bot_env(slack, sandbox, db_path, PORT=str(free_port()), GIGDESK_POLL_SECONDS="3600", GIGDESK_FORENSICS="off")
+    env = bot_env(slack, sandbox, db_path, PORT=str(free_port()), GIGDESK_POLL_SECONDS="3600", GIGDESK_FORENSICS="off",
+                  **url_env(database_url))
     balance = sandbox.balance
     bot = BotProcess(env, "serve", workdir=tmp_path).wait_healthy()
     try:
-        db = connect(db_path)
+        db = open_database(db_path, database_url)
         row = wait_for(lambda: (r := subs.get(db, sid)) and r.state == "posted" and r, timeout=20)
         if applied:
             sandbox.set_latency(2.0, path_contains="/approve")  # applied after the delay

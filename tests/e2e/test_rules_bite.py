@@ -26,7 +26,7 @@ from bot.commands import blocks as ui
 from bot.config import load_settings
 from bot.digest.service import CATCH_UP_JOB_ID
 from bot.slack import ids
-from storage import records
+from storage import offers as offer_store
 from storage import submissions as subs
 from storage.db import connect, migrate
 from tests.support.harness import BotProcess, bot_env, free_port, wait_for
@@ -152,7 +152,7 @@ def test_a_spend_offer_expires_ten_minutes_after_it_was_made(bot, sandbox, slack
         refused = text_of(click(poster, slack, ids.SPEND_CONFIRM, late))
     assert "expired" in refused
     assert sandbox.count(path_contains="/api/jobs/") == 1
-    assert records.get_confirmation(bot.db, late).state == "offered"
+    assert offer_store.get_confirmation(bot.db, late).state == "offered"
 
 
 def test_confirm_rechecks_at_the_click_that_the_user_may_still_spend(make_bot, sandbox, slack):
@@ -175,7 +175,7 @@ def test_confirm_rechecks_at_the_click_that_the_user_may_still_spend(make_bot, s
     assert "not allowed" in refused
     assert money_requests(sandbox) == 0
     assert sandbox.balance == Decimal("1000.00")
-    assert records.get_confirmation(after.db, confirmation).state == "offered"
+    assert offer_store.get_confirmation(after.db, confirmation).state == "offered"
 
 
 def test_rw_new_refuses_more_tasks_than_the_upper_bound(bot, sandbox, slack, poster):

@@ -21,7 +21,7 @@ from bot.errors import NotAllowed, UpstreamError, UserError
 from bot.rapidworkers.client import RapidWorkersError
 from bot.slack import bolt_compat, ids
 from bot.wonolo.client import WonoloError
-from storage import records
+from storage import audit as audit_store
 from storage import submissions as subs
 from tests.support.harness import wait_for
 from tests.support.slack_requests import SlackPoster
@@ -172,7 +172,7 @@ def test_both_api_clients_fail_with_one_upstream_error():
 
 
 def refusals(db, user: str) -> list[dict]:
-    return [a for a in records.audit_since(db, "") if a.user_id == user and a.outcome == "refused"]
+    return [a for a in audit_store.audit_since(db, "") if a.user_id == user and a.outcome == "refused"]
 
 
 def test_a_non_allowed_user_is_refused_alike_and_audited_on_each_gated_path(wbot, wonolo, sandbox, slack, wposter):

@@ -77,6 +77,7 @@ def homes(slack, user="U_ALICE") -> list[dict]:
     return [v for v in slack.views() if v["method"] == "views.publish" and v["user_id"] == user]
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_a_retried_event_is_acknowledged_and_handled_once(make_bot, slack):
     from tests.support.slack_requests import JSON, SlackPoster, app_home_opened_body
 

@@ -1,13 +1,16 @@
-"""Unit tier: the storage functions against a temp-file SQLite (decisions, spending offers, routes, forensics)."""
+"""The storage functions on both backends: a temp-file SQLite (unit tier) and a new PostgreSQL database
+(decisions, spending offers, routes, forensics)."""
 
 from __future__ import annotations
 
 import pytest
 
-from storage import forensics, leases, records, routes, submissions, wonolo
-from storage.db import connect, migrate
+from storage import campaigns as campaign_store
+from storage import forensics, leases, routes, submissions, wonolo
+from storage import offers as offer_store
+from storage.db import Store
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.unit_on_sqlite  # both backends; the SQLite run is unit tier
 
 DAY = ("2026-01-02T00:00:00.000000+00:00", "2026-01-03T00:00:00.000000+00:00")
 NOW = "2026-01-02T10:00:00.000000+00:00"
@@ -16,11 +19,10 @@ EXPIRES = "2026-01-02T12:00:00.000000+00:00"
 
 
 @pytest.fixture
-def db(tmp_path):
-    db = connect(str(tmp_path / "unit.db"))
-    migrate(db)
-    yield db
-    db.close()
+def db(tmp_path, database_url):
+    store = Store(str(tmp_path / "unit.db"), url=database_url)
+    yield store.db
+    store.close()
 
 
 def posted(db, sid: int, worker: str = "W1", channel: str = "C0REVIEW", ts: str | None = None) -> None:
@@ -110,10 +112,10 @@ def test_taking_over_a_claim_is_guarded_by_its_previous_owner(db):
 
 
 def test_campaign_keys_name_one_campaign_each(db):
-    records.remember_campaign_keys(db, {"~k1": "long-1", "~k2": "long-2"})
-    records.remember_campaign_keys(db, {"~k1": "something-else"})  # a key, once stored, keeps its campaign
-    assert records.campaign_of_key(db, "~k1") == "long-1" and records.campaign_of_key(db, "~k2") == "long-2"
-    assert records.campaign_of_key(db, "~unknown") is None
+    campaign_store.remember_campaign_keys(db, {"~k1": "long-1", "~k2": "long-2"})
+    campaign_store.remember_campaign_keys(db, {"~k1": "something-else"})  # a key, once stored, keeps its campaign
+    assert campaign_store.campaign_of_key(db, "~k1") == "long-1" and campaign_store.campaign_of_key(db, "~k2") == "long-2"
+    assert campaign_store.campaign_of_key(db, "~unknown") is None
 
 
 # --- leases -------------------------------------------------------------------------------
@@ -145,74 +147,74 @@ def test_a_lease_held_by_an_owner_found_gone_is_replaced(db):
 
 
 def offer(db, cid: str, user: str = "U1", cost: str = "5.00", expires: str = EXPIRES) -> None:
-    records.create_confirmation(db, cid, user, "job-prefilled", {"kind": "x"}, cost, expires)
+    offer_store.create_confirmation(db, cid, user, "job-prefilled", {"kind": "x"}, cost, expires)
 
 
 def test_take_confirmation_is_once_and_not_after_expiry(db):
     offer(db, "c-1")
     offer(db, "c-2", expires=NOW)
-    assert records.take_confirmation(db, "c-1", NOW, cost_cents=500) == "taken"
-    assert records.take_confirmation(db, "c-1", NOW, cost_cents=500) == "gone"
-    assert records.take_confirmation(db, "c-2", NOW, cost_cents=500) == "gone"  # expires_at == now: expired
-    assert records.take_confirmation(db, "missing", NOW) == "gone"
-    assert records.get_confirmation(db, "c-1").state == "executing"
+    assert offer_store.take_confirmation(db, "c-1", NOW, cost_cents=500) == "taken"
+    assert offer_store.take_confirmation(db, "c-1", NOW, cost_cents=500) == "gone"
+    assert offer_store.take_confirmation(db, "c-2", NOW, cost_cents=500) == "gone"  # expires_at == now: expired
+    assert offer_store.take_confirmation(db, "missing", NOW) == "gone"
+    assert offer_store.get_confirmation(db, "c-1").state == "executing"
 
 
 def test_daily_limit_counts_the_days_spends_and_allows_exactly_the_limit(db):
     for cid in ("a", "b", "c"):
         offer(db, cid)
-    take = lambda cid, cents: records.take_confirmation(db, cid, NOW, cost_cents=cents, daily_limit_cents=1000, day=DAY)  # noqa: E731
+    take = lambda cid, cents: offer_store.take_confirmation(db, cid, NOW, cost_cents=cents, daily_limit_cents=1000, day=DAY)  # noqa: E731
     assert take("a", 600) == "taken"
     assert take("b", 401) == "over-limit"
-    assert records.get_confirmation(db, "b").state == "offered"  # refused: nothing reserved
+    assert offer_store.get_confirmation(db, "b").state == "offered"  # refused: nothing reserved
     assert take("b", 400) == "taken"  # 600 + 400 == the limit
-    assert records.spent_cents(db, "U1", DAY) == 1000
+    assert offer_store.spent_cents(db, "U1", DAY) == 1000
     assert take("c", 1) == "over-limit"
 
 
 def test_daily_limit_is_per_user_and_per_day(db):
     offer(db, "mine")
     offer(db, "theirs", user="U2")
-    assert records.take_confirmation(db, "mine", NOW, cost_cents=900, daily_limit_cents=1000, day=DAY) == "taken"
-    assert records.take_confirmation(db, "theirs", NOW, cost_cents=900, daily_limit_cents=1000, day=DAY) == "taken"
-    assert records.spent_cents(db, "U1", ("2026-01-03T00:00:00.000000+00:00", "2026-01-04T00:00:00.000000+00:00")) == 0
+    assert offer_store.take_confirmation(db, "mine", NOW, cost_cents=900, daily_limit_cents=1000, day=DAY) == "taken"
+    assert offer_store.take_confirmation(db, "theirs", NOW, cost_cents=900, daily_limit_cents=1000, day=DAY) == "taken"
+    assert offer_store.spent_cents(db, "U1", ("2026-01-03T00:00:00.000000+00:00", "2026-01-04T00:00:00.000000+00:00")) == 0
 
 
 def test_released_reservation_no_longer_counts_and_a_real_spend_replaces_it(db):
     offer(db, "a")
     offer(db, "b")
-    assert records.take_confirmation(db, "a", NOW, cost_cents=800, daily_limit_cents=1000, day=DAY) == "taken"
-    records.finish_confirmation(db, "a", "offered")  # nothing was spent
-    assert records.spent_cents(db, "U1", DAY) == 0
-    assert records.take_confirmation(db, "a", NOW, cost_cents=800, daily_limit_cents=1000, day=DAY) == "taken"
-    records.finish_confirmation(db, "a", "done", {"job": "J1"}, spent_cents=300)
-    assert records.spent_cents(db, "U1", DAY) == 300
-    assert records.take_confirmation(db, "b", LATER, cost_cents=700, daily_limit_cents=1000, day=DAY) == "taken"
+    assert offer_store.take_confirmation(db, "a", NOW, cost_cents=800, daily_limit_cents=1000, day=DAY) == "taken"
+    offer_store.finish_confirmation(db, "a", "offered")  # nothing was spent
+    assert offer_store.spent_cents(db, "U1", DAY) == 0
+    assert offer_store.take_confirmation(db, "a", NOW, cost_cents=800, daily_limit_cents=1000, day=DAY) == "taken"
+    offer_store.finish_confirmation(db, "a", "done", {"job": "J1"}, spent_cents=300)
+    assert offer_store.spent_cents(db, "U1", DAY) == 300
+    assert offer_store.take_confirmation(db, "b", LATER, cost_cents=700, daily_limit_cents=1000, day=DAY) == "taken"
 
 
 def test_second_approval_threshold_counts_the_days_spends_and_allows_exactly_it(db):
     for cid in ("a", "b", "c"):
         offer(db, cid)
-    take = lambda cid, cents, **kw: records.take_confirmation(db, cid, NOW, cost_cents=cents, second_above_cents=3000, day=DAY, **kw)  # noqa: E731
+    take = lambda cid, cents, **kw: offer_store.take_confirmation(db, cid, NOW, cost_cents=cents, second_above_cents=3000, day=DAY, **kw)  # noqa: E731
     assert take("a", 2000) == "taken"
     assert take("b", 1001) == "needs-second"
-    assert records.get_confirmation(db, "b").state == "offered"  # nothing reserved
+    assert offer_store.get_confirmation(db, "b").state == "offered"  # nothing reserved
     assert take("b", 1000) == "taken"  # 2000 + 1000 == the threshold: not above it
     assert take("c", 1) == "needs-second"
-    assert records.take_confirmation(db, "c", NOW, cost_cents=1, day=DAY) == "taken"  # a second spender's take passes no threshold
+    assert offer_store.take_confirmation(db, "c", NOW, cost_cents=1, day=DAY) == "taken"  # a second spender's take passes no threshold
 
 
 def test_second_approval_and_cancel_states(db):
     offer(db, "a")
-    assert records.request_second_approval(db, "a", NOW, EXPIRES)
-    assert not records.request_second_approval(db, "a", NOW, EXPIRES)
-    assert records.take_confirmation(db, "a", NOW, cost_cents=1) == "gone"  # waits for the second spender
-    assert records.take_confirmation(db, "a", NOW, from_state="awaiting_second", second_by="U2", cost_cents=1) == "taken"
-    assert records.get_confirmation(db, "a").second_by == "U2"
-    assert not records.cancel_confirmation(db, "a")  # executing cannot be cancelled
+    assert offer_store.request_second_approval(db, "a", NOW, EXPIRES)
+    assert not offer_store.request_second_approval(db, "a", NOW, EXPIRES)
+    assert offer_store.take_confirmation(db, "a", NOW, cost_cents=1) == "gone"  # waits for the second spender
+    assert offer_store.take_confirmation(db, "a", NOW, from_state="awaiting_second", second_by="U2", cost_cents=1) == "taken"
+    assert offer_store.get_confirmation(db, "a").second_by == "U2"
+    assert not offer_store.cancel_confirmation(db, "a")  # executing cannot be cancelled
     offer(db, "b")
-    assert records.cancel_confirmation(db, "b")
-    assert records.take_confirmation(db, "b", NOW) == "gone"
+    assert offer_store.cancel_confirmation(db, "b")
+    assert offer_store.take_confirmation(db, "b", NOW) == "gone"
 
 
 # --- routes and reminders ---------------------------------------------------------------

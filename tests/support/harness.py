@@ -81,6 +81,7 @@ class RunningBot(_BotHere):
 
     def stop(self) -> None:
         self._http.stop()
+        self.services.store.close()  # a PostgreSQL pool's connections and threads end with the bot
 
 
 class SocketBot(_BotHere):
@@ -107,6 +108,7 @@ class SocketBot(_BotHere):
 
     def stop(self) -> None:
         self.serving.stop()
+        self.services.store.close()
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):

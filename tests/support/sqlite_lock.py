@@ -17,8 +17,19 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def write_lock_held(db_path: str) -> Iterator[None]:
-    """Hold the database's write lock until the block ends (then roll back: nothing written)."""
+def write_lock_held(db_path: str, url: str | None = None) -> Iterator[None]:
+    """Hold the database's write lock until the block ends (then roll back: nothing written).
+    With a PostgreSQL `url`: the advisory lock every write transaction takes (storage/postgres.py)."""
+    if url:
+        import psycopg
+
+        from storage.postgres import WRITE_LOCK
+
+        with psycopg.connect(url) as pg:  # a transaction, rolled back at the end (nothing written)
+            pg.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+            yield
+            pg.rollback()
+        return
     conn = sqlite3.connect(db_path, isolation_level=None, timeout=10)
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -27,6 +38,15 @@ def write_lock_held(db_path: str) -> Iterator[None]:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         conn.close()
+
+
+def sessions_waiting_to_write(url: str) -> int:
+    """PostgreSQL: the sessions of this database waiting for the write lock (pg_locks)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as pg:
+        return int(pg.execute("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+                              " WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()").fetchone()[0])
 
 
 def threads_waiting_to_write(on_behalf_of: object | None = None) -> int:

@@ -16,7 +16,7 @@ import pytest
 
 from bot.commands import blocks as ui
 from bot.slack import ids
-from storage import records
+from storage import offers as offer_store
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
 
@@ -266,7 +266,7 @@ def test_approve_all_by_title_prefix_offers_that_campaign(desk, sandbox, bot, ti
         sandbox.add_submission(titled["video"])
     offer = desk.command("approve-all watch m")
     [confirmation] = buttons(offer)[ids.SPEND_CONFIRM]
-    row = records.get_confirmation(bot.db, confirmation)
+    row = offer_store.get_confirmation(bot.db, confirmation)
     assert row.params["campaign_id"] == titled["video"] and len(row.params["submission_ids"]) == 2
     assert "$1.00" in text_of(offer)
     # Non-spenders are refused before any RapidWorkers request.
@@ -312,7 +312,7 @@ def test_approve_all_form_type_ahead_and_submit(desk, slack, sandbox, bot, title
     assert r.status_code == 200 and not r.content.strip()
     offer = wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if e["via"] == "postEphemeral"])[0]
     [confirmation] = buttons(offer)[ids.SPEND_CONFIRM]
-    assert records.get_confirmation(bot.db, confirmation).params["campaign_id"] == titled["stream"]
+    assert offer_store.get_confirmation(bot.db, confirmation).params["campaign_id"] == titled["stream"]
 
 
 def test_type_ahead_limits_and_signature(desk, slack, sandbox, bot):
@@ -394,7 +394,7 @@ def test_a_campaign_id_of_any_length_rides_in_values_under_150_characters(desk, 
     approve_all = next(v for v in values[ids.CAMPAIGN_ROW_MENU] if v.startswith(ui.ROW_APPROVE_ALL))
     offer = desk.pick(approve_all)
     [confirmation] = buttons(offer)[ids.SPEND_CONFIRM]
-    assert records.get_confirmation(bot.db, confirmation).params["campaign_id"] == long_id
+    assert offer_store.get_confirmation(bot.db, confirmation).params["campaign_id"] == long_id
 
     view = open_form(desk, slack)
     [option] = desk.type_ahead(view, "long id")

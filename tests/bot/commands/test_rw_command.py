@@ -12,7 +12,9 @@ import pytest
 
 from bot.commands import blocks as ui
 from bot.slack import ids
-from storage import records
+from storage import audit as audit_store
+from storage import jobs as job_store
+from storage import offers as offer_store
 from storage import submissions as subs
 from tests.support.harness import wait_for
 
@@ -135,7 +137,7 @@ def test_block_blocked_unblock_and_refusal(rw, sandbox, bot):
     assert sandbox.count(path_contains="/api/workers/") == before
     assert "Unblocked" in text_of(rw.command(f"unblock {wid}"))
     assert wid not in sandbox.blocked_ids()
-    assert any(r.action == "unblock" and r.outcome == "refused" for r in records.audit_since(bot.db, "2000"))
+    assert any(r.action == "unblock" and r.outcome == "refused" for r in audit_store.audit_since(bot.db, "2000"))
 
 
 def test_digest_posts_now(rw, slack):
@@ -216,10 +218,10 @@ def test_confirm_then_create(rw, sandbox, slack, bot, transport):
     assert req.json == {"link": "https://www.instagram.com/p/abc?x=1&y=2", "quantity": 50, "countries": ["US", "GB"], "language": "en"}
     notice = wait_for(lambda: [m for m in slack.messages("C_REVIEW") if "created" in m.text])
     assert "<@U_ALICE>" in notice[0].text and "$2.50" in notice[0].text
-    job_id = records.get_confirmation(bot.db, cid).result["job_id"]
+    job_id = offer_store.get_confirmation(bot.db, cid).result["job_id"]
     assert job_id in result
-    assert [j["job_id"] for j in records.jobs_since(bot.db, "2000")] == [job_id]
-    outcomes = [(a.action, a.outcome) for a in records.audit_since(bot.db, "2000")]
+    assert [j["job_id"] for j in job_store.jobs_since(bot.db, "2000")] == [job_id]
+    outcomes = [(a.action, a.outcome) for a in audit_store.audit_since(bot.db, "2000")]
     assert ("job-prefilled", "offered") in outcomes and ("job-prefilled", "created") in outcomes
 
 
@@ -271,7 +273,7 @@ def test_unauthorised_spender_is_refused(rw, sandbox, slack, bot):
     assert "not allowed" in text_of(rw.click(ids.CAMPAIGN_APPROVE_ALL, campaign, user="U_MALLORY"))
     assert slack.views() == []
     assert money_requests(sandbox) == 0 and sandbox.count(path_contains="get_balance") == 0
-    refused = [a for a in records.audit_since(bot.db, "2000") if a.user_id == "U_MALLORY"]
+    refused = [a for a in audit_store.audit_since(bot.db, "2000") if a.user_id == "U_MALLORY"]
     assert len(refused) == 5 and all(a.outcome == "refused" for a in refused)
 
 
@@ -282,7 +284,7 @@ def test_not_enough_balance_offers_no_confirm(rw, sandbox, bot):
     assert "Not enough balance" in reply and "$5.00" in reply and "$1.00" in reply
     assert ids.SPEND_CONFIRM not in buttons(payload)
     assert money_requests(sandbox) == 0
-    assert any(a.outcome == "refused" and "insufficient" in a.detail for a in records.audit_since(bot.db, "2000"))
+    assert any(a.outcome == "refused" and "insufficient" in a.detail for a in audit_store.audit_since(bot.db, "2000"))
 
 
 def test_server_error_on_creation_is_not_retried(rw, sandbox, bot):
@@ -290,7 +292,7 @@ def test_server_error_on_creation_is_not_retried(rw, sandbox, bot):
     sandbox.fail_next(1, status=500, path_contains="/api/jobs/")
     failed = rw.click(ids.SPEND_CONFIRM, cid)
     assert "/rw campaigns" in text_of(failed) and "server error" in text_of(failed)
-    assert records.get_confirmation(bot.db, cid).state == "failed"
+    assert offer_store.get_confirmation(bot.db, cid).state == "failed"
     assert "already used" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
     assert sandbox.count(path_contains="/api/jobs/") == 1
     assert sandbox.balance == Decimal("1000.00")
@@ -301,7 +303,7 @@ def test_certain_refusal_keeps_the_offer(rw, sandbox, bot):
     sandbox.balance = Decimal("1.00")  # spent elsewhere meanwhile: RapidWorkers answers 400
     low = text_of(rw.click(ids.SPEND_CONFIRM, cid))
     assert "balance is too low" in low and "Nothing was spent" in low
-    assert records.get_confirmation(bot.db, cid).state == "offered"
+    assert offer_store.get_confirmation(bot.db, cid).state == "offered"
     sandbox.fail_next(1, status=429, path_contains="/api/jobs/", retry_after=60)
     sandbox.balance = Decimal("100.00")
     assert "too many requests" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
@@ -460,7 +462,7 @@ def test_legitimacy_check_is_explained(rw, slack, sandbox, bot):
     offer = wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if e["via"] == "postEphemeral"])[0]
     cid = buttons(offer)[ids.SPEND_CONFIRM]
     assert "legitimacy check" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
-    assert records.get_confirmation(bot.db, cid).state == "offered"
+    assert offer_store.get_confirmation(bot.db, cid).state == "offered"
     assert sandbox.balance == Decimal("1000.00")
 
 
@@ -498,7 +500,7 @@ def test_dropped_connection_on_approve_all_is_not_retried(rw, sandbox, bot):
     sandbox.fail_next(1, path_contains="/approve", mode="close")
     failed = rw.click(ids.SPEND_CONFIRM, cid)
     assert f"/rw campaign {campaign}" in text_of(failed) and failed["replace_original"] is True
-    assert records.get_confirmation(bot.db, cid).state == "failed"
+    assert offer_store.get_confirmation(bot.db, cid).state == "failed"
     assert "already used" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
     assert sandbox.count(path_contains="/approve") == 1
 
@@ -508,4 +510,4 @@ def test_unreachable_rapidworkers_keeps_the_offer(rw, sandbox, bot):
     sandbox.stop()  # connection refused: the request certainly never arrived
     reply = text_of(rw.click(ids.SPEND_CONFIRM, cid))
     assert "nothing was sent" in reply.lower() and "Nothing was spent" in reply
-    assert records.get_confirmation(bot.db, cid).state == "offered"
+    assert offer_store.get_confirmation(bot.db, cid).state == "offered"

@@ -15,7 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.digest import service as digest_module
 from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.rapidworkers.client import Campaign
-from storage import records
+from storage import jobs as job_store
 from tests.support.harness import bot_env, wait_for
 
 NY = ZoneInfo("America/New_York")
@@ -48,7 +48,7 @@ def test_digest_reports_the_simulators_numbers(services, sandbox, slack):
     assert services.review.sync().posted == 5
     services.review.approve(sids[0], "U_ALICE")
     services.review.reject(sids[1], "U_BOB", "blurry screenshot")
-    records.record_job(services.store.db, "job-1", None, "instagram-likes", "Likes", "2.50", "U_ALICE")
+    job_store.record_job(services.store.db, "job-1", None, "instagram-likes", "Likes", "2.50", "U_ALICE")
     sandbox.balance = "123.45"
 
     result = services.digest.post(kind="manual")

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from bot.slack import ids
-from storage import records
+from storage import audit as audit_store
 from storage import submissions as subs
 from tests.bot.reports.conftest import buttons, csv_rows, text_of
 from tests.support.harness import wait_for
@@ -26,8 +26,8 @@ def entries(payload: dict) -> list[str]:
 def history(reports, sandbox, bot, slack):
     """25 audit entries: 2 long ago, then 3 approvals, a rejection, a block, and 18 digests."""
     with time_machine.travel(datetime(2020, 3, 2, 12, 0, tzinfo=UTC), tick=False):
-        records.audit(bot.db, "U_BOB", "digest", None, "posted")
-        records.audit(bot.db, "U_BOB", "digest", None, "posted")
+        audit_store.audit(bot.db, "U_BOB", "digest", None, "posted")
+        audit_store.audit(bot.db, "U_BOB", "digest", None, "posted")
     likes = sandbox.add_campaign("Like our page", pay="0.40", total=20)
     retweets = sandbox.add_campaign("Retweet the launch", pay="0.20", total=20)
     noor = sandbox.add_worker("noor_42")
@@ -40,8 +40,8 @@ def history(reports, sandbox, bot, slack):
     [blocked] = reports.command(f"block {noor}")
     assert "Blocked" in text_of(blocked)
     for _ in range(18):
-        records.audit(bot.db, "U_BOB", "digest", None, "posted")
-    assert len(records.audit_since(bot.db, "")) == 25
+        audit_store.audit(bot.db, "U_BOB", "digest", None, "posted")
+    assert len(audit_store.audit_since(bot.db, "")) == 25
     return {"likes": likes, "noor": noor, "like_subs": like_subs}
 
 
@@ -121,7 +121,7 @@ def test_the_csv_goes_to_the_clickers_direct_message_only(reports, slack, bot, h
     assert len(rows) == 25 and next(iter(rows[-1].values())).startswith("2020-03-0")  # oldest last, in GIGDESK_TZ
     assert {r["who"] for r in rows} == {"Alice", "Bob"}
     assert slack.direct_message("U_ALICE") is None and all(set(f["shares"]) == {slack.direct_message("U_BOB")} for f in slack.shared_files())
-    exported = wait_for(lambda: [e for e in records.audit_since(bot.db, "") if e.action == "audit" and e.outcome == "exported"])
+    exported = wait_for(lambda: [e for e in audit_store.audit_since(bot.db, "") if e.action == "audit" and e.outcome == "exported"])
     assert exported[0].user_id == "U_BOB"
 
 
@@ -130,7 +130,7 @@ def test_someone_not_allowed_is_refused_and_audited(reports, slack, bot, history
     assert "not allowed" in text_of(answer)
     click = reports.click(ids.AUDIT_CSV, '{"p":1}', user="U_MALLORY")
     assert "not allowed" in text_of(click)
-    refused = [(e.action, e.outcome) for e in records.audit_since(bot.db, "") if e.user_id == "U_MALLORY"]
+    refused = [(e.action, e.outcome) for e in audit_store.audit_since(bot.db, "") if e.user_id == "U_MALLORY"]
     assert refused == [("audit", "refused"), ("audit", "refused")]
     assert slack.shared_files() == []
 
@@ -149,6 +149,6 @@ def test_refusals_that_went_unrecorded_are_audited_now(reports, sandbox, bot):
     assert reports.poster.click(ids.REVIEW_BLOCK, str(sid), message_ts=posted.ts, user_id="U_BOB").status_code == 200
 
     def refused():
-        return {(e.user_id, e.action, e.detail) for e in records.audit_since(bot.db, "") if e.outcome == "refused"}
+        return {(e.user_id, e.action, e.detail) for e in audit_store.audit_since(bot.db, "") if e.outcome == "refused"}
 
     wait_for(lambda: {("U_BOB", "job-prefilled", "not the user who asked"), ("U_BOB", "block", "already blocked")} <= refused())

@@ -15,7 +15,7 @@ from PIL import Image
 
 from bot.reports import charts
 from bot.slack import ids
-from storage import records
+from storage import audit as audit_store
 from tests.bot.reports.conftest import buttons, csv_rows, text_of
 from tests.support.harness import wait_for
 
@@ -94,7 +94,7 @@ def test_a_campaign_prefix_keeps_only_its_campaigns(reports, spent):
 def test_someone_not_allowed_is_refused_audited_and_gets_nothing(reports, slack, bot, spent):
     [answer] = reports.command("spend", user="U_MALLORY")
     assert "not allowed" in text_of(answer)
-    refused = [e for e in records.audit_since(bot.db, "") if e.user_id == "U_MALLORY"]
+    refused = [e for e in audit_store.audit_since(bot.db, "") if e.user_id == "U_MALLORY"]
     assert [(e.action, e.outcome) for e in refused] == [("spend", "refused")]
     assert slack.calls_to("conversations.open") == [] and slack.shared_files() == []
 
@@ -107,7 +107,7 @@ def test_a_bad_period_gets_the_usage_and_nothing_else(reports, slack, bot, perio
     wait_for(lambda: True, timeout=0.3)
     assert len(slack.responses()) == 1  # no progress line, no report
     assert slack.calls_to("conversations.open") == [] and slack.shared_files() == []
-    assert [e for e in records.audit_since(bot.db, "") if e.action == "spend"] == []
+    assert [e for e in audit_store.audit_since(bot.db, "") if e.action == "spend"] == []
 
 
 def test_a_period_with_nothing_spent_says_so_and_sends_no_files(reports, slack):

@@ -15,7 +15,7 @@ from bot.config import read_settings
 from bot.review.reminders import remind_waiting
 from bot.slack import ids
 from sandbox.slack_workspace.server import SlackStandin
-from storage import records
+from storage import audit as audit_store
 from storage import submissions as subs
 from tests.support.harness import BotProcess, RunningBot, bot_env, wait_for
 from tests.support.slack_requests import SlackPoster
@@ -128,7 +128,7 @@ def test_route_sends_a_campaigns_submissions_to_its_channel_and_is_audited(ops_p
     other = sandbox.add_campaign("Everything else", status="Active")
     reply = rw(poster, standin, f"route {routed} <#C_OPS|ops>")
     assert "now go to <#C_OPS>" in reply
-    audit = [a for a in records.audit_since(bot.db, "2000") if a.action == "route"]
+    audit = [a for a in audit_store.audit_since(bot.db, "2000") if a.action == "route"]
     assert [(a.user_id, a.target, a.outcome) for a in audit] == [("U_ALICE", routed, "routed")]
     assert "C_OPS" in rw(poster, standin, "routes") and routed in rw(poster, standin, "routes")
 
@@ -172,7 +172,7 @@ def test_route_refuses_channels_outside_the_company_or_the_router_is_not_in_and_
     cid = sandbox.add_campaign("Proof stays home", status="Active")
     assert says in rw(poster, standin, f"route {cid} <#{channel}|x>")
     assert bot.db.execute("SELECT count(*) FROM routes").fetchone()[0] == 0
-    assert [(a.target, a.outcome, a.detail) for a in records.audit_since(bot.db, "2000") if a.action == "route"] == \
+    assert [(a.target, a.outcome, a.detail) for a in audit_store.audit_since(bot.db, "2000") if a.action == "route"] == \
         [(cid, "refused", reason)]
     sid = sandbox.add_submission(cid)
     bot.review.sync()
@@ -206,7 +206,7 @@ def test_route_is_for_allowed_users_only(routed_bot, standin, sandbox):
     cid = sandbox.add_campaign("Guarded", status="Active")
     assert "not allowed" in rw(poster, standin, f"route {cid} <#C_OPS|ops>", user="U_ALICE")
     assert bot.db.execute("SELECT count(*) FROM routes").fetchone()[0] == 0
-    assert [a.outcome for a in records.audit_since(bot.db, "2000") if a.action == "route"] == ["refused"]
+    assert [a.outcome for a in audit_store.audit_since(bot.db, "2000") if a.action == "route"] == ["refused"]
     poster.session.close()
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from bot.slack import ids
-from storage import records
+from storage import audit as audit_store
 from storage import submissions as subs
 from tests.support.harness import RunningBot, bot_env, wait_for
 from tests.support.mrkdwn_check import parsed_text
@@ -53,6 +53,7 @@ def posted_row(bot, sid):
     return wait_for(lambda: (r := subs.get(bot.db, sid)) and r.ts and r)
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_each_pending_submission_is_posted_once_across_syncs_and_restarts(make_bot, sandbox, slack, campaign):
     ids_ = [sandbox.add_submission(campaign, proof_text=f"proof {n}", images=2) for n in range(3)]
     bot = make_bot()
@@ -155,10 +156,11 @@ def test_approve_acks_fast_then_rebuilds_the_message(bot, sandbox, slack, poster
     message = wait_for(lambda: (m := slack.message("C_REVIEW", row.ts)) and m.updates >= 2 and m)  # in progress, then decided
     assert action_ids(message) == []
     assert "Approved" in all_text(message) and "<@U_ALICE>" in all_text(message) and "<!date^" in all_text(message)
-    audit = [a for a in records.audit_since(bot.db, "") if a.action == "approve"]
+    audit = [a for a in audit_store.audit_since(bot.db, "") if a.action == "approve"]
     assert [a.outcome for a in audit] == ["approved"]
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_twenty_concurrent_clicks_reach_the_api_once(bot, sandbox, slack, poster, campaign):
     sid = sandbox.add_submission(campaign)
     bot.review.sync()
@@ -236,7 +238,7 @@ def test_unauthorised_user_is_refused_and_nothing_is_called(bot, sandbox, slack,
     assert sandbox.count(path_contains="/approve") + sandbox.count(path_contains="/workers/block") == 0
     assert slack.views() == []
     assert subs.get(bot.db, sid).state == "posted"
-    refused = [a for a in records.audit_since(bot.db, "") if a.user_id == "U_MALLORY"]
+    refused = [a for a in audit_store.audit_since(bot.db, "") if a.user_id == "U_MALLORY"]
     assert len(refused) == 3 and {a.outcome for a in refused} == {"refused"}
 
 
@@ -293,6 +295,7 @@ def test_sync_settles_messages_decided_on_the_website(bot, sandbox, slack, campa
     assert subs.get(bot.db, sid).state == "approved"
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_crash_between_posting_and_recording_does_not_post_twice(bot, sandbox, slack, campaign):
     lost, never = sandbox.add_submission(campaign), sandbox.add_submission(campaign)
     # What a kill leaves behind: both claimed; one message reached Slack, one did not.
@@ -323,6 +326,7 @@ def test_slack_failure_while_posting_is_retried_next_cycle(bot, sandbox, slack, 
     assert bot.review.sync().recovered == 1 and len(review_messages(slack)) == 2
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_in_flight_approval_is_settled_from_upstream_at_start(make_bot, sandbox, slack, campaign):
     from bot.rapidworkers.client import RapidWorkersClient
 

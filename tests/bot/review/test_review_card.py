@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.slack import ids
-from storage import records
+from storage import campaigns as campaign_store
 from storage import submissions as subs
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
@@ -77,7 +77,7 @@ def test_top_of_the_card_is_title_pay_and_the_campaigns_proof_requirement(bot, s
     # escaped, so it can neither ping the channel nor break the formatting
     assert "&lt;!channel&gt;" in text and "<!channel>" not in text and "&amp; the 5 stars" in text
     # cached with the campaign, where the sync read it
-    assert records.campaign_requirement(bot.db, campaign) == REQUIREMENT
+    assert campaign_store.campaign_requirement(bot.db, campaign) == REQUIREMENT
 
 
 def test_cached_requirement_is_shown_when_the_submission_has_none(bot, sandbox, slack, campaign):

@@ -18,11 +18,13 @@ import time_machine
 from bot.config import ConfigError, load_settings
 from bot.slack import ids
 from bot.spending.rules import local_day
-from storage import records
+from storage import audit as audit_store
+from storage import offers as offer_store
+from storage import rows as row_types
 from storage import submissions as subs
 from tests.bot.commands.test_rw_command import RW, buttons, text_of
 from tests.support.harness import wait_for
-from tests.support.sqlite_lock import threads_waiting_to_write, write_lock_held
+from tests.support.sqlite_lock import sessions_waiting_to_write, threads_waiting_to_write, write_lock_held
 
 REASON = {ids.REJECT_REASON_BLOCK: {ids.REJECT_REASON_INPUT: {"type": "plain_text_input", "value": "Cropped screenshot"}},
           ids.REJECT_PRESET_BLOCK: {ids.REJECT_PRESET_INPUT: {"type": "static_select", "selected_option": None}}}
@@ -73,8 +75,8 @@ def reject_calls(sandbox, sid: int) -> int:
     return sandbox.count(path_contains=f"/submissions/{sid}/reject")
 
 
-def audit(bot) -> list[records.AuditEntry]:
-    return records.audit_since(bot.db, "2000")
+def audit(bot) -> list[row_types.AuditEntry]:
+    return audit_store.audit_since(bot.db, "2000")
 
 
 def three_posted_and_offered(rw, sandbox, title: str) -> tuple[str, list[int], dict]:
@@ -90,6 +92,7 @@ def three_posted_and_offered(rw, sandbox, title: str) -> tuple[str, list[int], d
 # --- approve-all pays only for what was offered ----------------------------------------------
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_approve_all_pays_only_for_the_submissions_it_offered(drive, sandbox):
     rw = drive()
     campaign = sandbox.add_campaign("Survey", pay="2.00", total=100)
@@ -159,6 +162,7 @@ def test_a_reject_under_way_is_not_paid_by_approve_all(drive, sandbox, slack):
         assert not [b for b in message.blocks if b["type"] == "actions"] and "<@U_ALICE>" in text_of(message.to_dict())
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_rejects_racing_a_bulk_approve_never_both_reach_rapidworkers(drive, sandbox):
     rw = drive()
     campaign = sandbox.add_campaign("Race", pay="0.10", total=50)
@@ -182,6 +186,7 @@ def test_rejects_racing_a_bulk_approve_never_both_reach_rapidworkers(drive, sand
     assert sandbox.count(path_contains="bulk_action") == 0
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_twenty_concurrent_confirms_of_approve_all_pay_once(drive, sandbox):
     rw = drive()
     campaign = sandbox.add_campaign("Clicky", pay="0.50", total=20)
@@ -325,6 +330,7 @@ def test_review_and_block_refusals_say_what_grants_the_right(drive, sandbox, sla
 # --- spending limits ---------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_daily_limit_is_shown_in_the_offer_and_enforced(drive, sandbox):
     rw = drive(GIGDESK_DAILY_SPEND_LIMIT="7.50", GIGDESK_TZ="Pacific/Kiritimati")
     offer = rw.command(JOB_5)
@@ -346,9 +352,9 @@ def test_daily_limit_counts_the_local_day_in_gigdesk_tz(drive, sandbox):
     start, _ = local_day(rw.bot.settings.tz)
     moment = datetime.fromisoformat(start)
     for cid, at in (("yesterday-local-0000000", moment - timedelta(minutes=1)), ("today-local-00000000000", moment)):
-        records.create_confirmation(rw.bot.db, cid, "U_ALICE", "prefilled", {}, "4.00", "2999-01-01T00:00:00+00:00")
-        assert records.take_confirmation(rw.bot.db, cid, at.isoformat(timespec="microseconds"), cost_cents=400) == "taken"
-        records.finish_confirmation(rw.bot.db, cid, "done", {}, spent_cents=400)
+        offer_store.create_confirmation(rw.bot.db, cid, "U_ALICE", "prefilled", {}, "4.00", "2999-01-01T00:00:00+00:00")
+        assert offer_store.take_confirmation(rw.bot.db, cid, at.isoformat(timespec="microseconds"), cost_cents=400) == "taken"
+        offer_store.finish_confirmation(rw.bot.db, cid, "done", {}, spent_cents=400)
     assert "$4.00 spent today, $6.00 left" in text_of(rw.command(JOB_5))
 
 
@@ -369,7 +375,7 @@ def test_confirm_counts_the_local_day_at_23_30_when_utc_is_already_tomorrow(driv
         clock.move_to(datetime(2026, 11, 3, 4, 30, tzinfo=UTC))  # 23:30 EST, Nov 2
         late = text_of(rw.click(ids.SPEND_CONFIRM, buttons(four)[ids.SPEND_CONFIRM]))
         assert "go over the daily spending limit of $10.00" in late and "$6.50 already spent today" in late, late
-        assert records.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 650
+        assert offer_store.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 650
     assert sandbox.count(path_contains="/api/jobs/") == 2 and sandbox.balance == Decimal("993.50")
 
 
@@ -380,6 +386,7 @@ def confirmed_at_once(rw, sandbox, *jobs: str, times: int) -> list[dict]:
     return in_parallel(*[lambda c=c: rw.click(ids.SPEND_CONFIRM, c) for c in confirms * times])
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_concurrent_confirms_cannot_both_pass_the_daily_limit(drive, sandbox):
     """Limit $6, two $5 offers, both Confirms at once. The test holds SQLite's write lock
     until both Confirms wait for it, so both have done everything they do before their
@@ -390,18 +397,20 @@ def test_concurrent_confirms_cannot_both_pass_the_daily_limit(drive, sandbox):
     first = buttons(rw.command(JOB_5))[ids.SPEND_CONFIRM]
     second = buttons(rw.command(JOB_5.replace("v=1", "v=3")))[ids.SPEND_CONFIRM]
     replies = []
-    with write_lock_held(rw.bot.settings.db_path):
+    url = rw.bot.settings.database_url
+    with write_lock_held(rw.bot.settings.db_path, url):
         clicks = [threading.Thread(target=lambda c=c: replies.append(rw.click(ids.SPEND_CONFIRM, c)))
                   for c in (first, second)]
         for click in clicks:
             click.start()
-        wait_for(lambda: threads_waiting_to_write(rw.bot.services.commands) == 2)  # both Confirms lined up at the lock
+        # both Confirms lined up at the lock (PostgreSQL: the database's sessions waiting for it)
+        wait_for(lambda: sessions_waiting_to_write(url) >= 2 if url else threads_waiting_to_write(rw.bot.services.commands) == 2)
     for click in clicks:
         click.join(timeout=20)
     assert sum("Created" in text_of(r) for r in replies) == 1, [text_of(r) for r in replies]
     assert sum("go over the daily spending limit" in text_of(r) for r in replies) == 1
     assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
-    assert records.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 500
+    assert offer_store.spent_cents(rw.bot.db, "U_ALICE", local_day(rw.bot.settings.tz)) == 500
 
 
 def test_second_approval_only_above_the_threshold_not_at_it(drive, sandbox, slack):
@@ -427,6 +436,7 @@ def test_second_approval_only_above_the_threshold_not_at_it(drive, sandbox, slac
     assert sandbox.balance == Decimal("995.00")
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, slack):
     rw = drive(GIGDESK_SECOND_APPROVAL_ABOVE="4.00", GIGDESK_SPENDERS="U_ALICE,U_BOB,U_CAROL")
     small = rw.command(JOB_250)
@@ -453,7 +463,7 @@ def test_a_spend_above_the_threshold_waits_for_a_second_spender(drive, sandbox, 
     confirmed = in_parallel(*[lambda u=u: click_request(u) for u in ("U_BOB", "U_CAROL") * 10])
     assert sum("Created" in text_of(r) for r in confirmed) == 1
     assert sandbox.count(path_contains="/api/jobs/") == 1 and sandbox.balance == Decimal("995.00")
-    done = records.get_confirmation(rw.bot.db, cid)
+    done = offer_store.get_confirmation(rw.bot.db, cid)
     assert done.state == "done" and done.user_id == "U_ALICE" and done.second_by in ("U_BOB", "U_CAROL")
     assert "confirmed by" in slack.message("C_REVIEW", request.ts).text or any(
         "confirmed by" in text_of(r) for r in confirmed)
@@ -492,6 +502,7 @@ def test_a_day_exactly_at_the_second_approval_threshold_needs_none(drive, sandbo
     assert sandbox.count(path_contains="/api/jobs/") == 2
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
 def test_concurrent_confirms_cannot_split_around_the_second_approval(drive, sandbox):
     rw = drive(GIGDESK_SECOND_APPROVAL_ABOVE="30.00")
     replies = confirmed_at_once(rw, sandbox, JOB_20, JOB_20.replace("v=20", "v=22"), times=5)

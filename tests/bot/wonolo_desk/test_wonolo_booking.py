@@ -19,7 +19,8 @@ import time_machine
 
 from bot.slack import ids
 from bot.wonolo_desk.booking import date_block
-from storage import records
+from storage import audit as audit_store
+from storage import offers as offer_store
 from tests.bot.wonolo_desk.test_wonolo_desk import CHANNEL, action_ids, posted_request, request_row, top_messages
 from tests.support.harness import wait_for
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign
@@ -218,7 +219,7 @@ def test_book_modal_checks_fields_then_reviews_the_cost_and_twenty_confirms_book
     assert len([m for m in top_messages(slack) if "Dock crew" in m.text]) == 1
     notice = [m for m in slack.messages("C_REVIEW") if "booked on Wonolo" in m.text]
     assert len(notice) == 1 and "<@U_ALICE>" in notice[0].text
-    done = records.get_confirmation(desk.bot.db, confirm_id(offer))
+    done = offer_store.get_confirmation(desk.bot.db, confirm_id(offer))
     assert done.state == "done" and done.spent_cents == 47175
     # Spent: a click afterwards spends nothing more.
     assert "already confirmed" in desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))["text"]
@@ -334,7 +335,7 @@ def test_a_non_spender_submitting_the_booking_form_gets_no_offer(desk, wonolo, s
     assert "not allowed to book" in text_of(refusal), text_of(refusal)
     assert ids.WONOLO_BOOK_CONFIRM not in text_of(refusal)
     assert desk.bot.db.execute("SELECT count(*) FROM confirmations").fetchone()[0] == 0
-    refused = [a for a in records.audit_since(desk.bot.db, "2000") if a.user_id == "U_MALLORY"]
+    refused = [a for a in audit_store.audit_since(desk.bot.db, "2000") if a.user_id == "U_MALLORY"]
     assert [(a.action, a.outcome, a.detail) for a in refused] == [(ids.WONOLO_BOOK, "refused", "not a spender")]
     assert desk.posts("/api_v2/job_requests") == 0
 
@@ -359,7 +360,7 @@ def test_a_5xx_is_never_retried_and_says_how_to_check_a_refusal_leaves_the_offer
     answer = desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))
     assert "did not answer in time" in answer["text"] and "/wonolo requests" in answer["text"]
     assert desk.posts("/api_v2/job_requests") == 2
-    assert records.get_confirmation(desk.bot.db, confirm_id(offer)).state == "failed"
+    assert offer_store.get_confirmation(desk.bot.db, confirm_id(offer)).state == "failed"
     wait_for(lambda: len(wonolo.job_requests) == 1)
     wonolo.job_requests.clear()
 
@@ -367,7 +368,7 @@ def test_a_5xx_is_never_retried_and_says_how_to_check_a_refusal_leaves_the_offer
     offer = desk.review(form(**{ids.WONOLO_BOOK_CUSTOMER_BLOCK: _select("999999")}))
     refused = desk.click(ids.WONOLO_BOOK_CONFIRM, confirm_id(offer))
     assert "customer_id" in refused["text"] and "still stands" in refused["text"]
-    assert records.get_confirmation(desk.bot.db, confirm_id(offer)).state == "offered"
+    assert offer_store.get_confirmation(desk.bot.db, confirm_id(offer)).state == "offered"
     assert wonolo.job_requests == {}
 
 

@@ -14,7 +14,7 @@ import requests
 
 from bot.slack import ids
 from bot.wonolo.webhook import HEADER
-from storage import records
+from storage import audit as audit_store
 from tests.support.harness import wait_for
 from tests.support.mrkdwn_check import parsed_text
 from tests.support.slack_requests import SlackPoster, block_actions_body, sign, view_submission_body
@@ -280,7 +280,7 @@ def test_request_buttons_reach_wonolo_once_even_on_double_clicks(wbot, wonolo, s
     assert wonolo.job_requests[jr]["state"] == "cancelled"
     message = wait_for(lambda: (m := slack.message(CHANNEL, ts)) and "CANCELLED" in blocks_text(m) and m)
     assert "Cancelled from Slack by <@U_ALICE>" in blocks_text(message) and action_ids(message) == []
-    audit = [(a.action, a.outcome) for a in records.audit_since(wbot.db, "") if a.action.startswith("wonolo")]
+    audit = [(a.action, a.outcome) for a in audit_store.audit_since(wbot.db, "") if a.action.startswith("wonolo")]
     assert audit.count((ids.WONOLO_CANCEL_REQUEST, "cancelled")) == 1
     assert audit.count((ids.WONOLO_RESEND, "done")) == 1 and audit.count((ids.WONOLO_RERANK, "done")) == 1
 
@@ -297,7 +297,7 @@ def test_public_pool_refusal_is_explained_and_a_new_click_tries_again(wbot, wono
     click(wposter, ids.WONOLO_CANCEL_REQUEST, jr, ts)
     wait_ephemeral(slack, "is cancelled on Wonolo")
     assert wonolo.count("PATCH", f"/job_requests/{jr}") == 2 and wonolo.job_requests[jr]["state"] == "cancelled"
-    outcomes = [a.outcome for a in records.audit_since(wbot.db, "") if a.action == ids.WONOLO_CANCEL_REQUEST]
+    outcomes = [a.outcome for a in audit_store.audit_since(wbot.db, "") if a.action == ids.WONOLO_CANCEL_REQUEST]
     assert outcomes == ["failed", "cancelled"]
 
 
@@ -368,7 +368,7 @@ def test_unauthorised_user_is_refused_and_nothing_is_called(wbot, wonolo, slack,
     values = {ids.WONOLO_MESSAGE_BLOCK: {ids.WONOLO_MESSAGE_INPUT: {"type": "plain_text_input", "value": "hi"}}}
     wposter.submit_view(ids.WONOLO_MESSAGE_MODAL, values, private_metadata=json.dumps({"job_id": str(job)}),
                         user_id="U_MALLORY")
-    refused = wait_for(lambda: len(r := [a for a in records.audit_since(wbot.db, "") if a.user_id == "U_MALLORY"]) == 6 and r)
+    refused = wait_for(lambda: len(r := [a for a in audit_store.audit_since(wbot.db, "") if a.user_id == "U_MALLORY"]) == 6 and r)
     assert {a.outcome for a in refused} == {"refused"}
     assert wonolo.count() == before and slack.views() == []
     # Tampered values, or a button on another message, are refused without calling Wonolo.

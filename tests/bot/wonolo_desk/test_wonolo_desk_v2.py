@@ -14,7 +14,7 @@ import time_machine
 
 from bot.app import Background
 from bot.slack import ids
-from storage import records
+from storage import audit as audit_store
 from tests.bot.wonolo_desk.test_wonolo_desk import (
     CHANNEL,
     HOSTILE,
@@ -167,7 +167,7 @@ def test_a_click_the_state_no_longer_allows_is_refused_and_reaches_nobody(wbot, 
     click(wposter, ids.WONOLO_CANCEL_REQUEST, jr, ts)
     wait_ephemeral(slack, "it can no longer be cancelled")
     assert wonolo.count("PATCH", f"/job_requests/{jr}") == 0
-    outcomes = [a.outcome for a in records.audit_since(wbot.db, "") if a.action.startswith("wonolo")]
+    outcomes = [a.outcome for a in audit_store.audit_since(wbot.db, "") if a.action.startswith("wonolo")]
     assert outcomes.count("refused") == 4
 
 
@@ -225,7 +225,7 @@ def test_the_unfilled_alert_fires_once_per_request_across_checks_and_restarts(ma
     send(wonolo, again, "job", job)
     wait_for(lambda: len(slack.thread(CHANNEL, request_row(again, soon)[1])) == 3)
     assert len(alerts_in(slack)) == 1
-    raised = [a for a in records.audit_since(again.db, "") if a.action == ids.WONOLO_UNFILLED_ALERT]
+    raised = [a for a in audit_store.audit_since(again.db, "") if a.action == ids.WONOLO_UNFILLED_ALERT]
     assert [(a.target, a.outcome) for a in raised] == [(str(soon), "raised")]
 
     # Its buttons work (the same listeners as the card's), once.
@@ -308,7 +308,7 @@ def test_assign_worker_from_the_card_assigns_once(wbot, wonolo, slack, wposter):
     wposter.submit_view(ids.WONOLO_ASSIGN_MODAL, assign_values(str(maria)), private_metadata=meta, view_id="V9")
     wait_for(lambda: len(said("was already assigned to job request")) == before + 1)
     assert wonolo.count("POST", "/jobs/assign") == 1
-    audit = [a for a in records.audit_since(wbot.db, "") if a.action == ids.WONOLO_ASSIGN]
+    audit = [a for a in audit_store.audit_since(wbot.db, "") if a.action == ids.WONOLO_ASSIGN]
     assert [a.outcome for a in audit].count("assigned") == 1
 
 
@@ -322,7 +322,7 @@ def test_assign_worker_is_for_allowed_users_only(wbot, wonolo, slack, wposter):
     meta = json.dumps({"job_request_id": str(jr)})
     wposter.submit_view(ids.WONOLO_ASSIGN_MODAL, assign_values(str(worker)), private_metadata=meta, user_id="U_MALLORY")
     # (A modal has no response_url, and Mallory is not in the channel: the audit tells.)
-    refused = wait_for(lambda: len(r := [a for a in records.audit_since(wbot.db, "") if a.user_id == "U_MALLORY"]) == 2 and r)
+    refused = wait_for(lambda: len(r := [a for a in audit_store.audit_since(wbot.db, "") if a.user_id == "U_MALLORY"]) == 2 and r)
     assert [(a.action, a.outcome) for a in refused] == [(ids.WONOLO_ASSIGN, "refused")] * 2
     assert wonolo.count("POST", "/jobs/assign") == 0
 
@@ -352,7 +352,7 @@ def test_invite_a_worker_by_email_once_allowed_users_only(wbot, wonolo, slack, w
     text, _ = command(wposter, slack, "invite mallory@example.com", user="U_MALLORY")
     assert "not allowed" in text
     assert wonolo.count("POST", "/users/invite") == 2
-    audit = [(a.target, a.outcome) for a in records.audit_since(wbot.db, "") if a.action == ids.WONOLO_INVITE]
+    audit = [(a.target, a.outcome) for a in audit_store.audit_since(wbot.db, "") if a.action == ids.WONOLO_INVITE]
     assert audit.count(("new.worker@example.com", "invited")) == 1
     assert ("mallory@example.com", "refused") in audit
 

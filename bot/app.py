@@ -1,7 +1,7 @@
 """App factory: the Bolt app, the WSGI routes, the server and background jobs.
 
 The composition root: the one module allowed to import both the listeners
-(handlers/) and the feature services (bot.review, bot.commands, bot.digest,
+(handlers/) and the feature services (bot.review, bot.rw, bot.digest,
 bot.wonolo_desk); the import-linter contracts in pyproject.toml name it as
 the only exception to handlers -> bot -> storage.
 """
@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.commands.service import CommandService
+from bot.rw.service import CommandService
 from bot.config import Settings
 from bot.digest.service import DigestService
 from bot.health import Readiness, SyncHealth

@@ -22,7 +22,7 @@ from bot.slack.trigger import TriggerAwareRateLimitRetryHandler
 from storage.db import Store
 
 if TYPE_CHECKING:  # the features import Services; only the type checker needs them here
-    from bot.commands.service import CommandService
+    from bot.rw.service import CommandService
     from bot.digest.service import DigestService
     from bot.reports.service import ReportService
     from bot.review.service import ReviewService
@@ -85,7 +85,7 @@ class Services:
             settings.rapidworkers_base_url,
             hourly_limit=settings.rw_hourly_limit,
             # Background work stops a tenth early, commands a fifth early: the
-            # last slots are for decisions and the review sync (bot.commands.fair_use).
+            # last slots are for decisions and the review sync (bot.rw.fair_use).
             interactive_reserve=settings.rw_hourly_limit // 10,
             priority_reserve=settings.rw_hourly_limit // 5,
         )

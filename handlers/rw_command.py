@@ -1,7 +1,7 @@
 """/rw: the slash command, Confirm / Cancel, campaign buttons, the two modals.
 
 Thin listeners: ack first (modal submissions: validate, then ack with the
-field errors or ack), then one call into bot.commands.service.CommandService on the
+field errors or ack), then one call into bot.rw.service.CommandService on the
 work pool, then show the Reply it returns. Opening a modal is the exception:
 it happens on the listener thread right after ack, while the trigger_id is
 fresh (it only costs Slack calls).
@@ -14,8 +14,8 @@ import logging
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.blocks import notice_modal
-from bot.commands.service import channel_from_metadata, opens_modal
+from bot.rw.blocks import notice_modal
+from bot.rw.service import channel_from_metadata, opens_modal
 from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.replies import OpenModal, Reply, send_ephemeral

@@ -22,7 +22,7 @@ import requests
 import time_machine
 
 from bot.app import Background, build_services
-from bot.commands import blocks as ui
+from bot.rw import blocks as ui
 from bot.config import load_settings
 from bot.digest.service import CATCH_UP_JOB_ID
 from bot.slack import ids

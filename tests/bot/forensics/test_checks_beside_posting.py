@@ -78,7 +78,7 @@ def test_decompression_bombs_are_refused_from_the_header_and_their_cards_posted(
 
 @pytest.fixture
 def rw(bot, slack):
-    from tests.bot.commands.test_rw_command import RW
+    from tests.bot.rw.test_rw_command import RW
 
     driver = RW(bot, slack)
     yield driver
@@ -86,7 +86,7 @@ def rw(bot, slack):
 
 
 def test_approve_all_leaves_out_submissions_still_being_checked(rw, bot, sandbox, campaign):
-    from tests.bot.commands.test_rw_command import buttons, text_of
+    from tests.bot.rw.test_rw_command import buttons, text_of
 
     honest = [sandbox.add_submission(campaign, pictures=[7430 + n]) for n in range(2)]
     dripping = sandbox.add_submission(campaign, pictures=[DRIP])
@@ -104,7 +104,7 @@ def test_approve_all_leaves_out_submissions_still_being_checked(rw, bot, sandbox
 
 
 def test_the_confirm_of_approve_all_leaves_out_what_a_sync_took_up_since_the_offer(rw, bot, sandbox, campaign):
-    from tests.bot.commands.test_rw_command import buttons, text_of
+    from tests.bot.rw.test_rw_command import buttons, text_of
 
     first = sandbox.add_submission(campaign, pictures=[7440])
     dripping = sandbox.add_submission(campaign, pictures=[DRIP])

@@ -20,7 +20,7 @@ from bot.slack import ids
 from bot.spending.rules import local_day
 from storage import records
 from storage import submissions as subs
-from tests.bot.commands.test_rw_command import RW, buttons, text_of
+from tests.bot.rw.test_rw_command import RW, buttons, text_of
 from tests.support.harness import wait_for
 from tests.support.sqlite_lock import threads_waiting_to_write, write_lock_held
 

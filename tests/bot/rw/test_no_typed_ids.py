@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.commands import blocks as ui
+from bot.rw import blocks as ui
 from bot.slack import ids
 from storage import records
 from tests.support.harness import wait_for

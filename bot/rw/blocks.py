@@ -32,7 +32,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.finder import campaign_value
+from bot.rw.finder import campaign_value
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, money, plain, progress_bar, truncate
 

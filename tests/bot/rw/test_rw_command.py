@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.commands import blocks as ui
+from bot.rw import blocks as ui
 from bot.slack import ids
 from storage import records
 from storage import submissions as subs

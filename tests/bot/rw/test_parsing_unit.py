@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.apiclient.fields import from_api
-from bot.commands import finder
-from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight, TryLater
-from bot.commands.service import (
+from bot.rw import finder
+from bot.rw.fair_use import Allowance, AnswerCache, SingleFlight, TryLater
+from bot.rw.service import (
     MAX_QUANTITY,
     BadInput,
     channel_from_metadata,
@@ -252,7 +252,7 @@ def test_answer_cache_latest_keeps_an_old_answer_for_the_type_ahead_and_says_it_
 
 
 def test_a_campaign_value_is_the_id_when_short_and_plain_else_a_22_character_key():
-    from bot.commands.finder import KEY_VALUE, campaign_value
+    from bot.rw.finder import KEY_VALUE, campaign_value
 
     uuid = "3f6c1b9e-8a3e-4d2a-9c1e-7b5d2f0a6e11"
     assert campaign_value(uuid) == uuid and campaign_value("a" * 64) == "a" * 64

@@ -45,9 +45,9 @@ from urllib.parse import urlsplit
 import requests
 from slack_sdk.errors import SlackApiError
 
-from bot.commands import blocks as ui
-from bot.commands import finder
-from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight
+from bot.rw import blocks as ui
+from bot.rw import finder
+from bot.rw.fair_use import Allowance, AnswerCache, SingleFlight
 from bot.config import CHANNEL_ID
 from bot.errors import UserError
 from bot.forensics.blocks import worker_message
@@ -466,7 +466,7 @@ class CommandService:
         self.s = services
         self._images: dict[str, tuple[float, tuple[str, bytes, str]]] = {}
         self._images_lock = threading.Lock()
-        self._answers = AnswerCache()  # balance, campaign lists (bot.commands.fair_use)
+        self._answers = AnswerCache()  # balance, campaign lists (bot.rw.fair_use)
         self._allowance = Allowance()  # per-user look-ups that reach RapidWorkers
         self._syncs = SingleFlight()  # Post pending for review: one sync at a time
         self._refresh_lock = threading.Lock()

@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.rapidworkers.client import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS
 from bot.rw.finder import campaign_value
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, money, plain, progress_bar, truncate
@@ -347,7 +348,8 @@ def spend_offer(
                                      value=confirmation_id))
     buttons.append(ButtonElement(text="Cancel", action_id=ids.SPEND_CANCEL, value=confirmation_id))
     note = (f"Nothing is spent until you click Confirm. Only you can confirm; this offer expires in {minutes} minutes."
-            if confirmable else "Nothing is approved unless you include the flagged submissions explicitly.")
+            if confirmable else "Nothing is approved unless you include the flagged submissions explicitly." if include_flagged
+            else "Nothing to approve now, and nothing is spent.")
     blocks: list[Block] = [
         _section(f":money_with_wings: {what}"),
         _cost_fields(cost, balance, estimate, cost_note),
@@ -449,10 +451,10 @@ def notice_modal(title: str, text: str) -> dict:
     return View(type="modal", title=plain(title, 24), close="Close", blocks=[_section(text)]).to_dict()
 
 
-def job_modal(channel: str | None) -> dict:
-    """`/rw job` without arguments: kind, link, quantity, countries, language."""
-    from bot.rapidworkers.client import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS
-
+def job_modal(channel: str | None, *, kind: str | None = None) -> dict:
+    """`/rw job` without arguments (or with only a kind, then chosen): kind, link, quantity, countries, language."""
+    kinds = [Option(value=k, text=k) for k in PREFILLED_KINDS]
+    chosen = next((o for o in kinds if o.value == kind), None)
     view = View(
         type="modal",
         callback_id=ids.JOB_MODAL,
@@ -461,7 +463,7 @@ def job_modal(channel: str | None) -> dict:
         submit="Review cost",
         close="Cancel",
         blocks=[
-            _section("Prefilled jobs cost *$0.05 per unit* and are approved automatically once full. "
+            _section("Prefilled jobs cost *$0.05 per unit*; their submissions come to the review channel. "
                      "You will see the cost and confirm before anything is spent."),
             InputBlock(
                 block_id=JOB_KIND_BLOCK,
@@ -469,7 +471,8 @@ def job_modal(channel: str | None) -> dict:
                 element=StaticSelectElement(
                     action_id=INPUT,
                     placeholder="Pick a kind",
-                    options=[Option(value=k, text=k) for k in PREFILLED_KINDS],
+                    options=kinds,
+                    initial_option=chosen,
                 ),
             ),
             InputBlock(

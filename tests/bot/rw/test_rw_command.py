@@ -69,6 +69,13 @@ def money_requests(sandbox) -> int:
     return sum(sandbox.count(path_contains=p) for p in MONEY_PATHS)
 
 
+def posted_for_review(bot) -> None:
+    """Post the pending submissions to the review channel and let their proof checks finish:
+    approve-all offers only what a reviewer could have seen."""
+    bot.review.sync()
+    assert bot.review.checks is None or bot.review.checks.wait(20)
+
+
 def offer_job(rw, text="job instagram-likes https://www.instagram.com/p/abc 50", user="U_ALICE") -> str:
     payload = rw.command(text, user=user)
     assert "Confirm" in text_of(payload), text_of(payload)
@@ -494,6 +501,7 @@ def test_ack_is_immediate_however_slow_rapidworkers_is(rw, sandbox, slack):
 def test_dropped_connection_on_approve_all_is_not_retried(rw, sandbox, bot):
     campaign = sandbox.add_campaign("Share this", pay="0.20")
     sandbox.add_submission(campaign)
+    posted_for_review(bot)
     cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
     sandbox.fail_next(1, path_contains="/approve", mode="close")
     failed = rw.click(ids.SPEND_CONFIRM, cid)

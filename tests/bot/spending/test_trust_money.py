@@ -94,6 +94,7 @@ def test_approve_all_pays_only_for_the_submissions_it_offered(drive, sandbox):
     rw = drive()
     campaign = sandbox.add_campaign("Survey", pay="2.00", total=100)
     offered = [sandbox.add_submission(campaign) for _ in range(2)]
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     offer = rw.command(f"approve-all {campaign}")
     assert "*2*" in text_of(offer) and "$4.00" in text_of(offer)
     arrived_later = [sandbox.add_submission(campaign) for _ in range(40)]
@@ -105,6 +106,27 @@ def test_approve_all_pays_only_for_the_submissions_it_offered(drive, sandbox):
     assert {sandbox.submission(s)["status"] for s in arrived_later} == {"Pending"}
     assert sandbox.count(path_contains="bulk_action") == 0
     assert rw.bot.review.sync().posted == 40  # the unseen ones still go to review; the approved two do not
+
+
+def test_approve_all_leaves_out_submissions_never_posted_for_review(drive, sandbox):
+    """Approve-all offers only what a reviewer could have seen: pending submissions that no sync
+    has posted to the review channel yet are left out, the offer says so, and Confirm pays none
+    of them (they go to review as usual)."""
+    rw = drive()
+    campaign = sandbox.add_campaign("Half seen", pay="1.00", total=100)
+    seen = [sandbox.add_submission(campaign) for _ in range(2)]
+    assert rw.bot.review.sync().posted == 2
+    unseen = [sandbox.add_submission(campaign) for _ in range(3)]  # pending on RapidWorkers, never posted
+
+    offer = text_of(rw.command(f"approve-all {campaign}"))
+    assert "*2* unflagged" in offer and "$2.00" in offer, offer
+    assert "*3* not yet posted to the review channel are left out" in offer
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]))
+    assert "Approved 2 of the 2" in done and sandbox.balance == Decimal("998.00"), done
+    assert [sandbox.submission(s)["status"] for s in seen] == ["Approved"] * 2
+    assert {sandbox.submission(s)["status"] for s in unseen} == {"Pending"}
+    assert all(approve_calls(sandbox, s) == 0 for s in unseen)
+    assert rw.bot.review.sync().posted == 3  # they still come to review
 
 
 def test_approve_all_spends_no_request_on_a_submission_decided_on_the_website(drive, sandbox):
@@ -186,6 +208,7 @@ def test_twenty_concurrent_confirms_of_approve_all_pay_once(drive, sandbox):
     rw = drive()
     campaign = sandbox.add_campaign("Clicky", pay="0.50", total=20)
     sids = [sandbox.add_submission(campaign) for _ in range(4)]
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
     sandbox.set_latency(0.1, path_contains="/approve")
     replies = in_parallel(*[lambda: rw.click(ids.SPEND_CONFIRM, cid)] * 20)
@@ -198,6 +221,7 @@ def test_long_approve_all_shows_progress_and_stops_within_the_hourly_budget(driv
     rw = drive()
     campaign = sandbox.add_campaign("Big", pay="0.05", total=100)
     sids = [sandbox.add_submission(campaign) for _ in range(12)]
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
     budget = rw.bot.services.rw.budget
     keep_free = 2 * budget.interactive_reserve
@@ -228,6 +252,7 @@ def test_flagged_submissions_are_left_out_unless_included_explicitly(drive, sand
     shady = sandbox.add_worker("Shady", approval_rate=30)
     flagged = [sandbox.add_submission(campaign, worker_id=newbie), sandbox.add_submission(campaign, worker_id=shady)]
 
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     offer = rw.command(f"approve-all {campaign}")
     text = text_of(offer)
     assert "*3* unflagged" in text and "$3.00" in text and "*2* flagged" in text
@@ -413,6 +438,7 @@ def test_second_approval_only_above_the_threshold_not_at_it(drive, sandbox, slac
     above = sandbox.add_campaign("A cent above", pay="5.01", total=10)
     at_sid, above_sid = sandbox.add_submission(at), sandbox.add_submission(above)
 
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     offer = rw.command(f"approve-all {at}")  # Alice's first spend today
     assert "$5.00" in text_of(offer) and "second" not in text_of(offer), text_of(offer)
     done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
@@ -505,6 +531,7 @@ def test_approve_all_counts_the_days_other_spends_for_the_second_approval(drive,
     assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(rw.command(JOB_20))[ids.SPEND_CONFIRM]))
     campaign = sandbox.add_campaign("Survey", pay="6.00", total=10)
     sids = [sandbox.add_submission(campaign) for _ in range(2)]  # $12: $32 today
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     offer = rw.command(f"approve-all {campaign}")
     assert "With the $20.00 spent today this comes to $32.00, above $30.00 a day" in text_of(offer)
     assert "a second spender must confirm" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))

@@ -8,6 +8,7 @@ product default pass GIGDESK_SPENDERS="" (unset).
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -158,7 +159,45 @@ def test_a_server_error_stops_approve_all_without_retrying(drive, sandbox):
     assert f"/rw campaign {campaign}" in done and "will not retry" in done
     assert sandbox.count(path_contains="/approve") == 2 and sandbox.balance == Decimal("999.00")
     assert subs.get(rw.bot.db, sids[1]).state == "posted"  # still actionable: a new click tries again
+    # Partly done: the offer is closed, counting what was paid and what may have been paid against the day.
+    row = records.get_confirmation(rw.bot.db, cid)
+    assert row.state == "done" and row.spent_cents == 200 and row.result["approved"] == [sids[0]]
     assert "already" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
+
+
+def test_an_approve_all_that_approved_nothing_and_surely_spent_nothing_stands_again(drive, sandbox):
+    rw = drive()
+    campaign = sandbox.add_campaign("Refused", pay="1.00", total=10)
+    sids = [sandbox.add_submission(campaign) for _ in range(2)]
+    rw.bot.review.sync()
+    cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
+    sandbox.fail_next(1, status=403, path_contains="/approve")  # a refusal the next one would meet too
+    refused = text_of(rw.click(ids.SPEND_CONFIRM, cid))
+    assert "Nothing was approved" in refused and "the offer above still stands" in refused, refused
+    row = records.get_confirmation(rw.bot.db, cid)
+    assert row.state == "offered" and not row.spent_cents and sandbox.balance == Decimal("1000.00")
+    assert "Approved 2 of the 2" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
+    assert {sandbox.submission(s)["status"] for s in sids} == {"Approved"}
+
+
+def test_an_offer_that_cannot_run_is_withdrawn_without_a_money_call(drive, sandbox):
+    """An approve-all offer that does not list its submissions (made before an upgrade) never
+    approves blindly: Confirm cancels it, and says to run the command again."""
+    rw = drive()
+    campaign = sandbox.add_campaign("Old offer", pay="1.00", total=10)
+    sandbox.add_submission(campaign)
+    rw.bot.review.sync()
+    cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
+    row = records.get_confirmation(rw.bot.db, cid)
+    old_params = {k: v for k, v in row.params.items() if k != "submission_ids"}
+    rw.bot.db.execute("UPDATE confirmations SET params = ? WHERE id = ?", [json.dumps(old_params), cid])
+    rw.bot.db.conn.commit()
+    sandbox.reset_log()
+    said = text_of(rw.click(ids.SPEND_CONFIRM, cid))
+    assert "made before an upgrade" in said and f"/rw approve-all {campaign}" in said, said
+    assert records.get_confirmation(rw.bot.db, cid).state == "cancelled"
+    assert sandbox.count(path_contains="/approve") == 0 and sandbox.balance == Decimal("1000.00")
+    assert ("withdrawn", cid[:8]) in [(a.outcome, a.target) for a in audit(rw.bot)]
 
 
 def test_a_reject_under_way_is_not_paid_by_approve_all(drive, sandbox, slack):

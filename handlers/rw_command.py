@@ -14,8 +14,8 @@ import logging
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot.rw.blocks import notice_modal
 from bot.rw.command import RwService
+from bot.rw.forms import notice_modal
 from bot.rw.parsing import channel_from_metadata, opens_modal
 from bot.slack import errors as slack_errors
 from bot.slack import ids
@@ -88,6 +88,8 @@ campaign_details = _button(lambda commands, value, user: commands.campaign_detai
 campaign_row_menu = _button(lambda commands, value, user: commands.row_menu(value, user), read=selected_value)
 # Next / Previous / sort on `/rw campaigns`: the list is replaced by that page.
 campaigns_page = _button(lambda commands, value, user: commands.campaigns_page(value, user))
+# Block on a `/rw worker` reply (Slack asked the confirm dialog first).
+worker_block = _button(lambda commands, value, user: commands.block_worker(value, user))
 
 
 def campaign_options(ack: Ack, body: dict, context: BoltContext):
@@ -139,6 +141,8 @@ submit_approve_all = _form(lambda commands, values: commands.check_campaign_view
                            lambda commands, cid, user: commands.offer_approve_all(cid, user))
 submit_campaign = _form(lambda commands, values: commands.check_campaign_view(values),
                         lambda commands, cid, user: commands.campaign_details(cid, user))
+submit_route = _form(lambda commands, values: commands.check_route_view(values),
+                     lambda commands, params, user: commands.route_from_form(params, user))
 
 
 def register(app: App) -> None:
@@ -155,6 +159,8 @@ def register(app: App) -> None:
     app.options(ids.CAMPAIGN_SELECT)(campaign_options)
     app.view_submission(ids.APPROVE_ALL_MODAL)(submit_approve_all)
     app.view_submission(ids.CAMPAIGN_MODAL)(submit_campaign)
+    app.view_submission(ids.ROUTE_MODAL)(submit_route)
+    app.action(ids.RW_WORKER_BLOCK)(worker_block)
     app.action(ids.HOME_NEW_JOB)(home_new_job)
     app.view_submission(ids.JOB_MODAL)(submit_job)
     app.view_submission(ids.NEW_CAMPAIGN_MODAL)(submit_new_campaign)

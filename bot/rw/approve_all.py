@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.rapidworkers.client import RapidWorkersError, Submission
 from bot.rw import blocks as ui
-from bot.rw import finder
+from bot.rw import finder, forms
 from bot.rw.parsing import shown
 from bot.rw.replies import certainly_not_applied, explain, reply, stops_a_bulk_run
 from bot.rw.spends import Progress, RwSpends
@@ -113,7 +113,7 @@ class ApproveAll:
         """`/rw approve-all <id or title start>`; alone, a form with a campaign type-ahead."""
         self._require_spender(user_id, None)
         if not args:
-            return OpenModal(ui.approve_all_modal(channel_id))
+            return OpenModal(forms.approve_all_modal(channel_id))
         self.campaigns.reaches_rapidworkers(user_id)
         found = self.campaigns.resolve(" ".join(args), ACTION)
         if isinstance(found, Reply):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.errors import UserError
 from bot.rapidworkers.client import Campaign, Forbidden, NotFound, RapidWorkersError
 from bot.rw import blocks as ui
-from bot.rw import finder
+from bot.rw import finder, forms
 from bot.rw.fair_use import Allowance, AnswerCache
 from bot.rw.parsing import ID_RE, STATUSES, BadInput, _selected, check_id, shown
 from bot.rw.replies import problem, reply
@@ -170,7 +170,7 @@ class Campaigns:
     def command(self, args: list[str], user_id: str, channel_id: str | None) -> Reply | OpenModal:
         """`/rw campaign <id or title start>`: the details, or the candidates when several titles start so; alone, a form."""
         if not args:
-            return OpenModal(ui.campaign_modal(channel_id))
+            return OpenModal(forms.campaign_modal(channel_id))
         self.reaches_rapidworkers(user_id)
         found = self.resolve(" ".join(args), "campaign")
         if isinstance(found, Reply):

@@ -22,15 +22,17 @@ from bot.forensics.blocks import worker_message
 from bot.permissions import require_allowed
 from bot.rapidworkers.client import RapidWorkersError
 from bot.rw import blocks as ui
+from bot.rw import forms
 from bot.rw.approve_all import ApproveAll
 from bot.rw.campaigns import Campaigns
+from bot.rw.channels import ChannelNames
 from bot.rw.fair_use import SingleFlight
 from bot.rw.images import CampaignImages
 from bot.rw.jobs import Jobs
-from bot.rw.parsing import SUBCOMMANDS, BadInput, check_id, shown, split_command
+from bot.rw.parsing import SUBCOMMANDS, BadInput, check_id, parse_route_view, shown, split_command
 from bot.rw.replies import explain, problem, reply
 from bot.rw.spends import Progress, RwSpends
-from bot.slack.mrkdwn import escape
+from bot.slack.mrkdwn import escape, mention
 from bot.slack.replies import OpenModal, Reply
 from bot.text import suggest
 from storage import forensics as proof_records
@@ -62,6 +64,7 @@ class RwService:
         self.jobs = Jobs(services, self.spends, self.images, self.campaigns)
         self.approve_all = ApproveAll(services, self.spends, self.campaigns, review)
         self._syncs = SingleFlight()  # Post pending for review: one sync at a time
+        self.channels = ChannelNames(services.slack)
 
     @property
     def db(self):
@@ -166,6 +169,10 @@ class RwService:
     def check_campaign_view(self, values: dict) -> tuple[str, dict[str, str]]:
         return self.campaigns.check_view(values)
 
+    @staticmethod
+    def check_route_view(values: dict) -> tuple[dict, dict[str, str]]:
+        return parse_route_view(values)
+
     def submit_job_view(self, params: dict, user_id: str) -> Reply:
         return self.guard(lambda: self.jobs.offer_prefilled(params, user_id))
 
@@ -196,7 +203,17 @@ class RwService:
         if len(args) != 1:
             raise BadInput("Give one worker id.", "worker")
         wid = check_id(args[0], "worker id", "worker")
-        return reply(worker_message(wid, proof_records.worker_history(self.db, wid), records.block_of(self.db, wid)))
+        history, block = proof_records.worker_history(self.db, wid), records.block_of(self.db, wid)
+        text, blocks = worker_message(wid, history, block)
+        if not block:
+            name = next((h["worker_name"] for h in history if h.get("worker_name")), None)
+            blocks = [*blocks, ui.worker_block_button(wid, name)]
+        return reply((text, blocks))
+
+    def block_worker(self, value: str, user_id: str) -> Reply:
+        """Block on a `/rw worker` reply (after its confirm dialog): the guards and audit of `/rw block`
+        and the review card's Block worker (require_allowed, then ReviewService.block)."""
+        return self.guard(lambda: self._block(value, user_id, "worker"))
 
     def digest(self, args: list[str], user_id: str, channel_id: str | None) -> Reply:
         """Post the digest now: allowed users only, audited (as the App Home button)."""
@@ -215,9 +232,12 @@ class RwService:
 
     # -- routes (Less noise) -------------------------------------------------------------
 
-    def route(self, args: list[str], user_id: str, channel_id: str | None) -> Reply:
+    def route(self, args: list[str], user_id: str, channel_id: str | None) -> Reply | OpenModal:
         """`/rw route <campaign> <#channel|off>`: allowed users only, audited (bot.review.routing).
-        The campaign is an id or the start of its title; the channel comes last."""
+        The campaign is an id or the start of its title; the channel comes last. Alone: a form."""
+        if not args:
+            require_allowed(self.s, user_id, "route", None, "route campaigns")
+            return OpenModal(forms.route_modal(channel_id))
         if len(args) < 2:
             raise BadInput("Give a campaign (its id or the start of its title) and a channel (or `off`).", "route")
         query, target = " ".join(args[:-1]), args[-1]
@@ -226,8 +246,23 @@ class RwService:
         found = self.campaigns.resolve(query, "route")  # a typo is refused here, before anything is stored
         if isinstance(found, Reply):
             return found
-        cid = found if isinstance(found, str) else found.id
-        return reply(ui.text_message(self.review.routes.command(cid, target, user_id)))
+        cid, title = (found, self.campaigns.title_of(found)) if isinstance(found, str) else (found.id, found.title)
+        return self._route(cid, title, self.channels.resolve(target), user_id)
+
+    def route_from_form(self, params: dict, user_id: str) -> Reply:
+        """The route form: the campaign its type-ahead option carried and the picked channel, as the text command."""
+        def run() -> Reply:
+            cid = self.campaigns.id_of(params["campaign"], "route")
+            require_allowed(self.s, user_id, "route", cid, "route campaigns")
+            self.campaigns.reaches_rapidworkers(user_id)
+            channel = params["channel"]
+            where = "off" if channel == self.settings.review_channel else channel
+            return self._route(cid, self.campaigns.get(cid).title, where, user_id)
+
+        return self.guard(run)
+
+    def _route(self, campaign_id: str, title: str, where: str, user_id: str) -> Reply:
+        return reply(ui.text_message(self.review.routes.command(campaign_id, where, user_id, title=title)))
 
     def routes(self, args: list[str], user_id: str, channel_id: str | None) -> Reply:
         self._no_args("routes", args)
@@ -260,8 +295,15 @@ class RwService:
     def block(self, args: list[str], user_id: str, channel_id: str | None) -> Reply:
         if len(args) != 1:
             raise BadInput("Give one worker id.", "block")
-        wid = check_id(args[0], "worker id", "block")
+        return self._block(args[0], user_id, "block")
+
+    def _block(self, value: str | None, user_id: str, usage: str) -> Reply:
+        wid = check_id(value, "worker id", usage)
         require_allowed(self.s, user_id, "block", wid, "block workers")
+        known = records.block_of(self.db, wid)
+        if known:
+            records.audit(self.db, user_id, "block", wid, "refused", "already blocked")
+            return problem(f"Worker `{escape(wid)}` is already blocked (by {mention(known.get('blocked_by'))}).")
         self.review.block(wid, user_id, worker_name=None)
         return reply(ui.text_message(f":no_entry: Blocked worker `{escape(wid)}`. They no longer see your campaigns."))
 

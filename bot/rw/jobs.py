@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.rapidworkers.client import PREFILLED_UNIT_PRICE, custom_job_cost, prefilled_cost
 from bot.rw import blocks as ui
-from bot.rw.parsing import ID_RE, BadInput, article, parse_job_args, parse_job_view, parse_new_view, shown
+from bot.rw import forms
+from bot.rw.parsing import ID_RE, BadInput, article, check_kind, parse_job_args, parse_job_view, parse_new_view, shown
 from bot.rw.replies import reply
 from bot.rw.spends import ACTION_LABEL, Progress, RwSpends
 from bot.slack.mrkdwn import escape, money, truncate
@@ -56,16 +57,16 @@ class Jobs:
     def job(self, args: list[str], user_id: str, channel_id: str | None) -> Reply | OpenModal:
         """`/rw job <kind> <link> <quantity> …`: the offer; alone (or with only a kind), the form."""
         if len(args) <= 1:
-            kind = parse_job_args(args[:1])["kind"] if args else None
+            kind = check_kind(args[0]) if args else None
             self.spends.rules.require_spender(user_id, "job-prefilled", None, "create jobs")
-            return OpenModal(ui.job_modal(channel_id, kind=kind))
+            return OpenModal(forms.job_modal(channel_id, kind=kind))
         return self.offer_prefilled(parse_job_args(args), user_id)
 
     def new(self, args: list[str], user_id: str, channel_id: str | None) -> OpenModal:
         if args:
             raise BadInput("`/rw new` takes no arguments.", "new")
         self.spends.rules.require_spender(user_id, "job-custom", None, "create campaigns")
-        return OpenModal(ui.new_campaign_modal(channel_id))
+        return OpenModal(forms.new_campaign_modal(channel_id))
 
     @staticmethod
     def check_job_view(values: dict) -> tuple[dict, dict[str, str]]:

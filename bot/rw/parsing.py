@@ -17,6 +17,8 @@ from bot.config import CHANNEL_ID
 from bot.errors import UserError
 from bot.rapidworkers.client import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS, InvalidInput, validate_countries, validate_link
 from bot.rw import blocks as ui
+from bot.rw.finder import KEY_VALUE
+from bot.slack import ids
 from bot.slack.mrkdwn import escape, money, truncate
 from bot.text import suggest
 
@@ -87,9 +89,9 @@ def split_command(text: str) -> tuple[str, list[str]]:
 
 
 def opens_modal(text: str) -> bool:
-    """`/rw job` (alone or with only a kind), `/rw new`, `/rw approve-all` and `/rw campaign` alone open a form (the listener does it at once, while the trigger is fresh)."""
+    """`/rw job` (alone or with only a kind), `/rw new`, `/rw approve-all`, `/rw campaign` and `/rw route` alone open a form (the listener does it at once, while the trigger is fresh)."""
     name, args = split_command(text)
-    return (not args and name in ("job", "new", "approve-all", "campaign")) or (name == "job" and len(args) == 1)
+    return (not args and name in ("job", "new", "approve-all", "campaign", "route")) or (name == "job" and len(args) == 1)
 
 
 def kind_domains(kind: str) -> tuple[str, ...]:
@@ -340,3 +342,17 @@ def parse_new_view(values: dict) -> tuple[dict, dict[str, str]]:
 def article(word: str) -> str:
     """"a" or "an" before `word`, by its sound as far as its first letter tells (an Instagram, a YouTube)."""
     return "an" if word[:1].lower() in "aeio" else "a"
+
+
+def parse_route_view(values: dict) -> tuple[dict, dict[str, str]]:
+    """The route form's values -> ({"campaign": the value its option carried, "channel": an id}, errors by block_id)."""
+    errors: dict[str, str] = {}
+    picked = _selected(values, ui.CAMPAIGN_PICK_BLOCK)
+    campaign = picked[0] if picked else ""
+    if not ID_RE.match(campaign) and not KEY_VALUE.fullmatch(campaign):
+        errors[ui.CAMPAIGN_PICK_BLOCK] = "Pick a campaign from the list (type part of its title)."
+    channel = _input(values, ids.ROUTE_CHANNEL_BLOCK).get("selected_conversation")
+    if not isinstance(channel, str) or not CHANNEL_ID.match(channel):
+        errors[ids.ROUTE_CHANNEL_BLOCK] = "Pick a channel."
+        channel = ""
+    return {"campaign": campaign, "channel": channel}, errors

@@ -90,7 +90,8 @@ def job_modal(channel: str | None, *, kind: str | None = None) -> dict:
         submit="Review cost",
         close="Cancel",
         blocks=[
-            section("Prefilled jobs cost *$0.05 per unit*; their submissions come to the review channel. "
+            section("Prefilled jobs cost *$0.05 per unit*. Their submissions come to the review channel as they arrive; "
+                    "RapidWorkers pays any still undecided when the job is full. "
                      "You will see the cost and confirm before anything is spent."),
             InputBlock(
                 block_id=JOB_KIND_BLOCK,

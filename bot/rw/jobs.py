@@ -84,7 +84,8 @@ class Jobs:
         where = f" in {', '.join(params['countries'])}" if params.get("countries") else ""
         lang = f", language {escape(params['language'])}" if params.get("language") else ""
         what = (f"Create {article(kind)} *{kind}* job: {quantity:,} × {money(PREFILLED_UNIT_PRICE)} for {escape(params['link'])}"
-                f"{where}{lang}. Its submissions come to the review channel like any other campaign's.")
+                f"{where}{lang}. Its submissions come to the review channel as they arrive; RapidWorkers pays any still "
+                "undecided when the job is full.")
         return self.spends.offer(user_id, "prefilled", params, prefilled_cost(quantity), what=what, target=kind)
 
     def offer_custom(self, params: dict, user_id: str) -> Reply:
@@ -116,7 +117,7 @@ class Jobs:
         p = row.params
         job = self.s.rw.create_prefilled_job(p["kind"], p["link"], int(p["quantity"]), p.get("countries") or None, p.get("language"))
         cost = job.total_deducted or job.total_cost or row.cost_amount
-        what = f"{article(p['kind'])} new *{p['kind']}* job ({int(p['quantity']):,} on {escape(p['link'])})"
+        what = f"a new *{p['kind']}* job ({int(p['quantity']):,} on {escape(p['link'])})"
         return self._created(row, job, cost, kind=p["kind"], title=f"{p['kind']} {p['link']}", what=what)
 
     def _spend_custom(self, row: Offer) -> Created:

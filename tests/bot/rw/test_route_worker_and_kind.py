@@ -120,3 +120,10 @@ def test_job_with_only_a_kind_opens_the_form_with_that_kind_chosen(rw, standin):
     assert kind["initial_option"]["value"] == "instagram-likes"
     assert "approved automatically" not in str(view)
     assert "Unknown job kind `instagram-lieks`" in text_of(rw.command("job instagram-lieks"))
+
+
+def test_job_offer_wording(rw):
+    offer = text_of(rw.command("job instagram-likes https://www.instagram.com/p/abc 50"))
+    assert "Create an *instagram-likes* job" in offer, offer  # a/an by sound
+    assert "approved automatically" not in offer and "come to the review channel" in offer
+    assert "Create a *youtube-likes* job" in text_of(rw.command("job youtube-likes https://www.youtube.com/watch?v=1 50"))

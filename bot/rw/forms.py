@@ -174,8 +174,9 @@ def new_campaign_modal(channel: str | None) -> dict:
     return view.to_dict()
 
 
-def _campaign_picker(callback_id: str, title: str, intro: str, submit: str, channel: str | None) -> dict:
-    """A form whose one field is a campaign type-ahead (external_select answered by app.options)."""
+def _campaign_picker(callback_id: str, title: str, intro: str, submit: str, channel: str | None, *,
+                     more: list[Block] | None = None) -> dict:
+    """A form whose first field is a campaign type-ahead (external_select answered by app.options); `more`: fields after it."""
     view = View(
         type="modal",
         callback_id=callback_id,
@@ -192,6 +193,7 @@ def _campaign_picker(callback_id: str, title: str, intro: str, submit: str, chan
                 element=ExternalDataSelectElement(action_id=ids.CAMPAIGN_SELECT, placeholder="Start typing a title…",
                                                   min_query_length=1),
             ),
+            *(more or []),
         ],
     )
     return view.to_dict()
@@ -199,36 +201,19 @@ def _campaign_picker(callback_id: str, title: str, intro: str, submit: str, chan
 
 def route_modal(channel: str | None) -> dict:
     """`/rw route` without arguments: a campaign type-ahead and a channel picker."""
-    view = View(
-        type="modal",
-        callback_id=ids.ROUTE_MODAL,
-        private_metadata=_metadata(channel),
-        title="Route a campaign",
-        submit="Route",
-        close="Cancel",
-        blocks=[
-            section("New submissions of the campaign go to the channel you pick instead of the review channel. "
-                     "You and gigdesk must both be in it; channels shared with another organisation are refused. "
-                     "To send a campaign back to the review channel, pick the review channel."),
-            InputBlock(
-                block_id=CAMPAIGN_PICK_BLOCK,
-                label="Campaign",
-                hint="Type part of its title (or its id).",
-                element=ExternalDataSelectElement(action_id=ids.CAMPAIGN_SELECT, placeholder="Start typing a title…",
-                                                  min_query_length=1),
-            ),
-            InputBlock(
-                block_id=ids.ROUTE_CHANNEL_BLOCK,
-                label="Channel",
-                element=ConversationSelectElement(
-                    action_id=ids.ROUTE_CHANNEL_SELECT, placeholder="Pick a channel",
-                    filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True,
-                                              exclude_external_shared_channels=True),
-                ),
-            ),
-        ],
+    picker = InputBlock(
+        block_id=ids.ROUTE_CHANNEL_BLOCK,
+        label="Channel",
+        element=ConversationSelectElement(
+            action_id=ids.ROUTE_CHANNEL_SELECT, placeholder="Pick a channel",
+            filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True, exclude_external_shared_channels=True),
+        ),
     )
-    return view.to_dict()
+    return _campaign_picker(ids.ROUTE_MODAL, "Route a campaign",
+                            "New submissions of the campaign go to the channel you pick instead of the review channel. "
+                            "You and gigdesk must both be in it; channels shared with another organisation are refused. "
+                            "To send a campaign back to the review channel, pick the review channel.",
+                            "Route", channel, more=[picker])
 
 
 def approve_all_modal(channel: str | None) -> dict:

@@ -219,14 +219,7 @@ class ApproveAll:
             if self._approve_one(run, row, still_pending.get(sid), sid, user_id):
                 run.left = wanted[n + 1:]
                 break
-        if not run.approved and not run.uncertain and not run.skipped and run.failed:
-            raise NothingSpent(f"Nothing was approved: {run.failed[0]}")
-        pay = Decimal(p["pay"])
-        run.amount = run.paid + pay * run.uncertain
-        run.certain = bool(run.approved) or not run.uncertain
-        run.result = {"approved": [s for s, _ in run.approved], "skipped": run.skipped, "failed": len(run.failed),
-                      "left": run.left, "cost": str(run.paid)}
-        return run
+        return _settled(run, Decimal(p["pay"]))
 
     def _approve_one(self, run: BulkRun, row: Offer, submission: Submission | None, sid: int, user_id: str) -> bool:
         """Approve one offered submission into `run`; True when the run must stop after it."""
@@ -269,6 +262,18 @@ class ApproveAll:
         if balance is not None:
             details.append(f"new balance {money(balance)}")
         return reply(ui.result_message(headline, details), replace=True)
+
+
+def _settled(run: BulkRun, pay: Decimal) -> BulkRun:
+    """What the run spent: what was paid, plus `pay` for each approval that may have gone through.
+    Only refusals that certainly took no effect and nothing approved: nothing was spent (the offer stands)."""
+    if not run.approved and not run.uncertain and not run.skipped and run.failed:
+        raise NothingSpent(f"Nothing was approved: {run.failed[0]}")
+    run.amount = run.paid + pay * run.uncertain
+    run.certain = bool(run.approved) or not run.uncertain
+    run.result = {"approved": [s for s, _ in run.approved], "skipped": run.skipped, "failed": len(run.failed),
+                  "left": run.left, "cost": str(run.paid)}
+    return run
 
 
 def _left_out_lines(params: dict) -> str:

@@ -407,15 +407,15 @@ def result_message(headline: str, details: list[str] | None = None, *, campaign_
     return truncate(headline, 3000), _dicts(blocks)
 
 
-def worker_block_button(worker_id: str, name: str | None) -> dict:
-    """The Block button of a `/rw worker` reply, behind a confirm dialog like the review card's Block worker."""
-    who = plain(name or f"Worker {worker_id}", 100)
+def worker_block_button(worker_id: str) -> dict:
+    """The Block button of a `/rw worker` reply, behind a confirm dialog like the review card's Block worker
+    (the dialog names the worker by id: the reply above it shows the name, escaped)."""
     return ActionsBlock(block_id="rw-worker", elements=[ButtonElement(
         text="Block worker", action_id=ids.RW_WORKER_BLOCK, value=worker_id, style="danger",
         confirm=ConfirmObject(
             title="Block this worker?",
-            # plain_text: a worker's name parses no mentions
-            text=PlainTextObject(text=truncate(f"{who} will no longer see any of your campaigns.", 300), emoji=False),
+            text=PlainTextObject(text=truncate(f"Worker {plain(worker_id, 100)} will no longer see any of your campaigns.", 300),
+                                 emoji=False),
             confirm="Block worker", deny="Cancel", style="danger",
         ),
     )]).to_dict()

@@ -206,8 +206,7 @@ class RwService:
         history, block = proof_records.worker_history(self.db, wid), records.block_of(self.db, wid)
         text, blocks = worker_message(wid, history, block)
         if not block:
-            name = next((h["worker_name"] for h in history if h.get("worker_name")), None)
-            blocks = [*blocks, ui.worker_block_button(wid, name)]
+            blocks = [*blocks, ui.worker_block_button(wid)]
         return reply((text, blocks))
 
     def block_worker(self, value: str, user_id: str) -> Reply:

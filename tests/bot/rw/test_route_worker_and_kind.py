@@ -98,7 +98,8 @@ def test_worker_reply_has_a_block_button_behind_a_confirm_dialog(rw, sandbox):
     reply = rw.command(f"worker {wid}")
     assert buttons(reply)[ids.RW_WORKER_BLOCK] == wid
     [button] = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert button["confirm"]["text"]["type"] == "plain_text" and "Spammy <@U0BOSS>" in button["confirm"]["text"]["text"]
+    assert button["confirm"]["text"]["type"] == "plain_text" and f"Worker {wid} will no longer see" in button["confirm"]["text"]["text"]
+    assert "<@U0BOSS>" not in str(reply["blocks"])  # the name is shown escaped, never raw
 
     refused = text_of(rw.click(ids.RW_WORKER_BLOCK, wid, user="U_MALLORY"))
     assert "not allowed" in refused and wid not in sandbox.blocked_ids()

@@ -1,7 +1,7 @@
 """App factory: the Bolt app, the WSGI routes, the server and background jobs.
 
 The composition root: the one module allowed to import both the listeners
-(handlers/) and the feature services (bot.review, bot.commands, bot.digest,
+(handlers/) and the feature services (bot.review, bot.rw, bot.digest,
 bot.wonolo_desk); the import-linter contracts in pyproject.toml name it as
 the only exception to handlers -> bot -> storage.
 """
@@ -22,12 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.digest.service import DigestService
 from bot.health import Readiness, SyncHealth
 from bot.reports.service import ReportService
 from bot.review.service import ReviewService
+from bot.rw.command import RwService
 from bot.services import Services
 from bot.slack import bolt_compat
 from bot.wonolo_desk.service import WonoloDesk
@@ -64,9 +64,9 @@ def build_services(settings: Settings, *, post_interval: float | None = None) ->
     """Every long-lived object, with the feature services attached."""
     services = Services.build(settings)
     services.review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval)
-    services.commands = CommandService(services)
     services.digest = DigestService(services)
     services.reports = ReportService(services)
+    services.commands = RwService(services, review=services.review, digest=services.digest, reports=services.reports)
     if services.wonolo is not None:
         services.wonolo_desk = WonoloDesk(services)
     return services

@@ -23,10 +23,10 @@ from bot.slack.trigger import TriggerAwareRateLimitRetryHandler
 from storage.db import Store
 
 if TYPE_CHECKING:  # the features import Services; only the type checker needs them here
-    from bot.commands.service import CommandService
     from bot.digest.service import DigestService
     from bot.reports.service import ReportService
     from bot.review.service import ReviewService
+    from bot.rw.command import RwService
     from bot.wonolo.client import WonoloClient
     from bot.wonolo_desk.service import WonoloDesk
 
@@ -68,7 +68,7 @@ class Services:
     wonolo: WonoloClient | None = None
     # The features, attached by bot.app.build_services (the composition root) right after build().
     review: ReviewService = None  # type: ignore[assignment]
-    commands: CommandService = None  # type: ignore[assignment]
+    commands: RwService = None  # type: ignore[assignment]
     digest: DigestService = None  # type: ignore[assignment]
     reports: ReportService = None  # type: ignore[assignment]
     wonolo_desk: WonoloDesk | None = None  # only with Wonolo keys
@@ -87,7 +87,7 @@ class Services:
             settings.rapidworkers_base_url,
             hourly_limit=settings.rw_hourly_limit,
             # Background work stops a tenth early, commands a fifth early: the
-            # last slots are for decisions and the review sync (bot.commands.fair_use).
+            # last slots are for decisions and the review sync (bot.rw.fair_use).
             interactive_reserve=settings.rw_hourly_limit // 10,
             priority_reserve=settings.rw_hourly_limit // 5,
             # in the database: every gigdesk process on it counts against one hourly budget

@@ -1,7 +1,7 @@
 """/rw: the slash command, Confirm / Cancel, campaign buttons, the two modals.
 
 Thin listeners: ack first (modal submissions: validate, then ack with the
-field errors or ack), then one call into bot.commands.service.CommandService on the
+field errors or ack), then one call into bot.rw.command.RwService on the
 work pool, then show the Reply it returns. Opening a modal is the exception:
 it happens on the listener thread right after ack, while the trigger_id is
 fresh (it only costs Slack calls).
@@ -14,8 +14,9 @@ import logging
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.blocks import notice_modal
-from bot.commands.service import channel_from_metadata, opens_modal
+from bot.rw.command import RwService
+from bot.rw.forms import notice_modal
+from bot.rw.parsing import channel_from_metadata, opens_modal
 from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.replies import OpenModal, Reply, send_ephemeral
@@ -24,6 +25,13 @@ from handlers.common import action_value, selected_value
 from handlers.errors import acked_button, after_ack, guarded
 
 log = logging.getLogger("gigdesk.handlers")
+
+
+def _rw(context: BoltContext) -> RwService:
+    """The /rw feature: `context["features"].rw` once the composition root puts the features there,
+    until then the `commands` attribute bot.app sets on Services."""
+    features = context.get("features")
+    return features.rw if features is not None else context["services"].commands
 
 
 def _show(context: BoltContext, body: dict, result: Reply | OpenModal, *, channel: str | None = None) -> None:
@@ -46,7 +54,7 @@ def _after_ack(context: BoltContext, body: dict, work, *, channel: str | None = 
 @guarded
 def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     ack()
-    commands, user = context["services"].commands, context["actor"]
+    commands, user = _rw(context), context["actor"]
     text, channel = command.get("text") or "", command.get("channel_id")
     if opens_modal(text):
         with trigger_bound():  # the checks and views.open, within the trigger's 3 s
@@ -66,7 +74,7 @@ def _button(call, *, read=action_value):
 @guarded
 def confirm_spend(ack: Ack, body: dict, context: BoltContext):
     ack()
-    commands, value, user = context["services"].commands, action_value(body), context["actor"]
+    commands, value, user = _rw(context), action_value(body), context["actor"]
     # A long approve-all replaces the clicked message with its progress (response_url, replace_original).
     _after_ack(context, body, lambda: commands.confirm(value, user, progress=lambda reply: send_ephemeral(context, body, reply)))
 
@@ -80,13 +88,15 @@ campaign_details = _button(lambda commands, value, user: commands.campaign_detai
 campaign_row_menu = _button(lambda commands, value, user: commands.row_menu(value, user), read=selected_value)
 # Next / Previous / sort on `/rw campaigns`: the list is replaced by that page.
 campaigns_page = _button(lambda commands, value, user: commands.campaigns_page(value, user))
+# Block on a `/rw worker` reply (Slack asked the confirm dialog first).
+worker_block = _button(lambda commands, value, user: commands.block_worker(value, user))
 
 
 def campaign_options(ack: Ack, body: dict, context: BoltContext):
     """The campaign type-ahead: matching campaigns from the cached list, answered in the ack."""
     try:
         query = body.get("value")
-        options = context["services"].commands.campaign_suggestions(query if isinstance(query, str) else "", context["actor"])
+        options = _rw(context).campaign_suggestions(query if isinstance(query, str) else "", context["actor"])
     except Exception:
         log.exception("campaign type-ahead failed")
         options = []
@@ -97,7 +107,7 @@ def campaign_options(ack: Ack, body: dict, context: BoltContext):
 def home_new_job(ack: Ack, body: dict, context: BoltContext):
     ack()
     with trigger_bound():
-        result = context["services"].commands.job_modal(context["actor"], None)
+        result = _rw(context).job_modal(context["actor"], None)
         if isinstance(result, Reply):  # App Home has no channel to answer in: say it in a modal
             result = OpenModal(notice_modal("New job", result.text))
         _show(context, body, result)
@@ -110,14 +120,15 @@ def _form(check, submit):
     @guarded
     def listener(ack: Ack, body: dict, context: BoltContext, view: dict):
         services = context["services"]
-        params, errors = check(services.commands, view["state"]["values"])
+        params, errors = check(_rw(context), view["state"]["values"])
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
         channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
         user = context["actor"]
-        _after_ack(context, body, lambda: submit(services.commands, params, user), channel=channel)
+        commands = _rw(context)
+        _after_ack(context, body, lambda: submit(commands, params, user), channel=channel)
 
     return listener
 
@@ -130,6 +141,8 @@ submit_approve_all = _form(lambda commands, values: commands.check_campaign_view
                            lambda commands, cid, user: commands.offer_approve_all(cid, user))
 submit_campaign = _form(lambda commands, values: commands.check_campaign_view(values),
                         lambda commands, cid, user: commands.campaign_details(cid, user))
+submit_route = _form(lambda commands, values: commands.check_route_view(values),
+                     lambda commands, params, user: commands.route_from_form(params, user))
 
 
 def register(app: App) -> None:
@@ -146,6 +159,8 @@ def register(app: App) -> None:
     app.options(ids.CAMPAIGN_SELECT)(campaign_options)
     app.view_submission(ids.APPROVE_ALL_MODAL)(submit_approve_all)
     app.view_submission(ids.CAMPAIGN_MODAL)(submit_campaign)
+    app.view_submission(ids.ROUTE_MODAL)(submit_route)
+    app.action(ids.RW_WORKER_BLOCK)(worker_block)
     app.action(ids.HOME_NEW_JOB)(home_new_job)
     app.view_submission(ids.JOB_MODAL)(submit_job)
     app.view_submission(ids.NEW_CAMPAIGN_MODAL)(submit_new_campaign)

@@ -41,6 +41,11 @@ def shared_outside(info: dict) -> bool:
                 or (info.get("is_shared") and not info.get("is_org_shared")))
 
 
+def _named(campaign_id: str, title: str | None) -> str:
+    """How a route reply names the campaign: by its title when known (the id stays in the audit)."""
+    return f"campaign *{truncate(escape(title), 100)}*" if title else f"campaign `{escape(campaign_id)}`"
+
+
 class Routes:
     """Set, remove and list routes; allowed users only, audited."""
 
@@ -86,13 +91,14 @@ class Routes:
                     f"You are not in <#{channel}>: only its members may send a campaign's submissions there. Join it first.")
         return None
 
-    def command(self, campaign_id: str, where: str, user_id: str) -> str:
-        """`/rw route <campaign> <#channel | off>` once the caller is allowed and the campaign checked."""
+    def command(self, campaign_id: str, where: str, user_id: str, *, title: str | None = None) -> str:
+        """`/rw route <campaign> <#channel | off>` once the caller is allowed and the campaign checked;
+        `title`: how the reply names the campaign (its id when not given)."""
         if where.strip().lower() in OFF_WORDS:
-            return self.remove(campaign_id, user_id)
-        return self.set(campaign_id, parse_channel(where), user_id)
+            return self.remove(campaign_id, user_id, title=title)
+        return self.set(campaign_id, parse_channel(where), user_id, title=title)
 
-    def set(self, campaign_id: str, channel: str, user_id: str) -> str:
+    def set(self, campaign_id: str, channel: str, user_id: str, *, title: str | None = None) -> str:
         """Route a campaign to a channel (see `refusal`); returns the confirmation to show."""
         refused = self.refusal(channel, user_id)
         if refused is not None:
@@ -100,14 +106,14 @@ class Routes:
             raise UserError(refused[1])
         before = route_store.set_route(self.db, campaign_id, channel, user_id)
         audit_store.audit(self.db, user_id, "route", campaign_id, "routed", f"{before or 'review channel'} -> {channel}")
-        return f":twisted_rightwards_arrows: New submissions of campaign `{escape(campaign_id)}` now go to <#{channel}>."
+        return f":twisted_rightwards_arrows: New submissions of {_named(campaign_id, title)} now go to <#{channel}>."
 
-    def remove(self, campaign_id: str, user_id: str) -> str:
+    def remove(self, campaign_id: str, user_id: str, *, title: str | None = None) -> str:
         before = route_store.remove_route(self.db, campaign_id)
         if before is None:
-            return f"Campaign `{escape(campaign_id)}` has no route: its submissions go to the review channel."
+            return f"C{_named(campaign_id, title)[1:]} has no route: its submissions go to the review channel."
         audit_store.audit(self.db, user_id, "route", campaign_id, "unrouted", f"{before} -> review channel")
-        return f":leftwards_arrow_with_hook: New submissions of campaign `{escape(campaign_id)}` go to the review channel again (not <#{before}>)."
+        return f":leftwards_arrow_with_hook: New submissions of {_named(campaign_id, title)} go to the review channel again (not <#{before}>)."
 
     def listing(self) -> str:
         rows = route_store.route_rows(self.db)

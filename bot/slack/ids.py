@@ -91,3 +91,9 @@ REVIEW_REMINDER_EVENT = "gigdesk_review_reminder"
 AUDIT_PAGE_NEXT = "audit-page-next"  # value: the page and the filter only (bot.reports.audit.page_value)
 AUDIT_PAGE_PREVIOUS = "audit-page-previous"
 AUDIT_CSV = "audit-csv"  # same value: the whole filtered audit as a CSV in the clicker's direct message
+
+# /rw route without arguments: a form with a campaign type-ahead (CAMPAIGN_SELECT) and a channel picker
+ROUTE_MODAL = "rw-route-modal"
+ROUTE_CHANNEL_BLOCK = "rw-route-channel"
+ROUTE_CHANNEL_SELECT = "rw-route-channel-select"  # conversations_select of the route form
+RW_WORKER_BLOCK = "rw-worker-block"  # Block on a /rw worker reply (value: the worker id), behind a confirm dialog

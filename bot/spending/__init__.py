@@ -1,1 +1,1 @@
-"""Who may spend and the spending limits."""
+"""Spending: who may spend and the limits (rules), and an offer from creation to result (offers)."""

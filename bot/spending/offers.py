@@ -8,9 +8,13 @@ limit (SpendingRules.take). When the requester's day would pass
 GIGDESK_SECOND_APPROVAL_ABOVE, their Confirm only asks (offered -> awaiting_second, posted in the
 review channel) and a second, different spender's Confirm takes it.
 
-The feature runs the taken offer and then calls finish_done, back_to_waiting
-(nothing was spent: Confirm may be clicked again) or finish_unknown (a 5xx or
-a timeout: never retried behind the user's back).
+`execute` runs a taken offer and records what it came to, so no feature writes an offer's
+row itself: done (Spent), partly done or unknown (Spent(certain=False), or an error that may have
+reached the API: a 5xx or a timeout, never retried behind the user's back), nothing spent
+(NothingSpent, or an error that certainly did not take effect: the offer stands again and Confirm
+may be clicked again) or withdrawn (Withdrawn: the offer cannot run and is cancelled). `replace`
+swaps a standing offer for a changed one (cancelled atomically first), `cancel` is the Cancel
+button; an expired offer is refused by `confirm` (`unusable` says why).
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 
+from bot.errors import UserError
 from bot.slack.mrkdwn import escape, mention
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, SpendTerms, cents
 from storage import audit as audit_store
@@ -31,8 +37,42 @@ from storage import offers as offer_store
 from storage.db import utcnow
 from storage.rows import Offer
 
+if TYPE_CHECKING:
+    from bot.services import Services
+    from storage.db import Database
+
+S = TypeVar("S", bound="Spent")
+
 CONFIRM_MINUTES = 10
 CONFIRMATION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+@dataclass
+class Spent:
+    """What running a taken offer spent: `result` is stored with the offer.
+
+    `certain=False`: partly done, or it may have spent more than `amount` (a money call failed in
+    a way that may have taken effect): the offer is closed as failed and never retried."""
+
+    amount: Decimal
+    result: dict[str, Any] = field(default_factory=dict)
+    certain: bool = True
+
+
+class NothingSpent(Exception):
+    """Raised by a spend that certainly spent nothing: the offer stands again (Confirm may be clicked again)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Withdrawn(Exception):
+    """Raised by a spend that must not run at all (e.g. an offer made before an upgrade): it is cancelled."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -53,7 +93,7 @@ class SpendOffers:
     is audited under; a Confirm or Cancel naming another feature's offer is refused.
     `check_hint`: where to look when the outcome of a failed spend is unknown ("`/wonolo requests`")."""
 
-    def __init__(self, services, rules: SpendingRules, *, actions: dict[str, str], check_hint: str):
+    def __init__(self, services: Services, rules: SpendingRules, *, actions: dict[str, str], check_hint: str):
         self.s = services
         self.rules = rules
         self.actions = actions
@@ -64,7 +104,7 @@ class SpendOffers:
         return self.actions.get(row.action, row.action)
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.s.store.db
 
     # -- offer -----------------------------------------------------------------------
@@ -168,7 +208,7 @@ class SpendOffers:
             message = self.unusable(offer_store.get_confirmation(self.db, cid), now)
             audit_store.audit(self.db, user_id, action, cid[:8], "refused", message[:200], row.cost)
             return Decision(message=message)
-        channel = self.s.settings.review_channel
+        channel = self.s.settings.review_channel or ""  # serving always has one (bot.config)
         text, blocks = second_request(row)
         try:
             self.s.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
@@ -183,7 +223,67 @@ class SpendOffers:
                                 f"<#{channel}>. Nothing is spent until another spender clicks Confirm there.",
                         replace=True)
 
-    # -- after running a taken offer ------------------------------------------------------------
+    # -- running a taken offer ------------------------------------------------------------------
+
+    def execute(self, row: Offer, user_id: str, spend: Callable[[Offer], S], *,
+                known: tuple[type[Exception], ...], not_applied: Callable[[Exception], bool]) -> S:
+        """Run `spend(row)` for an offer Confirm took, and record what it came to.
+
+        Spent: done, or (certain=False) failed with what was spent. NothingSpent, or a `known` error
+        for which `not_applied(e)` holds: the offer stands again. Withdrawn: cancelled. Any other
+        error: closed as failed (it may have spent), never retried. Errors are raised on for the
+        feature to explain."""
+        try:
+            spent = spend(row)
+        except NothingSpent as e:
+            self.back_to_waiting(row, user_id, e.reason)
+            raise
+        except Withdrawn as e:
+            offer_store.finish_confirmation(self.db, row.id, "cancelled", {"reason": e.reason[:300]})
+            audit_store.audit(self.db, user_id, self.label(row), row.id[:8], "withdrawn", e.reason[:300], row.cost)
+            raise
+        except Exception as e:
+            self._failed(row, user_id, e, known=known, not_applied=not_applied)
+            raise
+        self.finish(row, spent)
+        return spent
+
+    def _failed(self, row: Offer, user_id: str, e: Exception, *,
+                known: tuple[type[Exception], ...], not_applied: Callable[[Exception], bool]) -> None:
+        if isinstance(e, UserError) and not isinstance(e, known):  # refused before any money call
+            self.back_to_waiting(row, user_id, str(e))
+        elif not isinstance(e, known):
+            self.finish_unknown(row, user_id, "unexpected error")
+        elif not_applied(e):
+            self.back_to_waiting(row, user_id, str(e))
+        else:
+            self.finish_unknown(row, user_id, str(e))
+
+    def finish(self, row: Offer, spent: Spent) -> None:
+        """Record what a taken offer spent: done, or failed when partly done or uncertain."""
+        offer_store.finish_confirmation(self.db, row.id, "done" if spent.certain else "failed", spent.result,
+                                    spent_cents=cents(spent.amount))
+
+    def replace(self, confirmation_id: object, user_id: str, *, fits: Callable[[Offer], bool],
+                check: Callable[[Offer], None] | None = None, why: str = "replaced") -> Offer:
+        """Cancel a standing offer so that a changed one (made by the caller) takes its place; audited.
+
+        Only the requester, only an offer this feature made that `fits`, only while it stands
+        (offered, not expired); `check(row)` may refuse further (raise). Refusals raise UserError."""
+        now = utcnow()
+        row = self.row(confirmation_id)
+        if row is None or not fits(row):
+            raise UserError(self.unusable(None, now))
+        if row.user_id != user_id:
+            raise UserError(f"Only {mention(row.user_id)}, who asked for this, can change it.")
+        if check is not None:
+            check(row)
+        if row.state != "offered" or row.expires_at <= now or not offer_store.cancel_confirmation(self.db, row.id):
+            raise UserError(self.unusable(offer_store.get_confirmation(self.db, row.id), now))
+        audit_store.audit(self.db, user_id, self.label(row), row.id[:8], why, "offer replaced", row.cost)
+        return row
+
+    # -- after running a taken offer (the steps of execute; /wonolo book calls them itself) --------
 
     def finish_done(self, row: Offer, result: dict, spent: Decimal) -> None:
         offer_store.finish_confirmation(self.db, row.id, "done", result, spent_cents=cents(spent))

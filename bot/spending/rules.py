@@ -16,13 +16,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from bot.permissions import refuse
 from bot.slack.mrkdwn import mention, money
 from storage import offers as offer_store
 from storage.rows import Offer
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services import Services
+    from storage.db import Database
 
 SECOND_APPROVAL_HOURS = 24  # how long a request waits for a second spender
 
@@ -31,7 +37,7 @@ def cents(amount: Decimal | str) -> int:
     return int((Decimal(str(amount)) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
-def local_day(tz, now: datetime | None = None) -> tuple[str, str]:
+def local_day(tz: tzinfo, now: datetime | None = None) -> tuple[str, str]:
     """[start, end) of the current day in `tz`, as UTC ISO text comparable with storage timestamps."""
     now = (now or datetime.now(UTC)).astimezone(tz)
     start = datetime.combine(now.date(), time(0), tzinfo=tz)
@@ -55,15 +61,15 @@ class SpendTerms:
 class SpendingRules:
     """The spending rules applied to one Services."""
 
-    def __init__(self, services):
+    def __init__(self, services: Services):
         self.s = services
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         return self.s.settings
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.s.store.db
 
     # -- who -----------------------------------------------------------------------

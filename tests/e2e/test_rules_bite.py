@@ -22,9 +22,9 @@ import requests
 import time_machine
 
 from bot.app import Background, build_services
-from bot.commands import blocks as ui
 from bot.config import load_settings
 from bot.digest.service import CATCH_UP_JOB_ID
+from bot.rw import blocks as ui
 from bot.slack import ids
 from storage import offers as offer_store
 from storage import submissions as subs
@@ -240,6 +240,8 @@ def test_campaign_title_is_escaped_in_the_approved_all_notice_and_campaign_fallb
     assert "&lt;!channel&gt;" in detail["text"], detail["text"]
     assert "<!channel>" not in parsed_text(detail.get("blocks") or [], detail["text"])
 
+    bot.review.sync()  # approve-all offers only what was posted for review and checked
+    assert bot.review.checks is None or bot.review.checks.wait(20)
     confirmation = offer(poster, slack, f"approve-all {cid}")
     assert "Approved 2" in text_of(click(poster, slack, ids.SPEND_CONFIRM, confirmation))
     notices = wait_for(lambda: [m for m in slack.messages("C_REVIEW") if "approved" in m.text and "pending submission" in m.text])

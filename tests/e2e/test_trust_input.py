@@ -21,15 +21,15 @@ import sqlite_utils
 from werkzeug.wrappers import Response
 
 from bot.app import MAX_BODY_BYTES, create_bolt_app, create_wsgi_app
-from bot.commands.fair_use import USER_CALLS_PER_MINUTE
+from bot.rw.fair_use import USER_CALLS_PER_MINUTE
 from bot.slack import ids
 from sandbox.loopback import LoopbackServer
 from sandbox.rapidworkers import Sandbox
 from sandbox.slack_workspace.server import SlackStandin
 from storage import submissions as subs
 from storage.db import migrate
-from tests.bot.commands.test_rw_command import PNG, RW, _number, _value, open_view, text_of
-from tests.bot.commands.test_rw_command import ui as rw_ui
+from tests.bot.rw.test_rw_command import PNG, RW, _number, _value, open_view, text_of
+from tests.bot.rw.test_rw_command import ui as rw_ui
 from tests.bot.wonolo_desk.test_wonolo_desk import command as wonolo_command
 from tests.bot.wonolo_desk.test_wonolo_desk import wbot, wposter  # noqa: F401  (fixtures; `wonolo` is tests/conftest.py's)
 from tests.support.harness import BotProcess, bot_env, wait_for

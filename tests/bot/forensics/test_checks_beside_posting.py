@@ -78,7 +78,7 @@ def test_decompression_bombs_are_refused_from_the_header_and_their_cards_posted(
 
 @pytest.fixture
 def rw(bot, slack):
-    from tests.bot.commands.test_rw_command import RW
+    from tests.bot.rw.test_rw_command import RW
 
     driver = RW(bot, slack)
     yield driver
@@ -86,7 +86,7 @@ def rw(bot, slack):
 
 
 def test_approve_all_leaves_out_submissions_still_being_checked(rw, bot, sandbox, campaign):
-    from tests.bot.commands.test_rw_command import buttons, text_of
+    from tests.bot.rw.test_rw_command import buttons, text_of
 
     honest = [sandbox.add_submission(campaign, pictures=[7430 + n]) for n in range(2)]
     dripping = sandbox.add_submission(campaign, pictures=[DRIP])
@@ -103,17 +103,20 @@ def test_approve_all_leaves_out_submissions_still_being_checked(rw, bot, sandbox
     assert {sandbox.submission(s)["status"] for s in honest} == {"Approved"}
 
 
-def test_the_confirm_of_approve_all_leaves_out_what_a_sync_took_up_since_the_offer(rw, bot, sandbox, campaign):
-    from tests.bot.commands.test_rw_command import buttons, text_of
+def test_approve_all_offers_nothing_a_sync_has_not_posted_and_checked(rw, bot, sandbox, campaign):
+    from tests.bot.rw.test_rw_command import buttons, text_of
 
     first = sandbox.add_submission(campaign, pictures=[7440])
     dripping = sandbox.add_submission(campaign, pictures=[DRIP])
-    offer = rw.command(f"approve-all {campaign}")  # neither seen by a sync: both offered
-    assert "*2* unflagged" in text_of(offer)
+    offer = rw.command(f"approve-all {campaign}")  # neither seen by a sync: neither offered
+    assert "*0* unflagged" in text_of(offer) and "*2* not yet posted to the review channel" in text_of(offer)
+    assert ids.SPEND_CONFIRM not in buttons(offer)
     bot.review.sync()  # both posted; the dripping one's check runs for up to 5 s
     checked(bot, first)
+    offer = rw.command(f"approve-all {campaign}")
+    assert "*1* unflagged" in text_of(offer) and "*1* still being checked are left out" in text_of(offer), text_of(offer)
     done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
-    assert "Approved 1 of the 2" in done and "1 still being checked" in done, done
+    assert "Approved 1 of the 1" in done, done
     assert sandbox.submission(dripping)["status"] == "Pending" and sandbox.submission(first)["status"] == "Approved"
 
 

@@ -285,7 +285,7 @@ def test_flagged_submissions_are_known_for_approve_all_and_the_digest(bot, sandb
 
 @pytest.fixture
 def rw(bot, slack):
-    from tests.bot.commands.test_rw_command import RW
+    from tests.bot.rw.test_rw_command import RW
 
     driver = RW(bot, slack)
     yield driver
@@ -293,7 +293,7 @@ def rw(bot, slack):
 
 
 def test_rw_worker_shows_history_flags_and_block(rw, bot, sandbox, slack, campaign):
-    from tests.bot.commands.test_rw_command import text_of
+    from tests.bot.rw.test_rw_command import text_of
 
     other_campaign = sandbox.add_campaign("Follow our page", status="Active", total=10)
     cheat = sandbox.add_worker("<!here> cheater")
@@ -340,7 +340,7 @@ def test_the_digest_counts_flagged_submissions_waiting(rw, bot, sandbox, slack, 
 def test_approve_all_leaves_out_a_reused_screenshot_but_not_an_unchecked_image(rw, bot, sandbox, campaign):
     """A suspicious proof flag keeps a submission out of approve-all by default, like the
     account flags; an image that could not be checked is a notice on the card, not a flag."""
-    from tests.bot.commands.test_rw_command import buttons, text_of
+    from tests.bot.rw.test_rw_command import buttons, text_of
 
     clean = sandbox.add_submission(campaign, pictures=[8100])
     shared = sandbox.add_submission(campaign, pictures=[(8100, 1)])

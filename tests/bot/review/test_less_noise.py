@@ -186,7 +186,7 @@ def test_route_to_a_channel_shared_only_within_the_organisation_is_allowed(ops_p
 
 
 @pytest.mark.parametrize("text, says", [
-    ("route {cid} #ops", "could not tell which channel"),
+    ("route {cid} #no-such-channel", "I see no channel `#no-such-channel`"),  # a typed #name is looked up
     ("route {cid} ops", "is not a channel"),
     ("route {cid}", "Give a campaign (its id or the start of its title) and a channel"),
     ("route no-such-campaign <#C_OPS|ops>", "No campaign"),

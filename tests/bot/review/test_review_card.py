@@ -91,8 +91,8 @@ def test_cached_requirement_is_shown_when_the_submission_has_none(bot, sandbox, 
 
 
 def test_requirement_given_in_rw_new_is_shown_when_listings_leave_it_out(bot, sandbox, slack):
-    from bot.commands import blocks as ui
-    from tests.bot.commands.test_rw_command import RW, _number, _value, buttons, open_view, text_of
+    from bot.rw import blocks as ui
+    from tests.bot.rw.test_rw_command import RW, _number, _value, buttons, open_view, text_of
 
     sandbox.echo_proof_requirement = False  # as the doc's list and detail examples: no requirement
     rw = RW(bot, slack)

@@ -8,6 +8,7 @@ product default pass GIGDESK_SPENDERS="" (unset).
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from storage import audit as audit_store
 from storage import offers as offer_store
 from storage import rows as row_types
 from storage import submissions as subs
-from tests.bot.commands.test_rw_command import RW, buttons, text_of
+from tests.bot.rw.test_rw_command import RW, buttons, text_of
 from tests.support.harness import wait_for
 from tests.support.sqlite_lock import sessions_waiting_to_write, threads_waiting_to_write, write_lock_held
 
@@ -97,6 +98,7 @@ def test_approve_all_pays_only_for_the_submissions_it_offered(drive, sandbox):
     rw = drive()
     campaign = sandbox.add_campaign("Survey", pay="2.00", total=100)
     offered = [sandbox.add_submission(campaign) for _ in range(2)]
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     offer = rw.command(f"approve-all {campaign}")
     assert "*2*" in text_of(offer) and "$4.00" in text_of(offer)
     arrived_later = [sandbox.add_submission(campaign) for _ in range(40)]
@@ -108,6 +110,27 @@ def test_approve_all_pays_only_for_the_submissions_it_offered(drive, sandbox):
     assert {sandbox.submission(s)["status"] for s in arrived_later} == {"Pending"}
     assert sandbox.count(path_contains="bulk_action") == 0
     assert rw.bot.review.sync().posted == 40  # the unseen ones still go to review; the approved two do not
+
+
+def test_approve_all_leaves_out_submissions_never_posted_for_review(drive, sandbox):
+    """Approve-all offers only what a reviewer could have seen: pending submissions that no sync
+    has posted to the review channel yet are left out, the offer says so, and Confirm pays none
+    of them (they go to review as usual)."""
+    rw = drive()
+    campaign = sandbox.add_campaign("Half seen", pay="1.00", total=100)
+    seen = [sandbox.add_submission(campaign) for _ in range(2)]
+    assert rw.bot.review.sync().posted == 2
+    unseen = [sandbox.add_submission(campaign) for _ in range(3)]  # pending on RapidWorkers, never posted
+
+    offer = text_of(rw.command(f"approve-all {campaign}"))
+    assert "*2* unflagged" in offer and "$2.00" in offer, offer
+    assert "*3* not yet posted to the review channel are left out" in offer
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]))
+    assert "Approved 2 of the 2" in done and sandbox.balance == Decimal("998.00"), done
+    assert [sandbox.submission(s)["status"] for s in seen] == ["Approved"] * 2
+    assert {sandbox.submission(s)["status"] for s in unseen} == {"Pending"}
+    assert all(approve_calls(sandbox, s) == 0 for s in unseen)
+    assert rw.bot.review.sync().posted == 3  # they still come to review
 
 
 def test_approve_all_spends_no_request_on_a_submission_decided_on_the_website(drive, sandbox):
@@ -139,7 +162,45 @@ def test_a_server_error_stops_approve_all_without_retrying(drive, sandbox):
     assert f"/rw campaign {campaign}" in done and "will not retry" in done
     assert sandbox.count(path_contains="/approve") == 2 and sandbox.balance == Decimal("999.00")
     assert subs.get(rw.bot.db, sids[1]).state == "posted"  # still actionable: a new click tries again
+    # Partly done: the offer is closed, counting what was paid and what may have been paid against the day.
+    row = offer_store.get_confirmation(rw.bot.db, cid)
+    assert row.state == "done" and row.spent_cents == 200 and row.result["approved"] == [sids[0]]
     assert "already" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
+
+
+def test_an_approve_all_that_approved_nothing_and_surely_spent_nothing_stands_again(drive, sandbox):
+    rw = drive()
+    campaign = sandbox.add_campaign("Refused", pay="1.00", total=10)
+    sids = [sandbox.add_submission(campaign) for _ in range(2)]
+    rw.bot.review.sync()
+    cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
+    sandbox.fail_next(1, status=403, path_contains="/approve")  # a refusal the next one would meet too
+    refused = text_of(rw.click(ids.SPEND_CONFIRM, cid))
+    assert "Nothing was approved" in refused and "the offer above still stands" in refused, refused
+    row = offer_store.get_confirmation(rw.bot.db, cid)
+    assert row.state == "offered" and not row.spent_cents and sandbox.balance == Decimal("1000.00")
+    assert "Approved 2 of the 2" in text_of(rw.click(ids.SPEND_CONFIRM, cid))
+    assert {sandbox.submission(s)["status"] for s in sids} == {"Approved"}
+
+
+def test_an_offer_that_cannot_run_is_withdrawn_without_a_money_call(drive, sandbox):
+    """An approve-all offer that does not list its submissions (made before an upgrade) never
+    approves blindly: Confirm cancels it, and says to run the command again."""
+    rw = drive()
+    campaign = sandbox.add_campaign("Old offer", pay="1.00", total=10)
+    sandbox.add_submission(campaign)
+    rw.bot.review.sync()
+    cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
+    row = offer_store.get_confirmation(rw.bot.db, cid)
+    old_params = {k: v for k, v in row.params.items() if k != "submission_ids"}
+    rw.bot.db.execute("UPDATE confirmations SET params = ? WHERE id = ?", [json.dumps(old_params), cid])
+    rw.bot.db.conn.commit()
+    sandbox.reset_log()
+    said = text_of(rw.click(ids.SPEND_CONFIRM, cid))
+    assert "made before an upgrade" in said and f"/rw approve-all {campaign}" in said, said
+    assert offer_store.get_confirmation(rw.bot.db, cid).state == "cancelled"
+    assert sandbox.count(path_contains="/approve") == 0 and sandbox.balance == Decimal("1000.00")
+    assert ("withdrawn", cid[:8]) in [(a.outcome, a.target) for a in audit(rw.bot)]
 
 
 def test_a_reject_under_way_is_not_paid_by_approve_all(drive, sandbox, slack):
@@ -191,6 +252,7 @@ def test_twenty_concurrent_confirms_of_approve_all_pay_once(drive, sandbox):
     rw = drive()
     campaign = sandbox.add_campaign("Clicky", pay="0.50", total=20)
     sids = [sandbox.add_submission(campaign) for _ in range(4)]
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
     sandbox.set_latency(0.1, path_contains="/approve")
     replies = in_parallel(*[lambda: rw.click(ids.SPEND_CONFIRM, cid)] * 20)
@@ -203,6 +265,7 @@ def test_long_approve_all_shows_progress_and_stops_within_the_hourly_budget(driv
     rw = drive()
     campaign = sandbox.add_campaign("Big", pay="0.05", total=100)
     sids = [sandbox.add_submission(campaign) for _ in range(12)]
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     cid = buttons(rw.command(f"approve-all {campaign}"))[ids.SPEND_CONFIRM]
     budget = rw.bot.services.rw.budget
     keep_free = 2 * budget.interactive_reserve
@@ -233,6 +296,7 @@ def test_flagged_submissions_are_left_out_unless_included_explicitly(drive, sand
     shady = sandbox.add_worker("Shady", approval_rate=30)
     flagged = [sandbox.add_submission(campaign, worker_id=newbie), sandbox.add_submission(campaign, worker_id=shady)]
 
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     offer = rw.command(f"approve-all {campaign}")
     text = text_of(offer)
     assert "*3* unflagged" in text and "$3.00" in text and "*2* flagged" in text
@@ -422,6 +486,7 @@ def test_second_approval_only_above_the_threshold_not_at_it(drive, sandbox, slac
     above = sandbox.add_campaign("A cent above", pay="5.01", total=10)
     at_sid, above_sid = sandbox.add_submission(at), sandbox.add_submission(above)
 
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     offer = rw.command(f"approve-all {at}")  # Alice's first spend today
     assert "$5.00" in text_of(offer) and "second" not in text_of(offer), text_of(offer)
     done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
@@ -516,6 +581,7 @@ def test_approve_all_counts_the_days_other_spends_for_the_second_approval(drive,
     assert "Created" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(rw.command(JOB_20))[ids.SPEND_CONFIRM]))
     campaign = sandbox.add_campaign("Survey", pay="6.00", total=10)
     sids = [sandbox.add_submission(campaign) for _ in range(2)]  # $12: $32 today
+    rw.bot.review.sync()  # approve-all offers only what was posted for review
     offer = rw.command(f"approve-all {campaign}")
     assert "With the $20.00 spent today this comes to $32.00, above $30.00 a day" in text_of(offer)
     assert "a second spender must confirm" in text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))

@@ -7,7 +7,6 @@ escaped with bot.slack.mrkdwn.escape before it goes into mrkdwn.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -15,24 +14,17 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    CheckboxesElement,
+    ConfirmObject,
     ContextBlock,
-    ExternalDataSelectElement,
     HeaderBlock,
-    InputBlock,
     MarkdownTextObject,
-    NumberInputElement,
     Option,
     OverflowMenuElement,
-    PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
-    StaticMultiSelectElement,
-    StaticSelectElement,
 )
-from slack_sdk.models.views import View
 
-from bot.commands.finder import campaign_value
+from bot.rw.finder import campaign_value
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, money, plain, progress_bar, truncate
 
@@ -119,7 +111,7 @@ JOB_KINDS_HELP = (
 )
 
 
-def _section(text: str, block_id: str | None = None) -> SectionBlock:
+def section(text: str, block_id: str | None = None) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=truncate(text or " ", SECTION_LIMIT)), block_id=block_id)
 
 
@@ -141,7 +133,7 @@ def usage_line(name: str) -> str:
 
 def text_message(text: str, *, context: str | None = None) -> tuple[str, list[dict]]:
     """One mrkdwn section (and an optional grey line)."""
-    blocks: list[Block] = [_section(text)]
+    blocks: list[Block] = [section(text)]
     if context:
         blocks.append(_context(context))
     return truncate(text, 3000), _dicts(blocks)
@@ -152,8 +144,8 @@ def help_message(problem: str | None = None) -> tuple[str, list[dict]]:
     lines = [f"{usage_line(name)} — {what}" for name, what in HELP_LINES]
     blocks: list[Block] = []
     if problem:
-        blocks.append(_section(f":warning: {problem}"))
-    blocks.append(_section("*gigdesk — RapidWorkers from Slack*\n" + "\n".join(lines)))
+        blocks.append(section(f":warning: {problem}"))
+    blocks.append(section("*gigdesk — RapidWorkers from Slack*\n" + "\n".join(lines)))
     blocks.append(_context(f"Job kinds: {JOB_KINDS_HELP}. Anything that spends money asks you to confirm first."))
     text = (f"{problem}\n" if problem else "") + "Usage: /rw help | balance | campaigns | campaign | job | new | approve-all | blocked | block | unblock | digest | worker | spend | audit"
     return truncate(text, 3000), _dicts(blocks)
@@ -161,7 +153,7 @@ def help_message(problem: str | None = None) -> tuple[str, list[dict]]:
 
 def balance_message(balance: Decimal, low: Decimal | None = None) -> tuple[str, list[dict]]:
     text = f"RapidWorkers balance: {money(balance)}"
-    blocks: list[Block] = [_section(f":moneybag: *RapidWorkers balance:* {money(balance)}")]
+    blocks: list[Block] = [section(f":moneybag: *RapidWorkers balance:* {money(balance)}")]
     if low is not None and balance < low:
         blocks.append(_context(f":warning: Below the low-balance mark of {money(low)}. Top up before creating jobs."))
     return text, _dicts(blocks)
@@ -211,7 +203,7 @@ def campaigns_message(campaigns: list, status: str | None = None, *, page: int =
     header = f"{label[:1].upper()}{label[1:]}, {SORT_LABEL.get(sort, sort)}" + (f" (page {page} of {pages})" if pages > 1 else "")
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=plain(header, 150), emoji=False))]
     for n, c in enumerate(campaigns[:MAX_PAGE_ROWS]):
-        blocks += [_section(_campaign_row(c)), _row_actions(c, n)]
+        blocks += [section(_campaign_row(c)), _row_actions(c, n)]
     pager = []
     if "previous" in values:
         pager.append(ButtonElement(text="Previous", action_id=ids.CAMPAIGNS_PAGE_PREVIOUS, value=values["previous"]))
@@ -232,7 +224,7 @@ def candidates_message(query: str, candidates: list, *, limit: int = 10) -> tupl
     typed = truncate(escape(" ".join(query.split())), 60)
     head = (f":mag: {len(candidates)} campaigns start with `{typed}`. Nothing was done: "
             "type more of the title, or pick one below.")
-    blocks: list[Block] = [_section(head)]
+    blocks: list[Block] = [section(head)]
     for c in candidates[:limit]:
         row = f"*{truncate(escape(c.title or 'Untitled campaign'), 150)}* · {escape(c.status or '?')} · {c.pending} pending\n`{escape(c.id)}`"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(row, SECTION_LIMIT)),
@@ -275,7 +267,7 @@ def campaign_message(c) -> tuple[str, list[dict]]:
     ]
     blocks.append(SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]))
     if c.description:
-        blocks.append(_section("*Description*\n" + truncate(escape(c.description), 1500)))
+        blocks.append(section("*Description*\n" + truncate(escape(c.description), 1500)))
     blocks.append(_context(f"Campaign `{escape(c.id)}`"))
     buttons = []
     if c.pending > 0:
@@ -303,11 +295,11 @@ def blocked_message(workers: list, blocked_by: dict[str, str | None]) -> tuple[s
     chunk: list[str] = []
     for line in lines:
         if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append(_section("\n".join(chunk)))
+            blocks.append(section("\n".join(chunk)))
             chunk = []
         chunk.append(line)
     if chunk:
-        blocks.append(_section("\n".join(chunk)))
+        blocks.append(section("\n".join(chunk)))
     blocks = blocks[:48]
     if len(workers) > 200:
         blocks.append(_context(f"{len(workers) - 200} more not shown."))
@@ -347,9 +339,10 @@ def spend_offer(
                                      value=confirmation_id))
     buttons.append(ButtonElement(text="Cancel", action_id=ids.SPEND_CANCEL, value=confirmation_id))
     note = (f"Nothing is spent until you click Confirm. Only you can confirm; this offer expires in {minutes} minutes."
-            if confirmable else "Nothing is approved unless you include the flagged submissions explicitly.")
+            if confirmable else "Nothing is approved unless you include the flagged submissions explicitly." if include_flagged
+            else "Nothing to approve now, and nothing is spent.")
     blocks: list[Block] = [
-        _section(f":money_with_wings: {what}"),
+        section(f":money_with_wings: {what}"),
         _cost_fields(cost, balance, estimate, cost_note),
         *[_context(line) for line in terms or []],
         _context(note),
@@ -364,8 +357,8 @@ def spend_refused(*, what: str, cost: Decimal, balance: Decimal, estimate: bool,
                   cost_note: str | None = None, terms: list[str] | None = None) -> tuple[str, list[dict]]:
     """The facts of an offer that a spending rule (the daily limit) refuses: no Confirm button."""
     blocks: list[Block] = [
-        _section(f":no_entry: {reason}"),
-        _section(f":money_with_wings: {what}"),
+        section(f":no_entry: {reason}"),
+        section(f":money_with_wings: {what}"),
         _cost_fields(cost, balance, estimate, cost_note),
         *[_context(line) for line in terms or []],
     ]
@@ -376,7 +369,7 @@ def second_approval_request(*, requester: str, what: str, cost: Decimal, thresho
                             confirmation_id: str, hours: int) -> tuple[str, list[dict]]:
     """Posted in the review channel: who asked, what and for how much; a second spender's Confirm runs it."""
     blocks: list[Block] = [
-        _section(f":raised_hand: <@{requester}> asks to spend *{money(cost)}*:\n{what}"),
+        section(f":raised_hand: <@{requester}> asks to spend *{money(cost)}*:\n{what}"),
         _context(f"Spends that take a person's day above {money(threshold)} need a second spender: anyone in GIGDESK_SPENDERS except <@{requester}> "
                  f"can Confirm. Nothing is spent until then; this request expires in {hours} hours."),
         ActionsBlock(
@@ -395,7 +388,7 @@ def spend_insufficient(*, what: str, cost: Decimal, balance: Decimal, estimate: 
     """Same facts, no Confirm button: the balance does not cover it."""
     short = balance - cost
     blocks: list[Block] = [
-        _section(f":no_entry: Not enough balance. {what}"),
+        section(f":no_entry: Not enough balance. {what}"),
         _cost_fields(cost, balance, estimate, cost_note),
         _context(f"You are {money(-short)} short. Top up your RapidWorkers account, then run the command again."),
     ]
@@ -405,7 +398,7 @@ def spend_insufficient(*, what: str, cost: Decimal, balance: Decimal, estimate: 
 
 def result_message(headline: str, details: list[str] | None = None, *, campaign_id: str | None = None) -> tuple[str, list[dict]]:
     """A spend's outcome; `campaign_id`: a "View campaign" button (after a job is created)."""
-    blocks: list[Block] = [_section(headline)]
+    blocks: list[Block] = [section(headline)]
     if details:
         blocks.append(_context(" · ".join(details)))
     if campaign_id:
@@ -414,166 +407,15 @@ def result_message(headline: str, details: list[str] | None = None, *, campaign_
     return truncate(headline, 3000), _dicts(blocks)
 
 
-# --- modals -----------------------------------------------------------------------------------
-
-
-def _metadata(channel: str | None) -> str:
-    return json.dumps({"channel": channel}) if channel else ""
-
-
-def _country_inputs() -> list[Block]:
-    return [
-        InputBlock(
-            block_id=COUNTRIES_BLOCK,
-            label="Countries",
-            optional=True,
-            hint="Leave empty for all countries.",
-            element=StaticMultiSelectElement(
-                action_id=INPUT,
-                placeholder="All countries",
-                options=[Option(value=code, text=f"{name} ({code})") for code, name in COMMON_COUNTRIES],
-            ),
+def worker_block_button(worker_id: str) -> dict:
+    """The Block button of a `/rw worker` reply, behind a confirm dialog like the review card's Block worker
+    (the dialog names the worker by id: the reply above it shows the name, escaped)."""
+    return ActionsBlock(block_id="rw-worker", elements=[ButtonElement(
+        text="Block worker", action_id=ids.RW_WORKER_BLOCK, value=worker_id, style="danger",
+        confirm=ConfirmObject(
+            title="Block this worker?",
+            text=PlainTextObject(text=truncate(f"Worker {plain(worker_id, 100)} will no longer see any of your campaigns.", 300),
+                                 emoji=False),
+            confirm="Block worker", deny="Cancel", style="danger",
         ),
-        InputBlock(
-            block_id=MORE_COUNTRIES_BLOCK,
-            label="Other country codes",
-            optional=True,
-            hint="ISO codes not in the list above, like LU, MT, IS.",
-            element=PlainTextInputElement(action_id=INPUT, placeholder="LU, MT", max_length=500),
-        ),
-    ]
-
-
-def notice_modal(title: str, text: str) -> dict:
-    """A modal that only says something (e.g. a refusal after a click in App Home)."""
-    return View(type="modal", title=plain(title, 24), close="Close", blocks=[_section(text)]).to_dict()
-
-
-def job_modal(channel: str | None) -> dict:
-    """`/rw job` without arguments: kind, link, quantity, countries, language."""
-    from bot.rapidworkers.client import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS
-
-    view = View(
-        type="modal",
-        callback_id=ids.JOB_MODAL,
-        private_metadata=_metadata(channel),
-        title="New prefilled job",
-        submit="Review cost",
-        close="Cancel",
-        blocks=[
-            _section("Prefilled jobs cost *$0.05 per unit* and are approved automatically once full. "
-                     "You will see the cost and confirm before anything is spent."),
-            InputBlock(
-                block_id=JOB_KIND_BLOCK,
-                label="Kind",
-                element=StaticSelectElement(
-                    action_id=INPUT,
-                    placeholder="Pick a kind",
-                    options=[Option(value=k, text=k) for k in PREFILLED_KINDS],
-                ),
-            ),
-            InputBlock(
-                block_id=JOB_LINK_BLOCK,
-                label="Link",
-                element=PlainTextInputElement(action_id=INPUT, placeholder="https://instagram.com/p/…", max_length=2000),
-            ),
-            InputBlock(
-                block_id=JOB_QUANTITY_BLOCK,
-                label="Quantity",
-                hint=f"At least {MIN_PREFILLED_QUANTITY}.",
-                element=NumberInputElement(action_id=INPUT, is_decimal_allowed=False, min_value=MIN_PREFILLED_QUANTITY, max_value=100000),
-            ),
-            *_country_inputs(),
-            InputBlock(
-                block_id=LANGUAGE_BLOCK,
-                label="Language",
-                optional=True,
-                element=PlainTextInputElement(action_id=INPUT, placeholder="en", max_length=20),
-            ),
-        ],
-    )
-    return view.to_dict()
-
-
-def new_campaign_modal(channel: str | None) -> dict:
-    """`/rw new`: every field of POST /jobs/add, the image as a Slack file input."""
-    view = View(
-        type="modal",
-        callback_id=ids.NEW_CAMPAIGN_MODAL,
-        private_metadata=_metadata(channel),
-        title="New custom campaign",
-        submit="Review cost",
-        close="Cancel",
-        blocks=[
-            _section("Cost is pay rate × availabilities plus RapidWorkers' 10% commission. "
-                     "You will see it and confirm before anything is spent."),
-            InputBlock(block_id=NEW_TITLE_BLOCK, label="Title",
-                       element=PlainTextInputElement(action_id=INPUT, max_length=200)),
-            InputBlock(block_id=NEW_DESCRIPTION_BLOCK, label="Description",
-                       element=PlainTextInputElement(action_id=INPUT, multiline=True, max_length=3000)),
-            InputBlock(block_id=NEW_PAY_BLOCK, label="Pay rate per task (USD)",
-                       element=NumberInputElement(action_id=INPUT, is_decimal_allowed=True, min_value="0.01", max_value="1000")),
-            InputBlock(block_id=NEW_AVAILABILITIES_BLOCK, label="Availabilities (number of tasks)",
-                       element=NumberInputElement(action_id=INPUT, is_decimal_allowed=False, min_value=1, max_value=100000)),
-            InputBlock(block_id=NEW_PROOF_BLOCK, label="Proof required",
-                       element=PlainTextInputElement(action_id=INPUT, multiline=True, max_length=3000,
-                                                     placeholder="Submit a screenshot of …")),
-            InputBlock(block_id=NEW_CATEGORY_BLOCK, label="Category",
-                       element=PlainTextInputElement(action_id=INPUT, max_length=100, placeholder="Survey")),
-            InputBlock(block_id=NEW_SUB_CATEGORY_BLOCK, label="Sub-category", optional=True,
-                       element=PlainTextInputElement(action_id=INPUT, max_length=100)),
-            *_country_inputs(),
-            InputBlock(
-                block_id=NEW_APPROVE_FULL_BLOCK,
-                label="Approval",
-                optional=True,
-                element=CheckboxesElement(
-                    action_id=INPUT,
-                    options=[Option(value="approve_once_full", text="Approve all and pay once the job is full")],
-                ),
-            ),
-            InputBlock(
-                block_id=NEW_IMAGE_BLOCK,
-                label="Campaign image",
-                optional=True,
-                element={"type": "file_input", "action_id": INPUT, "filetypes": ["png", "jpg", "jpeg", "gif", "webp"], "max_files": 1},
-            ),
-        ],
-    )
-    return view.to_dict()
-
-
-def _campaign_picker(callback_id: str, title: str, intro: str, submit: str, channel: str | None) -> dict:
-    """A form whose one field is a campaign type-ahead (external_select answered by app.options)."""
-    view = View(
-        type="modal",
-        callback_id=callback_id,
-        private_metadata=_metadata(channel),
-        title=title,
-        submit=submit,
-        close="Cancel",
-        blocks=[
-            _section(intro),
-            InputBlock(
-                block_id=CAMPAIGN_PICK_BLOCK,
-                label="Campaign",
-                hint="Type part of its title (or its id).",
-                element=ExternalDataSelectElement(action_id=ids.CAMPAIGN_SELECT, placeholder="Start typing a title…",
-                                                  min_query_length=1),
-            ),
-        ],
-    )
-    return view.to_dict()
-
-
-def approve_all_modal(channel: str | None) -> dict:
-    """`/rw approve-all` without a campaign: pick one by typing part of its title."""
-    return _campaign_picker(ids.APPROVE_ALL_MODAL, "Approve all…", "Pick a campaign. You will see which pending submissions "
-                            "would be approved, the cost and your balance, and confirm before anything is spent.",
-                            "Review cost", channel)
-
-
-def campaign_modal(channel: str | None) -> dict:
-    """`/rw campaign` without a campaign: pick one by typing part of its title."""
-    return _campaign_picker(ids.CAMPAIGN_MODAL, "Find a campaign", "Pick a campaign to see its details and buttons.",
-                            "Show", channel)
+    )]).to_dict()

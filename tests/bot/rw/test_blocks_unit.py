@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from bot.apiclient.fields import from_api
-from bot.commands import blocks as ui
 from bot.rapidworkers.client import Campaign
+from bot.rw import blocks as ui
 from bot.slack import ids
 from tests.support.mrkdwn_check import parsed_text
 

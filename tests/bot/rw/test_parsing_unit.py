@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.apiclient.fields import from_api
-from bot.commands import finder
-from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight, TryLater
-from bot.commands.service import (
+from bot.rapidworkers.client import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS, Campaign
+from bot.rw import finder
+from bot.rw.fair_use import Allowance, AnswerCache, SingleFlight, TryLater
+from bot.rw.parsing import (
     MAX_QUANTITY,
     BadInput,
     channel_from_metadata,
@@ -22,7 +23,6 @@ from bot.commands.service import (
     parse_job_args,
     split_command,
 )
-from bot.rapidworkers.client import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS, Campaign
 
 pytestmark = pytest.mark.unit
 
@@ -41,7 +41,8 @@ def test_split_command_lowercases_aliases_and_unwraps_slack_links():
 
 def test_opens_modal_only_for_form_commands_without_arguments():
     assert opens_modal("job") and opens_modal("new") and opens_modal("approve-all") and opens_modal("campaign")
-    assert not opens_modal("job instagram") and not opens_modal("balance")
+    assert opens_modal("job instagram-likes")  # only a kind: the form with that kind chosen
+    assert not opens_modal("job instagram-likes https://instagram.com/p/x 50") and not opens_modal("balance")
 
 
 # --- check_kind / check_link / check_quantity / check_countries ------------------------
@@ -252,7 +253,7 @@ def test_answer_cache_latest_keeps_an_old_answer_for_the_type_ahead_and_says_it_
 
 
 def test_a_campaign_value_is_the_id_when_short_and_plain_else_a_22_character_key():
-    from bot.commands.finder import KEY_VALUE, campaign_value
+    from bot.rw.finder import KEY_VALUE, campaign_value
 
     uuid = "3f6c1b9e-8a3e-4d2a-9c1e-7b5d2f0a6e11"
     assert campaign_value(uuid) == uuid and campaign_value("a" * 64) == "a" * 64

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the features import Services; only the type checker needs t
     from bot.commands.service import CommandService
     from bot.digest.service import DigestService
     from bot.reports.service import ReportService
-    from bot.review.service import ReviewService
+    from bot.review.feature import ReviewService
     from bot.wonolo.client import WonoloClient
     from bot.wonolo_desk.service import WonoloDesk
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 from slack_sdk.errors import SlackApiError
+from sqlite_utils import Database
 
 from bot.config import CHANNEL_ID
 from bot.errors import UserError
+from bot.services import Services
 from bot.slack import errors as slack_errors
 from bot.slack.mrkdwn import escape, truncate
 from storage import records
@@ -44,11 +46,11 @@ def shared_outside(info: dict) -> bool:
 class Routes:
     """Set, remove and list routes; allowed users only, audited."""
 
-    def __init__(self, services):
+    def __init__(self, services: Services) -> None:
         self.s = services
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.s.store.db
 
     def channel_info(self, channel: str) -> dict | None:

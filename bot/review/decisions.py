@@ -49,6 +49,17 @@ class Started:
 
 
 
+def _failure(e: RapidWorkersError | InvalidInput) -> str:
+    """What the clicker reads when RapidWorkers did not take a decision (never retried here)."""
+    if isinstance(e, NetworkError):
+        if e.may_have_reached_server:
+            return f"RapidWorkers did not answer in time ({e}). It may or may not have gone through; click again and I will find out."
+        return f"Could not reach RapidWorkers ({e})."
+    if isinstance(e, ServerError):
+        return f"RapidWorkers had an error ({e}). Nothing was recorded; click again to retry."
+    return f"RapidWorkers said: {e}"
+
+
 class Decisions:
     """Approve, reject, block and unblock; approve-all's one submission; recovery at start."""
 
@@ -148,36 +159,35 @@ class Decisions:
         """Call RapidWorkers for a started action; store and show what happened."""
         if started.action == "block":
             return self._complete_block(started)
-        row, user_id, action, notes = started.row, started.user_id, started.action, started.notes
+        row, user_id, action = started.row, started.user_id, started.action
         sid = row.submission_id
         try:
             if action == "approve":
                 decision = self.s.rw.approve(row.campaign_id, sid)
             else:
-                decision = self.s.rw.reject(row.campaign_id, sid, cast(str, notes))  # a rejection always has notes
+                decision = self.s.rw.reject(row.campaign_id, sid, cast(str, started.notes))  # a rejection always has notes
         except BadRequest as e:
             if "already processed" in (e.error or str(e)).lower():
                 return self._settle_from_upstream(row, user_id, action)
             return self._failed(row, user_id, action, f"RapidWorkers refused: {e}")
-        except NetworkError as e:
-            if e.may_have_reached_server:
-                return self._failed(row, user_id, action, f"RapidWorkers did not answer in time ({e}). It may or may not have gone through; click again and I will find out.")
-            return self._failed(row, user_id, action, f"Could not reach RapidWorkers ({e}).")
-        except ServerError as e:
-            return self._failed(row, user_id, action, f"RapidWorkers had an error ({e}). Nothing was recorded; click again to retry.")
         except (RapidWorkersError, InvalidInput) as e:
-            return self._failed(row, user_id, action, f"RapidWorkers said: {e}")
+            return self._failed(row, user_id, action, _failure(e))
         except Exception:
             subs.revert_decision(self.db, sid)
             records.audit(self.db, user_id, action, str(sid), "error", "unexpected error")
             self._refresh_quietly(sid, notice="Something went wrong on my side; nothing was recorded. Click again to retry.")
             raise
-        outcome = "approved" if action == "approve" else "rejected"
-        amount = decision.amount_paid
-        if amount is None and action == "approve":
+        return self._record(started, decision.amount_paid)
+
+    def _record(self, started: Started, amount: Decimal | None) -> Outcome:
+        """The decision went through: store, audit and show it (an approval without an amount paid the pay)."""
+        row, user_id, notes, sid = started.row, started.user_id, started.notes, started.row.submission_id
+        outcome = "approved" if started.action == "approve" else "rejected"
+        if amount is None and started.action == "approve":
             amount = Decimal(str(row.data.get("pay") or "0")) or None
-        subs.finish_decision(self.db, sid, outcome, decided_by=user_id, amount_paid=str(amount) if amount is not None else None, notes=notes)
-        records.audit(self.db, user_id, action, str(sid), outcome, notes, str(amount) if amount is not None else None)
+        paid = str(amount) if amount is not None else None
+        subs.finish_decision(self.db, sid, outcome, decided_by=user_id, amount_paid=paid, notes=notes)
+        records.audit(self.db, user_id, started.action, str(sid), outcome, notes, paid)
         self._refresh_quietly(sid)
         return Outcome()
 

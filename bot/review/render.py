@@ -426,23 +426,14 @@ def _batch_head(row: SubmissionRow) -> str:
             f" · {_campaign_title(data, 80)} · {money(data.get('pay'))}")
 
 
-def _image_of(image: dict, *, small: bool) -> str:
-    """An image's usable URL: the thumbnail first when `small`, else the full size first."""
-    first, second = ("thumbnail_url", "url") if small else ("url", "thumbnail_url")
-    return image[first] if _is_web_url(image.get(first)) else image[second]
-
-
 def _batch_thumbnail(data: dict, with_images: bool) -> tuple[ImageElement | None, str | None]:
-    """The row's accessory thumbnail (first image) and a line linking every other image."""
-    images = [i for i in data.get("images") or [] if _is_web_url(i.get("thumbnail_url") or i.get("url"))]
-    thumb = images[0] if images and with_images else None
-    rest = images[1:] if thumb else images
-    links = None
-    if rest:  # every image of the submission is shown or linked
-        links = "Images: " + " ".join(link(_image_of(i, small=False), str(n)) for n, i in enumerate(rest, 2 if thumb else 1))
-    accessory = None
-    if thumb:
-        accessory = ImageElement(image_url=_image_of(thumb, small=True), alt_text=f"Proof image 1 of {len(images)}")
+    """The row's accessory thumbnail (the first image) and a line linking every other image:
+    every image of the submission is shown or linked."""
+    urls = _image_urls(data)
+    first = 1 if urls and with_images else 0
+    rest = list(enumerate(urls, 1))[first:]
+    links = "Images: " + " ".join(link(large, str(n)) for n, (large, _) in rest) if rest else None
+    accessory = ImageElement(image_url=urls[0][1], alt_text=f"Proof image 1 of {len(urls)}") if first else None
     return accessory, links
 
 

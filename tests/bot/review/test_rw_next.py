@@ -85,3 +85,13 @@ def test_a_walk_approve_decides_and_rebuilds_the_channel_card(bot, sandbox, slac
     assert sandbox.submission(first)["status"] == "Approved" and subs.get(bot.db, first).decided_by == "U_ALICE"
     card = slack.message("C_REVIEW", subs.get(bot.db, first).ts)
     assert "Approved" in str(card.blocks) and not [b for b in card.blocks if b["type"] == "actions"]
+
+
+def test_app_homes_next_open_button_opens_the_walk(bot, sandbox, slack, poster, campaign):
+    sid = sandbox.add_submission(campaign)
+    bot.review.sync()
+    home = {"id": "V_HOME", "type": "home", "blocks": [], "private_metadata": "", "callback_id": ""}
+    button = {"type": "button", "action_id": ids.NEXT_OPEN, "block_id": "home-actions", "value": "next",
+              "text": {"type": "plain_text", "text": "Review next"}}
+    assert poster.post(view_block_actions_body(button, view=home)).status_code == 200
+    assert shown_in(walk_view(slack)) == sid

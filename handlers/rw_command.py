@@ -47,7 +47,7 @@ def _after_ack(context: BoltContext, body: dict, work, *, channel: str | None = 
 @guarded
 def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     ack()
-    if (command.get("text") or "").split()[:1] == ["next"]:  # the review walk: handlers/review.py
+    if (command.get("text") or "").lower().split()[:1] == ["next"]:  # the review walk: handlers/review.py
         return review.open_walk_after_ack(context, body)
     commands, user = context["services"].commands, context["actor"]
     text, channel = command.get("text") or "", command.get("channel_id")

@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.digest.service import DigestService
 from bot.health import Readiness, SyncHealth
 from bot.reports.service import ReportService
-from bot.review.service import ReviewService
+from bot.review.feature import ReviewService, proof_forensics
 from bot.rw.command import RwService
 from bot.services import Services
 from bot.slack import bolt_compat
@@ -63,7 +63,8 @@ def read_body(environ, limit: int = MAX_BODY_BYTES) -> bytes:
 def build_services(settings: Settings, *, post_interval: float | None = None) -> Services:
     """Every long-lived object, with the feature services attached."""
     services = Services.build(settings)
-    services.review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval)
+    services.review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval,
+                                    forensics=proof_forensics(services))
     services.digest = DigestService(services)
     services.reports = ReportService(services)
     services.commands = RwService(services, review=services.review, digest=services.digest, reports=services.reports)

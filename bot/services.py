@@ -25,7 +25,7 @@ from storage.db import Store
 if TYPE_CHECKING:  # the features import Services; only the type checker needs them here
     from bot.digest.service import DigestService
     from bot.reports.service import ReportService
-    from bot.review.service import ReviewService
+    from bot.review.feature import ReviewService
     from bot.rw.command import RwService
     from bot.wonolo.client import WonoloClient
     from bot.wonolo_desk.service import WonoloDesk

@@ -36,6 +36,7 @@ def register(app: App, services) -> None:
         context["services"] = services
         context["requested_at"] = requested_at(request)
         context["review"] = services.review
+        context["features"] = services  # review branch, until core's bot.features.Features: .review is the feature
         context["actor"] = actor_of(body)
         next()
 

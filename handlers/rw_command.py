@@ -21,6 +21,7 @@ from bot.slack import errors as slack_errors
 from bot.slack import ids
 from bot.slack.replies import OpenModal, Reply, send_ephemeral
 from bot.slack.trigger import BUSY, trigger_bound
+from handlers import review
 from handlers.common import action_value, selected_value
 from handlers.errors import acked_button, after_ack, guarded
 
@@ -54,6 +55,8 @@ def _after_ack(context: BoltContext, body: dict, work, *, channel: str | None = 
 @guarded
 def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     ack()
+    if (command.get("text") or "").lower().split()[:1] == ["next"]:  # the review walk: handlers/review.py
+        return review.open_walk_after_ack(context, body)
     commands, user = _rw(context), context["actor"]
     text, channel = command.get("text") or "", command.get("channel_id")
     if opens_modal(text):

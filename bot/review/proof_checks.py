@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.forensics.service import CheckInterrupted, ProofForensics
 from bot.leases import Owner, gone, this_process
 from storage import forensics as store
+from storage.db import Database
 
-if TYPE_CHECKING:
-    from bot.review.service import ReviewService
+if TYPE_CHECKING:  # cards need no proof checks: no circle, only the type
+    from bot.review.cards import Cards
 
 log = logging.getLogger("gigdesk.forensics")
 
@@ -84,8 +87,8 @@ class _InOrder:
 class ProofCheckQueue:
     """Runs proof checks of posted submissions and rebuilds their cards."""
 
-    def __init__(self, review: ReviewService, forensics: ProofForensics, *, workers: int = WORKERS):
-        self.review = review
+    def __init__(self, cards: Cards, forensics: ProofForensics, *, workers: int = WORKERS) -> None:
+        self.cards = cards
         self.forensics = forensics
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="proof-check")
         self._order = _InOrder()
@@ -94,13 +97,13 @@ class ProofCheckQueue:
         self._queued: dict[int, Future] = {}
 
     @property
-    def db(self):
-        return self.review.db
+    def db(self) -> Database:
+        return self.cards.db
 
     def queue(self, submissions: list[tuple[int, dict]]) -> None:
         """Check these posted submissions (id, data), in this order; those already queued are skipped."""
         for submission_id, data in submissions:
-            self._submit(submission_id, lambda ticket, s=submission_id, d=data: self._check(s, d, ticket))
+            self._submit(submission_id, partial(self._check, submission_id, data))
 
     def resume(self) -> None:
         """What a stopped or crashed process left: checks never recorded, results never shown."""
@@ -110,9 +113,9 @@ class ProofCheckQueue:
         self.queue([(sid, data) for sid, data, started_at, owner in store.checks_to_resume(self.db)
                     if _abandoned(started_at, owner, stale)])
         for submission_id in store.results_not_shown(self.db):
-            self._submit(submission_id, lambda ticket, s=submission_id: self._show(s))
+            self._submit(submission_id, partial(self._show, submission_id))
 
-    def _submit(self, submission_id: int, job) -> None:
+    def _submit(self, submission_id: int, job: Callable[[int], None]) -> None:
         with self._lock:
             if self._stopping.is_set() or submission_id in self._queued:
                 return
@@ -158,7 +161,7 @@ class ProofCheckQueue:
         if self._stopping.is_set():
             return
         try:
-            self.review.refresh_message(submission_id)
+            self.cards.refresh_message(submission_id)
         except Exception as e:  # Slack unreachable or failing: the next sync tries again
             log.warning("could not show the proof check of submission %s: %s", submission_id, type(e).__name__)
             return

@@ -13,8 +13,9 @@ from typing import cast
 
 from slack_sdk.errors import SlackApiError
 
-from bot.review.blocks import REMINDER_LISTED, reminder_message, reminder_metadata
-from bot.review.service import NOT_POSTED_ERRORS
+from bot.review.render import REMINDER_LISTED, reminder_message, reminder_metadata
+from bot.services import Services
+from bot.slack.errors import NOT_POSTED
 from storage import routes as route_store
 from storage.rows import SubmissionRow
 
@@ -23,8 +24,8 @@ log = logging.getLogger("gigdesk.review")
 REMIND_CHECK_MINUTES = 10
 
 
-def _submitted(row: SubmissionRow) -> datetime | None:
-    """When the worker submitted (else when the bot first saw it)."""
+def waiting_since(row: SubmissionRow) -> datetime | None:
+    """When the worker submitted (else when the bot first saw it): what "waiting since" means."""
     for value in (row.data.get("submitted_at"), row.claimed_at):
         try:
             moment = datetime.fromisoformat(str(value))
@@ -34,7 +35,7 @@ def _submitted(row: SubmissionRow) -> datetime | None:
     return None
 
 
-def remind_waiting(services, *, now: datetime | None = None) -> int:
+def remind_waiting(services: Services, *, now: datetime | None = None) -> int:
     """Post the due reminders; returns how many submissions were reminded of."""
     hours = services.settings.remind_after_hours
     if not hours:
@@ -42,7 +43,7 @@ def remind_waiting(services, *, now: datetime | None = None) -> int:
     cutoff = (now or datetime.now(UTC)) - timedelta(hours=hours)
     due: dict[str, list[SubmissionRow]] = {}
     for row in route_store.unreminded_waiting(services.store.db):
-        submitted = _submitted(row)
+        submitted = waiting_since(row)
         if submitted is not None and submitted <= cutoff:
             due.setdefault(cast(str, row.channel), []).append(row)  # posted: it has a channel
     reminded = 0
@@ -50,28 +51,29 @@ def remind_waiting(services, *, now: datetime | None = None) -> int:
         taken = set(route_store.claim_reminders(services.store.db, [r.submission_id for r in rows], channel))
         rows = [r for r in rows if r.submission_id in taken]
         if rows:
-            reminded += _post(services, channel, rows)
+            reminded += _post(services, channel, rows, hours)
     return reminded
 
 
-def _post(services, channel: str, rows: list[SubmissionRow]) -> int:
+def _post(services: Services, channel: str, rows: list[SubmissionRow], hours: int) -> int:
+    """One nudge in a channel; the submissions' reminder claims are released when it certainly failed."""
     links: dict[int, str | None] = {}
     by_message: dict[str | None, str | None] = {}  # a batch message's rows share one link
     for row in rows[:REMINDER_LISTED]:
-        if row.ts not in by_message:
+        if row.ts and row.ts not in by_message:
             try:
                 by_message[row.ts] = services.slack.chat_getPermalink(channel=channel, message_ts=row.ts).get("permalink")
             except SlackApiError as e:
                 log.warning("no permalink for a review message in %s: %s", channel, e.response.get("error"))
                 by_message[row.ts] = None
-        links[row.submission_id] = by_message[row.ts]
-    text, blocks = reminder_message(rows, links, hours=services.settings.remind_after_hours,
+        links[row.submission_id] = by_message.get(row.ts)
+    text, blocks = reminder_message(rows, links, hours=hours,
                                     group=services.settings.reviewer_group)
     try:
         services.slack.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=reminder_metadata(rows),
                                         unfurl_links=False, unfurl_media=False)
     except SlackApiError as e:
-        if e.response.get("error") in NOT_POSTED_ERRORS:  # certainly not posted: the next run tries again
+        if e.response.get("error") in NOT_POSTED:  # certainly not posted: the next run tries again
             route_store.release_reminders(services.store.db, [r.submission_id for r in rows])
         log.warning("could not post a reminder in %s: %s", channel, e.response.get("error"))
         return 0

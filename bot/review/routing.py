@@ -8,10 +8,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import CHANNEL_ID
 from bot.errors import UserError
+from bot.rapidworkers.client import RapidWorkersError
+from bot.services import Services
 from bot.slack import errors as slack_errors
 from bot.slack.mrkdwn import escape, truncate
 from storage import audit as audit_store
+from storage import campaigns as campaign_store
 from storage import routes as route_store
+from storage.db import Database
 
 # Slack writes a channel picked in the message box as <#C123|name> (or <#C123>).
 CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9_]{2,})(?:\|([^>]*))?>$")
@@ -41,19 +45,19 @@ def shared_outside(info: dict) -> bool:
                 or (info.get("is_shared") and not info.get("is_org_shared")))
 
 
-def _named(campaign_id: str, title: str | None) -> str:
-    """How a route reply names the campaign: by its title when known (the id stays in the audit)."""
-    return f"campaign *{truncate(escape(title), 100)}*" if title else f"campaign `{escape(campaign_id)}`"
+def _listed(campaign_id: str, title: str | None) -> str:
+    """A routed campaign in `/rw routes`: its title when synced (no extra request per row), else its id."""
+    return f"*{truncate(escape(title), 100)}*" if title else f"campaign `{escape(campaign_id)}`"
 
 
 class Routes:
     """Set, remove and list routes; allowed users only, audited."""
 
-    def __init__(self, services):
+    def __init__(self, services: Services) -> None:
         self.s = services
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.s.store.db
 
     def channel_info(self, channel: str) -> dict | None:
@@ -91,9 +95,21 @@ class Routes:
                     f"You are not in <#{channel}>: only its members may send a campaign's submissions there. Join it first.")
         return None
 
+    def campaign_name(self, campaign_id: str, title: str | None = None) -> str:
+        """How a route reply names the campaign: by its title (given by the caller, else the synced
+        campaigns, else RapidWorkers); its id only when none knows it (the id stays in the audit)."""
+        if not title:
+            title = (campaign_store.campaign_counts(self.db).get(campaign_id) or {}).get("title")
+        if not title:
+            try:
+                title = self.s.rw.get_campaign(campaign_id).title
+            except RapidWorkersError:
+                title = None
+        return f"campaign *{truncate(escape(title), 100)}*" if title else f"campaign `{escape(campaign_id)}`"
+
     def command(self, campaign_id: str, where: str, user_id: str, *, title: str | None = None) -> str:
         """`/rw route <campaign> <#channel | off>` once the caller is allowed and the campaign checked;
-        `title`: how the reply names the campaign (its id when not given)."""
+        `title`: how the reply names the campaign (looked up when not given)."""
         if where.strip().lower() in OFF_WORDS:
             return self.remove(campaign_id, user_id, title=title)
         return self.set(campaign_id, parse_channel(where), user_id, title=title)
@@ -106,14 +122,14 @@ class Routes:
             raise UserError(refused[1])
         before = route_store.set_route(self.db, campaign_id, channel, user_id)
         audit_store.audit(self.db, user_id, "route", campaign_id, "routed", f"{before or 'review channel'} -> {channel}")
-        return f":twisted_rightwards_arrows: New submissions of {_named(campaign_id, title)} now go to <#{channel}>."
+        return f":twisted_rightwards_arrows: New submissions of {self.campaign_name(campaign_id, title)} now go to <#{channel}>."
 
     def remove(self, campaign_id: str, user_id: str, *, title: str | None = None) -> str:
         before = route_store.remove_route(self.db, campaign_id)
         if before is None:
-            return f"C{_named(campaign_id, title)[1:]} has no route: its submissions go to the review channel."
+            return f"C{self.campaign_name(campaign_id, title)[1:]} has no route: its submissions go to the review channel."
         audit_store.audit(self.db, user_id, "route", campaign_id, "unrouted", f"{before} -> review channel")
-        return f":leftwards_arrow_with_hook: New submissions of {_named(campaign_id, title)} go to the review channel again (not <#{before}>)."
+        return f":leftwards_arrow_with_hook: New submissions of {self.campaign_name(campaign_id, title)} go to the review channel again (not <#{before}>)."
 
     def listing(self) -> str:
         rows = route_store.route_rows(self.db)
@@ -121,7 +137,8 @@ class Routes:
         if not rows:
             return f"No routes: every campaign's submissions go to <#{review}>. Add one with `/rw route <campaign_id> #channel`."
         lines = [f"*Routes* (other campaigns go to <#{review}>):"]
-        lines += [f"• campaign `{escape(r['campaign_id'])}` → <#{r['channel']}>" for r in rows[:50]]
+        titles = {cid: c.get("title") for cid, c in campaign_store.campaign_counts(self.db).items()}
+        lines += [f"• {_listed(r['campaign_id'], titles.get(r['campaign_id']))} → <#{r['channel']}>" for r in rows[:50]]
         if len(rows) > 50:
             lines.append(f"…and {len(rows) - 50} more.")
         return "\n".join(lines)

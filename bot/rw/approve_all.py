@@ -32,7 +32,7 @@ from storage import submissions as subs
 from storage.rows import Offer
 
 if TYPE_CHECKING:
-    from bot.review.service import ReviewService
+    from bot.review.feature import ReviewService
     from bot.rw.campaigns import Campaigns
     from bot.services import Services
 

@@ -43,7 +43,7 @@ from storage import worker_blocks as block_store
 if TYPE_CHECKING:
     from bot.digest.service import DigestService
     from bot.reports.service import ReportService
-    from bot.review.service import ReviewService
+    from bot.review.feature import ReviewService
     from bot.services import Services
 
 T = TypeVar("T")

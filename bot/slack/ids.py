@@ -10,6 +10,11 @@ REJECT_REASON_INPUT = "reject-reason-input"
 REJECT_PRESET_BLOCK = "reject-preset"
 REJECT_PRESET_INPUT = "reject-preset-input"
 SUBMISSION_EVENT = "gigdesk_submission"  # Slack message metadata event_type
+# `/rw next`: the oldest waiting submissions, one at a time, in a modal (bot/review/walk.py)
+NEXT_OPEN = "next_open"  # the App Home button that opens it
+NEXT_MODAL = "review-next-modal"  # its submit is Reject (the reason fields are in it)
+NEXT_APPROVE = "review-next-approve"
+NEXT_SKIP = "review-next-skip"
 
 # Spending (job creation, approve-all) and /rw
 SPEND_CONFIRM = "spend-confirm"

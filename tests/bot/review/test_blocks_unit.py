@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.forensics.service import Flag
-from bot.review import blocks as ui
+from bot.review import render as ui
 from bot.slack import ids
 from storage.rows import SubmissionRow
 from tests.support.mrkdwn_check import parsed_text
@@ -57,7 +57,7 @@ def test_review_message_escapes_worker_text_everywhere():
 def test_review_message_buttons_only_while_waiting():
     _, waiting = ui.review_message(row("posted"))
     assert buttons(waiting) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT, ids.REVIEW_BLOCK]
-    _, blocked = ui.review_message(row("posted"), {"blocked_by": "U0B", "blocked_at": "2026-01-02T10:00:00Z"})
+    _, blocked = ui.review_message(row("posted"), ui.CardLooks(block={"blocked_by": "U0B", "blocked_at": "2026-01-02T10:00:00Z"}))
     assert buttons(blocked) == [ids.REVIEW_APPROVE, ids.REVIEW_REJECT]
     assert "Worker blocked by <@U0B>" in parsed_text(blocked)
     for state in ("approving", "rejecting", "approved", "rejected"):
@@ -97,7 +97,7 @@ def test_collapsed_message_shows_outcome_and_escaped_reason_without_buttons():
 
 
 def test_batch_row_waiting_and_decided():
-    waiting = [b.to_dict() for b in ui.batch_row_blocks(row(), forensics=[Flag("copied_text"), Flag("unchecked")])]
+    waiting = [b.to_dict() for b in ui.batch_row_blocks(row(), ui.CardLooks(forensics=[Flag("copied_text"), Flag("unchecked")]))]
     seen = assert_no_mentions("", waiting)
     assert "copied proof text" in seen and "image not checked" not in seen  # only suspicious flags are shown
     assert buttons(waiting) == [ids.REVIEW_BATCH_APPROVE, ids.REVIEW_BATCH_REJECT, ids.REVIEW_BATCH_BLOCK]
@@ -126,6 +126,15 @@ def test_reject_modal_and_reason_from_view():
     assert ui.reason_from_view({**preset, **typed}) == f"{ui.PRESET_REASONS[1]}: blurry"
     forged = {ids.REJECT_PRESET_BLOCK: {ids.REJECT_PRESET_INPUT: {"selected_option": {"value": str(len(ui.PRESET_REASONS))}}}}
     assert ui.reason_from_view(forged) == "" and ui.reason_from_view(None) == ""
+
+
+def test_reject_modal_says_which_field_is_required():
+    """Both fields are optional to Slack (either will do): the text above them and the typed
+    field's hint say that one of them is required."""
+    view = ui.reject_modal(row())
+    hints = {b["block_id"]: (b.get("hint") or {}).get("text", "") for b in view["blocks"] if b["type"] == "input"}
+    assert hints[ids.REJECT_REASON_BLOCK].startswith("Required unless you pick a common reason")
+    assert "*A reason is required:*" in parsed_text(view["blocks"])
 
 
 def test_submitted_ago_steps():

@@ -128,15 +128,20 @@ def test_route_sends_a_campaigns_submissions_to_its_channel_and_is_audited(ops_p
     other = sandbox.add_campaign("Everything else", status="Active")
     reply = rw(poster, standin, f"route {routed} <#C_OPS|ops>")
     assert "now go to <#C_OPS>" in reply
+    assert "*Ops campaign*" in reply and routed not in reply  # named by its title, not its id
     audit = [a for a in audit_store.audit_since(bot.db, "2000") if a.action == "route"]
     assert [(a.user_id, a.target, a.outcome) for a in audit] == [("U_ALICE", routed, "routed")]
-    assert "C_OPS" in rw(poster, standin, "routes") and routed in rw(poster, standin, "routes")
+    assert "C_OPS" in rw(poster, standin, "routes") and routed in rw(poster, standin, "routes")  # not synced yet: its id
 
     ops_sid = sandbox.add_submission(routed, proof_text="ops proof")
     review_sid = sandbox.add_submission(other, proof_text="other proof")
     report = bot.review.sync()
     assert report.posted == 2
     assert shown_ids(standin, "C_OPS") == [ops_sid] and shown_ids(standin, "C_REVIEW") == [review_sid]
+    before = len(standin.responses("/rw routes"))
+    poster.command("/rw", "routes")
+    listing = wait_for(lambda: len(standin.responses("/rw routes")) > before and standin.responses("/rw routes")[-1])["payload"]["text"]
+    assert "*Ops campaign*" in listing and routed not in listing  # synced: by its title
     # the routed message's buttons act on it there
     ts = subs.get(bot.db, ops_sid).ts
     poster.click(ids.REVIEW_APPROVE, str(ops_sid), message_ts=ts, channel_id="C_OPS")

@@ -302,7 +302,7 @@ def test_crash_between_posting_and_recording_does_not_post_twice(bot, sandbox, s
     for sid in (lost, never):
         upstream = next(s for s in bot.services.rw.list_submissions(campaign) if s.id == sid)
         subs.claim(bot.db, sid, campaign, upstream.worker_id, {**upstream.to_dict(), "pay": "0.50"})
-    bot.review._post(subs.get(bot.db, lost), "C_REVIEW")
+    bot.review.posting._post(subs.get(bot.db, lost), "C_REVIEW")
     assert len(review_messages(slack)) == 1
     report = bot.review.sync()
     assert report.recovered == 2

@@ -171,15 +171,17 @@ def test_submitted_time_is_relative_and_from_the_workers_submission(bot, sandbox
     assert token in text
 
 
-def test_no_uuids_in_the_main_text_only_in_the_small_id_line(bot, sandbox, slack, campaign):
+def test_cards_name_the_campaign_by_its_title_not_its_id(bot, sandbox, slack, campaign):
     worker = sandbox.add_worker("Uma", worker_id=str(uuid.uuid4()))
     sid = sandbox.add_submission(campaign, worker_id=worker)
     bot.review.sync()
     message = card(bot, slack, sid)
     main = [b for b in message.blocks if b["type"] != "context"]
-    assert not UUID_RE.search(json.dumps(main))
-    ids_line = [mrkdwn_of(b) for b in message.blocks if b["type"] == "context" and campaign in mrkdwn_of(b)]
-    assert len(ids_line) == 1 and worker in ids_line[0] and f"`{sid}`" in ids_line[0]
+    assert campaign not in parsed_text(message.blocks, message.text)  # not in anything read, ids line included
+    assert not UUID_RE.search(json.dumps([b for b in main if b["type"] != "actions"]))
+    assert "Review our shop" in parsed_text(main)
+    ids_line = [mrkdwn_of(b) for b in message.blocks if b["type"] == "context" and f"`{sid}`" in mrkdwn_of(b)]
+    assert len(ids_line) == 1 and worker in ids_line[0]
 
 
 # --- feedback and collapse ----------------------------------------------------------------

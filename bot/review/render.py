@@ -1,7 +1,12 @@
-"""The review message of one submission, rebuilt from stored state every time."""
+"""The review messages, rebuilt from stored state every time: pure Block Kit builders.
+
+The card of one submission, a batch message's rows, the reject modal and the reminder.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -14,12 +19,18 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     ImageBlock,
     ImageElement,
+    InputBlock,
     MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
+from slack_sdk.models.views import View
 
 from bot.forensics.blocks import CHECKING_MARK, flag_lines
+from bot.forensics.service import Flag
 from bot.slack import ids
 from bot.slack.mrkdwn import date_token, escape, iso_epoch, link, mention, money, plain, truncate, when
 from bot.slack.view_state import state_choice, state_text
@@ -39,7 +50,7 @@ def _is_web_url(url: str | None) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
-def fraud_flags(data: dict, *, new_account_days: int, low_approval_rate: float, forensics=()) -> list[str]:
+def fraud_flags(data: dict, *, new_account_days: int, low_approval_rate: float, forensics: Sequence[Flag] = ()) -> list[str]:
     """Short warnings that help catch fraud (forensics: bot.forensics Flags of the proof checks)."""
     flags = []
     age = data.get("worker_account_age_days")
@@ -80,7 +91,7 @@ def _images(data: dict, with_images: bool) -> list[Block]:
     if rest:
         links = " ".join(link(large, str(n)) for n, (large, _) in rest)
         label = "More proof images" if first else "Proof images"
-        elements: list = []
+        elements: list[ImageElement | MarkdownTextObject] = []
         if with_images:  # context images render small: a row of thumbnails, not a stack
             elements = [ImageElement(image_url=small, alt_text=f"Proof image {n} of {len(urls)}")
                         for n, (_, small) in rest[: CONTEXT_ELEMENTS - 1]]
@@ -139,20 +150,23 @@ def _status_line(row: SubmissionRow, block: dict | None) -> list[str]:
 
 
 def _ids_line(row: SubmissionRow) -> ContextBlock:
-    """Ids for support, small and out of the way."""
+    """Ids for support, small and out of the way; the campaign is named by its title (its id is
+    in its details: `/rw campaign <title>`)."""
     data = row.data
-    text = (f"submission `{row.submission_id}` · campaign `{truncate(escape(row.campaign_id), 60)}`"
-            f" · worker `{truncate(escape(data.get('worker_id') or '?'), 60)}`")
+    text = f"submission `{row.submission_id}` · worker `{truncate(escape(data.get('worker_id') or '?'), 60)}`"
     return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, FIELD_LIMIT))])
+
+
+def _campaign_title(data: dict, limit: int) -> str:
+    return truncate(escape(data.get("campaign_title") or "Untitled campaign"), limit)
 
 
 def collapsed_message(row: SubmissionRow, block: dict | None = None) -> list[Block]:
     """A decided submission in two lines: outcome, who, when, amount or reason; then what it
     was, with a link to the first proof image. No image blocks, no buttons."""
     data = row.data
-    title = truncate(escape(data.get("campaign_title") or "Untitled campaign"), 150)
     worker = truncate(escape(data.get("worker_name") or "unknown worker"), 80)
-    second = [f"*{title}* · {money(data.get('pay'))} · {worker}"]
+    second = [f"*{_campaign_title(data, 150)}* · {money(data.get('pay'))} · {worker}"]
     urls = _image_urls(data)
     if urls:
         second.append(link(urls[0][0], f"proof image 1 of {len(urls)}"))
@@ -166,109 +180,139 @@ def collapsed_message(row: SubmissionRow, block: dict | None = None) -> list[Blo
     ]
 
 
-def review_message(
-    row: SubmissionRow,
-    block: dict | None = None,
-    *,
-    new_account_days: int = 7,
-    low_approval_rate: float = 60.0,
-    with_images: bool = True,
-    forensics=(),
-    requirement: str | None = None,
-    notice: str | None = None,
-    progress: str | None = None,
-    now: datetime | None = None,
-) -> tuple[str, list[dict]]:
+@dataclass(frozen=True)
+class CardLooks:
+    """What a card shows beside its stored row: the worker's block, the flag thresholds, the
+    proof-check flags, the campaign's cached requirement, and whether images are inline."""
+
+    block: dict | None = None
+    new_account_days: int = 7
+    low_approval_rate: float = 60.0
+    with_images: bool = True
+    forensics: Sequence[Flag] = ()
+    requirement: str | None = None
+
+
+def _fallback_text(row: SubmissionRow, verb: str) -> str:
+    data = row.data
+    worker, title = data.get("worker_name") or "unknown worker", data.get("campaign_title") or "Untitled campaign"
+    return truncate(f"{verb}: submission {row.submission_id} by {escape(worker)} for {escape(title)}", 3000)
+
+
+def _summary_section(data: dict, requirement: str | None) -> SectionBlock:
+    """Campaign title, pay and the proof the campaign asks for."""
+    required = data.get("proof_required_description") or requirement
+    top = f"*{_campaign_title(data, 150)}* · *{money(data.get('pay'))}*"
+    top += "\n*Proof required:* " + (truncate(escape(" ".join(str(required).split())), 1000) if required else "_not given by RapidWorkers_")
+    return SectionBlock(text=MarkdownTextObject(text=truncate(top, SECTION_TEXT_LIMIT)))
+
+
+def card_flags_section(data: dict, looks: CardLooks) -> SectionBlock | None:
+    """The card's flag lines (account flags, then the proof checks' flags with their evidence),
+    as a section, not a grey context line: flags are what must not be missed. None: no flag."""
+    flags = fraud_flags(data, new_account_days=looks.new_account_days, low_approval_rate=looks.low_approval_rate,
+                        forensics=looks.forensics)
+    if not flags:
+        return None
+    return SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(flags), SECTION_TEXT_LIMIT)))
+
+
+def _known(value: object, shown: str) -> str:
+    return shown if value is not None else "unknown"
+
+
+def _worker_fields(data: dict, now: datetime | None) -> SectionBlock:
+    rate, age, done = data.get("worker_approval_rate"), data.get("worker_account_age_days"), data.get("worker_total_completed")
+    fields = [
+        f"*Worker*\n{truncate(escape(data.get('worker_name') or 'unknown worker'), 200)}",
+        f"*Country*\n{truncate(escape(data.get('country') or 'unknown'), 200)}",
+        f"*Account age*\n{_known(age, f'{age} days')}",
+        f"*Approval rate*\n{_known(rate, f'{rate:g}%' if rate is not None else '')}",
+        f"*Completed*\n{_known(done, str(done))}",
+        f"*Submitted*\n{submitted_ago(data.get('submitted_at'), now)}",
+    ]
+    return SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields])
+
+
+def _status_section(row: SubmissionRow, block: dict | None, notice: str | None, progress: str | None) -> SectionBlock | None:
+    """The action under way (stored or not), the worker's block, and why the last decision failed."""
+    waiting = row.state in ("claimed", "posted")
+    status = [line for line in (_in_progress(row), progress if waiting else None, _blocked_line(block)) if line]
+    if notice and waiting and not progress:
+        status.append(f":warning: {truncate(notice, 600)}")
+    if not status:
+        return None
+    return SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(status), SECTION_TEXT_LIMIT)))
+
+
+def card_blocks(row: SubmissionRow, looks: CardLooks, *, notice: str | None = None, progress: str | None = None,
+                now: datetime | None = None) -> list[Block]:
+    """A waiting (or in-progress) submission's card without its buttons: the channel card and
+    the `/rw next` walk show the same card and add their own buttons."""
+    data = row.data
+    blocks: list[Block] = [_summary_section(data, looks.requirement)]
+    flags = card_flags_section(data, looks)
+    if flags is not None:
+        blocks.append(flags)
+    blocks.append(_worker_fields(data, now))
+    proof = escape(data.get("proof_text") or "").strip() or "_No proof text._"
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("*Proof*\n" + proof, SECTION_TEXT_LIMIT))))
+    blocks.extend(_images(data, looks.with_images))
+    blocks.append(_ids_line(row))
+    status = _status_section(row, looks.block, notice, progress)
+    if status is not None:
+        blocks.append(status)
+    return blocks
+
+
+def waits_for_decision(row: SubmissionRow, progress: str | None = None) -> bool:
+    """Whether the card offers its decision buttons: waiting, and no action under way."""
+    return row.state in ("claimed", "posted") and not progress
+
+
+def review_message(row: SubmissionRow, looks: CardLooks | None = None, *, notice: str | None = None,
+                   progress: str | None = None, now: datetime | None = None) -> tuple[str, list[dict]]:
     """(fallback text, blocks) for a stored submission row.
 
     `row` is a storage.submissions row: its `data` is Submission.to_dict().
-    `requirement`: the campaign's proof_required_description (cached with the
-    campaign) when the row's own copy is missing. `notice`: why the last
-    decision failed, shown above the buttons; `progress`: an action under way
-    that is no stored state (blocking), shown instead of the buttons (both
-    mrkdwn, escaped by the caller). Buttons appear only while the
-    submission waits for a decision; a decided one collapses to two lines.
+    `notice`: why the last decision failed, shown above the buttons; `progress`: an action
+    under way that is no stored state (blocking), shown instead of the buttons (both mrkdwn,
+    escaped by the caller). Buttons appear only while the submission waits for a decision;
+    a decided one collapses to two lines.
     """
-    data = row.data
-    sid = row.submission_id
-    title = data.get("campaign_title") or "Untitled campaign"
-    worker = data.get("worker_name") or "unknown worker"
+    looks = looks or CardLooks()
     state = row.state
     if state in OUTCOME_ICON:
-        verb = state.capitalize()
-        text = f"{verb}: submission {sid} by {escape(worker)} for {escape(title)}"
-        return truncate(text, 3000), [b.to_dict() for b in collapsed_message(row, block)]
-
-    required = data.get("proof_required_description") or requirement
-    top = f"*{truncate(escape(title), 150)}* · *{money(data.get('pay'))}*"
-    top += "\n*Proof required:* " + (truncate(escape(" ".join(str(required).split())), 1000) if required else "_not given by RapidWorkers_")
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate(top, SECTION_TEXT_LIMIT)))]
-
-    flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate, forensics=forensics)
-    if flags:  # a section, not a grey context line: flags are what must not be missed
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(flags), SECTION_TEXT_LIMIT))))
-
-    rate = data.get("worker_approval_rate")
-    fields = [
-        f"*Worker*\n{truncate(escape(worker), 200)}",
-        f"*Country*\n{truncate(escape(data.get('country') or 'unknown'), 200)}",
-        f"*Account age*\n{data['worker_account_age_days']} days" if data.get("worker_account_age_days") is not None else "*Account age*\nunknown",
-        f"*Approval rate*\n{rate:g}%" if rate is not None else "*Approval rate*\nunknown",
-        f"*Completed*\n{data['worker_total_completed']}" if data.get("worker_total_completed") is not None else "*Completed*\nunknown",
-        f"*Submitted*\n{submitted_ago(data.get('submitted_at'), now)}",
-    ]
-    blocks.append(SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]))
-
-    proof = escape(data.get("proof_text") or "").strip() or "_No proof text._"
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("*Proof*\n" + proof, SECTION_TEXT_LIMIT))))
-    blocks.extend(_images(data, with_images))
-    blocks.append(_ids_line(row))
-
-    reviewable = state in ("claimed", "posted") and not progress
-    status = [line for line in (_in_progress(row), progress if state in ("claimed", "posted") else None, _blocked_line(block)) if line]
-    if notice and reviewable:
-        status.append(f":warning: {truncate(notice, 600)}")
-    if status:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(status), SECTION_TEXT_LIMIT))))
-    if reviewable:
-        blocks.append(review_buttons(sid, worker, has_block=block is not None))
-
-    verb = IN_PROGRESS.get(state or "", "To review")
-    text = f"{verb}: submission {sid} by {escape(worker)} for {escape(title)}"
-    return truncate(text, 3000), [b.to_dict() for b in blocks]
+        return _fallback_text(row, state.capitalize()), [b.to_dict() for b in collapsed_message(row, looks.block)]
+    blocks = card_blocks(row, looks, notice=notice, progress=progress, now=now)
+    if waits_for_decision(row, progress):
+        blocks.append(review_buttons(row, has_block=looks.block is not None))
+    return _fallback_text(row, IN_PROGRESS.get(state or "", "To review")), [b.to_dict() for b in blocks]
 
 
-def review_buttons(submission_id: int, worker: str, *, has_block: bool) -> ActionsBlock:
-    value = str(submission_id)
+def _block_button(action_id: str, submission_id: int, worker: str) -> ButtonElement:
+    """Block worker, behind a confirm dialog (its text plain: a str would become mrkdwn)."""
+    return ButtonElement(
+        text="Block worker", action_id=action_id, value=str(submission_id), style="danger",
+        confirm=ConfirmObject(
+            title="Block this worker?",
+            text=PlainTextObject(text=truncate(f"{plain(worker, 100)} will no longer see any of your campaigns. "
+                                               "This submission stays open for review.", 300), emoji=False),
+            confirm="Block worker", deny="Cancel", style="danger",
+        ),
+    )
+
+
+def review_buttons(row: SubmissionRow, *, has_block: bool) -> ActionsBlock:
+    """Approve, Reject, Block worker (unless blocked)."""
+    sid, value = row.submission_id, str(row.submission_id)
     elements = [
         ButtonElement(text="Approve", action_id=ids.REVIEW_APPROVE, value=value, style="primary"),
         ButtonElement(text="Reject", action_id=ids.REVIEW_REJECT, value=value, style="danger"),
     ]
     if not has_block:
-        elements.append(
-            ButtonElement(
-                text="Block worker",
-                action_id=ids.REVIEW_BLOCK,
-                value=value,
-                style="danger",
-                confirm=ConfirmObject(
-                    title="Block this worker?",
-                    # A plain str would become mrkdwn here; plain_text parses no mentions.
-                    text=PlainTextObject(
-                        text=truncate(
-                            f"{plain(worker, 100)} will no longer see any of your campaigns. "
-                            "This submission stays open for review.",
-                            300,
-                        ),
-                        emoji=False,
-                    ),
-                    confirm="Block worker",
-                    deny="Cancel",
-                    style="danger",
-                ),
-            )
-        )
-    return ActionsBlock(block_id=f"review-{submission_id}", elements=elements)
+        elements.append(_block_button(ids.REVIEW_BLOCK, sid, row.data.get("worker_name") or "unknown worker"))
+    return ActionsBlock(block_id=f"review-{sid}", elements=elements)
 
 
 def metadata(row: SubmissionRow) -> dict:
@@ -287,11 +331,37 @@ PRESET_REASONS = (
 )
 
 
+def reason_inputs() -> list[InputBlock]:
+    """The reason fields of a rejection (the reject modal, and Reject in the `/rw next` walk).
+
+    Each is optional to Slack (either one will do: Slack marks both "optional"), so the hint of
+    the typed one, and the text above them, say that one of the two is required."""
+    return [
+        InputBlock(
+            block_id=ids.REJECT_PRESET_BLOCK,
+            label="Common reason",
+            optional=True,
+            element=StaticSelectElement(
+                action_id=ids.REJECT_PRESET_INPUT,
+                placeholder="Pick a reason",
+                options=[Option(value=str(n), text=reason) for n, reason in enumerate(PRESET_REASONS)],
+            ),
+        ),
+        InputBlock(
+            block_id=ids.REJECT_REASON_BLOCK,
+            label="Reason (or details)",
+            optional=True,
+            hint="Required unless you pick a common reason. The worker sees it.",
+            element=PlainTextInputElement(action_id=ids.REJECT_REASON_INPUT, multiline=True, max_length=1000),
+        ),
+    ]
+
+
+REASON_MISSING = "Pick a common reason or type one: the worker is told why."
+
+
 def reject_modal(row: SubmissionRow) -> dict:
     """The modal that asks for a rejection reason (the API requires one)."""
-    from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
-    from slack_sdk.models.views import View
-
     data = row.data
     view = View(
         type="modal",
@@ -305,27 +375,12 @@ def reject_modal(row: SubmissionRow) -> dict:
                 text=MarkdownTextObject(
                     text=truncate(
                         f"Rejecting submission `{row.submission_id}` by *{escape(data.get('worker_name') or 'unknown')}* "
-                        f"for *{escape(data.get('campaign_title') or '')}*. The worker sees the reason.",
+                        f"for *{_campaign_title(data, 150)}*. *A reason is required:* pick a common one or type your own.",
                         SECTION_TEXT_LIMIT,
                     )
                 )
             ),
-            InputBlock(
-                block_id=ids.REJECT_PRESET_BLOCK,
-                label="Common reason",
-                optional=True,
-                element=StaticSelectElement(
-                    action_id=ids.REJECT_PRESET_INPUT,
-                    placeholder="Pick a reason",
-                    options=[Option(value=str(n), text=reason) for n, reason in enumerate(PRESET_REASONS)],
-                ),
-            ),
-            InputBlock(
-                block_id=ids.REJECT_REASON_BLOCK,
-                label="Reason (or details)",
-                optional=True,
-                element=PlainTextInputElement(action_id=ids.REJECT_REASON_INPUT, multiline=True, max_length=1000),
-            ),
+            *reason_inputs(),
         ],
     )
     return view.to_dict()
@@ -356,78 +411,69 @@ COMPACT_FLAG = {
 }
 
 
-def _compact_flags(data: dict, *, new_account_days: int, low_approval_rate: float, forensics=()) -> list[str]:
-    """The card's flags, one short phrase each (a batch row has no room for the evidence)."""
-    flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate)
-    flags += [f":rotating_light: {COMPACT_FLAG.get(f.kind, escape(f.kind))}" for f in forensics if f.suspicious]
-    flags += [f"{CHECKING_MARK} proof being checked" for f in forensics if f.kind == "checking"]
+def compact_flags(data: dict, looks: CardLooks) -> list[str]:
+    """A batch row's flag lines, one short phrase each (a batch row has no room for the evidence)."""
+    flags = fraud_flags(data, new_account_days=looks.new_account_days, low_approval_rate=looks.low_approval_rate)
+    flags += [f":rotating_light: {COMPACT_FLAG.get(f.kind, escape(f.kind))}" for f in looks.forensics if f.suspicious]
+    flags += [f"{CHECKING_MARK} proof being checked" for f in looks.forensics if f.kind == "checking"]
     return flags
 
 
-def batch_row_blocks(
-    row: SubmissionRow,
-    block: dict | None = None,
-    *,
-    new_account_days: int = 7,
-    low_approval_rate: float = 60.0,
-    with_images: bool = True,
-    forensics=(),
-) -> list[Block]:
+def _batch_head(row: SubmissionRow) -> str:
+    data = row.data
+    worker = data.get("worker_name") or "unknown worker"
+    return (f"*{truncate(escape(worker), 100)}* (`{truncate(escape(data.get('worker_id')), 40)}`)"
+            f" · {_campaign_title(data, 80)} · {money(data.get('pay'))}")
+
+
+def _batch_thumbnail(data: dict, with_images: bool) -> tuple[ImageElement | None, str | None]:
+    """The row's accessory thumbnail (the first image) and a line linking every other image:
+    every image of the submission is shown or linked."""
+    urls = _image_urls(data)
+    first = 1 if urls and with_images else 0
+    rest = list(enumerate(urls, 1))[first:]
+    links = "Images: " + " ".join(link(large, str(n)) for n, (large, _) in rest) if rest else None
+    accessory = ImageElement(image_url=urls[0][1], alt_text=f"Proof image 1 of {len(urls)}") if first else None
+    return accessory, links
+
+
+def _batch_buttons(row: SubmissionRow, block: dict | None) -> ActionsBlock:
+    sid = row.submission_id
+    elements = [
+        ButtonElement(text="Approve", action_id=ids.REVIEW_BATCH_APPROVE, value=str(sid), style="primary"),
+        ButtonElement(text="Reject", action_id=ids.REVIEW_BATCH_REJECT, value=str(sid), style="danger"),
+    ]
+    if block is None:
+        elements.append(_block_button(ids.REVIEW_BATCH_BLOCK, sid, row.data.get("worker_name") or "unknown worker"))
+    return ActionsBlock(block_id=f"batch-{sid}", elements=elements)
+
+
+def batch_row_blocks(row: SubmissionRow, looks: CardLooks | None = None) -> list[Block]:
     """One compact row of a batch message: worker, flags, proof snippet, a thumbnail, and
     Approve / Reject while it waits; once decided, one collapsed line with the outcome."""
-    from slack_sdk.models.blocks import ImageElement
-
-    data = row.data
-    sid = row.submission_id
-    worker = data.get("worker_name") or "unknown worker"
-    head = (f"*{truncate(escape(worker), 100)}* (`{truncate(escape(data.get('worker_id')), 40)}`)"
-            f" · {truncate(escape(data.get('campaign_title') or 'Untitled campaign'), 80)} · {money(data.get('pay'))}")
-    state = row.state
-    if state in OUTCOME_ICON:  # collapsed: no image, no buttons
-        lines = [head + f" · `{sid}`", *_status_line(row, block)]
+    looks = looks or CardLooks()
+    data, sid = row.data, row.submission_id
+    head = _batch_head(row)
+    if row.state in OUTCOME_ICON:  # collapsed: no image, no buttons
+        lines = [head + f" · `{sid}`", *_status_line(row, looks.block)]
         return [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_LIMIT)))]
-
-    flags = _compact_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate, forensics=forensics)
+    flags = compact_flags(data, looks)
     proof = " ".join((data.get("proof_text") or "").split())
-    lines = [head]
-    if flags:
-        lines.append(" · ".join(flags))
+    lines = [head, *([" · ".join(flags)] if flags else [])]
     lines.append("> " + (truncate(escape(proof), PROOF_SNIPPET) if proof else "_No proof text._"))
-    images = [i for i in data.get("images") or [] if _is_web_url(i.get("thumbnail_url") or i.get("url"))]
-    thumb = images[0] if images and with_images else None
-    rest = images[1:] if thumb else images
-    if rest:  # every image of the submission is shown or linked
-        lines.append("Images: " + " ".join(
-            link(i["url"] if _is_web_url(i.get("url")) else i["thumbnail_url"], str(n))
-            for n, i in enumerate(rest, 2 if thumb else 1)))
-    lines.extend(_status_line(row, block))
+    accessory, links = _batch_thumbnail(data, looks.with_images)
+    if links:
+        lines.append(links)
+    lines.extend(_status_line(row, looks.block))
     lines.append(f"Submitted {when(data.get('submitted_at'))} · submission `{sid}`")
-    accessory = None
-    if thumb:
-        url = thumb["thumbnail_url"] if _is_web_url(thumb.get("thumbnail_url")) else thumb["url"]
-        accessory = ImageElement(image_url=url, alt_text=f"Proof image 1 of {len(images)}")
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_LIMIT)),
                                         accessory=accessory)]
-    if state in ("claimed", "posted"):
-        elements = [
-            ButtonElement(text="Approve", action_id=ids.REVIEW_BATCH_APPROVE, value=str(sid), style="primary"),
-            ButtonElement(text="Reject", action_id=ids.REVIEW_BATCH_REJECT, value=str(sid), style="danger"),
-        ]
-        if block is None:
-            elements.append(ButtonElement(
-                text="Block worker", action_id=ids.REVIEW_BATCH_BLOCK, value=str(sid), style="danger",
-                confirm=ConfirmObject(
-                    title="Block this worker?",
-                    text=PlainTextObject(text=truncate(f"{plain(worker, 100)} will no longer see any of your campaigns. "
-                                                       "This submission stays open for review.", 300), emoji=False),
-                    confirm="Block worker", deny="Cancel", style="danger",
-                ),
-            ))
-        blocks.append(ActionsBlock(block_id=f"batch-{sid}", elements=elements))
+    if row.state in ("claimed", "posted"):
+        blocks.append(_batch_buttons(row, looks.block))
     return blocks
 
 
-def batch_message(rows: list[SubmissionRow], render_row) -> tuple[str, list[dict]]:
+def batch_message(rows: list[SubmissionRow], render_row: Callable[[SubmissionRow], list[Block]]) -> tuple[str, list[dict]]:
     """(fallback text, blocks) of a batch message; `render_row(row)` gives a row's blocks."""
     waiting = sum(1 for r in rows if r.state not in OUTCOME_ICON)
     blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(

@@ -30,7 +30,7 @@ from bot.reports.service import ReportService
 from bot.review.service import ReviewService
 from bot.services import Services
 from bot.slack import bolt_compat
-from bot.wonolo_desk.service import WonoloDesk
+from bot.wonolo_desk.desk import build_desk
 
 log = logging.getLogger("gigdesk")
 
@@ -68,7 +68,7 @@ def build_services(settings: Settings, *, post_interval: float | None = None) ->
     services.digest = DigestService(services)
     services.reports = ReportService(services)
     if services.wonolo is not None:
-        services.wonolo_desk = WonoloDesk(services)
+        services.wonolo_desk = build_desk(services)
     return services
 
 
@@ -218,7 +218,7 @@ class Background:
                 max_instances=1, coalesce=True,
             )
         if self.services.wonolo_desk is not None:
-            from bot.wonolo_desk.service import UNFILLED_CHECK_MINUTES
+            from bot.wonolo_desk.alerts import UNFILLED_CHECK_MINUTES
 
             self.scheduler.add_job(
                 self._check_unfilled, "interval", minutes=UNFILLED_CHECK_MINUTES, id="wonolo-unfilled",

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the features import Services; only the type checker needs t
     from bot.reports.service import ReportService
     from bot.review.service import ReviewService
     from bot.wonolo.client import WonoloClient
-    from bot.wonolo_desk.service import WonoloDesk
+    from bot.wonolo_desk.desk import WonoloDesk
 
 log = logging.getLogger("gigdesk")
 

@@ -18,7 +18,7 @@ import requests
 import time_machine
 
 from bot.slack import ids
-from bot.wonolo_desk.booking import date_block
+from bot.wonolo_desk.booking_form import date_block
 from storage import records
 from tests.bot.wonolo_desk.test_wonolo_desk import CHANNEL, action_ids, posted_request, request_row, top_messages
 from tests.support.harness import wait_for
@@ -374,7 +374,7 @@ def test_a_5xx_is_never_retried_and_says_how_to_check_a_refusal_leaves_the_offer
 # --------------------------------------------------------------------------- Book again
 
 
-def test_book_again_only_on_completed_cards_and_it_prefills_the_modal(desk, wonolo, slack):
+def test_book_again_on_finished_cards_prefills_the_modal_and_a_stale_card_is_refused(desk, wonolo, slack):
     badge = wonolo._new_badge("Forklift", "Certified")
     done = wonolo.add_job_request(request_name="Warehouse pick", description="Pick and pack", venue="DC 4",
                                   address="9 Depot Rd", city="Reno", zip="89501", timezone=LA, slots=4, wage="21.25",
@@ -402,11 +402,11 @@ def test_book_again_only_on_completed_cards_and_it_prefills_the_modal(desk, wono
     assert "initial_date" not in blocks[date_block(0)]  # the new date is the user's to pick
     assert f"A copy of job request `{done}`" in json.dumps(view["blocks"])
 
-    # A stale card of a request that is no longer completed is refused.
+    # A stale card of a request that is recruiting again is refused.
     wonolo.set_job_request_state(done, "posted")
     posted_request(wonolo, desk.bot, slack, done)
     wait_for(lambda: request_row(desk.bot, done)[2] == "posted")
     views = len(slack.views())
     desk.poster.click(ids.WONOLO_BOOK_AGAIN, str(done), message_ts=done_ts, channel_id=CHANNEL, trigger_id="trig-stale")
-    wait_for(lambda: [r for r in slack.responses() if "only a completed one" in (r["payload"].get("text") or "")])
+    wait_for(lambda: [r for r in slack.responses() if "only a request past recruiting" in (r["payload"].get("text") or "")])
     assert len(slack.views()) == views

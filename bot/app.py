@@ -224,6 +224,11 @@ class Background:
                 self._check_unfilled, "interval", minutes=UNFILLED_CHECK_MINUTES, id="wonolo-unfilled",
                 max_instances=1, coalesce=True,
             )
+            if settings.wonolo_poll_seconds:  # 0: webhooks only
+                self.scheduler.add_job(
+                    self._poll_wonolo, "interval", seconds=settings.wonolo_poll_seconds, id="wonolo-poll",
+                    max_instances=1, coalesce=True,
+                )
         self.scheduler.start()
         self._startup = threading.Thread(target=self._at_start, name="startup", daemon=True)
         self._startup.start()
@@ -272,6 +277,15 @@ class Background:
                 log.info("Wonolo: %d unfilled-shift alerts raised", raised)
         except Exception:
             log.exception("Wonolo unfilled-shift check failed")
+
+    def _poll_wonolo(self) -> None:
+        try:
+            desk = self.services.wonolo_desk
+            report = desk.poll() if desk is not None else None
+            if report is not None and report.changed:
+                log.info("Wonolo poll: %s", report.summary())
+        except Exception:
+            log.exception("Wonolo poll failed")
 
     def stop(self, timeout: float = 8.0) -> None:
         """Stop the jobs and wait for those running, so that nothing keeps posting or logging

@@ -35,6 +35,8 @@ wonolo_last_poll_at, ISO UTC) for the App Home.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +67,9 @@ POLL_LEASE = "wonolo-poll"
 POLL_PAGES = 2       # pages of PER read per listing per cycle
 MAX_SYNCS = 10       # cards brought up to date per cycle
 FIRST_LOOKBACK = timedelta(hours=24)  # the first cycle looks this far back
+# Each cycle asks again for this much before the cursor: Wonolo's times have whole seconds, so a
+# change in the cursor's own second could otherwise be missed. What was synced is skipped unchanged.
+OVERLAP = timedelta(seconds=5)
 # Listing pages, then per sync: a job request 2 (itself, its jobs), a job 3 (itself, its request, its jobs).
 MAX_POLL_REQUESTS = 2 * POLL_PAGES + 3 * MAX_SYNCS
 ACTIVE_REQUEST_STATES = frozenset({"draft", "unassigned", "posted", "filled", "in_progress"})
@@ -169,6 +174,12 @@ class _Change:
     key: str
     updated_at: str | None
     request_key: str | None  # a job's request
+    fingerprint: str  # of the listed object: a second change within the same second differs
+
+
+def _fingerprint(resource: Any) -> str:
+    raw = resource.raw if isinstance(resource.raw, dict) else {}
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class Poller:
@@ -180,7 +191,8 @@ class Poller:
         self.cards = cards
         self.lease = Lease(store, POLL_LEASE)
         self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], str | None] = {}  # synced changes, not synced again while unchanged
+        # Synced changes (updated_at, fingerprint), not synced again while listed unchanged.
+        self._seen: dict[tuple[str, str], tuple[str | None, str]] = {}
         self._pages = {"job_request": 1, "job": 1}  # where a listing cut short goes on
 
     @property
@@ -197,8 +209,17 @@ class Poller:
             records.kv_set(self.db, LAST_POLL_KEY, utcnow())
             return report
 
+    def _since(self) -> tuple[str | None, str | None]:
+        """(the cursor, the updated_after asked for)."""
+        cursor = records.kv_get(self.db, POLL_CURSOR_KEY)
+        try:
+            start = datetime.fromisoformat(cursor) - OVERLAP if cursor else datetime.now(UTC) - FIRST_LOOKBACK
+        except ValueError:
+            cursor, start = None, datetime.now(UTC) - FIRST_LOOKBACK
+        return cursor, _iso(start)
+
     def _cycle(self) -> PollReport:
-        since = records.kv_get(self.db, POLL_CURSOR_KEY) or _iso(datetime.now(UTC) - FIRST_LOOKBACK)
+        cursor, since = self._since()
         requests, requests_cut = self._listing("job_request", since)
         jobs, jobs_cut = self._listing("job", since)
         changes = self._wanted(requests, jobs)
@@ -210,18 +231,19 @@ class Poller:
                 report.failed += 1
         report.left = max(0, len(changes) - MAX_SYNCS)
         if not (requests_cut or jobs_cut or report.left or report.failed):
-            self._advance(since, [*requests, *jobs])
+            self._advance(cursor, [*requests, *jobs])
         return report
 
-    def _advance(self, since: str | None, listed: list[_Change]) -> None:
+    def _advance(self, cursor: str | None, listed: list[_Change]) -> None:
         """Everything listed was handled: the next cycle asks for what changed after it."""
         latest = max((c.updated_at for c in listed if c.updated_at), default=None)
         if latest is None:
             return
-        if since is None or latest > since:
+        if cursor is None or latest > cursor:
             records.kv_set(self.db, POLL_CURSOR_KEY, latest)
-        # Older changes are behind the cursor now; those at its very instant may be listed again.
-        self._seen = {k: v for k, v in self._seen.items() if v is not None and v >= latest}
+        # Changes older than the overlap are never listed again; those within it may be.
+        keep = _iso(datetime.fromisoformat(latest) - OVERLAP) or latest
+        self._seen = {k: v for k, v in self._seen.items() if v[0] is not None and v[0] >= keep}
 
     def _listing(self, kind: str, since: str | None) -> tuple[list[_Change], bool]:
         """What Wonolo changed after `since`: at most POLL_PAGES pages; True when cut short."""
@@ -246,7 +268,7 @@ class Poller:
         """Active, or already shown (its card then shows how it ended); else none of our business."""
         if jr.state not in ACTIVE_REQUEST_STATES and self.cards.request_row(str(jr.id)) is None:
             return None
-        return _Change("job_request", str(jr.id), _iso(jr.updated_at), None)
+        return _Change("job_request", str(jr.id), _iso(jr.updated_at), None, _fingerprint(jr))
 
     def _job_change(self, job) -> _Change | None:
         request_key = str(job.job_request_id) if job.job_request_id is not None else None
@@ -255,13 +277,14 @@ class Poller:
         shown = self.cards.job_row(str(job.id)) is not None or self.cards.request_row(request_key) is not None
         if job.state not in ACTIVE_JOB_STATES and not shown:
             return None
-        return _Change("job", str(job.id), _iso(job.updated_at), request_key)
+        return _Change("job", str(job.id), _iso(job.updated_at), request_key, _fingerprint(job))
 
     def _wanted(self, requests: list[_Change], jobs: list[_Change]) -> list[_Change]:
         """Changes not synced yet, oldest first; a request one of whose jobs changed is synced with that job."""
-        with_jobs = {c.request_key for c in jobs}
-        fresh = [c for c in (*[r for r in requests if r.key not in with_jobs], *jobs)
-                 if c.updated_at is None or self._seen.get((c.kind, c.key)) != c.updated_at]
+        fresh_jobs = [c for c in jobs if self._seen.get((c.kind, c.key)) != (c.updated_at, c.fingerprint)]
+        with_jobs = {c.request_key for c in fresh_jobs}
+        fresh = [c for c in requests if c.key not in with_jobs
+                 and self._seen.get((c.kind, c.key)) != (c.updated_at, c.fingerprint)] + fresh_jobs
         return sorted(fresh, key=lambda c: c.updated_at or "")
 
     def _sync(self, change: _Change) -> bool:
@@ -273,5 +296,5 @@ class Poller:
         except Exception as e:
             log.warning("Wonolo poll: %s %s not synced (%s); tried again next cycle", change.kind, change.key, describe(e))
             return False
-        self._seen[(change.kind, change.key)] = change.updated_at
+        self._seen[(change.kind, change.key)] = (change.updated_at, change.fingerprint)
         return True

@@ -68,8 +68,9 @@ POLL_PAGES = 2       # pages of PER read per listing per cycle
 MAX_SYNCS = 10       # cards brought up to date per cycle
 FIRST_LOOKBACK = timedelta(hours=24)  # the first cycle looks this far back
 # Each cycle asks again for this much before the cursor: Wonolo's times have whole seconds, so a
-# change in the cursor's own second could otherwise be missed. What was synced is skipped unchanged.
-OVERLAP = timedelta(seconds=5)
+# change in the cursor's own second could otherwise be missed. What was synced is skipped unchanged
+# (it costs list pages only: more than PER changes within OVERLAP of the latest cost a page more).
+OVERLAP = timedelta(seconds=2)
 # Listing pages, then per sync: a job request 2 (itself, its jobs), a job 3 (itself, its request, its jobs).
 MAX_POLL_REQUESTS = 2 * POLL_PAGES + 3 * MAX_SYNCS
 ACTIVE_REQUEST_STATES = frozenset({"draft", "unassigned", "posted", "filled", "in_progress"})
@@ -156,16 +157,19 @@ class Webhooks:
 
 @dataclass
 class PollReport:
-    """One cycle: changes found, cards synced, changes left for the next cycle, sync failures."""
+    """One cycle: changes found, cards synced, changes left for the next cycle, sync failures;
+    `more`: a listing had more pages than a cycle reads (the next cycle goes on from there)."""
 
     changed: int = 0
     synced: int = 0
     left: int = 0
     failed: int = 0
+    more: bool = False
 
     def summary(self) -> str:
         return (f"{self.changed} changes, {self.synced} synced, {self.left} left for the next cycle, "
-                f"{self.failed} failed (at most {MAX_POLL_REQUESTS} Wonolo requests a cycle)")
+                f"{self.failed} failed{', more listed next cycle' if self.more else ''} "
+                f"(at most {MAX_POLL_REQUESTS} Wonolo requests a cycle)")
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,15 @@ def _fingerprint(resource: Any) -> str:
 
 
 class Poller:
-    """Finds what Wonolo changed since the last cycle and syncs those cards (lease holder only)."""
+    """Finds what Wonolo changed since the last cycle and syncs those cards (lease holder only).
+
+    A pass lists each kind from page 1 until a short page, POLL_PAGES pages a cycle; the changes
+    found wait in a queue, MAX_SYNCS synced a cycle, oldest first. The cursor moves to the latest
+    change listed only after a cycle in which both listings ended and the queue is empty, so
+    nothing listed is skipped, however long the catch-up.
+    """
+
+    KINDS = ("job_request", "job")
 
     def __init__(self, store: Any, client: Any, cards: Cards):
         self.store = store
@@ -193,7 +205,9 @@ class Poller:
         self._lock = threading.Lock()
         # Synced changes (updated_at, fingerprint), not synced again while listed unchanged.
         self._seen: dict[tuple[str, str], tuple[str | None, str]] = {}
-        self._pages = {"job_request": 1, "job": 1}  # where a listing cut short goes on
+        self._queue: dict[tuple[str, str], _Change] = {}
+        self._next_page = dict.fromkeys(self.KINDS, 1)
+        self._latest: dict[str, str | None] = dict.fromkeys(self.KINDS)  # in the pass under way
 
     @property
     def db(self):
@@ -220,49 +234,42 @@ class Poller:
 
     def _cycle(self) -> PollReport:
         cursor, since = self._since()
-        requests, requests_cut = self._listing("job_request", since)
-        jobs, jobs_cut = self._listing("job", since)
-        changes = self._wanted(requests, jobs)
-        report = PollReport(changed=len(changes))
-        for change in changes[:MAX_SYNCS]:
+        listed = {kind: self._listing(kind, since) for kind in self.KINDS}
+        self._enqueue(listed["job_request"], listed["job"])
+        report = PollReport(changed=len(self._queue), more=any(page > 1 for page in self._next_page.values()))
+        for change in sorted(self._queue.values(), key=lambda c: c.updated_at or "")[:MAX_SYNCS]:
             if self._sync(change):
                 report.synced += 1
+                del self._queue[(change.kind, change.key)]
             else:
                 report.failed += 1
-        report.left = max(0, len(changes) - MAX_SYNCS)
-        if not (requests_cut or jobs_cut or report.left or report.failed):
-            self._advance(cursor, [*requests, *jobs])
+        report.left = len(self._queue)
+        if not report.more and not self._queue:
+            self._advance(cursor)
         return report
 
-    def _advance(self, cursor: str | None, listed: list[_Change]) -> None:
-        """Everything listed was handled: the next cycle asks for what changed after it."""
-        latest = max((c.updated_at for c in listed if c.updated_at), default=None)
-        if latest is None:
-            return
-        if cursor is None or latest > cursor:
-            records.kv_set(self.db, POLL_CURSOR_KEY, latest)
-        # Changes older than the overlap are never listed again; those within it may be.
-        keep = _iso(datetime.fromisoformat(latest) - OVERLAP) or latest
-        self._seen = {k: v for k, v in self._seen.items() if v[0] is not None and v[0] >= keep}
-
-    def _listing(self, kind: str, since: str | None) -> tuple[list[_Change], bool]:
-        """What Wonolo changed after `since`: at most POLL_PAGES pages; True when cut short."""
+    def _listing(self, kind: str, since: str | None) -> list[_Change]:
+        """What Wonolo changed after `since`, at most POLL_PAGES pages on from where the pass is."""
         found: list[_Change] = []
-        first = self._pages[kind]
+        first = self._next_page[kind]
+        if first == 1:
+            self._latest[kind] = None  # a new pass
         for page in range(first, first + POLL_PAGES):
             if kind == "job_request":
-                batch = [self._request_change(jr)
-                         for jr in self.client.list_job_requests(None, page=page, per=PER, updated_after=since)]
+                items = self.client.list_job_requests(None, page=page, per=PER, updated_after=since)
+                batch = [self._request_change(jr) for jr in items]
             else:
-                batch = [self._job_change(job)
-                         for job in self.client.list_jobs(None, page=page, per=PER, updated_after=since)]
+                items = self.client.list_jobs(None, page=page, per=PER, updated_after=since)
+                batch = [self._job_change(job) for job in items]
+            stamps = [_iso(item.updated_at) for item in items if item.updated_at is not None]
+            self._latest[kind] = max([*stamps, *filter(None, [self._latest[kind]])], default=None)
             found.extend(c for c in batch if c is not None)
-            if len(batch) < PER:
-                self._pages[kind] = 1
-                return found, first > 1
-        self._pages[kind] = first + POLL_PAGES
-        log.warning("Wonolo poll: more than %d %ss changed; the rest on the next cycles", POLL_PAGES * PER, kind)
-        return found, True
+            if len(items) < PER:
+                self._next_page[kind] = 1
+                return found
+        self._next_page[kind] = first + POLL_PAGES
+        log.info("Wonolo poll: more than %d %ss changed; the rest on the next cycles", POLL_PAGES * PER, kind)
+        return found
 
     def _request_change(self, jr) -> _Change | None:
         """Active, or already shown (its card then shows how it ended); else none of our business."""
@@ -279,13 +286,28 @@ class Poller:
             return None
         return _Change("job", str(job.id), _iso(job.updated_at), request_key, _fingerprint(job))
 
-    def _wanted(self, requests: list[_Change], jobs: list[_Change]) -> list[_Change]:
-        """Changes not synced yet, oldest first; a request one of whose jobs changed is synced with that job."""
-        fresh_jobs = [c for c in jobs if self._seen.get((c.kind, c.key)) != (c.updated_at, c.fingerprint)]
-        with_jobs = {c.request_key for c in fresh_jobs}
-        fresh = [c for c in requests if c.key not in with_jobs
-                 and self._seen.get((c.kind, c.key)) != (c.updated_at, c.fingerprint)] + fresh_jobs
-        return sorted(fresh, key=lambda c: c.updated_at or "")
+    def _enqueue(self, requests: list[_Change], jobs: list[_Change]) -> None:
+        """Queue the changes not synced yet; a request one of whose jobs changed is synced with that job."""
+        for change in jobs:
+            if self._seen.get((change.kind, change.key)) != (change.updated_at, change.fingerprint):
+                self._queue[(change.kind, change.key)] = change
+        with_jobs = {c.request_key for c in self._queue.values() if c.kind == "job"}
+        for change in requests:
+            if change.key in with_jobs:
+                self._queue.pop((change.kind, change.key), None)
+            elif self._seen.get((change.kind, change.key)) != (change.updated_at, change.fingerprint):
+                self._queue[(change.kind, change.key)] = change
+
+    def _advance(self, cursor: str | None) -> None:
+        """Both listings ended and everything listed was synced: the next pass asks for what changed after it."""
+        latest = max(filter(None, self._latest.values()), default=None)
+        if latest is None:
+            return
+        if cursor is None or latest > cursor:
+            records.kv_set(self.db, POLL_CURSOR_KEY, latest)
+        # Changes older than the overlap are never listed again; those within it may be.
+        keep = _iso(datetime.fromisoformat(latest) - OVERLAP) or latest
+        self._seen = {k: v for k, v in self._seen.items() if v[0] is not None and v[0] >= keep}
 
     def _sync(self, change: _Change) -> bool:
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from bot.apiclient.fields import is_safe_id
@@ -111,23 +112,26 @@ class Actions:
     def cancel_request(self, value: object, user_id: str, *, message: Message = None) -> Outcome:
         """Cancel on a card (or its alert): the state the card shows decides."""
         row = self.known_request(value, message)
-        return self._cancel_request(row["job_request_id"], row["state"], user_id)
+        return self._cancel_request(row["job_request_id"], lambda: row["state"], user_id)
 
     def cancel_listed_request(self, value: object, user_id: str) -> Outcome:
         """Cancel on a `/wonolo requests` row: the request as Wonolo has it now decides."""
         key = value if isinstance(value, str) and is_safe_id(value) else None
         if key is None:
             raise UserError("That button does not belong to a Wonolo list I made.")
-        self._allowed(user_id, ids.WONOLO_CANCEL_REQUEST, key)
+        return self._cancel_request(key, lambda: self._state_on_wonolo(key), user_id)
+
+    def _state_on_wonolo(self, key: str) -> str | None:
         try:
-            jr = self.client.get_job_request(key)
+            return self.client.get_job_request(key).state
         except WonoloNotFound:
             raise UserError(f"No job request with id `{escape(key)}`.") from None
-        return self._cancel_request(key, jr.state, user_id)
 
-    def _cancel_request(self, key: str, state: str | None, user_id: str) -> Outcome:
+    def _cancel_request(self, key: str, state_of: Callable[[], str | None], user_id: str) -> Outcome:
+        """Allowed users only (checked before anything is read), while the state allows, once."""
         action = ids.WONOLO_CANCEL_REQUEST
         self._allowed(user_id, action, key)
+        state = state_of()
         if state == "cancelled":
             raise self.claims.refuse(user_id, action, key, f"Job request `{key}` is already cancelled.")
         if not ui.can_cancel_request(state):

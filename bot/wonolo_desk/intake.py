@@ -261,8 +261,9 @@ class Poller:
             else:
                 items = self.client.list_jobs(None, page=page, per=PER, updated_after=since)
                 batch = [self._job_change(job) for job in items]
-            stamps = [_iso(item.updated_at) for item in items if item.updated_at is not None]
-            self._latest[kind] = max([*stamps, *filter(None, [self._latest[kind]])], default=None)
+            stamps = [stamp for stamp in (_iso(item.updated_at) for item in items) if stamp]
+            previous = self._latest[kind]
+            self._latest[kind] = max([*stamps, *([previous] if previous else [])], default=None)
             found.extend(c for c in batch if c is not None)
             if len(items) < PER:
                 self._next_page[kind] = 1

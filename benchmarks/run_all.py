@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["sync_cost", "ack_latency", "backlog_drain", "footprint", "forensics", "instant_state", "charts", "hostile_images",
-              "beside_serve", "socket_reconnect", "replicas"]
+              "beside_serve", "socket_reconnect", "replicas", "wonolo_poll"]
 # Arguments for a shorter run than the benchmark's own default.
 ARGS = {"socket_reconnect": ["--repeat", "1"]}
 

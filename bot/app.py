@@ -30,7 +30,7 @@ from bot.review.feature import ReviewService, proof_forensics
 from bot.rw.command import RwService
 from bot.services import Services
 from bot.slack import bolt_compat
-from bot.wonolo_desk.service import WonoloDesk
+from bot.wonolo_desk.desk import build_desk
 
 log = logging.getLogger("gigdesk")
 
@@ -69,7 +69,7 @@ def build_services(settings: Settings, *, post_interval: float | None = None) ->
     services.reports = ReportService(services)
     services.commands = RwService(services, review=services.review, digest=services.digest, reports=services.reports)
     if services.wonolo is not None:
-        services.wonolo_desk = WonoloDesk(services)
+        services.wonolo_desk = build_desk(services)
     return services
 
 
@@ -219,12 +219,17 @@ class Background:
                 max_instances=1, coalesce=True,
             )
         if self.services.wonolo_desk is not None:
-            from bot.wonolo_desk.service import UNFILLED_CHECK_MINUTES
+            from bot.wonolo_desk.alerts import UNFILLED_CHECK_MINUTES
 
             self.scheduler.add_job(
                 self._check_unfilled, "interval", minutes=UNFILLED_CHECK_MINUTES, id="wonolo-unfilled",
                 max_instances=1, coalesce=True,
             )
+            if settings.wonolo_poll_seconds:  # 0: webhooks only
+                self.scheduler.add_job(
+                    self._poll_wonolo, "interval", seconds=settings.wonolo_poll_seconds, id="wonolo-poll",
+                    max_instances=1, coalesce=True,
+                )
         self.scheduler.start()
         self._startup = threading.Thread(target=self._at_start, name="startup", daemon=True)
         self._startup.start()
@@ -273,6 +278,15 @@ class Background:
                 log.info("Wonolo: %d unfilled-shift alerts raised", raised)
         except Exception:
             log.exception("Wonolo unfilled-shift check failed")
+
+    def _poll_wonolo(self) -> None:
+        try:
+            desk = self.services.wonolo_desk
+            report = desk.poll() if desk is not None else None
+            if report is not None and report.changed:
+                log.info("Wonolo poll: %s", report.summary())
+        except Exception:
+            log.exception("Wonolo poll failed")
 
     def stop(self, timeout: float = 8.0) -> None:
         """Stop the jobs and wait for those running, so that nothing keeps posting or logging

@@ -131,6 +131,7 @@ class Settings:
     daily_spend_limit: Decimal | None = None
     second_approval_above: Decimal | None = None
     wonolo_unfilled_alert_hours: int = 24  # 0: no unfilled-shift alerts
+    wonolo_poll_seconds: int = 60  # 0: Wonolo webhooks only (bot/wonolo_desk/intake.py)
     forensics: bool = True
     burst_count: int = 5
     burst_minutes: int = 10
@@ -427,6 +428,7 @@ def read_settings(
         daily_spend_limit=daily_spend_limit,
         second_approval_above=second_approval_above,
         wonolo_unfilled_alert_hours=integer("WONOLO_UNFILLED_ALERT_HOURS", 24, 0, 720),
+        wonolo_poll_seconds=integer("WONOLO_POLL_SECONDS", 60, 0, 86400),
         forensics=forensics == "on",
         burst_count=integer("GIGDESK_BURST_COUNT", 5, 1, 1000),
         burst_minutes=integer("GIGDESK_BURST_MINUTES", 10, 1, 1440),

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the features import Services; only the type checker needs t
     from bot.review.feature import ReviewService
     from bot.rw.command import RwService
     from bot.wonolo.client import WonoloClient
-    from bot.wonolo_desk.service import WonoloDesk
+    from bot.wonolo_desk.desk import WonoloDesk
 
 log = logging.getLogger("gigdesk")
 

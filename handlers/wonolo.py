@@ -1,8 +1,8 @@
 """/wonolo (and its list pages), the Wonolo message buttons and their modals.
 
 Thin listeners: ack first (modal submissions: validate, then ack with the
-field errors or ack), then hand one call into bot.wonolo_desk.service.WonoloDesk to
-the work pool (so a slow Wonolo never delays an ack) and show its answer
+field errors or ack), then hand one call into a part of the Wonolo desk
+(bot.wonolo_desk.desk: actions, bookings, command) to the work pool (so a slow Wonolo never delays an ack) and show its answer
 ephemerally. Opening a modal stays on the listener thread: Slack's
 trigger_id lasts 3 seconds, and the checks before it touch only SQLite.
 """
@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.slack import ids
 from bot.slack.replies import Reply, send_ephemeral
 from bot.slack.trigger import trigger_bound
-from bot.wonolo_desk.blocks import (
+from bot.wonolo_desk.modals import (
     assign_from_view,
     cancel_reason_from_view,
     job_id_from_metadata,
@@ -32,8 +32,16 @@ NOT_CONFIGURED = "Wonolo is not configured (set WONOLO_API_KEY and WONOLO_SECRET
 log = logging.getLogger("gigdesk.handlers")
 
 
+def _configured(context: BoltContext):
+    """The Wonolo desk (bot.features.Features.wonolo_desk); None without Wonolo keys."""
+    features = context.get("features")
+    if features is not None:
+        return features.wonolo_desk
+    return context["services"].wonolo_desk  # until bot.features lands (issue 22): the composition root's
+
+
 def _desk(context: BoltContext):
-    desk = context["services"].wonolo_desk
+    desk = _configured(context)
     if desk is None:
         raise UserError(NOT_CONFIGURED)
     return desk
@@ -42,18 +50,18 @@ def _desk(context: BoltContext):
 @guarded
 def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     ack()
-    desk = context["services"].wonolo_desk
+    desk = _configured(context)
     if desk is None:
         send_ephemeral(context, body, NOT_CONFIGURED)
         return
     text, user = command.get("text") or "", context["actor"]
     if text.strip().lower() == "book":
         with trigger_bound():
-            _open_booking(context, body, desk.book_view(user), None)
+            _open_booking(context, body, desk.bookings.book_view(user), None)
         return
 
     def run():
-        result = desk.run(text, user)
+        result = desk.command.run(text, user)
         send_ephemeral(context, body, result)
 
     after_ack(context, body, run)
@@ -72,9 +80,10 @@ def _card_button(call):
     return listener
 
 
-resend_notifications = _card_button(lambda desk, value, user, shown: desk.resend_notifications(value, user, message=shown))
-rerank_workers = _card_button(lambda desk, value, user, shown: desk.rerank_workers(value, user, message=shown))
-cancel_request = _card_button(lambda desk, value, user, shown: desk.cancel_request(value, user, message=shown))
+resend_notifications = _card_button(lambda desk, value, user, shown: desk.actions.resend_notifications(value, user, message=shown))
+rerank_workers = _card_button(lambda desk, value, user, shown: desk.actions.rerank_workers(value, user, message=shown))
+cancel_request = _card_button(lambda desk, value, user, shown: desk.actions.cancel_request(value, user, message=shown))
+cancel_listed_request = _card_button(lambda desk, value, user, shown: desk.actions.cancel_listed_request(value, user))
 
 
 @guarded
@@ -84,10 +93,18 @@ def turn_page(ack: Ack, body: dict, context: BoltContext):
     desk, value, user = _desk(context), action_value(body), context["actor"]
 
     def run():
-        result = desk.page(value, user)
+        result = desk.command.page(value, user)
         send_ephemeral(context, body, Reply(result.text, result.blocks, replace_original=True))
 
     after_ack(context, body, run)
+
+
+@guarded
+def show_details(ack: Ack, body: dict, context: BoltContext):
+    """Details on a /wonolo requests row: the request, in a new ephemeral answer."""
+    ack()
+    desk, value, user = _desk(context), action_value(body), context["actor"]
+    after_ack(context, body, lambda: send_ephemeral(context, body, desk.command.details(value, user)))
 
 
 def _opens_modal(view_for):
@@ -103,19 +120,19 @@ def _opens_modal(view_for):
     return listener
 
 
-open_assign_worker = _opens_modal(lambda desk, value, user, shown: desk.assign_view(value, user, message=shown))
-open_cancel_job = _opens_modal(lambda desk, value, user, shown: desk.cancel_job_view(value, user, message=shown))
-open_message_worker = _opens_modal(lambda desk, value, user, shown: desk.message_view(value, user, message=shown))
+open_assign_worker = _opens_modal(lambda desk, value, user, shown: desk.actions.assign_view(value, user, message=shown))
+open_cancel_job = _opens_modal(lambda desk, value, user, shown: desk.actions.cancel_job_view(value, user, message=shown))
+open_message_worker = _opens_modal(lambda desk, value, user, shown: desk.actions.message_view(value, user, message=shown))
 
 
 def _open_booking(context: BoltContext, body: dict, view: dict, source: str | None) -> None:
     """Open the booking modal at once (the trigger lasts 3 s), then fill in what Wonolo knows
     (badges, customers, a copied request) after the ack; a modal already submitted is left alone."""
-    desk, slack = context["services"].wonolo_desk, context["services"].slack
+    desk, slack = _desk(context), context["services"].slack
     opened = slack.views_open(trigger_id=body["trigger_id"], view=view)["view"]
 
     def fill():
-        full = desk.book_form(source)
+        full = desk.bookings.book_form(source)
         try:
             slack.views_update(view_id=opened["id"], hash=opened.get("hash"), view=full)
         except SlackApiError as e:  # closed, submitted or edited meanwhile
@@ -129,7 +146,7 @@ def open_book_again(ack: Ack, body: dict, context: BoltContext):
     ack()
     value = action_value(body)
     with trigger_bound():
-        view = _desk(context).book_again_view(value, context["actor"], message=clicked_message(body))
+        view = _desk(context).bookings.book_again_view(value, context["actor"])
         _open_booking(context, body, view, value)
 
 
@@ -138,7 +155,7 @@ def submit_booking(ack: Ack, body: dict, context: BoltContext, view: dict):
     """Review: field errors stay in the modal (nothing lost, nothing spent); else the offer
     (cost, Confirm / Cancel) is shown ephemerally in the Wonolo channel."""
     desk = _desk(context)
-    found, errors = desk.check_book_view(view["state"]["values"])
+    found, errors = desk.bookings.check_book_view(view["state"]["values"])
     if errors or found is None:
         ack(response_action="errors", errors=errors)
         return
@@ -146,7 +163,7 @@ def submit_booking(ack: Ack, body: dict, context: BoltContext, view: dict):
     user, channel = context["actor"], context["services"].settings.wonolo_channel
 
     def run():
-        result = desk.offer_booking(found, user)
+        result = desk.bookings.offer_booking(found, user)
         send_ephemeral(context, body, result, channel=channel)
 
     after_ack(context, body, run, channel=channel)
@@ -164,8 +181,8 @@ def _offer_button(call):
     return listener
 
 
-confirm_booking = _offer_button(lambda desk, value, user: desk.confirm_booking(value, user))
-cancel_booking = _offer_button(lambda desk, value, user: desk.cancel_booking(value, user))
+confirm_booking = _offer_button(lambda desk, value, user: desk.bookings.confirm_booking(value, user))
+cancel_booking = _offer_button(lambda desk, value, user: desk.bookings.cancel_booking(value, user))
 
 
 def _answer_in_channel(context: BoltContext, body: dict, work) -> None:
@@ -184,7 +201,7 @@ def submit_cancel_job(ack: Ack, body: dict, context: BoltContext, view: dict):
     ack()
     desk, user = _desk(context), context["actor"]
     job_id = job_id_from_metadata(view.get("private_metadata"))
-    _answer_in_channel(context, body, lambda: desk.cancel_job(job_id, user, reason))
+    _answer_in_channel(context, body, lambda: desk.actions.cancel_job(job_id, user, reason))
 
 
 @guarded
@@ -196,7 +213,7 @@ def submit_message_worker(ack: Ack, body: dict, context: BoltContext, view: dict
     ack()
     desk, user = _desk(context), context["actor"]
     job_id, view_id = job_id_from_metadata(view.get("private_metadata")), view.get("id")
-    _answer_in_channel(context, body, lambda: desk.message_worker(job_id, user, text, view_id))
+    _answer_in_channel(context, body, lambda: desk.actions.message_worker(job_id, user, text, view_id))
 
 
 @guarded
@@ -208,7 +225,7 @@ def submit_assign_worker(ack: Ack, body: dict, context: BoltContext, view: dict)
     ack()
     desk, user = _desk(context), context["actor"]
     jr_id = job_request_id_from_metadata(view.get("private_metadata"))
-    _answer_in_channel(context, body, lambda: desk.assign_worker(jr_id, user, worker, notes))
+    _answer_in_channel(context, body, lambda: desk.actions.assign_worker(jr_id, user, worker, notes))
 
 
 def register(app: App) -> None:
@@ -225,6 +242,8 @@ def register(app: App) -> None:
     app.action(ids.WONOLO_PAGE_NEXT)(turn_page)
     app.action(ids.WONOLO_PAGE_PREVIOUS)(turn_page)
     app.action(ids.WONOLO_BOOK_AGAIN)(open_book_again)
+    app.action(ids.WONOLO_LIST_DETAILS)(show_details)
+    app.action(ids.WONOLO_LIST_CANCEL)(cancel_listed_request)
     app.view_submission(ids.WONOLO_BOOK_MODAL)(submit_booking)
     app.action(ids.WONOLO_BOOK_CONFIRM)(confirm_booking)
     app.action(ids.WONOLO_BOOK_CANCEL)(cancel_booking)

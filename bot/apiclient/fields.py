@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -61,3 +62,12 @@ def from_api(
             parsed = fallbacks[f.name]
         values[f.name] = parsed
     return cls(**values)
+
+
+_SAFE_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def is_safe_id(value: object, max_length: int = 64) -> bool:
+    """An id fit for a URL path or a lookup: 1 to `max_length` letters, digits, '_' or '-'
+    (no '/', '..', spaces or control characters)."""
+    return isinstance(value, str) and 0 < len(value) <= max_length and _SAFE_ID_RE.match(value) is not None

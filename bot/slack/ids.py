@@ -63,6 +63,8 @@ WONOLO_INVITE = "wonolo-invite-worker"  # /wonolo invite (audit action)
 WONOLO_UNFILLED_ALERT = "wonolo-unfilled-alert"  # audit action of a raised alert
 WONOLO_PAGE_NEXT = "wonolo-page-next"
 WONOLO_PAGE_PREVIOUS = "wonolo-page-previous"
+WONOLO_LIST_DETAILS = "wonolo-list-details"  # a /wonolo requests row: the request's details
+WONOLO_LIST_CANCEL = "wonolo-list-cancel"  # a /wonolo requests row: Cancel request (behind a confirm dialog)
 # Wonolo booking: /wonolo book and "Book again" (bot/wonolo_desk/booking.py)
 WONOLO_BOOK = "wonolo-book"  # audit action and the offer's confirmations.action
 WONOLO_BOOK_MODAL = "wonolo-book-modal"

@@ -16,12 +16,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.apiclient.fields import is_safe_id
+
 ResourceType = Literal["job_request", "job"]
 
 HEADER = "X-Wonolo-Webhook-Token"
 MAX_BODY_BYTES = 1_000_000  # a state-change payload is tiny; refuse anything huge
 _MAX_DEPTH = 4
-_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # ids end up in API paths
 _TYPE_KEYS = ("type", "resource_type", "resource", "object_type", "model", "kind")
 _ID_KEYS = ("id", "resource_id", "object_id")
 _ENVELOPE_KEYS = ("data", "object", "payload", "resource", "record", "body", "event")
@@ -87,7 +88,7 @@ def _norm_id(value: Any) -> str | None:
         text = value.strip()
     else:  # floats, lists, objects: not an id we can trust
         return None
-    return text if _ID_RE.match(text) else None
+    return text if is_safe_id(text) else None  # ids end up in API paths
 
 
 def _state_of(obj: dict) -> str | None:
@@ -98,12 +99,8 @@ def _state_of(obj: dict) -> str | None:
     return None
 
 
-def _locate(obj: dict, hint: ResourceType | None,
-            depth: int) -> tuple[ResourceType, str, str | None] | None:
-    """Find (type, id, state) in obj: explicit type, a wrapper key, or an envelope."""
-    if depth > _MAX_DEPTH:
-        return None
-    # 1. {"type": "Job", "id": 5} / {"resource": "job", "resource_id": 5}
+def _typed(obj: dict) -> tuple[ResourceType, str, str | None] | None:
+    """{"type": "Job", "id": 5} / {"resource": "job", "resource_id": 5}."""
     for tkey in _TYPE_KEYS:
         rtype = _norm_type(obj.get(tkey))
         if rtype is None:
@@ -112,46 +109,77 @@ def _locate(obj: dict, hint: ResourceType | None,
             rid = _norm_id(obj.get(ikey))
             if rid is not None:
                 return rtype, rid, _state_of(obj)
-    # 2. {"job": {...}} / {"job_request": {...}}; a job payload may carry its
-    #    request too, so prefer "job" unless the event says otherwise.
+    return None
+
+
+def _bare_id(obj: dict) -> str | None:
+    return next((r for r in (_norm_id(obj.get(k)) for k in _ID_KEYS) if r), None)
+
+
+def _wrapped(obj: dict, hint: ResourceType | None) -> tuple[ResourceType, str, str | None] | None:
+    """{"job": {...}} / {"job_request": {...}}; a job payload may carry its request
+    too, so "job" is preferred unless the event says otherwise."""
     order: tuple[ResourceType, ...] = (
         ("job_request", "job") if hint == "job_request" else ("job", "job_request"))
     for key in order:
         inner = obj.get(key)
         if isinstance(inner, dict):
-            rid = next((r for r in (_norm_id(inner.get(k)) for k in _ID_KEYS) if r), None)
+            rid = _bare_id(inner)
             if rid is not None:
                 return key, rid, _state_of(inner) or _state_of(obj)
-    # 3. {"event": ..., "data": {...}} / {"object": {...}}
+    return None
+
+
+def _locate(obj: dict, hint: ResourceType | None,
+            depth: int) -> tuple[ResourceType, str, str | None] | None:
+    """Find (type, id, state) in obj: explicit type, a wrapper key, or an envelope."""
+    if depth > _MAX_DEPTH:
+        return None
+    found = _typed(obj) or _wrapped(obj, hint)
+    if found is not None:
+        return found
+    # {"event": ..., "data": {...}} / {"object": {...}}
     for envelope in _ENVELOPE_KEYS:
         inner = obj.get(envelope)
         if isinstance(inner, dict):
             found = _locate(inner, hint, depth + 1)
             if found is not None:
                 return found
-    # 4. Inside an envelope, a bare {"id": 5} is the resource named by the event.
-    #    (At top level a bare id is more likely the delivery's own id.)
+    # Inside an envelope, a bare {"id": 5} is the resource named by the event.
+    # (At top level a bare id is more likely the delivery's own id.)
     if hint is not None and depth > 0:
-        rid = next((r for r in (_norm_id(obj.get(k)) for k in _ID_KEYS) if r), None)
+        rid = _bare_id(obj)
         if rid is not None:
             return hint, rid, _state_of(obj)
     return None
 
 
-def parse_event(raw_body: bytes) -> WebhookEvent:
-    """Extract the resource a webhook is about; ValueError if the body is unusable."""
+def _load(raw_body: bytes) -> dict:
+    """The JSON object of a delivery; ValueError if it is none."""
     if not isinstance(raw_body, (bytes, bytearray)):
         raise ValueError("webhook body must be bytes")
-    raw_body = bytes(raw_body)
     if len(raw_body) > MAX_BODY_BYTES:
         raise ValueError("webhook body is too large")
     try:
-        payload = json.loads(raw_body.decode("utf-8"))
+        payload = json.loads(bytes(raw_body).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValueError("webhook body is not JSON") from None
     if not isinstance(payload, dict):
         raise ValueError("webhook body is not a JSON object")
+    return payload
 
+
+def _state_in_event(event: str | None, rtype: ResourceType) -> str | None:
+    """"job_request.filled" carries the new state in the event name itself."""
+    if not event or "." not in event:
+        return None
+    suffix = event.rsplit(".", 1)[1].strip().lower()
+    return suffix if suffix in (_JOB_STATES if rtype == "job" else _JOB_REQUEST_STATES) else None
+
+
+def parse_event(raw_body: bytes) -> WebhookEvent:
+    """Extract the resource a webhook is about; ValueError if the body is unusable."""
+    payload = _load(raw_body)
     event = next((payload[k].strip()[:128] for k in ("event", "event_type", "event_name")
                   if isinstance(payload.get(k), str) and payload[k].strip()), None)
     hint = _norm_type(event) if event else None
@@ -159,16 +187,12 @@ def parse_event(raw_body: bytes) -> WebhookEvent:
     if found is None:
         raise ValueError("webhook body names no job or job request with an id")
     rtype, rid, state = found
-
-    # "job_request.filled" carries the new state in the event name itself.
-    if state is None and event and "." in event and hint == rtype:
-        suffix = event.rsplit(".", 1)[1].strip().lower()
-        if suffix in (_JOB_STATES if rtype == "job" else _JOB_REQUEST_STATES):
-            state = suffix
+    if state is None and hint == rtype:
+        state = _state_in_event(event, rtype)
     return WebhookEvent(
         resource_type=rtype,
         resource_id=rid,
         state=state,
         event=event,
-        delivery_key=hashlib.sha256(raw_body).hexdigest(),
+        delivery_key=hashlib.sha256(bytes(raw_body)).hexdigest(),
     )

@@ -8,7 +8,6 @@ return (fallback text, blocks) or a view, with every untrusted string
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -23,19 +22,13 @@ from slack_sdk.models.blocks import (
     ConfirmObject,
     ContextBlock,
     HeaderBlock,
-    InputBlock,
     MarkdownTextObject,
-    Option,
-    PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
-    StaticSelectElement,
 )
-from slack_sdk.models.views import View
 
 from bot.slack import ids
 from bot.slack.mrkdwn import date_token, escape, mention, money, plain, truncate
-from bot.slack.view_state import state_choice, state_text
 from bot.wonolo.client import estimated_cost, open_slots
 
 SECTION_TEXT_LIMIT = 3000
@@ -52,8 +45,9 @@ ALARM_STATES = frozenset({"no_show", "withdrawn", "cancelled", "unfilled"})
 RECRUITING_STATES = frozenset({"unassigned", "posted"})
 # A request can be cancelled until its shift starts.
 REQUEST_CANCELLABLE_STATES = frozenset({"draft", "unassigned", "posted", "filled"})
-# A finished request's card offers "Book again" (the booking modal, filled in from it).
-BOOK_AGAIN_STATES = frozenset({"completed", "approved"})
+# A request past recruiting (filled, worked, cancelled, expired unfilled) offers "Book again"
+# (the booking modal, filled in from it: nothing is spent before its own Confirm).
+BOOK_AGAIN_STATES = frozenset({"filled", "in_progress", "completed", "approved", "cancelled", "unfilled"})
 # A job can be cancelled from Slack only before the work starts.
 JOB_CANCELLABLE_STATES = frozenset({"pending", "filled", "paused"})
 
@@ -62,16 +56,6 @@ STATE_ICON = {
     "in_progress": ":arrow_forward:", "completed": ":checkered_flag:", "approved": ":moneybag:",
     "pending": ":hourglass_flowing_sand:", "rejected": ":x:", "paused": ":double_vertical_bar:",
 }
-
-# Wonolo's list of cancellation reasons is not public; decided_to_cancel is the
-# one seen in its documentation. A reason Wonolo refuses comes back as a 422.
-CANCEL_REASONS = (
-    ("decided_to_cancel", "Decided to cancel"),
-    ("no_longer_needed", "No longer needed"),
-    ("schedule_changed", "Schedule changed"),
-    ("filled_internally", "Filled internally"),
-)
-
 
 # --------------------------------------------------------------------------- small helpers
 
@@ -236,35 +220,35 @@ def request_title(jr) -> str:
     return jr.request_name or f"Job request {jr.id}"
 
 
-def _where(jr) -> str:
+def where(jr) -> str:
     parts = [p for p in (jr.venue, jr.city) if p]
     return escape(", ".join(parts)) if parts else "unknown"
 
 
-def _mrkdwn_section(text: str, **kw: Any) -> SectionBlock:
+def mrkdwn_section(text: str, **kw: Any) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)), **kw)
 
 
-def _context(text: str) -> ContextBlock:
+def context_block(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=truncate(text, FIELD_LIMIT))])
 
 
-def _sections(lines: Iterable[str]) -> list[Block]:
+def pack_sections(lines: Iterable[str]) -> list[Block]:
     """Pack lines into as few sections as fit Slack's 3000 characters."""
     blocks: list[Block] = []
     chunk = ""
     for line in lines:
         line = truncate(line, 1000)
         if chunk and len(chunk) + 1 + len(line) > SECTION_TEXT_LIMIT:
-            blocks.append(_mrkdwn_section(chunk))
+            blocks.append(mrkdwn_section(chunk))
             chunk = ""
         chunk = f"{chunk}\n{line}" if chunk else line
     if chunk:
-        blocks.append(_mrkdwn_section(chunk))
+        blocks.append(mrkdwn_section(chunk))
     return blocks
 
 
-def _out(text: str, blocks: list[Block]) -> tuple[str, list[dict]]:
+def as_payload(text: str, blocks: list[Block]) -> tuple[str, list[dict]]:
     return truncate(text, 3000), [b.to_dict() for b in blocks]
 
 
@@ -291,7 +275,7 @@ def request_fields(jr, jobs: Sequence | None, *, now: datetime | None = None, re
     if can_recruit(jr.state) and unfilled:
         slots += f" · *{unfilled} unfilled*"
     return [
-        f"*Where*\n{truncate(_where(jr), 500)}",
+        f"*Where*\n{truncate(where(jr), 500)}",
         f"*Starts*\n{start}" + (f" · {length}" if length else ""),
         f"*Slots*\n{slots}",
         f"*Wage*\n{wage_text(jr.wage)}",
@@ -321,25 +305,25 @@ def request_message(jr, jobs: Sequence | None = None, *, cancelled_by: str | Non
     fields = request_fields(jr, jobs, now=now, relative=relative)
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=plain(title, 150), emoji=False)),
-        _mrkdwn_section(f"*State:* {state_badge(jr.state)}"),
+        mrkdwn_section(f"*State:* {state_badge(jr.state)}"),
         SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]),
     ]
     if jobs:
-        blocks.extend(_sections(_jobs_lines(jobs, JOBS_ON_MESSAGE)))
+        blocks.extend(pack_sections(_jobs_lines(jobs, JOBS_ON_MESSAGE)))
     facts = [f"Job request `{escape(jr.id)}`"]
     if jr.category:
         facts.append(truncate(escape(jr.category), 100))
     if jr.address:
         facts.append(truncate(escape(" ".join(p for p in (jr.address, jr.zip) if p)), 200))
-    blocks.append(_context(" · ".join(facts)))
+    blocks.append(context_block(" · ".join(facts)))
     if cancelled_by and jr.state == "cancelled":
-        blocks.append(_mrkdwn_section(f":no_entry: Cancelled from Slack by {mention(cancelled_by)}"))
+        blocks.append(mrkdwn_section(f":no_entry: Cancelled from Slack by {mention(cancelled_by)}"))
     buttons = request_buttons(jr, unfilled_slots(jr, jobs)) if with_actions else None
     if buttons is not None:
         blocks.append(buttons)
-    text = (f"{state_label(jr.state)}: {escape(title)} at {_where(jr)} · "
+    text = (f"{state_label(jr.state)}: {escape(title)} at {where(jr)} · "
             f"{slots_filled(jr, jobs)}/{jr.slots if jr.slots is not None else '?'} filled")
-    return _out(text, blocks)
+    return as_payload(text, blocks)
 
 
 def recruit_buttons(jr) -> list[ButtonElement]:
@@ -348,6 +332,32 @@ def recruit_buttons(jr) -> list[ButtonElement]:
         ButtonElement(text="Resend notifications", action_id=ids.WONOLO_RESEND, value=value),
         ButtonElement(text="Re-rank workers", action_id=ids.WONOLO_RERANK, value=value),
     ]
+
+
+def cancel_request_button(jr, action_id: str = ids.WONOLO_CANCEL_REQUEST) -> ButtonElement:
+    """Cancel request, behind a confirm dialog."""
+    return ButtonElement(
+        text="Cancel request",
+        action_id=action_id,
+        value=str(jr.id),
+        style="danger",
+        confirm=ConfirmObject(
+            title="Cancel this job request?",
+            # plain_text: the request name is untrusted and must not mention anyone.
+            text=PlainTextObject(
+                text=truncate(f"{plain(request_title(jr), 150)} will be cancelled on Wonolo, "
+                              "with every job on it. This cannot be undone from Slack.", 300),
+                emoji=False,
+            ),
+            confirm="Cancel request",
+            deny="Keep it",
+            style="danger",
+        ),
+    )
+
+
+def book_again_button(jr) -> ButtonElement:
+    return ButtonElement(text="Book again", action_id=ids.WONOLO_BOOK_AGAIN, value=str(jr.id))
 
 
 def request_buttons(jr, unfilled: int | None = None) -> ActionsBlock | None:
@@ -359,26 +369,9 @@ def request_buttons(jr, unfilled: int | None = None) -> ActionsBlock | None:
         if unfilled is None or unfilled > 0:
             elements.append(ButtonElement(text="Assign worker", action_id=ids.WONOLO_ASSIGN, value=value))
     if can_cancel_request(jr.state):
-        elements.append(ButtonElement(
-            text="Cancel request",
-            action_id=ids.WONOLO_CANCEL_REQUEST,
-            value=value,
-            style="danger",
-            confirm=ConfirmObject(
-                title="Cancel this job request?",
-                # plain_text: the request name is untrusted and must not mention anyone.
-                text=PlainTextObject(
-                    text=truncate(f"{plain(request_title(jr), 150)} will be cancelled on Wonolo, "
-                                  "with every job on it. This cannot be undone from Slack.", 300),
-                    emoji=False,
-                ),
-                confirm="Cancel request",
-                deny="Keep it",
-                style="danger",
-            ),
-        ))
+        elements.append(cancel_request_button(jr))
     if can_book_again(jr.state):
-        elements.append(ButtonElement(text="Book again", action_id=ids.WONOLO_BOOK_AGAIN, value=value))
+        elements.append(book_again_button(jr))
     if not elements:
         return None
     return ActionsBlock(block_id=f"wonolo-request-{value}", elements=elements)
@@ -423,13 +416,13 @@ def job_reply(snap: dict, *, tz_name: str | None = None, with_buttons: bool = Tr
         facts.append(f"{snap['hours_worked']:g} h worked")
     if snap.get("cancelled_reason") and state == "cancelled":
         facts.append(f"reason: {truncate(escape(snap['cancelled_reason']), 200)}")
-    blocks: list[Block] = [_mrkdwn_section(headline), _context(" · ".join(facts))]
+    blocks: list[Block] = [mrkdwn_section(headline), context_block(" · ".join(facts))]
     if with_buttons:
         buttons = job_buttons(snap)
         if buttons is not None:
             blocks.append(buttons)
     text = f"{escape(worker)}: {state_label(state)} (job {escape(snap.get('id'))})"
-    return _out(text, blocks)
+    return as_payload(text, blocks)
 
 
 def job_buttons(snap: dict) -> ActionsBlock | None:
@@ -444,305 +437,6 @@ def job_buttons(snap: dict) -> ActionsBlock | None:
     return ActionsBlock(block_id=f"wonolo-job-{value}", elements=elements)
 
 
-# --------------------------------------------------------------------------- modals
-
-
-def cancel_job_modal(snap: dict, request_name: str | None) -> dict:
-    """Asks for the cancellation reason Wonolo requires."""
-    worker = snap.get("worker_name") or "no worker yet"
-    about = f" on *{truncate(escape(request_name), 150)}*" if request_name else ""
-    view = View(
-        type="modal",
-        callback_id=ids.WONOLO_CANCEL_JOB_MODAL,
-        private_metadata=json.dumps({"job_id": str(snap.get("id"))}),
-        title="Cancel job",
-        submit="Cancel job",
-        close="Keep it",
-        blocks=[
-            _mrkdwn_section(f"Cancel job `{escape(snap.get('id'))}` of *{truncate(escape(worker), 150)}*{about}? "
-                            "Wonolo tells the worker."),
-            InputBlock(
-                block_id=ids.WONOLO_CANCEL_REASON_BLOCK,
-                label="Reason",
-                optional=True,
-                element=StaticSelectElement(
-                    action_id=ids.WONOLO_CANCEL_REASON_INPUT,
-                    placeholder="Pick a reason",
-                    options=[Option(value=code, text=label) for code, label in CANCEL_REASONS],
-                ),
-            ),
-            InputBlock(
-                block_id=ids.WONOLO_CANCEL_OTHER_BLOCK,
-                label="Other reason",
-                optional=True,
-                element=PlainTextInputElement(action_id=ids.WONOLO_CANCEL_OTHER_INPUT, max_length=200),
-            ),
-        ],
-    )
-    return view.to_dict()
-
-
-def cancel_reason_from_view(values: dict) -> str:
-    """The typed reason, else the chosen one's code; '' when neither is given."""
-    typed = state_text(values, ids.WONOLO_CANCEL_OTHER_BLOCK, ids.WONOLO_CANCEL_OTHER_INPUT)
-    code = state_choice(values, ids.WONOLO_CANCEL_REASON_BLOCK, ids.WONOLO_CANCEL_REASON_INPUT) or ""
-    known = {c for c, _ in CANCEL_REASONS}
-    return typed or (code if code in known else "")
-
-
-def message_modal(snap: dict) -> dict:
-    """Write an in-app message to the job's worker."""
-    worker = snap.get("worker_name") or "the worker"
-    view = View(
-        type="modal",
-        callback_id=ids.WONOLO_MESSAGE_MODAL,
-        private_metadata=json.dumps({"job_id": str(snap.get("id"))}),
-        title="Message worker",
-        submit="Send",
-        close="Cancel",
-        blocks=[
-            _mrkdwn_section(f"To *{truncate(escape(worker), 150)}* about job `{escape(snap.get('id'))}`, "
-                            "in the Wonolo app."),
-            InputBlock(
-                block_id=ids.WONOLO_MESSAGE_BLOCK,
-                label="Message",
-                element=PlainTextInputElement(action_id=ids.WONOLO_MESSAGE_INPUT, multiline=True, max_length=2000),
-            ),
-        ],
-    )
-    return view.to_dict()
-
-
-def message_from_view(values: dict) -> str:
-    return state_text(values, ids.WONOLO_MESSAGE_BLOCK, ids.WONOLO_MESSAGE_INPUT)
-
-
-def job_id_from_metadata(private_metadata: str | None) -> str:
-    try:
-        data = json.loads(private_metadata or "")
-    except ValueError:
-        return ""
-    return str(data.get("job_id") or "") if isinstance(data, dict) else ""
-
-
-# --------------------------------------------------------------------------- /wonolo output
-
-# (command, usage, what it does): the usage is escaped when shown, so <id> stays text.
-HELP_LINES = (
-    ("help", "/wonolo help", "this help"),
-    ("book", "/wonolo book", "book shifts: a form, then the estimated cost and Confirm (spenders)"),
-    ("requests", "/wonolo requests [state]", "job requests, optionally in one state, a page at a time"),
-    ("request", "/wonolo request <id>", "one job request and its jobs"),
-    ("jobs", "/wonolo jobs [state]", "jobs, optionally in one state, a page at a time"),
-    ("job", "/wonolo job <id>", "one job"),
-    ("worker", "/wonolo worker <id|email>", "a Wonoloer"),
-    ("invite", "/wonolo invite <email>", "invite a worker to Wonolo by e-mail (allowed users)"),
-    ("badges", "/wonolo badges", "the badges job requests can require"),
-)
-COMMANDS = tuple(name for name, _, _ in HELP_LINES)
-
-
-def usage_line(name: str) -> str:
-    """`/wonolo request &lt;id&gt;`: a usage line safe for mrkdwn."""
-    usage = next((u for n, u, _ in HELP_LINES if n == name), "/wonolo help")
-    return f"`{escape(usage)}`"
-
-
-USAGE = "\n".join(f"{usage_line(name)} · {what}" for name, _, what in HELP_LINES)
-
-
-def help_message(problem: str | None = None) -> tuple[str, list[dict]]:
-    blocks: list[Block] = []
-    if problem:
-        blocks.append(_mrkdwn_section(f":warning: {problem}"))
-    blocks.append(_mrkdwn_section("*Wonolo commands*\n" + USAGE))
-    blocks.append(_context("Shift times are in the venue's time zone."))
-    return _out((f"{problem} " if problem else "") + "Wonolo commands: " + ", ".join(COMMANDS), blocks)
-
-
-def notice(text: str) -> tuple[str, list[dict]]:
-    return _out(text, [_mrkdwn_section(text)])
-
-
-def page_value(kind: str, state: str | None, page: int) -> str:
-    """What a Next/Previous button carries: which list, which state, which page."""
-    return json.dumps({"list": kind, "state": state, "page": page}, separators=(",", ":"))
-
-
-def page_from_value(value: str) -> tuple[str, str | None, int] | None:
-    """(kind, state, page) from a pager button; None when it is not one of ours."""
-    try:
-        data = json.loads(value) if len(value) <= 200 else None
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    kind, state, page = data.get("list"), data.get("state"), data.get("page")
-    if kind not in ("requests", "jobs") or not (state is None or isinstance(state, str)):
-        return None
-    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
-        return None
-    return kind, state, page
-
-
-def _pager(kind: str, state: str | None, page: int, has_next: bool) -> ActionsBlock | None:
-    elements = []
-    if page > 1:
-        elements.append(ButtonElement(text="Previous", action_id=ids.WONOLO_PAGE_PREVIOUS,
-                                      value=page_value(kind, state, page - 1)))
-    if has_next:
-        elements.append(ButtonElement(text="Next", action_id=ids.WONOLO_PAGE_NEXT,
-                                      value=page_value(kind, state, page + 1)))
-    return ActionsBlock(block_id=f"wonolo-pager-{kind}", elements=elements) if elements else None
-
-
-def _list_page(kind: str, what: str, lines: list[str], *, state: str | None, page: int,
-               has_next: bool, hint: str) -> tuple[str, list[dict]]:
-    title = what[:1].upper() + what[1:]
-    if not lines:
-        blocks: list[Block] = [_mrkdwn_section(f"No {what}." if page == 1 else f"No more {what}.")]
-    else:
-        blocks = [_mrkdwn_section(f"*{title}* · page {page}")]
-        blocks.extend(_sections(lines))
-        blocks.append(_context(hint))
-    pager = _pager(kind, state, page, has_next and bool(lines))
-    if pager is not None:
-        blocks.append(pager)
-    return _out(f"{title}, page {page}: {len(lines)} shown", blocks)
-
-
-def request_list(jrs: Sequence, *, state: str | None, page: int = 1, has_next: bool = False,
-                 now: datetime | None = None) -> tuple[str, list[dict]]:
-    what = f"{state_label(state).lower()} job requests" if state else "job requests"
-    lines = []
-    for jr in jrs:
-        lines.append(
-            f"`{escape(jr.id)}` *{truncate(escape(request_title(jr)), 120)}* · {state_badge(jr.state)} · "
-            f"{truncate(_where(jr), 120)} · {venue_time(jr.start_time, jr.timezone, now=now)} · "
-            f"{jr.slots_filled or 0}/{jr.slots if jr.slots is not None else '?'} filled"
-        )
-    return _list_page("requests", what, lines, state=state, page=page, has_next=has_next,
-                      hint=f"Open one with {usage_line('request')}.")
-
-
-def job_list(jobs: Sequence, *, state: str | None, page: int = 1, has_next: bool = False) -> tuple[str, list[dict]]:
-    what = f"{state_label(state).lower()} jobs" if state else "jobs"
-    lines = []
-    for job in jobs:
-        worker = job.worker.full_name if job.worker else "no worker yet"
-        lines.append(f"`{escape(job.id)}` {truncate(escape(worker), 120)} · {state_badge(job.state)} · "
-                     f"job request `{escape(job.job_request_id)}`")
-    return _list_page("jobs", what, lines, state=state, page=page, has_next=has_next,
-                      hint=f"Open one with {usage_line('job')}.")
-
-
-def request_detail(jr, jobs: Sequence) -> tuple[str, list[dict]]:
-    text, blocks = request_message(jr, jobs[:JOBS_ON_MESSAGE], with_actions=False)
-    if len(jobs) > JOBS_ON_MESSAGE:
-        blocks.append(_context(f"…and {len(jobs) - JOBS_ON_MESSAGE} more jobs: `/wonolo jobs` lists them.").to_dict())
-    if jr.description:
-        blocks.insert(3, _mrkdwn_section(truncate(escape(jr.description), 1500)).to_dict())
-    return text, blocks
-
-
-def job_detail(job, request_name: str | None, tz_name: str | None) -> tuple[str, list[dict]]:
-    snap = job_snapshot(job)
-    text, blocks = job_reply(snap, tz_name=tz_name, with_buttons=False)
-    about = f"Job request `{escape(job.job_request_id)}`"
-    if request_name:
-        about += f" · {truncate(escape(request_name), 200)}"
-    if job.requestor_notes:
-        about += f"\nNotes: {truncate(escape(job.requestor_notes), 500)}"
-    blocks.insert(1, _mrkdwn_section(about).to_dict())
-    return text, blocks
-
-
-def worker_detail(user, *, show_contact: bool) -> tuple[str, list[dict]]:
-    name = user.full_name
-    fields = [
-        f"*Type*\n{escape(user.type or 'unknown')}",
-        f"*Rating*\n{user.rating:g}" if user.rating is not None else "*Rating*\nnone yet",
-        f"*State*\n{escape(user.address_state or 'unknown')}",
-        f"*Suspended*\n{'yes :no_entry:' if user.suspended else 'no'}",
-    ]
-    if show_contact:
-        fields.append(f"*Email*\n{truncate(escape(user.email or 'unknown'), 300)}")
-        fields.append(f"*Phone*\n{truncate(escape(user.phone or 'unknown'), 100)}")
-    blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=plain(name, 150), emoji=False)),
-        SectionBlock(fields=[MarkdownTextObject(text=truncate(f, FIELD_LIMIT)) for f in fields]),
-    ]
-    badges = ", ".join(escape(b) for b in user.badges) or "none"
-    blocks.append(_context(truncate(f"User `{escape(user.id)}` · badges: {badges}", FIELD_LIMIT)))
-    if not show_contact:
-        blocks.append(_context("Contact details are shown to allowed users only."))
-    return _out(f"{escape(name)} ({escape(user.type or 'user')} {escape(user.id)})", blocks)
-
-
-def badge_list(badges: Sequence, *, more: int) -> tuple[str, list[dict]]:
-    if not badges:
-        return notice("No badges.")
-    lines = []
-    for badge in badges:
-        kind = "soft" if badge.is_soft else "required"
-        desc = f" — {truncate(escape(badge.description), 300)}" if badge.description else ""
-        lines.append(f"`{escape(badge.id)}` *{truncate(escape(badge.name or 'unnamed'), 150)}* ({kind}){desc}")
-    blocks: list[Block] = [_mrkdwn_section(f"*Badges* ({len(badges) + more})")]
-    blocks.extend(_sections(lines))
-    if more:
-        blocks.append(_context(f"…and {more} more."))
-    return _out(f"{len(badges) + more} badges", blocks)
-
-
-# --------------------------------------------------------------------------- assign a worker
-
-
-def assign_modal(jr_id: str, request_name: str | None, unfilled: int | None) -> dict:
-    """Asks for the favourite worker to assign (id or e-mail) and optional notes."""
-    about = f" *{truncate(escape(request_name), 150)}*" if request_name else ""
-    left = f" ({unfilled} unfilled)" if unfilled else ""
-    view = View(
-        type="modal",
-        callback_id=ids.WONOLO_ASSIGN_MODAL,
-        private_metadata=json.dumps({"job_request_id": str(jr_id)}),
-        title="Assign worker",
-        submit="Assign",
-        close="Cancel",
-        blocks=[
-            _mrkdwn_section(f"Assign a favourite worker to job request `{escape(jr_id)}`{about}{left}. "
-                            "Wonolo gives them the job directly."),
-            InputBlock(
-                block_id=ids.WONOLO_ASSIGN_WORKER_BLOCK,
-                label="Worker id or e-mail",
-                element=PlainTextInputElement(action_id=ids.WONOLO_ASSIGN_WORKER_INPUT, max_length=254,
-                                              placeholder="12345 or maria@example.com"),
-            ),
-            InputBlock(
-                block_id=ids.WONOLO_ASSIGN_NOTES_BLOCK,
-                label="Notes for the worker",
-                optional=True,
-                element=PlainTextInputElement(action_id=ids.WONOLO_ASSIGN_NOTES_INPUT, multiline=True,
-                                              max_length=500),
-            ),
-        ],
-    )
-    return view.to_dict()
-
-
-def assign_from_view(values: dict) -> tuple[str, str]:
-    """(worker id or e-mail, notes) as typed."""
-    return (state_text(values, ids.WONOLO_ASSIGN_WORKER_BLOCK, ids.WONOLO_ASSIGN_WORKER_INPUT),
-            state_text(values, ids.WONOLO_ASSIGN_NOTES_BLOCK, ids.WONOLO_ASSIGN_NOTES_INPUT))
-
-
-def job_request_id_from_metadata(private_metadata: str | None) -> str:
-    try:
-        data = json.loads(private_metadata or "")
-    except ValueError:
-        return ""
-    return str(data.get("job_request_id") or "") if isinstance(data, dict) else ""
-
-
 # --------------------------------------------------------------------------- unfilled-shift alert
 
 
@@ -751,18 +445,18 @@ def unfilled_alert(jr, unfilled: int, *, now: datetime | None = None) -> tuple[s
     title = truncate(escape(request_title(jr)), 150)
     start = venue_time(jr.start_time, jr.timezone, now=now)
     if can_recruit(jr.state) and unfilled > 0:
-        head = f":rotating_light: *Unfilled shift:* *{title}* at {truncate(_where(jr), 300)}"
+        head = f":rotating_light: *Unfilled shift:* *{title}* at {truncate(where(jr), 300)}"
         body = (f"{unfilled} of {jr.slots} slots unfilled · starts {start}" if jr.slots is not None
                 else f"{unfilled} slots unfilled · starts {start}")
     else:
         head = f":white_check_mark: *{title}*: {state_label(jr.state)}"
         body = f"{unfilled} slots unfilled · starts {start}" if unfilled else f"No open slots · starts {start}"
-    blocks: list[Block] = [_mrkdwn_section(f"{head}\n{body}"),
-                           _context(f"Job request `{escape(jr.id)}` · {cost_text(jr)}")]
+    blocks: list[Block] = [mrkdwn_section(f"{head}\n{body}"),
+                           context_block(f"Job request `{escape(jr.id)}` · {cost_text(jr)}")]
     if can_recruit(jr.state) and unfilled > 0:
         blocks.append(ActionsBlock(block_id=f"wonolo-alert-{jr.id}", elements=recruit_buttons(jr)))
     text = f"Unfilled shift: {escape(request_title(jr))}, {unfilled} slots open, starts {start}"
-    return _out(text, blocks)
+    return as_payload(text, blocks)
 
 
 # --------------------------------------------------------------------------- digest and App Home
@@ -789,33 +483,33 @@ def _shift_line(jr, now: datetime | None) -> str:
     unfilled = unfilled_slots(jr, None)
     filled = f"{jr.slots_filled or 0}/{jr.slots if jr.slots is not None else '?'} filled"
     alarm = " :warning:" if can_recruit(jr.state) and unfilled else ""
-    return (f"• *{truncate(escape(request_title(jr)), 100)}* · {truncate(_where(jr), 100)} · "
+    return (f"• *{truncate(escape(request_title(jr)), 100)}* · {truncate(where(jr), 100)} · "
             f"{venue_time(jr.start_time, jr.timezone, now=now)} · {filled}{alarm}")
 
 
 def _shift_lines(jrs: Sequence, now: datetime | None) -> list[str]:
     lines = [_shift_line(jr, now) for jr in list(jrs)[:MAX_SHIFTS]]
     if len(jrs) > MAX_SHIFTS:
-        lines.append(f"…and {len(jrs) - MAX_SHIFTS} more: {usage_line('requests')}")
+        lines.append(f"…and {len(jrs) - MAX_SHIFTS} more: `/wonolo requests [state]`")
     return lines
 
 
 def digest_section(w: WonoloSummary, *, now: datetime | None = None) -> list[Block]:
     """The digest's Wonolo part: tomorrow's shifts, fill rate, alerts raised, spend."""
     if w.error:
-        return [_mrkdwn_section(f":warning: Wonolo unavailable: {truncate(escape(w.error), 500)}")]
+        return [mrkdwn_section(f":warning: Wonolo unavailable: {truncate(escape(w.error), 500)}")]
     rate = f"{round(100 * w.filled / w.slots)}% ({w.filled}/{w.slots} slots)" if w.slots else "no slots"
     head = (f"*Wonolo* · tomorrow: {len(w.tomorrow)} shift{'s' if len(w.tomorrow) != 1 else ''}, fill rate {rate}"
             f" · unfilled alerts in the last 24 h: {w.alerts_raised}"
             f" · spend (est.) on {w.spend_shifts} shift{'s' if w.spend_shifts != 1 else ''} in the last 24 h: {money(w.spend)}")
-    return _sections([head, *_shift_lines(w.tomorrow, now)])
+    return pack_sections([head, *_shift_lines(w.tomorrow, now)])
 
 
 def home_section(w: WonoloSummary, *, now: datetime | None = None) -> list[Block]:
     """The App Home's Wonolo part: upcoming shifts."""
     if w.error:
-        return [_mrkdwn_section(f":warning: Wonolo unavailable: {truncate(escape(w.error), 500)}")]
+        return [mrkdwn_section(f":warning: Wonolo unavailable: {truncate(escape(w.error), 500)}")]
     if not w.upcoming:
-        return [_mrkdwn_section("*Upcoming Wonolo shifts:* none")]
+        return [mrkdwn_section("*Upcoming Wonolo shifts:* none")]
     head = f"*Upcoming Wonolo shifts ({len(w.upcoming)})*"
-    return _sections([head, *_shift_lines(w.upcoming, now)])
+    return pack_sections([head, *_shift_lines(w.upcoming, now)])

@@ -11,6 +11,7 @@ from bot.apiclient.fields import from_api
 from bot.slack import ids
 from bot.wonolo.client import JobRequest, estimated_cost, open_slots
 from bot.wonolo_desk import blocks as ui
+from bot.wonolo_desk import lists
 from tests.support.mrkdwn_check import parsed_text
 
 pytestmark = pytest.mark.unit
@@ -71,7 +72,8 @@ def test_buttons_follow_the_state(state):
     actions = [e["action_id"] for e in found.to_dict()["elements"]] if found is not None else []
     assert (ids.WONOLO_ASSIGN in actions) == ui.can_recruit(state)
     assert (ids.WONOLO_CANCEL_REQUEST in actions) == ui.can_cancel_request(state)
-    assert (ids.WONOLO_BOOK_AGAIN in actions) == (state in ("completed", "approved"))
+    # Past recruiting (filled, worked, cancelled, expired unfilled): Book again (issue 24).
+    assert (ids.WONOLO_BOOK_AGAIN in actions) == (state in ("filled", "in_progress", "completed", "approved", "cancelled", "unfilled"))
 
 
 def test_no_assign_button_once_every_slot_is_filled():
@@ -95,7 +97,7 @@ def test_state_badge_alarms_stand_out_and_labels_escape():
 
 
 def test_pager_value_round_trip_and_forgeries():
-    assert ui.page_from_value(ui.page_value("jobs", "filled", 2)) == ("jobs", "filled", 2)
+    assert lists.page_from_value(lists.page_value("jobs", "filled", 2)) == ("jobs", "filled", 2)
     for forged in ("x", "[]", '{"list": "secrets", "state": null, "page": 1}', '{"list": "jobs", "state": null, "page": 0}',
                    '{"list": "jobs", "state": null, "page": true}', '{"list": "jobs", "state": 5, "page": 1}', "{" + " " * 300 + "}"):
-        assert ui.page_from_value(forged) is None
+        assert lists.page_from_value(forged) is None

@@ -18,7 +18,7 @@ import requests
 import time_machine
 
 from bot.slack import ids
-from bot.wonolo_desk.booking import date_block
+from bot.wonolo_desk.booking_form import date_block
 from storage import audit as audit_store
 from storage import offers as offer_store
 from tests.bot.wonolo_desk.test_wonolo_desk import CHANNEL, action_ids, posted_request, request_row, top_messages
@@ -214,9 +214,11 @@ def test_book_modal_checks_fields_then_reviews_the_cost_and_twenty_confirms_book
         ("Dock crew", 3, "18.50", 510, LA, [forklift])
     assert jr["start_time"] == datetime(2026, 12, 11, 6, 0, tzinfo=UTC)  # 22:00 PST = 06:00 UTC the next day
     assert f"`{jr['id']}`" in booked[0]["text"]
-    _, ts, _ = request_row(desk.bot, jr["id"])
+    channel, ts, _ = request_row(desk.bot, jr["id"])
     assert "Dock crew" in slack.message(CHANNEL, ts).text
     assert len([m for m in top_messages(slack) if "Dock crew" in m.text]) == 1
+    # The confirmation links to the new card (chat.getPermalink).
+    assert f"/archives/{channel}/p{ts.replace('.', '')}|See its card>" in booked[0]["text"]
     notice = [m for m in slack.messages("C_REVIEW") if "booked on Wonolo" in m.text]
     assert len(notice) == 1 and "<@U_ALICE>" in notice[0].text
     done = offer_store.get_confirmation(desk.bot.db, confirm_id(offer))
@@ -375,7 +377,7 @@ def test_a_5xx_is_never_retried_and_says_how_to_check_a_refusal_leaves_the_offer
 # --------------------------------------------------------------------------- Book again
 
 
-def test_book_again_only_on_completed_cards_and_it_prefills_the_modal(desk, wonolo, slack):
+def test_book_again_on_finished_cards_prefills_the_modal_and_a_stale_card_is_refused(desk, wonolo, slack):
     badge = wonolo._new_badge("Forklift", "Certified")
     done = wonolo.add_job_request(request_name="Warehouse pick", description="Pick and pack", venue="DC 4",
                                   address="9 Depot Rd", city="Reno", zip="89501", timezone=LA, slots=4, wage="21.25",
@@ -403,11 +405,71 @@ def test_book_again_only_on_completed_cards_and_it_prefills_the_modal(desk, wono
     assert "initial_date" not in blocks[date_block(0)]  # the new date is the user's to pick
     assert f"A copy of job request `{done}`" in json.dumps(view["blocks"])
 
-    # A stale card of a request that is no longer completed is refused.
+    # A stale card of a request that is recruiting again is refused.
     wonolo.set_job_request_state(done, "posted")
     posted_request(wonolo, desk.bot, slack, done)
     wait_for(lambda: request_row(desk.bot, done)[2] == "posted")
     views = len(slack.views())
     desk.poster.click(ids.WONOLO_BOOK_AGAIN, str(done), message_ts=done_ts, channel_id=CHANNEL, trigger_id="trig-stale")
-    wait_for(lambda: [r for r in slack.responses() if "only a completed one" in (r["payload"].get("text") or "")])
+    wait_for(lambda: [r for r in slack.responses() if "only a request past recruiting" in (r["payload"].get("text") or "")])
     assert len(slack.views()) == views
+
+
+def test_book_again_from_a_requests_row_and_from_request_details_copies_a_finished_request(desk, wonolo, slack):
+    done = wonolo.add_job_request(request_name="Cancelled crew", venue="DC 9", slots=3, wage="19.00")
+    wonolo.set_job_request_state(done, "cancelled")  # never had a card here
+    recruiting = wonolo.add_job_request(request_name="Open crew")
+    desk.poster.command("/wonolo", "requests", user_id="U_ALICE", channel_id=CHANNEL)
+    listing = wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if "Cancelled crew" in json.dumps(e.get("blocks"))])[-1]
+    rows = {b["block_id"]: [e["action_id"] for e in b["elements"]] for b in listing["blocks"] if b["type"] == "actions"
+            and b["block_id"].startswith("wonolo-row-")}
+    assert rows[f"wonolo-row-{done}"] == [ids.WONOLO_LIST_DETAILS, ids.WONOLO_BOOK_AGAIN]
+    assert rows[f"wonolo-row-{recruiting}"] == [ids.WONOLO_LIST_DETAILS, ids.WONOLO_LIST_CANCEL]
+    cancel = [e for b in listing["blocks"] if b.get("block_id") == f"wonolo-row-{recruiting}" for e in b["elements"]
+              if e["action_id"] == ids.WONOLO_LIST_CANCEL][0]
+    assert cancel["confirm"]["confirm"]["text"] == "Cancel request"  # behind a confirm dialog, as on the card
+
+    # Book again on the row (an ephemeral list: no card behind it): the modal, filled in from Wonolo.
+    before = len(slack.views())
+    desk.poster.click(ids.WONOLO_BOOK_AGAIN, str(done), message_ts="1.0", channel_id=CHANNEL, is_ephemeral=True,
+                      trigger_id="trig-row")
+    opened, filled = wait_for(lambda: len(slack.views()) >= before + 2 and slack.views()[before:])[:2]
+    fields = {b["block_id"]: b["element"] for b in filled["view"]["blocks"] if b["type"] == "input"}
+    assert fields[ids.WONOLO_BOOK_TITLE_BLOCK]["initial_value"] == "Cancelled crew"
+    assert fields[ids.WONOLO_BOOK_SLOTS_BLOCK]["initial_value"] == "3"
+    assert desk.posts("/api_v2/job_requests") == 0  # a form, nothing booked
+
+    # A recruiting request is not copied (a forged Book again on it): the form says why, empty.
+    before = len(slack.views())
+    desk.poster.click(ids.WONOLO_BOOK_AGAIN, str(recruiting), message_ts="1.0", channel_id=CHANNEL, is_ephemeral=True,
+                      trigger_id="trig-forged")
+    _, refused = wait_for(lambda: len(slack.views()) >= before + 2 and slack.views()[before:])[:2]
+    text = json.dumps(refused["view"]["blocks"])
+    assert "only a request past recruiting" in text and "Open crew" not in text
+
+    # /wonolo request <id> of a finished request offers Book again too.
+    desk.poster.command("/wonolo", f"request {done}", user_id="U_ALICE", channel_id=CHANNEL)
+    detail = wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if "Cancelled crew" in e["text"]
+                               and "wonolo-detail" in json.dumps(e.get("blocks"))])[-1]
+    assert [e["action_id"] for b in detail["blocks"] if b["type"] == "actions" for e in b["elements"]] == [ids.WONOLO_BOOK_AGAIN]
+
+    # Details on a row: the request's details, as /wonolo request shows them.
+    seen = len(slack.ephemerals("U_ALICE"))
+    desk.poster.click(ids.WONOLO_LIST_DETAILS, str(recruiting), message_ts="1.0", channel_id=CHANNEL, is_ephemeral=True)
+    shown = wait_for(lambda: len(slack.ephemerals("U_ALICE")) > seen and slack.ephemerals("U_ALICE")[seen])
+    assert "Open crew" in shown["text"] and f"Job request `{recruiting}`" in json.dumps(shown["blocks"])
+
+
+def test_cancel_on_a_requests_row_is_for_allowed_users_and_reaches_wonolo_once(desk, wonolo, slack):
+    jr = wonolo.add_job_request(request_name="Row crew")
+    desk.poster.click(ids.WONOLO_LIST_CANCEL, str(jr), user_id="U_MALLORY", message_ts="1.0", channel_id=CHANNEL,
+                      is_ephemeral=True)
+    wait_for(lambda: [e for e in slack.ephemerals("U_MALLORY") if "not allowed" in e["text"]])
+    assert wonolo.count("PATCH", f"/job_requests/{jr}") == 0 and wonolo.job_requests[jr]["state"] != "cancelled"
+    for _ in range(2):
+        desk.poster.click(ids.WONOLO_LIST_CANCEL, str(jr), message_ts="1.0", channel_id=CHANNEL, is_ephemeral=True)
+    wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if "is cancelled on Wonolo" in e["text"]])
+    wait_for(lambda: [e for e in slack.ephemerals("U_ALICE") if "already" in e["text"]])
+    assert wonolo.count("PATCH", f"/job_requests/{jr}") == 1 and wonolo.job_requests[jr]["state"] == "cancelled"
+    _, ts, _ = request_row(desk.bot, jr)  # the request now has its card, showing who cancelled it
+    assert "Cancelled from Slack by <@U_ALICE>" in json.dumps(slack.message(CHANNEL, ts).blocks)

@@ -151,7 +151,7 @@ def test_webhook_posts_once_then_updates_the_same_message(wbot, wonolo, slack):
     assert len(top_messages(slack)) == 1 and message.updates == 1
     text = blocks_text(message)
     assert ":rotating_light: *UNFILLED*" in text and "1/2 filled" in text and "Maria Lopez" in text
-    assert action_ids(message) == []  # nothing left to do on an unfilled request
+    assert action_ids(message) == [ids.WONOLO_BOOK_AGAIN]  # nothing left to do on it but book it again
     assert len(slack.calls_to("chat.postMessage")) == 1
     wait_for(lambda: request_row(wbot, jr)[2] == "unfilled")
 
@@ -279,7 +279,7 @@ def test_request_buttons_reach_wonolo_once_even_on_double_clicks(wbot, wonolo, s
     assert wonolo.count("PATCH", f"/job_requests/{jr}") == 1
     assert wonolo.job_requests[jr]["state"] == "cancelled"
     message = wait_for(lambda: (m := slack.message(CHANNEL, ts)) and "CANCELLED" in blocks_text(m) and m)
-    assert "Cancelled from Slack by <@U_ALICE>" in blocks_text(message) and action_ids(message) == []
+    assert "Cancelled from Slack by <@U_ALICE>" in blocks_text(message) and action_ids(message) == [ids.WONOLO_BOOK_AGAIN]
     audit = [(a.action, a.outcome) for a in audit_store.audit_since(wbot.db, "") if a.action.startswith("wonolo")]
     assert audit.count((ids.WONOLO_CANCEL_REQUEST, "cancelled")) == 1
     assert audit.count((ids.WONOLO_RESEND, "done")) == 1 and audit.count((ids.WONOLO_RERANK, "done")) == 1

@@ -131,12 +131,13 @@ def test_the_clock_alone_never_re_sends_a_card(wbot, wonolo, slack):
     ("posted", [ids.WONOLO_RESEND, ids.WONOLO_RERANK, ids.WONOLO_ASSIGN, ids.WONOLO_CANCEL_REQUEST]),
     ("unassigned", [ids.WONOLO_RESEND, ids.WONOLO_RERANK, ids.WONOLO_ASSIGN, ids.WONOLO_CANCEL_REQUEST]),
     ("draft", [ids.WONOLO_CANCEL_REQUEST]),
-    ("filled", [ids.WONOLO_CANCEL_REQUEST]),
-    ("in_progress", []),
-    ("completed", [ids.WONOLO_BOOK_AGAIN]),  # a finished request can be booked again (tests/bot/wonolo_desk/test_wonolo_booking.py)
+    # Past recruiting, a request can be booked again (tests/bot/wonolo_desk/test_wonolo_booking.py).
+    ("filled", [ids.WONOLO_CANCEL_REQUEST, ids.WONOLO_BOOK_AGAIN]),
+    ("in_progress", [ids.WONOLO_BOOK_AGAIN]),
+    ("completed", [ids.WONOLO_BOOK_AGAIN]),
     ("approved", [ids.WONOLO_BOOK_AGAIN]),
-    ("cancelled", []),
-    ("unfilled", []),
+    ("cancelled", [ids.WONOLO_BOOK_AGAIN]),
+    ("unfilled", [ids.WONOLO_BOOK_AGAIN]),
 ])
 def test_the_card_offers_only_the_actions_its_state_allows(wbot, wonolo, slack, state, expected):
     jr = wonolo.add_job_request(request_name="Crew", slots=2)
@@ -152,7 +153,7 @@ def test_a_click_the_state_no_longer_allows_is_refused_and_reaches_nobody(wbot, 
     wonolo.add_job(jr, wonolo.add_user(first_name="Maria", last_name="Lopez"), "filled")
     send(wonolo, wbot, "job_request", jr)
     wait_for(lambda: request_row(wbot, jr)[2] == "filled")
-    assert action_ids(slack.message(CHANNEL, ts)) == [ids.WONOLO_CANCEL_REQUEST]
+    assert action_ids(slack.message(CHANNEL, ts)) == [ids.WONOLO_CANCEL_REQUEST, ids.WONOLO_BOOK_AGAIN]
     click(wposter, ids.WONOLO_RESEND, jr, ts)
     click(wposter, ids.WONOLO_RERANK, jr, ts)
     wait_for(lambda: len(wait_ephemeral(slack, "only a request still looking for workers")) == 2)
@@ -163,7 +164,7 @@ def test_a_click_the_state_no_longer_allows_is_refused_and_reaches_nobody(wbot, 
     # Started: Cancel is refused too.
     wonolo.set_job_request_state(jr, "in_progress")
     send(wonolo, wbot, "job_request", jr)
-    wait_for(lambda: action_ids(slack.message(CHANNEL, ts)) == [])
+    wait_for(lambda: action_ids(slack.message(CHANNEL, ts)) == [ids.WONOLO_BOOK_AGAIN])
     click(wposter, ids.WONOLO_CANCEL_REQUEST, jr, ts)
     wait_ephemeral(slack, "it can no longer be cancelled")
     assert wonolo.count("PATCH", f"/job_requests/{jr}") == 0
@@ -379,7 +380,7 @@ def test_requests_and_jobs_page_with_next_and_previous(wbot, wonolo, slack, wpos
     _, first = command(wposter, slack, "requests")
     page1 = json.dumps(first["blocks"])
     assert "Shift 00" in page1 and "Shift 19" in page1 and "Shift 20" not in page1
-    [nxt] = [e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    [nxt] = [e for b in first["blocks"] if b.get("block_id", "").startswith("wonolo-pager") for e in b["elements"]]
     assert nxt["action_id"] == ids.WONOLO_PAGE_NEXT
     fetched = wonolo.count("GET", "/job_requests")
 
@@ -387,7 +388,8 @@ def test_requests_and_jobs_page_with_next_and_previous(wbot, wonolo, slack, wpos
         wposter.click(button["action_id"], button["value"], message_ts="1.0", channel_id=CHANNEL, is_ephemeral=True)
         page = wait_for(lambda: len(slack.ephemerals("U_ALICE")) >= count and slack.ephemerals("U_ALICE")[count - 1])
         assert page["replace_original"] is True
-        buttons = {e["action_id"]: e for b in page["blocks"] if b["type"] == "actions" for e in b["elements"]}
+        buttons = {e["action_id"]: e for b in page["blocks"] if b.get("block_id", "").startswith("wonolo-pager")
+                   for e in b["elements"]}
         return json.dumps(page["blocks"]), buttons
 
     seen = len(slack.ephemerals("U_ALICE"))

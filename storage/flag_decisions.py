@@ -106,3 +106,14 @@ def checked_worker(db: Database, submission_id: int) -> str | None:
     """The worker recorded with a submission's proof check."""
     row = db.execute("SELECT worker_id FROM proof_checks WHERE submission_id = ?", [submission_id]).fetchone()
     return None if row is None else row[0]
+
+
+def show_again(db: Database, fingerprint: str) -> int:
+    """Have the cards of flagged submissions with this text rebuilt (their check marked not shown:
+    bot/review/proof_checks.py rebuilds those at the next sync); return how many."""
+    with write(db):
+        return db.execute(
+            "UPDATE proof_checks SET shown = 0 WHERE shown = 1 AND suspicious = 1 AND submission_id IN"
+            " (SELECT submission_id FROM proof_text_uses WHERE fingerprint = ?)",
+            [fingerprint],
+        ).rowcount

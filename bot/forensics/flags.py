@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from bot.errors import UserError
+
 DUPLICATE_SAME_WORKER = "duplicate_same_worker"
 DUPLICATE_OTHER_WORKER = "duplicate_other_worker"
 COPIED_TEXT = "copied_text"
@@ -60,3 +62,27 @@ class Flag:
             evidence=tuple(Evidence(**e) for e in d.get("evidence") or ()),
             by=d.get("by"),
         )
+
+
+NOT_OURS = "That button does not belong to a submission I know."
+MAX_VALUE = 100  # a button value of ours is "<id>:<kind>:<image>", far shorter
+
+
+def parse_flag_value(value: object) -> tuple[int, str, int]:
+    """(submission id, flag kind, image number or 0) from a "Not a problem" button's value;
+    only the exact shape the bot writes is accepted."""
+    text = value if isinstance(value, str) and len(value) <= MAX_VALUE else ""
+    parts = text.split(":")
+    if len(parts) != 3 or parts[1] not in SUSPICIOUS or not all(is_exact_id(p) for p in (parts[0], parts[2])):
+        raise UserError(NOT_OURS)
+    return int(parts[0]), parts[1], int(parts[2])
+
+
+def flag_value(submission_id: int, flag: Flag) -> str:
+    """The value parse_flag_value reads back."""
+    return f"{submission_id}:{flag.kind}:{flag.image_no or 0}"
+
+
+def is_exact_id(text: str) -> bool:
+    """ASCII digits only, as the bot writes ids (not "1_001", " 1001" or "１００１", which int() takes)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18

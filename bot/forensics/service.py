@@ -35,7 +35,7 @@ from bot.forensics.hashing import ImageRejected, hash_bytes, to_signed
 from bot.forensics.index import HashIndex
 from bot.forensics.judgement import Subject, judged
 from bot.forensics.text import fingerprint as text_fingerprint
-from bot.forensics.text import is_boilerplate
+from bot.forensics.text import MAX_SHARERS, MAX_SHARERS_ANYWHERE, is_boilerplate
 from storage import flag_decisions as decisions
 from storage import forensics as store
 
@@ -190,7 +190,10 @@ class ProofForensics:
         """Flag distinctive text that few workers share (bot/forensics/text.py); remember its use."""
         worker, campaign = data.get("worker_id"), data.get("campaign_id")
         decisions.record_text_use(db, submission_id, fingerprint, campaign_id=campaign, worker_id=worker)
-        if is_boilerplate(*decisions.text_sharers(db, fingerprint, campaign)):
+        in_campaign, anywhere = decisions.text_sharers(db, fingerprint, campaign)
+        if is_boilerplate(in_campaign, anywhere):
+            if in_campaign == MAX_SHARERS + 1 or anywhere == MAX_SHARERS_ANYWHERE + 1:
+                decisions.show_again(db, fingerprint)  # just became a stock phrase: its earlier flags are withdrawn
             return
         others = store.same_text(db, fingerprint, other_than_worker=worker, limit=MAX_EVIDENCE)
         if others:

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.forensics.blocks import CHECKING_MARK, flag_lines
+from bot.forensics.blocks import CHECKING_MARK, flag_actions, flag_lines
 from bot.slack import ids
 from bot.slack.mrkdwn import date_token, escape, iso_epoch, link, mention, money, plain, truncate, when
 from bot.slack.view_state import state_choice, state_text
@@ -207,6 +207,7 @@ def review_message(
     flags = fraud_flags(data, new_account_days=new_account_days, low_approval_rate=low_approval_rate, forensics=forensics)
     if flags:  # a section, not a grey context line: flags are what must not be missed
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(flags), SECTION_TEXT_LIMIT))))
+    blocks.extend(flag_actions(sid, forensics))  # "Not a problem", Trust worker (bot/forensics/blocks.py)
 
     rate = data.get("worker_approval_rate")
     fields = [

@@ -91,3 +91,8 @@ REVIEW_REMINDER_EVENT = "gigdesk_review_reminder"
 AUDIT_PAGE_NEXT = "audit-page-next"  # value: the page and the filter only (bot.reports.audit.page_value)
 AUDIT_PAGE_PREVIOUS = "audit-page-previous"
 AUDIT_CSV = "audit-csv"  # same value: the whole filtered audit as a CSV in the clicker's direct message
+
+# Proof flags (bot/forensics/desk.py, handlers/flags.py); also their audit actions
+FLAG_DISMISS = "flag-dismiss"  # "Not a problem" on a flag; buttons are FLAG_DISMISS + "-<n>" (unique per block)
+FLAG_TRUST_WORKER = "flag-trust-worker"  # value: a submission id (its worker is trusted)
+FLAG_UNTRUST_WORKER = "flag-untrust-worker"

@@ -34,8 +34,8 @@ from bot.forensics.flags import (
 from bot.forensics.hashing import ImageRejected, hash_bytes, to_signed
 from bot.forensics.index import HashIndex
 from bot.forensics.judgement import Subject, judged
-from bot.forensics.text import fingerprint as text_fingerprint
 from bot.forensics.text import MAX_SHARERS, MAX_SHARERS_ANYWHERE, is_boilerplate
+from bot.forensics.text import fingerprint as text_fingerprint
 from storage import flag_decisions as decisions
 from storage import forensics as store
 

@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from bot.apiclient.coerce import to_str
 
 T = TypeVar("T")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 Parser = Callable[[Any], Any]
 Lookup = Callable[[Any, tuple[str, ...]], Any]
 
@@ -61,3 +63,9 @@ def from_api(
             parsed = fallbacks[f.name]
         values[f.name] = parsed
     return cls(**values)
+
+
+def is_safe_id(value: object, max_length: int) -> bool:
+    """A plain id that is safe in a URL path or a button value: 1..max_length ASCII letters,
+    digits, '-' or '_' (so "../" or "?" can never change which endpoint is called)."""
+    return isinstance(value, str) and 0 < len(value) <= max_length and _SAFE_ID.fullmatch(value) is not None

@@ -292,22 +292,28 @@ class ProofForensics:
 
     def suspicious_ids(self, submission_ids: list[int]) -> set[int]:
         """Submissions to leave out of approve-all: those whose card shows a duplicate, copied-text
-        or burst flag (judged as the card is: dismissed, trusted and stock-phrase flags do not count)."""
-        flagged = store.suspicious_ids(self._db(), list(submission_ids))
-        return {sid for sid in flagged if any(f.suspicious for f in self.flags_for(sid))}
+        or burst flag (judged as the card is: dismissed, trusted and stock-phrase flags do not count).
+        A read that fails raises: approve-all must not pay what it could not judge."""
+        db = self._db()
+        flagged = store.suspicious_ids(db, list(submission_ids))
+        return {sid for sid in flagged if any(f.suspicious for f in self._judged_flags(db, sid) or [])}
 
     def flags_for(self, submission_id: int) -> list[Flag]:
-        """The stored flags of a submission, evidence refreshed; a CHECKING flag while its check
-        has not finished."""
-        db = self._db()
+        """The stored flags of a submission, evidence refreshed and judged (bot/forensics/judgement.py);
+        a CHECKING flag while its check has not finished."""
         try:
-            done = store.stored_flags(db, submission_id)
-            if done is None:
-                return [Flag(CHECKING)]
-            return judged(db, Subject.load(db, submission_id), self.refreshed([Flag.from_dict(f) for f in done]))
+            flags = self._judged_flags(self._db(), submission_id)
         except Exception as e:  # the card must render even if this read fails
             log.warning("could not read proof flags: %s", type(e).__name__)
             return []
+        return [Flag(CHECKING)] if flags is None else flags
+
+    def _judged_flags(self, db, submission_id: int) -> list[Flag] | None:
+        """The flags a card shows now; None while the check has not finished."""
+        done = store.stored_flags(db, submission_id)
+        if done is None:
+            return None
+        return judged(db, Subject.load(db, submission_id), self.refreshed([Flag.from_dict(f) for f in done]))
 
     def unfinished_ids(self, submission_ids: list[int]) -> set[int]:
         """Submissions gigdesk has taken up whose check has not finished (approve-all leaves them out)."""

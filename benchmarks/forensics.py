@@ -13,8 +13,11 @@
    load time and per-query time. Target <= 10 ms.
 4. Idle VmRSS of `gigdesk serve` with forensics on, after its start-up sync
    checked `--serve-count` submissions (2 images each). Target < 80 MB.
+5. Copied proof text (benchmarks/forensics_text.py): honest workers sharing stock phrases,
+   copy rings sharing distinctive text; precision and recall of the flag. Target precision
+   >= 0.98 at recall >= 0.9. `--text-only` runs this part alone.
 
-    python benchmarks/forensics.py [--bases 600] [--variants 3] [--stored 100000] [--serve-count 200]
+    python benchmarks/forensics.py [--bases 600] [--variants 3] [--stored 100000] [--serve-count 200] [--text-only]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import forensics_text  # noqa: E402
 from _common import kib_to_mib, proc_status, review_ids, serving, simulators, table, verdict  # noqa: E402
 
 from bot.forensics.hashing import hash_bytes, to_signed  # noqa: E402
@@ -146,7 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve-count", type=int, default=200)
     parser.add_argument("--idle", type=float, default=3.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--text-only", action="store_true", help="only the copied-text part")
+    parser.add_argument("--campaigns", type=int, default=40, help="campaigns of the copied-text corpus")
     args = parser.parse_args(argv)
+
+    text = forensics_text.run(args.campaigns, seed=7)
+    print()
+    if args.text_only:
+        return 0
 
     rows, hash_cpu = corpus(args.bases, args.variants)
     same, same_template, pd, dd = pair_distances(rows)
@@ -188,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(2 images each; start-up sync {serve['startup_s']} s)")
     print(table(["VmRSS MiB", "VmHWM MiB", "target"], [[serve["rss_mib"], serve["peak_mib"], verdict(serve["rss_mib"] < 80)]]))
     if args.json:
-        print(json.dumps({"precision": precision, "recall": recall, "speed": speed, "lookup": look, "serve": serve}))
+        print(json.dumps({"precision": precision, "recall": recall, "copied_text": text, "speed": speed, "lookup": look, "serve": serve}))
     ok = serve["submissions"] == args.serve_count
     return 0 if ok else 1
 

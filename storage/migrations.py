@@ -329,4 +329,39 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX rw_requests_at ON rw_requests(at_epoch)",
         ],
     ),
+    (
+        14,
+        "flags worth reading: proof text uses per campaign, dismissed flags, trusted workers",
+        [
+            # Which distinctive proof text each checked submission used, in which campaign: text
+            # many workers of a campaign use is a stock phrase (bot/forensics/text.py).
+            """CREATE TABLE proof_text_uses (
+                submission_id INTEGER PRIMARY KEY,
+                fingerprint TEXT NOT NULL,
+                campaign_id TEXT,
+                worker_id TEXT,
+                used_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX proof_text_uses_fingerprint ON proof_text_uses(fingerprint, campaign_id)",
+            """INSERT INTO proof_text_uses (submission_id, fingerprint, campaign_id, worker_id, used_at)
+               SELECT c.submission_id, c.text_fingerprint, s.campaign_id, c.worker_id, c.checked_at
+               FROM proof_checks c LEFT JOIN submissions s ON s.submission_id = c.submission_id
+               WHERE c.text_fingerprint IS NOT NULL""",
+            # "Not a problem" on a flag: the evidence pair (bot/forensics/judgement.py) never flags again.
+            """CREATE TABLE flag_dismissals (
+                pair_key TEXT PRIMARY KEY,
+                submission_id INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                dismissed_by TEXT,
+                dismissed_at TEXT NOT NULL
+            )""",
+            # Workers whose soft flags (copied text, bursts) are not shown.
+            """CREATE TABLE trusted_workers (
+                worker_id TEXT PRIMARY KEY,
+                worker_name TEXT,
+                trusted_by TEXT,
+                trusted_at TEXT NOT NULL
+            )""",
+        ],
+    ),
 ]

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from bot.apiclient.coerce import to_str
 
 T = TypeVar("T")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 Parser = Callable[[Any], Any]
 Lookup = Callable[[Any, tuple[str, ...]], Any]
 
@@ -64,10 +65,7 @@ def from_api(
     return cls(**values)
 
 
-_SAFE_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
 def is_safe_id(value: object, max_length: int = 64) -> bool:
-    """An id fit for a URL path or a lookup: 1 to `max_length` letters, digits, '_' or '-'
-    (no '/', '..', spaces or control characters)."""
-    return isinstance(value, str) and 0 < len(value) <= max_length and _SAFE_ID_RE.match(value) is not None
+    """A plain id that is safe in a URL path or a button value: 1..max_length ASCII letters,
+    digits, '-' or '_' (so "../" or "?" can never change which endpoint is called)."""
+    return isinstance(value, str) and 0 < len(value) <= max_length and _SAFE_ID.fullmatch(value) is not None

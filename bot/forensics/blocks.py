@@ -6,7 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.slack.mrkdwn import escape, link, truncate
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot.forensics.flags import SOFT, TRUSTED, Flag, flag_value
+from bot.slack import ids
+from bot.slack.mrkdwn import escape, link, mention, truncate, when
 
 SIREN = ":rotating_light:"
 CHECKING_MARK = ":hourglass_flowing_sand:"
@@ -48,7 +52,37 @@ def flag_lines(flags) -> list[str]:
             lines.append(f":grey_question: image {f.image_no} could not be checked ({truncate(escape(f.detail), 80)})")
         elif f.kind == "checking":
             lines.append(f"{CHECKING_MARK} proof being checked (duplicates, copied text, bursts); this card updates when done")
+        elif f.kind == "dismissed":
+            lines.append(f"{DISMISSED_MARK} ~{FLAG_NAMES.get(f.detail, escape(f.detail))}~: not a problem ({mention(f.by)})")
+        elif f.kind == TRUSTED:
+            lines.append(f"{TRUSTED_MARK} trusted worker ({mention(f.by)}): copied-text and burst flags are not shown")
     return lines
+
+
+DISMISSED_MARK = ":heavy_check_mark:"
+TRUSTED_MARK = ":handshake:"
+BUTTON_NAMES = {
+    "duplicate_other_worker": "shared screenshot",
+    "duplicate_same_worker": "reused screenshot",
+    "copied_text": "copied text",
+    "burst": "burst",
+}
+MAX_DISMISS_BUTTONS = 4
+
+
+def flag_actions(submission_id: int, flags: list[Flag] | tuple[Flag, ...]) -> list[Block]:
+    """The card's buttons for its flags: "Not a problem" on each suspicious flag, and Trust worker
+    (when a soft flag shows) or Untrust worker (when the worker is trusted). None without flags."""
+    buttons = []
+    for n, f in enumerate([f for f in flags if f.suspicious][:MAX_DISMISS_BUTTONS], 1):
+        name = BUTTON_NAMES.get(f.kind, f.kind) + (f" (image {f.image_no})" if f.image_no else "")
+        buttons.append(ButtonElement(text=truncate(f"Not a problem: {name}", 75), action_id=f"{ids.FLAG_DISMISS}-{n}",
+                                     value=flag_value(submission_id, f)))
+    if any(f.kind == TRUSTED for f in flags):
+        buttons.append(ButtonElement(text="Untrust worker", action_id=ids.FLAG_UNTRUST_WORKER, value=str(submission_id)))
+    elif any(f.kind in SOFT for f in flags):
+        buttons.append(ButtonElement(text="Trust worker", action_id=ids.FLAG_TRUST_WORKER, value=str(submission_id)))
+    return [ActionsBlock(block_id=f"flags-{submission_id}", elements=buttons)] if buttons else []
 
 
 FLAG_NAMES = {
@@ -60,39 +94,46 @@ FLAG_NAMES = {
 RECENT = 10
 
 
-def worker_message(worker_id: str, history: Sequence[Mapping[str, Any]], block: dict | None) -> tuple[str, list[dict]]:
-    """`/rw worker <id>`: the worker's submissions across our campaigns, their flags, block state."""
-    from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+def _kinds(flags: list[dict]) -> list[str]:
+    return sorted({f["kind"] for f in flags if f["kind"] in FLAG_NAMES})
 
-    from bot.slack.mrkdwn import mention, when
 
-    wid = truncate(escape(worker_id), 60)
-    if not history and not block:
-        text = f"gigdesk has seen no submission of worker `{wid}` in your campaigns."
-        return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+def _summary(worker_id: str, history: Sequence[Mapping[str, Any]], block: dict | None) -> tuple[str, int]:
+    """The worker's headline lines and how many of their submissions are flagged."""
     name = next((h["worker_name"] for h in history if h.get("worker_name")), None) or (block or {}).get("worker_name")
     states = {"pending": 0, "approved": 0, "rejected": 0}
     kinds: dict[str, int] = {}
     for h in history:
-        states["approved" if h["state"] == "approved" else "rejected" if h["state"] == "rejected" else "pending"] += 1
-        for kind in sorted({f["kind"] for f in h["flags"] if f["kind"] in FLAG_NAMES}):
+        states[h["state"] if h["state"] in ("approved", "rejected") else "pending"] += 1
+        for kind in _kinds(h["flags"]):
             kinds[kind] = kinds.get(kind, 0) + 1
     campaigns = len({h["campaign_id"] for h in history})
     flagged = sum(1 for h in history if h.get("suspicious"))
+    by_kind = " (" + ", ".join(f"{FLAG_NAMES[k]}: {n}" for k, n in sorted(kinds.items())) + ")" if kinds else ""
     lines = [
-        f"*Worker {truncate(escape(name or 'unknown name'), 100)}* (`{wid}`)",
+        f"*Worker {truncate(escape(name or 'unknown name'), 100)}* (`{truncate(escape(worker_id), 60)}`)",
         f"{len(history)} submissions in {campaigns} campaigns: :hourglass: {states['pending']} pending ·"
         f" :white_check_mark: {states['approved']} approved · :x: {states['rejected']} rejected",
-        f":rotating_light: {flagged} flagged"
-        + (" (" + ", ".join(f"{FLAG_NAMES[k]}: {n}" for k, n in sorted(kinds.items())) + ")" if kinds else ""),
+        f":rotating_light: {flagged} flagged{by_kind}",
         f":no_entry: Blocked by {mention(block.get('blocked_by'))} · {when(block.get('blocked_at'))}" if block else "Not blocked.",
     ]
-    recent = []
-    for h in history[:RECENT]:
-        marks = ", ".join(FLAG_NAMES[k] for k in sorted({f["kind"] for f in h["flags"] if f["kind"] in FLAG_NAMES}))
-        title = truncate(escape(h.get("campaign_title") or h["campaign_id"]), 80)
-        recent.append(f"`{h['submission_id']}` {title} · {escape(h['state'])}" + (f" · :rotating_light: {marks}" if marks else ""))
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), 3000)))]
+    return "\n".join(lines), flagged
+
+
+def _recent_line(h: Mapping[str, Any]) -> str:
+    marks = ", ".join(FLAG_NAMES[k] for k in _kinds(h["flags"]))
+    title = truncate(escape(h.get("campaign_title") or h["campaign_id"]), 80)
+    return f"`{h['submission_id']}` {title} · {escape(h['state'])}" + (f" · :rotating_light: {marks}" if marks else "")
+
+
+def worker_message(worker_id: str, history: Sequence[Mapping[str, Any]], block: dict | None) -> tuple[str, list[dict]]:
+    """`/rw worker <id>`: the worker's submissions across our campaigns, their flags, block state."""
+    if not history and not block:
+        text = f"gigdesk has seen no submission of worker `{truncate(escape(worker_id), 60)}` in your campaigns."
+        return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+    summary, flagged = _summary(worker_id, history, block)
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate(summary, 3000)))]
+    recent = [_recent_line(h) for h in history[:RECENT]]
     if recent:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("*Latest*\n" + "\n".join(recent), 3000))))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Submissions gigdesk has posted for review; decisions made on the website before a sync saw them are not included.")]))

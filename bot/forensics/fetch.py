@@ -31,9 +31,13 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
+
+if TYPE_CHECKING:
+    import dns.resolver
 
 DEADLINE_SECONDS = 5.0
 MAX_BYTES = 10 * 1024 * 1024
@@ -145,11 +149,11 @@ class Resolver:
 
     def __init__(self, nameserver: tuple[str, int] | None = None):
         self.nameserver = nameserver
-        self._resolver = None
+        self._resolver: dns.resolver.Resolver | None = None
         self._lock = threading.Lock()
 
-    def _dns(self):
-        import dns.resolver
+    def _dns(self) -> dns.resolver.Resolver:
+        import dns.resolver  # noqa: PLC0415 (dnspython on first look-up: a bot that checks no image does not load it)
 
         with self._lock:
             if self._resolver is None:
@@ -169,8 +173,8 @@ class Resolver:
             pass
         if host.rstrip(".").lower() == "localhost":
             return list(_LOOPBACK)
-        import dns.exception
-        import dns.resolver
+        import dns.exception  # noqa: PLC0415 (dnspython on first look-up (see _dns))
+        import dns.resolver  # noqa: PLC0415 (dnspython on first look-up (see _dns))
 
         try:
             answers = self._dns().resolve_name(host, lifetime=deadline.left())
@@ -291,7 +295,7 @@ class _Hop:
 
 def _ca_certs() -> str | None:
     try:
-        import certifi
+        import certifi  # noqa: PLC0415 (optional: the system CA store without it)
     except ImportError:  # the system's store then
         return None
     return certifi.where()

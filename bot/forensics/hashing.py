@@ -62,7 +62,7 @@ def hamming(a: int, b: int) -> int:
 
 @lru_cache(maxsize=1)
 def _dct_matrix():
-    import numpy as np
+    import numpy as np  # noqa: PLC0415 (numpy on first hash: idle memory (bot/forensics/__init__.py))
 
     n = np.arange(32)
     # scipy.fftpack.dct type II, unnormalised: y[k] = 2 * sum x[n] cos(pi k (2n+1) / 2N)
@@ -78,7 +78,7 @@ def _bits(flags) -> int:
 
 def phash(img: Image.Image) -> int:
     """imagehash.phash(img) as an int (hash_size 8, highfreq_factor 4)."""
-    import numpy as np
+    import numpy as np  # noqa: PLC0415 (numpy on first hash: idle memory)
 
     pixels = np.asarray(img.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
     d = _dct_matrix()
@@ -88,7 +88,7 @@ def phash(img: Image.Image) -> int:
 
 def dhash(img: Image.Image) -> int:
     """imagehash.dhash(img) as an int."""
-    import imagehash
+    import imagehash  # noqa: PLC0415 (imagehash (scipy-free use) on first hash: idle memory)
 
     return int(str(imagehash.dhash(img)), 16)
 

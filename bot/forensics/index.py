@@ -24,7 +24,7 @@ class HashIndex:
     """Append-only (key, pHash, dHash) rows; look-up by Hamming distance."""
 
     def __init__(self) -> None:
-        import numpy as np
+        import numpy as np  # noqa: PLC0415 (numpy on first look-up: idle memory (bot/forensics/__init__.py))
 
         self._np = np
         self._keys = np.empty(0, dtype=np.int64)

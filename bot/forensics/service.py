@@ -17,12 +17,30 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.forensics.fetch import FetchFailed, ImageFetcher
+from bot.forensics.flags import (
+    BURST,
+    CHECKING,
+    COPIED_TEXT,
+    DUPLICATE_OTHER_WORKER,
+    DUPLICATE_SAME_WORKER,
+    SUSPICIOUS,
+    UNCHECKED,
+    Evidence,
+    Flag,
+)
+from bot.forensics.hashing import ImageRejected, hash_bytes, to_signed
+from bot.forensics.index import HashIndex
+from bot.forensics.judgement import Subject, judged
+from bot.forensics.text import MAX_SHARERS, MAX_SHARERS_ANYWHERE, is_boilerplate
+from bot.forensics.text import fingerprint as text_fingerprint
+from storage import flag_decisions as decisions
 from storage import forensics as store
 
-if TYPE_CHECKING:
-    from bot.forensics.fetch import ImageFetcher
+__all__ = ["BURST", "CHECKING", "COPIED_TEXT", "DUPLICATE_OTHER_WORKER", "DUPLICATE_SAME_WORKER", "SUSPICIOUS",
+           "UNCHECKED", "CheckInterrupted", "Evidence", "Flag", "ProofForensics", "Report"]
 
 log = logging.getLogger("gigdesk.forensics")
 
@@ -38,55 +56,6 @@ MAX_IMAGES_CHECKED = 5
 # Downloads of one submission stop after this many seconds (each has its own shorter deadline).
 IMAGE_BUDGET_SECONDS = 15.0
 MAX_EVIDENCE = 3
-
-DUPLICATE_SAME_WORKER = "duplicate_same_worker"
-DUPLICATE_OTHER_WORKER = "duplicate_other_worker"
-COPIED_TEXT = "copied_text"
-BURST = "burst"
-UNCHECKED = "unchecked"
-CHECKING = "checking"  # not stored: shown while a posted submission's check has not finished
-# Kinds that mean "look before paying" (an unchecked image is only a notice).
-SUSPICIOUS = frozenset({DUPLICATE_SAME_WORKER, DUPLICATE_OTHER_WORKER, COPIED_TEXT, BURST})
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Another submission that a flag points at, as it stands now."""
-
-    submission_id: int
-    worker_id: str | None = None
-    worker_name: str | None = None
-    status: str | None = None  # pending | approved | rejected | None (not ours / unknown)
-    channel: str | None = None
-    ts: str | None = None
-    image_no: int | None = None  # its matching image
-    distance: int | None = None  # pHash Hamming distance
-    link: str | None = None  # its Slack message, when it was posted
-
-
-@dataclass(frozen=True)
-class Flag:
-    kind: str
-    image_no: int | None = None  # this submission's image the flag is about
-    detail: str = ""  # a short reason (unchecked images) or a count (bursts)
-    evidence: tuple[Evidence, ...] = ()
-
-    @property
-    def suspicious(self) -> bool:
-        return self.kind in SUSPICIOUS
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Flag:
-        return cls(
-            kind=d["kind"],
-            image_no=d.get("image_no"),
-            detail=d.get("detail") or "",
-            evidence=tuple(Evidence(**e) for e in d.get("evidence") or ()),
-        )
-
 
 @dataclass
 class Report:
@@ -123,6 +92,11 @@ def _evidence(row: Mapping[str, Any], permalink=None, **extra) -> Evidence:
         ts=row.get("ts"),
         **extra,
     )
+
+
+def _campaign_words(data: dict) -> str:
+    """The campaign's own words a proof may echo (its title and proof requirement)."""
+    return " ".join(str(data.get(k) or "") for k in ("campaign_title", "proof_required_description"))
 
 
 class CheckInterrupted(Exception):
@@ -164,14 +138,12 @@ class ProofForensics:
         fetcher: ImageFetcher | None = None,
         permalink: Callable[[str, str], str | None] | None = None,
     ):
-        from bot.forensics.fetch import ImageFetcher
-
         self._db = db
         self.burst_count = burst_count
         self.burst_minutes = burst_minutes
         self.fetcher = fetcher or ImageFetcher()
         self._permalink = permalink
-        self._index = None
+        self._index: HashIndex | None = None
         self._lock = threading.Lock()
 
     # --- the check -------------------------------------------------------------------
@@ -186,8 +158,6 @@ class ProofForensics:
     def record(self, submission_id: int, data: dict, images: list[dict]) -> Report:
         """Compare hashed images, text and timing with what was recorded before, and record the
         result; one check at a time, so two copies checked together still find each other."""
-        from bot.forensics.text import fingerprint as text_fingerprint
-
         db = self._db()
         worker = data.get("worker_id")
         with self._lock:
@@ -197,11 +167,9 @@ class ProofForensics:
             report = Report(images_checked=sum(1 for i in images if i.get("phash") is not None))
             report.flags += [Flag(UNCHECKED, image_no=i["image_no"], detail=i["error"]) for i in images if i.get("error")]
             self._duplicates(db, submission_id, worker, images, report)
-            fingerprint = text_fingerprint(data.get("proof_text"))
+            fingerprint = text_fingerprint(data.get("proof_text"), _campaign_words(data))
             if fingerprint:
-                others = store.same_text(db, fingerprint, other_than_worker=worker, limit=MAX_EVIDENCE)
-                if others:
-                    report.flags.append(Flag(COPIED_TEXT, evidence=tuple(_evidence(r, self._permalink) for r in others)))
+                self._copied_text(db, submission_id, data, fingerprint, report)
             self._burst(db, worker, data.get("submitted_at"), report)
             store.save_check(
                 db,
@@ -215,6 +183,19 @@ class ProofForensics:
             )
         return report
 
+    def _copied_text(self, db, submission_id: int, data: dict, fingerprint: str, report: Report) -> None:
+        """Flag distinctive text that few workers share (bot/forensics/text.py); remember its use."""
+        worker, campaign = data.get("worker_id"), data.get("campaign_id")
+        decisions.record_text_use(db, submission_id, fingerprint, campaign_id=campaign, worker_id=worker)
+        in_campaign, anywhere = decisions.text_sharers(db, fingerprint, campaign)
+        if is_boilerplate(in_campaign, anywhere):
+            if in_campaign == MAX_SHARERS + 1 or anywhere == MAX_SHARERS_ANYWHERE + 1:
+                decisions.show_again(db, fingerprint)  # just became a stock phrase: its earlier flags are withdrawn
+            return
+        others = store.same_text(db, fingerprint, other_than_worker=worker, limit=MAX_EVIDENCE)
+        if others:
+            report.flags.append(Flag(COPIED_TEXT, evidence=tuple(_evidence(r, self._permalink) for r in others)))
+
     @staticmethod
     def image_urls(data: dict) -> list[tuple[int, str | None]]:
         """(image number, address) of the images a check looks at."""
@@ -227,9 +208,6 @@ class ProofForensics:
     def hash_images(self, data: dict, stopping: Callable[[], bool] = lambda: False) -> list[dict]:
         """Download and hash the submission's images: {image_no, url, phash, dhash} or {…, error}.
         Raises CheckInterrupted when `stopping()` turns true between two images."""
-        from bot.forensics.fetch import FetchFailed
-        from bot.forensics.hashing import ImageRejected, hash_bytes, to_signed
-
         images = []
         deadline = time.monotonic() + IMAGE_BUDGET_SECONDS
         for n, url in self.image_urls(data):
@@ -274,9 +252,7 @@ class ProofForensics:
             if same:
                 report.flags.append(Flag(DUPLICATE_SAME_WORKER, image_no=image["image_no"], evidence=tuple(same[:MAX_EVIDENCE])))
 
-    def _fresh_index(self, db):
-        from bot.forensics.index import HashIndex
-
+    def _fresh_index(self, db) -> HashIndex:
         if self._index is None:
             self._index = HashIndex()
         self._index.extend(store.hashes_since(db, self._index.last_key))
@@ -312,20 +288,29 @@ class ProofForensics:
         return out
 
     def suspicious_ids(self, submission_ids: list[int]) -> set[int]:
-        """Submissions to leave out of approve-all: those with a duplicate, copied-text or burst flag."""
-        return store.suspicious_ids(self._db(), list(submission_ids))
+        """Submissions to leave out of approve-all: those whose card shows a duplicate, copied-text
+        or burst flag (judged as the card is: dismissed, trusted and stock-phrase flags do not count).
+        A read that fails raises: approve-all must not pay what it could not judge."""
+        db = self._db()
+        flagged = store.suspicious_ids(db, list(submission_ids))
+        return {sid for sid in flagged if any(f.suspicious for f in self._judged_flags(db, sid) or [])}
 
     def flags_for(self, submission_id: int) -> list[Flag]:
-        """The stored flags of a submission, evidence refreshed; a CHECKING flag while its check
-        has not finished."""
+        """The stored flags of a submission, evidence refreshed and judged (bot/forensics/judgement.py);
+        a CHECKING flag while its check has not finished."""
         try:
-            done = store.stored_flags(self._db(), submission_id)
+            flags = self._judged_flags(self._db(), submission_id)
         except Exception as e:  # the card must render even if this read fails
             log.warning("could not read proof flags: %s", type(e).__name__)
             return []
+        return [Flag(CHECKING)] if flags is None else flags
+
+    def _judged_flags(self, db, submission_id: int) -> list[Flag] | None:
+        """The flags a card shows now; None while the check has not finished."""
+        done = store.stored_flags(db, submission_id)
         if done is None:
-            return [Flag(CHECKING)]
-        return self.refreshed([Flag.from_dict(f) for f in done])
+            return None
+        return judged(db, Subject.load(db, submission_id), self.refreshed([Flag.from_dict(f) for f in done]))
 
     def unfinished_ids(self, submission_ids: list[int]) -> set[int]:
         """Submissions gigdesk has taken up whose check has not finished (approve-all leaves them out)."""

@@ -29,7 +29,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.forensics.blocks import CHECKING_MARK, flag_lines
+from bot.forensics.blocks import CHECKING_MARK, flag_actions, flag_lines
 from bot.forensics.service import Flag
 from bot.slack import ids
 from bot.slack.mrkdwn import date_token, escape, iso_epoch, link, mention, money, plain, truncate, when
@@ -246,14 +246,17 @@ def _status_section(row: SubmissionRow, block: dict | None, notice: str | None, 
 
 
 def card_blocks(row: SubmissionRow, looks: CardLooks, *, notice: str | None = None, progress: str | None = None,
-                now: datetime | None = None) -> list[Block]:
-    """A waiting (or in-progress) submission's card without its buttons: the channel card and
-    the `/rw next` walk show the same card and add their own buttons."""
+                now: datetime | None = None, flag_buttons: bool = False) -> list[Block]:
+    """A waiting (or in-progress) submission's card without its decision buttons: the channel card
+    and the `/rw next` walk show the same card and add their own. `flag_buttons`: the flags'
+    "Not a problem" and Trust worker buttons (the channel card's)."""
     data = row.data
     blocks: list[Block] = [_summary_section(data, looks.requirement)]
     flags = card_flags_section(data, looks)
     if flags is not None:
         blocks.append(flags)
+    if flag_buttons:
+        blocks.extend(flag_actions(row.submission_id, tuple(looks.forensics)))  # bot/forensics/blocks.py
     blocks.append(_worker_fields(data, now))
     proof = escape(data.get("proof_text") or "").strip() or "_No proof text._"
     blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("*Proof*\n" + proof, SECTION_TEXT_LIMIT))))
@@ -284,7 +287,7 @@ def review_message(row: SubmissionRow, looks: CardLooks | None = None, *, notice
     state = row.state
     if state in OUTCOME_ICON:
         return _fallback_text(row, state.capitalize()), [b.to_dict() for b in collapsed_message(row, looks.block)]
-    blocks = card_blocks(row, looks, notice=notice, progress=progress, now=now)
+    blocks = card_blocks(row, looks, notice=notice, progress=progress, now=now, flag_buttons=True)
     if waits_for_decision(row, progress):
         blocks.append(review_buttons(row, has_block=looks.block is not None))
     return _fallback_text(row, IN_PROGRESS.get(state or "", "To review")), [b.to_dict() for b in blocks]

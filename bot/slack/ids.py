@@ -104,3 +104,7 @@ ROUTE_MODAL = "rw-route-modal"
 ROUTE_CHANNEL_BLOCK = "rw-route-channel"
 ROUTE_CHANNEL_SELECT = "rw-route-channel-select"  # conversations_select of the route form
 RW_WORKER_BLOCK = "rw-worker-block"  # Block on a /rw worker reply (value: the worker id), behind a confirm dialog
+# Proof flags (bot/forensics/desk.py, handlers/flags.py); also their audit actions
+FLAG_DISMISS = "flag-dismiss"  # "Not a problem" on a flag; buttons are FLAG_DISMISS + "-<n>" (unique per block)
+FLAG_TRUST_WORKER = "flag-trust-worker"  # value: a submission id (its worker is trusted)
+FLAG_UNTRUST_WORKER = "flag-untrust-worker"

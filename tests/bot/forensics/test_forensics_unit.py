@@ -14,7 +14,16 @@ from bot.forensics.fetch import HOST_SKIPPED, FetchFailed, HostBreaker, SandboxO
 from bot.forensics.hashing import ImageRejected, decode, hamming, hash_bytes, phash, to_signed, to_unsigned
 from bot.forensics.index import HashIndex
 from bot.forensics.service import MAX_DHASH_DISTANCE, MAX_PHASH_DISTANCE, Evidence, Flag, busiest_window, utc_text
-from bot.forensics.text import MIN_LENGTH, fingerprint, normalise
+from bot.forensics.text import (
+    MAX_SHARERS,
+    MAX_SHARERS_ANYWHERE,
+    MIN_DISTINCTIVE_WORDS,
+    MIN_LENGTH,
+    distinctive_words,
+    fingerprint,
+    is_boilerplate,
+    normalise,
+)
 from sandbox.images import bomb_png, encode, near_duplicate, screenshot
 
 pytestmark = pytest.mark.unit
@@ -121,11 +130,41 @@ def test_index_finds_rows_within_both_distances_only():
 
 def test_text_is_folded_and_templates_are_ignored():
     assert normalise("  Followed the PAGE!!\n\nscreenshot—attached. ") == "followed the page screenshot attached"
-    a = fingerprint("Followed the page, screenshot attached.")
-    assert a is not None and a == fingerprint("followed   THE page screenshot attached")
-    assert a != fingerprint("Followed the page, screenshot attached twice.")
+    a = fingerprint("Reviewed the Blue Anchor cafe, screenshot attached.")
+    assert a is not None and a == fingerprint("reviewed   THE blue-anchor CAFE screenshot attached")
+    assert a != fingerprint("Reviewed the Blue Anchor cafe, screenshot attached twice.")
     for generic in ("Done", "done!!", "Task done.", "OK", "Completed", "see screenshot", "short one", "", None):
         assert fingerprint(generic) is None
+
+
+@pytest.mark.parametrize("stock", [
+    "All steps done, confirmation page attached.",
+    "Followed the page, screenshot attached.",
+    "Liked and followed. Thanks!",
+    "Review posted with 5 stars, see screenshot",
+    "Completed as requested, see the screenshot",
+    "Signed up and confirmed my email, proof attached",
+])
+def test_stock_proof_sentences_are_not_compared(stock):
+    assert fingerprint(stock) is None
+
+
+def test_text_needs_two_distinctive_words_to_be_compared():
+    assert MIN_DISTINCTIVE_WORDS == 2
+    assert distinctive_words(normalise("Left a 5 star review as Sam Porter, order 4471")) == {"sam", "porter", "4471"}
+    assert fingerprint("Left a five star review, my name there is Sam.") is None  # one: "sam"
+    assert fingerprint("Left a five star review, my name there is Sam Porter.") is not None  # two
+    assert fingerprint("Review posted with 55 stars, see screenshot") is None  # a short number is no name
+    assert fingerprint("Review posted with 555 stars, see screenshot") is None  # one: "555"
+    assert fingerprint("Review posted with 555 stars, see screenshot 777") is not None
+
+
+def test_copied_text_is_boilerplate_past_three_workers_in_the_campaign_or_five_anywhere():
+    assert (MAX_SHARERS, MAX_SHARERS_ANYWHERE) == (3, 5)
+    assert not is_boilerplate(3, 5)  # a ring of three, in one or more campaigns: evidence
+    assert is_boilerplate(4, 4)  # four workers of one campaign: a stock phrase
+    assert is_boilerplate(1, 6)  # six workers across campaigns: a stock phrase
+    assert not is_boilerplate(2, 2)
 
 
 def test_busiest_window_and_times():
@@ -244,8 +283,8 @@ def test_index_orders_nearest_first_and_grows():
 
 
 def test_fingerprint_needs_the_minimum_length():
-    assert fingerprint("x" * (MIN_LENGTH - 1)) is None
-    assert fingerprint("x" * MIN_LENGTH) is not None
+    assert fingerprint("qq " + "x" * (MIN_LENGTH - 4)) is None  # two distinctive words, one character short
+    assert fingerprint("qq " + "x" * (MIN_LENGTH - 3)) is not None
     assert normalise("ＦＵＬＬ\u00a0width") == "full width"  # NFKC folds compatibility forms
 
 

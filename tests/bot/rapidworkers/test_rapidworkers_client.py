@@ -767,7 +767,7 @@ def test_iso_country_list_is_complete():
 
 
 def test_tolerant_parsing_of_alternative_keys():
-    from bot.rapidworkers.client import _campaign, _submission
+    from bot.rapidworkers.models import _campaign, _submission
 
     snake = _campaign({"job_id": "x", "job_title": "T", "job_pay": "1.5", "remaining_availabilities": 3,
                        "pending_submissions": 2, "canceled": "true"})
@@ -780,7 +780,7 @@ def test_tolerant_parsing_of_alternative_keys():
 
 
 def test_unreadable_numbers_become_defaults_not_a_crash():
-    from bot.rapidworkers.client import _campaign, _decision, _submission
+    from bot.rapidworkers.models import _campaign, _decision, _submission
 
     odd = _campaign({"jobId": "x", "jobInstancesCompleted": "Infinity", "jobPay": "NaN", "pendingSubmissions": "-Infinity",
                      "jobCreatedAt": "yesterday"})

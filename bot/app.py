@@ -1,9 +1,10 @@
 """App factory: the Bolt app, the WSGI routes, the server and background jobs.
 
 The composition root: the one module allowed to import both the listeners
-(handlers/) and the feature services (bot.review, bot.commands, bot.digest,
-bot.wonolo_desk); the import-linter contracts in pyproject.toml name it as
-the only exception to handlers -> bot -> storage.
+(handlers/) and the features (bot.review, bot.commands, bot.digest, bot.reports,
+bot.wonolo_desk), which it builds on the infrastructure (bot.services) and hands
+each other; the import-linter contracts in pyproject.toml name it as the only
+exception to handlers -> bot -> storage.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -25,6 +27,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.digest.service import DigestService
+from bot.features import Features
 from bot.health import Readiness, SyncHealth
 from bot.reports.service import ReportService
 from bot.review.service import ReviewService
@@ -60,16 +63,29 @@ def read_body(environ, limit: int = MAX_BODY_BYTES) -> bytes:
     return raw
 
 
-def build_services(settings: Settings, *, post_interval: float | None = None) -> Services:
-    """Every long-lived object, with the feature services attached."""
+def build_features(services: Services, *, post_interval: float | None = None) -> Features:
+    """The features on the infrastructure, each given the others it uses."""
+    settings = services.settings
+    review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval)
+    reports = ReportService(services)
+    wonolo_desk = WonoloDesk(services) if services.wonolo is not None else None
+    digest = DigestService(services, reports=reports, wonolo_desk=wonolo_desk)
+    rw = CommandService(services, review=review, digest=digest, reports=reports)
+    return Features(review=review, rw=rw, digest=digest, reports=reports, wonolo_desk=wonolo_desk)
+
+
+@dataclass(frozen=True)
+class Gigdesk:
+    """Everything long-lived: the infrastructure and the features built on it."""
+
+    services: Services
+    features: Features
+
+
+def build(settings: Settings, *, post_interval: float | None = None) -> Gigdesk:
+    """The infrastructure (step 1), then the features on it (step 2)."""
     services = Services.build(settings)
-    services.review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval)
-    services.commands = CommandService(services)
-    services.digest = DigestService(services)
-    services.reports = ReportService(services)
-    if services.wonolo is not None:
-        services.wonolo_desk = WonoloDesk(services)
-    return services
+    return Gigdesk(services, build_features(services, post_interval=post_interval))
 
 
 class _ClientGivenNotice(logging.Filter):
@@ -80,11 +96,12 @@ class _ClientGivenNotice(logging.Filter):
         return not record.getMessage().startswith("As you gave `client` as well")
 
 
-def create_bolt_app(services: Services) -> App:
+def create_bolt_app(gigdesk: Gigdesk) -> App:
     """The Bolt app: acks first, listeners run on a pool sized for slow APIs."""
     from handlers import register_all
 
     bolt_compat.apply()
+    services = gigdesk.services
     settings = services.settings
     bolt_log = logging.getLogger("gigdesk.bolt")
     if not any(isinstance(f, _ClientGivenNotice) for f in bolt_log.filters):
@@ -100,7 +117,7 @@ def create_bolt_app(services: Services) -> App:
         listener_executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="listener"),
         logger=logging.getLogger("gigdesk.bolt"),
     )
-    register_all(app, services)
+    register_all(app, services, gigdesk.features)
     return app
 
 
@@ -115,10 +132,11 @@ def _is_ssl_check(raw: bytes) -> bool:
     return fields.get("ssl_check") == "1" and set(fields) <= {"ssl_check", "token"}
 
 
-def create_wsgi_app(services: Services, bolt_app: App, readiness: Readiness | None = None):
+def create_wsgi_app(gigdesk: Gigdesk, bolt_app: App, readiness: Readiness | None = None):
     """POST /slack/events (HTTP mode only), POST /wonolo/webhook, GET /healthz, GET /readyz."""
     from slack_sdk.signature import SignatureVerifier
 
+    services, desk = gigdesk.services, gigdesk.features.wonolo_desk
     slack_handler = SlackRequestHandler(bolt_app, path="/slack/events")
     # In Socket Mode Slack's requests come over the socket; this listener never takes them
     # (Bolt checks no signature in Socket Mode, so whatever came here would be believed).
@@ -170,7 +188,6 @@ def create_wsgi_app(services: Services, bolt_app: App, readiness: Readiness | No
         if path == "/slack/events" and method == "POST" and takes_slack_requests:
             return slack_events(environ, start_response)
         if path == "/wonolo/webhook" and method == "POST":
-            desk = services.wonolo_desk
             if desk is None:
                 return respond(start_response, "404 Not Found", {"error": "Wonolo is not configured"})
             try:
@@ -194,12 +211,12 @@ def create_wsgi_app(services: Services, bolt_app: App, readiness: Readiness | No
 class Background:
     """The review sync every GIGDESK_POLL_SECONDS and the daily digest (APScheduler)."""
 
-    def __init__(self, services: Services, health: SyncHealth | None = None):
+    def __init__(self, gigdesk: Gigdesk, health: SyncHealth | None = None):
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        self.services = services
+        self.services, self.features = gigdesk.services, gigdesk.features
         self.health = health or SyncHealth(started_at=time.monotonic())
-        self.scheduler = BackgroundScheduler(timezone=services.settings.tz)
+        self.scheduler = BackgroundScheduler(timezone=self.services.settings.tz)
         self._startup: threading.Thread | None = None
 
     def start(self) -> None:
@@ -208,7 +225,7 @@ class Background:
             self._sync, "interval", seconds=settings.poll_seconds, id="review-sync",
             max_instances=1, coalesce=True,
         )
-        self.services.digest.schedule(self.scheduler)
+        self.features.digest.schedule(self.scheduler)
         if settings.remind_after_hours:
             from bot.review.reminders import REMIND_CHECK_MINUTES
 
@@ -217,7 +234,7 @@ class Background:
                 self._remind, "interval", minutes=REMIND_CHECK_MINUTES, id="review-remind",
                 max_instances=1, coalesce=True,
             )
-        if self.services.wonolo_desk is not None:
+        if self.features.wonolo_desk is not None:
             from bot.wonolo_desk.service import UNFILLED_CHECK_MINUTES
 
             self.scheduler.add_job(
@@ -231,7 +248,7 @@ class Background:
     def _at_start(self) -> None:
         """Settle decisions cut short by a crash, then sync once straight away."""
         try:
-            settled = self.services.review.settle_in_flight()
+            settled = self.features.review.settle_in_flight()
             if settled:
                 log.info("settled %d decisions that were in flight at the last stop", settled)
         except Exception:
@@ -240,7 +257,7 @@ class Background:
 
     def _sync(self) -> None:
         try:
-            report = self.services.review.sync()
+            report = self.features.review.sync()
             log.info("review sync: %s", report.summary())
             self.health.finished(report.errors)
         except Exception as e:
@@ -266,7 +283,7 @@ class Background:
 
     def _check_unfilled(self) -> None:
         try:
-            desk = self.services.wonolo_desk
+            desk = self.features.wonolo_desk
             raised = desk.check_unfilled() if desk is not None else 0
             if raised:
                 log.info("Wonolo: %d unfilled-shift alerts raised", raised)
@@ -278,7 +295,7 @@ class Background:
         after a stop: within `timeout` seconds, whatever an image host or a backlog does (the
         sync stops before its next post, a proof check before its next image)."""
         started = time.monotonic()
-        review = self.services.review
+        review = self.features.review
         review.stop()
         self.scheduler.shutdown(wait=True)
         if self._startup is not None:
@@ -310,11 +327,11 @@ def _waitress(settings: Settings, wsgi, host: str, port: int):
     )
 
 
-def make_server(settings: Settings, services: Services | None = None, *, host: str = "0.0.0.0", port: int | None = None):
-    """The HTTP side alone (no Socket Mode link, no background jobs): a waitress server and the services."""
-    services = services or build_services(settings)
-    wsgi = create_wsgi_app(services, create_bolt_app(services))
-    return _waitress(settings, wsgi, host, settings.port if port is None else port), services
+def make_server(settings: Settings, gigdesk: Gigdesk | None = None, *, host: str = "0.0.0.0", port: int | None = None):
+    """The HTTP side alone (no Socket Mode link, no background jobs): a waitress server and what it serves."""
+    gigdesk = gigdesk or build(settings)
+    wsgi = create_wsgi_app(gigdesk, create_bolt_app(gigdesk))
+    return _waitress(settings, wsgi, host, settings.port if port is None else port), gigdesk
 
 
 class HttpListener:
@@ -362,11 +379,12 @@ class Serving:
     """What `gigdesk serve` runs: the HTTP listener on HOST:PORT, the Socket Mode link (with
     SLACK_APP_TOKEN) and the background jobs (`jobs=False`: none, as the tests drive the sync)."""
 
-    def __init__(self, settings: Settings, services: Services | None = None, *, host: str | None = None,
+    def __init__(self, settings: Settings, gigdesk: Gigdesk | None = None, *, host: str | None = None,
                  port: int | None = None, jobs: bool = True):
         self.settings = settings
-        self.services = services or build_services(settings)
-        self.bolt_app = create_bolt_app(self.services)
+        self.gigdesk = gigdesk or build(settings)
+        self.services, self.features = self.gigdesk.services, self.gigdesk.features
+        self.bolt_app = create_bolt_app(self.gigdesk)
         self.sync_health = SyncHealth(started_at=time.monotonic())
         self.link = None
         if settings.socket_mode:
@@ -375,10 +393,10 @@ class Serving:
             # As many envelopes in hand at once as HTTP mode has request threads.
             self.link = SocketLink(self.bolt_app, str(settings.slack_app_token), concurrency=max(8, settings.workers // 2))
         self.readiness = Readiness(self.services, self.sync_health, self.link.problem if self.link else None)
-        wsgi = create_wsgi_app(self.services, self.bolt_app, self.readiness)
+        wsgi = create_wsgi_app(self.gigdesk, self.bolt_app, self.readiness)
         server = _waitress(settings, wsgi, settings.host if host is None else host, settings.port if port is None else port)
         self.http = HttpListener(server)
-        self.background = Background(self.services, self.sync_health) if jobs else None
+        self.background = Background(self.gigdesk, self.sync_health) if jobs else None
 
     @property
     def url(self) -> str:

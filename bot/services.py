@@ -1,7 +1,8 @@
-"""The long-lived objects the bot shares: settings, store, API clients.
+"""The infrastructure the bot shares: settings, store, Slack and API clients, pools.
 
-Built once at start; the Bolt middleware in handlers/ puts them in each
-request's context so listeners never build their own.
+Built once at start; the features are built on it by the composition root (bot.app,
+bot.features) and this module knows none of them. The Bolt middleware in handlers/
+puts both in each request's context so listeners never build their own.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
@@ -19,15 +20,8 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from bot.config import Settings
 from bot.rapidworkers.client import RapidWorkersClient
 from bot.slack.trigger import TriggerAwareRateLimitRetryHandler
+from bot.wonolo.client import WonoloClient
 from storage.db import Store
-
-if TYPE_CHECKING:  # the features import Services; only the type checker needs them here
-    from bot.commands.service import CommandService
-    from bot.digest.service import DigestService
-    from bot.reports.service import ReportService
-    from bot.review.service import ReviewService
-    from bot.wonolo.client import WonoloClient
-    from bot.wonolo_desk.service import WonoloDesk
 
 log = logging.getLogger("gigdesk")
 
@@ -64,13 +58,7 @@ class Services:
     store: Store
     slack: WebClient
     rw: RapidWorkersClient
-    wonolo: WonoloClient | None = None
-    # The features, attached by bot.app.build_services (the composition root) right after build().
-    review: ReviewService = None  # type: ignore[assignment]
-    commands: CommandService = None  # type: ignore[assignment]
-    digest: DigestService = None  # type: ignore[assignment]
-    reports: ReportService = None  # type: ignore[assignment]
-    wonolo_desk: WonoloDesk | None = None  # only with Wonolo keys
+    wonolo: WonoloClient | None = None  # only with Wonolo keys
     work: ThreadPoolExecutor | None = field(default=None, repr=False)
     # Quick steps that must not queue behind slow API calls on `work` (a click's in-progress state).
     instant: ThreadPoolExecutor | None = field(default=None, repr=False)
@@ -91,8 +79,6 @@ class Services:
         )
         wonolo = None
         if settings.wonolo_enabled:
-            from bot.wonolo.client import WonoloClient
-
             wonolo = WonoloClient(cast(str, settings.wonolo_api_key), cast(str, settings.wonolo_secret_key), settings.wonolo_base_url)
         return cls(
             settings=settings,

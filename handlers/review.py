@@ -20,7 +20,7 @@ def decide_after_ack(context: BoltContext, body: dict, start: Callable[[], Start
 
     def begin() -> None:
         started = start()  # refusals raise: after_ack tells the clicker
-        after_ack(context, body, lambda: context["review"].complete(started).message)
+        after_ack(context, body, lambda: context["features"].review.complete(started).message)
 
     after_ack(context, body, begin, instant=True)
 
@@ -30,7 +30,7 @@ def approve(ack: Ack, body: dict, context: BoltContext):
     """Approve on a card or on one row of a batch message (that submission only: it must be on the
     clicked message); the message is rebuilt from the database, in progress first."""
     ack()
-    review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
+    review, submission, user, shown = context["features"].review, action_value(body), context["actor"], clicked_message(body)
     decide_after_ack(context, body, lambda: review.start_approval(submission, user, message=shown))
 
 
@@ -39,7 +39,7 @@ def open_reject_modal(ack: Ack, body: dict, context: BoltContext):
     """Reject on a card or on one row of a batch message: the reason modal."""
     ack()
     with trigger_bound():  # who may reject (channel members: a look-up), then views.open, within the trigger's 3 s
-        row = context["review"].check_actionable(action_value(body), context["actor"], "reject", message=clicked_message(body))
+        row = context["features"].review.check_actionable(action_value(body), context["actor"], "reject", message=clicked_message(body))
         context["services"].slack.views_open(trigger_id=body["trigger_id"], view=reject_modal(row))
 
 
@@ -51,7 +51,7 @@ def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
         ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: "Pick a common reason or type one: the worker is told why."})
         return
     ack()
-    review, submission, user = context["review"], view.get("private_metadata", ""), context["actor"]
+    review, submission, user = context["features"].review, view.get("private_metadata", ""), context["actor"]
     decide_after_ack(context, body, lambda: review.start_rejection(submission, user, reason))
 
 
@@ -59,7 +59,7 @@ def submit_reject(ack: Ack, body: dict, context: BoltContext, view: dict):
 def block_worker(ack: Ack, body: dict, context: BoltContext):
     """Block worker (after its confirm dialog), on a card or a batch row: the submission stays reviewable."""
     ack()
-    review, submission, user, shown = context["review"], action_value(body), context["actor"], clicked_message(body)
+    review, submission, user, shown = context["features"].review, action_value(body), context["actor"], clicked_message(body)
     decide_after_ack(context, body, lambda: review.start_block(submission, user, message=shown))
 
 

@@ -46,7 +46,7 @@ def _after_ack(context: BoltContext, body: dict, work, *, channel: str | None = 
 @guarded
 def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     ack()
-    commands, user = context["services"].commands, context["actor"]
+    commands, user = context["features"].rw, context["actor"]
     text, channel = command.get("text") or "", command.get("channel_id")
     if opens_modal(text):
         with trigger_bound():  # the checks and views.open, within the trigger's 3 s
@@ -60,13 +60,13 @@ def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
 def _button(call, *, read=action_value):
     """A button that acks, then runs `call(commands, value, user)` on the work pool and shows
     the Reply or modal it returns to the clicker (`read`: how the clicked value is read)."""
-    return acked_button("commands", call, read=read, run=_after_ack)
+    return acked_button("rw", call, read=read, run=_after_ack)
 
 
 @guarded
 def confirm_spend(ack: Ack, body: dict, context: BoltContext):
     ack()
-    commands, value, user = context["services"].commands, action_value(body), context["actor"]
+    commands, value, user = context["features"].rw, action_value(body), context["actor"]
     # A long approve-all replaces the clicked message with its progress (response_url, replace_original).
     _after_ack(context, body, lambda: commands.confirm(value, user, progress=lambda reply: send_ephemeral(context, body, reply)))
 
@@ -86,7 +86,7 @@ def campaign_options(ack: Ack, body: dict, context: BoltContext):
     """The campaign type-ahead: matching campaigns from the cached list, answered in the ack."""
     try:
         query = body.get("value")
-        options = context["services"].commands.campaign_suggestions(query if isinstance(query, str) else "", context["actor"])
+        options = context["features"].rw.campaign_suggestions(query if isinstance(query, str) else "", context["actor"])
     except Exception:
         log.exception("campaign type-ahead failed")
         options = []
@@ -97,7 +97,7 @@ def campaign_options(ack: Ack, body: dict, context: BoltContext):
 def home_new_job(ack: Ack, body: dict, context: BoltContext):
     ack()
     with trigger_bound():
-        result = context["services"].commands.job_modal(context["actor"], None)
+        result = context["features"].rw.job_modal(context["actor"], None)
         if isinstance(result, Reply):  # App Home has no channel to answer in: say it in a modal
             result = OpenModal(notice_modal("New job", result.text))
         _show(context, body, result)
@@ -109,15 +109,15 @@ def _form(check, submit):
 
     @guarded
     def listener(ack: Ack, body: dict, context: BoltContext, view: dict):
-        services = context["services"]
-        params, errors = check(services.commands, view["state"]["values"])
+        services, commands = context["services"], context["features"].rw
+        params, errors = check(commands, view["state"]["values"])
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
         channel = channel_from_metadata(view.get("private_metadata"), services.settings.review_channel)
         user = context["actor"]
-        _after_ack(context, body, lambda: submit(services.commands, params, user), channel=channel)
+        _after_ack(context, body, lambda: submit(commands, params, user), channel=channel)
 
     return listener
 

@@ -33,7 +33,7 @@ log = logging.getLogger("gigdesk.handlers")
 
 
 def _desk(context: BoltContext):
-    desk = context["services"].wonolo_desk
+    desk = context["features"].wonolo_desk
     if desk is None:
         raise UserError(NOT_CONFIGURED)
     return desk
@@ -42,7 +42,7 @@ def _desk(context: BoltContext):
 @guarded
 def wonolo_command(ack: Ack, body: dict, command: dict, context: BoltContext):
     ack()
-    desk = context["services"].wonolo_desk
+    desk = context["features"].wonolo_desk
     if desk is None:
         send_ephemeral(context, body, NOT_CONFIGURED)
         return
@@ -111,7 +111,7 @@ open_message_worker = _opens_modal(lambda desk, value, user, shown: desk.message
 def _open_booking(context: BoltContext, body: dict, view: dict, source: str | None) -> None:
     """Open the booking modal at once (the trigger lasts 3 s), then fill in what Wonolo knows
     (badges, customers, a copied request) after the ack; a modal already submitted is left alone."""
-    desk, slack = context["services"].wonolo_desk, context["services"].slack
+    desk, slack = context["features"].wonolo_desk, context["services"].slack
     opened = slack.views_open(trigger_id=body["trigger_id"], view=view)["view"]
 
     def fill():

@@ -49,6 +49,7 @@ from bot.commands import blocks as ui
 from bot.commands import finder
 from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight
 from bot.config import CHANNEL_ID
+from bot.digest.service import DigestService
 from bot.errors import UserError
 from bot.forensics.blocks import worker_message
 from bot.permissions import require_allowed
@@ -72,6 +73,9 @@ from bot.rapidworkers.client import (
     validate_countries,
     validate_link,
 )
+from bot.reports.service import ReportService
+from bot.review.service import ReviewService
+from bot.services import Services
 from bot.slack.mrkdwn import escape, mention, money, truncate
 from bot.slack.replies import OpenModal, Reply
 from bot.spending.offers import CONFIRM_MINUTES, SpendOffers
@@ -460,10 +464,11 @@ def certainly_not_applied(e: RapidWorkersError) -> bool:
 
 
 class CommandService:
-    """Everything `/rw` does; constructed once as CommandService(services)."""
+    """Everything `/rw` does; built once by bot.app.build_features, given the features it uses."""
 
-    def __init__(self, services):
+    def __init__(self, services: Services, *, review: ReviewService, digest: DigestService, reports: ReportService):
         self.s = services
+        self.review, self.digests, self.reports = review, digest, reports  # `digest` is the /rw subcommand
         self._images: dict[str, tuple[float, tuple[str, bytes, str]]] = {}
         self._images_lock = threading.Lock()
         self._answers = AnswerCache()  # balance, campaign lists (bot.commands.fair_use)
@@ -504,8 +509,8 @@ class CommandService:
             "route": self.route,
             "routes": self.routes,
             # Reports (bot/reports): spend by campaign with a chart and a CSV, the audit log.
-            "spend": lambda args, user_id, channel_id: self.s.reports.spend(args, user_id, progress),
-            "audit": lambda args, user_id, channel_id: self.s.reports.audit(args, user_id),
+            "spend": lambda args, user_id, channel_id: self.reports.spend(args, user_id, progress),
+            "audit": lambda args, user_id, channel_id: self.reports.audit(args, user_id),
         }.get(name)
         if handler is None:
             return _reply(ui.help_message(f"Unknown command `{shown(name, 30)}`.{suggest(name, SUBCOMMANDS)}"))
@@ -759,7 +764,7 @@ class CommandService:
         require_allowed(self.s, user_id, "digest", None, "post the digest")
         self._reaches_rapidworkers(user_id)
         try:
-            result = self.s.digest.post(kind="manual") or {}
+            result = self.digests.post(kind="manual") or {}
         except UserError as e:
             records.audit(self.db, user_id, "digest", None, "failed", str(e)[:200])
             raise
@@ -788,11 +793,11 @@ class CommandService:
         if isinstance(found, Reply):
             return found
         cid = found if isinstance(found, str) else found.id
-        return _reply(ui.text_message(self.s.review.routes.command(cid, target, user_id)))
+        return _reply(ui.text_message(self.review.routes.command(cid, target, user_id)))
 
     def routes(self, args, user_id, channel_id) -> Reply:
         self._no_args("routes", args)
-        return _reply(ui.text_message(self.s.review.routes.listing()))
+        return _reply(ui.text_message(self.review.routes.listing()))
 
     # -- post pending (campaign button) ------------------------------------------------
 
@@ -803,7 +808,7 @@ class CommandService:
             self._reaches_rapidworkers(user_id)
             records.forget_campaign_counts(self.db, cid)
             # Concurrent clicks share one sync instead of queueing one each.
-            report = self._syncs.run("review-sync", self.s.review.sync)
+            report = self._syncs.run("review-sync", self.review.sync)
             records.audit(self.db, user_id, "post-pending", cid, "synced", report.summary()[:500])
             if report.busy:
                 return _reply(ui.text_message(f":inbox_tray: Another gigdesk process is syncing right now ({escape(report.busy)}); "
@@ -823,7 +828,7 @@ class CommandService:
             raise BadInput("Give one worker id.", "block")
         wid = check_id(args[0], "worker id", "block")
         require_allowed(self.s, user_id, "block", wid, "block workers")
-        self.s.review.block(wid, user_id, worker_name=None)
+        self.review.block(wid, user_id, worker_name=None)
         return _reply(ui.text_message(f":no_entry: Blocked worker `{escape(wid)}`. They no longer see your campaigns."))
 
     def unblock(self, args, user_id, channel_id) -> Reply:
@@ -831,7 +836,7 @@ class CommandService:
             raise BadInput("Give one worker id.", "unblock")
         wid = check_id(args[0], "worker id", "unblock")
         require_allowed(self.s, user_id, "unblock", wid, "unblock workers")
-        self.s.review.unblock(wid, user_id)
+        self.review.unblock(wid, user_id)
         return _reply(ui.text_message(f":white_check_mark: Unblocked worker `{escape(wid)}`."))
 
     # -- offers ------------------------------------------------------------------------
@@ -897,8 +902,8 @@ class CommandService:
             pending = sorted(self.s.rw.list_submissions(cid, status="Pending"), key=lambda sub: sub.id)
             if not pending:
                 return _reply(ui.text_message(f"*{escape(c.title)}* has no pending submissions: nothing to approve."))
-            checking = self.s.review.being_checked([sub.id for sub in pending])
-            flagged = {sub.id: (sub, self.s.review.flags(sub.id, sub.to_dict())) for sub in pending if sub.id not in checking}
+            checking = self.review.being_checked([sub.id for sub in pending])
+            flagged = {sub.id: (sub, self.review.flags(sub.id, sub.to_dict())) for sub in pending if sub.id not in checking}
             flagged = {sid: found for sid, found in flagged.items() if found[1]}
             params = {
                 "campaign_id": cid, "title": c.title[:200], "pay": str(c.pay),
@@ -1156,7 +1161,7 @@ class CommandService:
                            f"Nothing was spent; run `/rw approve-all {escape(cid)}` again.")
         offered = list(p["submission_ids"]) + (list(p["flagged_ids"]) if p.get("include_flagged") else [])
         # Taken up by a sync since the offer and not checked yet: left out like flagged ones.
-        checking = self.s.review.being_checked(offered)
+        checking = self.review.being_checked(offered)
         wanted = [sid for sid in offered if sid not in checking]
         try:
             still_pending = {sub.id: sub for sub in self.s.rw.list_submissions(cid, status="Pending")}
@@ -1182,7 +1187,7 @@ class CommandService:
                 skipped.append(sid)
                 continue
             try:
-                amount = self.s.review.approve_in_bulk(cid, submission, pay, p.get("title") or "", user_id)
+                amount = self.review.approve_in_bulk(cid, submission, pay, p.get("title") or "", user_id)
             except RapidWorkersError as e:
                 failed.append(f"`{sid}`: {explain(e)}")
                 if not certainly_not_applied(e):

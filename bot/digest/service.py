@@ -26,8 +26,10 @@ from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.digest.home import HomeData, home_view
 from bot.errors import UserError
 from bot.permissions import refuse
+from bot.reports.service import ReportService
 from bot.services import Services
 from bot.slack.mrkdwn import date_token
+from bot.wonolo_desk.service import WonoloDesk
 from storage import digests as digest_rows
 from storage import forensics as proof_records
 from storage import records
@@ -65,8 +67,10 @@ def _day_label(day: date) -> str:
 class DigestService:
     """Builds and posts digests, schedules the daily one, renders the App Home."""
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, *, reports: ReportService | None = None, wonolo_desk: WonoloDesk | None = None):
         self.s = services
+        self.reports = reports  # posts the week's picture with the week's first digest
+        self.wonolo_desk = wonolo_desk  # its summary in the digest and the App Home (None: Wonolo not configured)
         self.settings = services.settings
         self._scheduler = None
         self._run_lock = threading.Lock()
@@ -205,7 +209,7 @@ class DigestService:
 
     def _wonolo(self, now: datetime, *, fresh: bool):
         """The Wonolo facts (bot.wonolo_desk), or None when Wonolo is not configured."""
-        desk = self.s.wonolo_desk
+        desk = self.wonolo_desk
         return desk.summary(now, fresh=fresh) if desk is not None else None
 
     # --- building and posting -------------------------------------------------------------
@@ -269,10 +273,10 @@ class DigestService:
     def _weekly_picture(self, channel: str) -> None:
         """The week's first digest also posts last week's picture (bot/reports/weekly.py, once a
         week); a failure there never fails the digest."""
-        if self.s.reports is None:
+        if self.reports is None:
             return
         try:
-            self.s.reports.post_weekly_picture(channel)
+            self.reports.post_weekly_picture(channel)
         except Exception:
             log.exception("the weekly picture failed")
 

@@ -395,7 +395,7 @@ def test_concurrent_confirms_cannot_both_pass_the_daily_limit(drive, sandbox):
                   for c in (first, second)]
         for click in clicks:
             click.start()
-        wait_for(lambda: threads_waiting_to_write(rw.bot.services.commands) == 2)  # both Confirms lined up at the lock
+        wait_for(lambda: threads_waiting_to_write(rw.bot.features.rw) == 2)  # both Confirms lined up at the lock
     for click in clicks:
         click.join(timeout=20)
     assert sum("Created" in text_of(r) for r in replies) == 1, [text_of(r) for r in replies]

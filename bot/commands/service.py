@@ -787,7 +787,7 @@ class CommandService:
         if len(args) < 2:
             raise BadInput("Give a campaign (its id or the start of its title) and a channel (or `off`).", "route")
         query, target = " ".join(args[:-1]), args[-1]
-        require_allowed(self.s, user_id, "route", shown(query, 60), "route campaigns")
+        self.s.permissions.require(self.s.permissions.may_route, user_id, "route", shown(query, 60), "route campaigns")
         self._reaches_rapidworkers(user_id)
         found = self.resolve_campaign(query, "route")  # a typo is refused here, before anything is stored
         if isinstance(found, Reply):

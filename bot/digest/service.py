@@ -25,7 +25,6 @@ from bot.digest import alerts
 from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.digest.home import HomeData, home_view
 from bot.errors import UserError
-from bot.permissions import refuse
 from bot.reports.service import ReportService
 from bot.services import Services
 from bot.slack.mrkdwn import date_token
@@ -398,11 +397,11 @@ class DigestService:
     def post_from_home(self, user_id: str) -> str:
         """The Post digest now button: the status line to show on the home."""
         try:
-            allowed = self.s.is_allowed(user_id)
+            allowed = self.s.permissions.may_review(user_id)
         except SlackApiError as e:
             return f":warning: Could not check who may post the digest: Slack said {e.response.get('error')}."
         if not allowed:
-            refuse(self.s, user_id, "digest", None, "Only reviewers can post the digest.")  # audited; the home shows it
+            self.s.permissions.refuse(user_id, "digest", None, "Only reviewers can post the digest.")  # audited; the home shows it
             return ":no_entry: Only reviewers can post the digest."
         try:
             result = self.post(kind="manual")

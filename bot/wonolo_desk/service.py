@@ -1070,7 +1070,7 @@ class WonoloDesk:
                 user = self.client.get_user(value)
             except WonoloNotFound:
                 raise UserError(f"No worker with id `{escape(value)}`.") from None
-        return ui.worker_detail(user, show_contact=self.s.is_allowed(user_id))
+        return ui.worker_detail(user, show_contact=self.s.permissions.may_review(user_id))
 
     def _badges(self, args, user_id):
         if args:

@@ -20,20 +20,29 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
+import waitress
+from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
+from waitress import wasyncore
 
 from bot.commands.service import CommandService
 from bot.config import Settings
+from bot.digest.alerts import check_balance_throttled
 from bot.digest.service import DigestService
 from bot.features import Features
 from bot.health import Readiness, SyncHealth
 from bot.reports.service import ReportService
+from bot.review.reminders import REMIND_CHECK_MINUTES, remind_waiting
 from bot.review.service import ReviewService
 from bot.services import Services
 from bot.slack import bolt_compat
-from bot.wonolo_desk.service import WonoloDesk
+from bot.socket_link import SocketLink
+from bot.wonolo_desk.service import UNFILLED_CHECK_MINUTES, WonoloDesk
+from handlers import register_all
 
 log = logging.getLogger("gigdesk")
 
@@ -98,8 +107,6 @@ class _ClientGivenNotice(logging.Filter):
 
 def create_bolt_app(gigdesk: Gigdesk) -> App:
     """The Bolt app: acks first, listeners run on a pool sized for slow APIs."""
-    from handlers import register_all
-
     bolt_compat.apply()
     services = gigdesk.services
     settings = services.settings
@@ -123,8 +130,6 @@ def create_bolt_app(gigdesk: Gigdesk) -> App:
 
 def _is_ssl_check(raw: bytes) -> bool:
     """Slack's certificate ping for slash commands (`ssl_check=1&token=…`): nothing to do but 200."""
-    from urllib.parse import parse_qsl
-
     try:
         fields = dict(parse_qsl(raw.decode("ascii")))
     except (UnicodeDecodeError, ValueError):
@@ -132,23 +137,20 @@ def _is_ssl_check(raw: bytes) -> bool:
     return fields.get("ssl_check") == "1" and set(fields) <= {"ssl_check", "token"}
 
 
-def create_wsgi_app(gigdesk: Gigdesk, bolt_app: App, readiness: Readiness | None = None):
-    """POST /slack/events (HTTP mode only), POST /wonolo/webhook, GET /healthz, GET /readyz."""
-    from slack_sdk.signature import SignatureVerifier
+def _respond(start_response, status: str, payload: dict, exc_info=None) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], exc_info)
+    return [body]
 
-    services, desk = gigdesk.services, gigdesk.features.wonolo_desk
+
+def _too_large(start_response) -> list[bytes]:
+    return _respond(start_response, "413 Content Too Large", {"error": f"request body over {MAX_BODY_BYTES} bytes"})
+
+
+def _slack_events(bolt_app: App, secret: str | None):
+    """POST /slack/events: the body (capped) is signed, or refused before Bolt sees it."""
     slack_handler = SlackRequestHandler(bolt_app, path="/slack/events")
-    # In Socket Mode Slack's requests come over the socket; this listener never takes them
-    # (Bolt checks no signature in Socket Mode, so whatever came here would be believed).
-    takes_slack_requests = not services.settings.socket_mode
-    readiness = readiness or Readiness(services, SyncHealth(started_at=time.monotonic()))
-    secret = services.settings.slack_signing_secret
     verifier = SignatureVerifier(secret) if secret else None
-
-    def respond(start_response, status: str, payload: dict, exc_info=None):
-        body = json.dumps(payload).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], exc_info)
-        return [body]
 
     def signed(raw: bytes, environ) -> bool:
         try:
@@ -158,14 +160,11 @@ def create_wsgi_app(gigdesk: Gigdesk, bolt_app: App, readiness: Readiness | None
         except (ValueError, TypeError):
             return False
 
-    def too_large(start_response):
-        return respond(start_response, "413 Content Too Large", {"error": f"request body over {MAX_BODY_BYTES} bytes"})
-
     def slack_events(environ, start_response):
         try:
             raw = read_body(environ)
         except BodyTooLarge:
-            return too_large(start_response)
+            return _too_large(start_response)
         environ["wsgi.input"] = io.BytesIO(raw)
         environ["CONTENT_LENGTH"] = str(len(raw))
         # Bolt parses the body, and runs middleware that may reply to the
@@ -174,36 +173,61 @@ def create_wsgi_app(gigdesk: Gigdesk, bolt_app: App, readiness: Readiness | None
         # unsigned reaches Bolt.
         if verifier is not None and not signed(raw, environ):
             if _is_ssl_check(raw):
-                return respond(start_response, "200 OK", {})
-            return respond(start_response, "401 Unauthorized", {"error": "invalid request"})
+                return _respond(start_response, "200 OK", {})
+            return _respond(start_response, "401 Unauthorized", {"error": "invalid request"})
         try:
             return slack_handler(environ, start_response)
         except Exception as e:  # a signed body Bolt cannot read: refused, never answered 500
             log.warning("refused an unreadable request to /slack/events (%s)", type(e).__name__)
-            return respond(start_response, "400 Bad Request", {"error": "unreadable request"}, sys.exc_info())
+            return _respond(start_response, "400 Bad Request", {"error": "unreadable request"}, sys.exc_info())
+
+    return slack_events
+
+
+def _wonolo_webhook(desk: WonoloDesk | None):
+    """POST /wonolo/webhook: to the Wonolo desk, 404 without one."""
+
+    def wonolo_webhook(environ, start_response):
+        if desk is None:
+            return _respond(start_response, "404 Not Found", {"error": "Wonolo is not configured"})
+        try:
+            raw = read_body(environ)
+        except BodyTooLarge:
+            return _too_large(start_response)
+        status, payload = desk.receive(raw, environ.get("HTTP_X_WONOLO_WEBHOOK_TOKEN"))
+        return _respond(start_response, status, payload)
+
+    return wonolo_webhook
+
+
+def _readyz(readiness: Readiness):
+    def readyz(environ, start_response):
+        ready, checks = readiness.check()
+        problems = [v for v in checks.values() if not v.startswith("ok")]
+        return _respond(start_response, "200 OK" if ready else "503 Service Unavailable",
+                        {"ok": ready, "problems": problems, "checks": checks})
+
+    return readyz
+
+
+def create_wsgi_app(gigdesk: Gigdesk, bolt_app: App, readiness: Readiness | None = None):
+    """POST /slack/events (HTTP mode only), POST /wonolo/webhook, GET /healthz, GET /readyz."""
+    services = gigdesk.services
+    routes = {
+        ("POST", "/wonolo/webhook"): _wonolo_webhook(gigdesk.features.wonolo_desk),
+        ("GET", "/healthz"): lambda environ, start_response: _respond(start_response, "200 OK", {"ok": True}),
+        ("GET", "/readyz"): _readyz(readiness or Readiness(services, SyncHealth(started_at=time.monotonic()))),
+    }
+    # In Socket Mode Slack's requests come over the socket; this listener never takes them
+    # (Bolt checks no signature in Socket Mode, so whatever came here would be believed).
+    if not services.settings.socket_mode:
+        routes[("POST", "/slack/events")] = _slack_events(bolt_app, services.settings.slack_signing_secret)
 
     def application(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "GET")
-        if path == "/slack/events" and method == "POST" and takes_slack_requests:
-            return slack_events(environ, start_response)
-        if path == "/wonolo/webhook" and method == "POST":
-            if desk is None:
-                return respond(start_response, "404 Not Found", {"error": "Wonolo is not configured"})
-            try:
-                raw = read_body(environ)
-            except BodyTooLarge:
-                return too_large(start_response)
-            status, payload = desk.receive(raw, environ.get("HTTP_X_WONOLO_WEBHOOK_TOKEN"))
-            return respond(start_response, status, payload)
-        if path == "/healthz" and method == "GET":
-            return respond(start_response, "200 OK", {"ok": True})
-        if path == "/readyz" and method == "GET":
-            ready, checks = readiness.check()
-            problems = [v for v in checks.values() if not v.startswith("ok")]
-            return respond(start_response, "200 OK" if ready else "503 Service Unavailable",
-                           {"ok": ready, "problems": problems, "checks": checks})
-        return respond(start_response, "404 Not Found", {"error": "not found"})
+        route = routes.get((environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")))
+        if route is None:
+            return _respond(start_response, "404 Not Found", {"error": "not found"})
+        return route(environ, start_response)
 
     return application
 
@@ -212,8 +236,6 @@ class Background:
     """The review sync every GIGDESK_POLL_SECONDS and the daily digest (APScheduler)."""
 
     def __init__(self, gigdesk: Gigdesk, health: SyncHealth | None = None):
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         self.services, self.features = gigdesk.services, gigdesk.features
         self.health = health or SyncHealth(started_at=time.monotonic())
         self.scheduler = BackgroundScheduler(timezone=self.services.settings.tz)
@@ -227,16 +249,12 @@ class Background:
         )
         self.features.digest.schedule(self.scheduler)
         if settings.remind_after_hours:
-            from bot.review.reminders import REMIND_CHECK_MINUTES
-
             # Its own job: the review sync posts review messages and nothing else (DESIGN.md).
             self.scheduler.add_job(
                 self._remind, "interval", minutes=REMIND_CHECK_MINUTES, id="review-remind",
                 max_instances=1, coalesce=True,
             )
         if self.features.wonolo_desk is not None:
-            from bot.wonolo_desk.service import UNFILLED_CHECK_MINUTES
-
             self.scheduler.add_job(
                 self._check_unfilled, "interval", minutes=UNFILLED_CHECK_MINUTES, id="wonolo-unfilled",
                 max_instances=1, coalesce=True,
@@ -264,8 +282,6 @@ class Background:
             log.exception("review sync failed")
             self.health.finished([f"the review sync failed ({type(e).__name__}, see the log)"])
         try:
-            from bot.digest.alerts import check_balance_throttled
-
             # Throttled: an idle cycle must stay at one RapidWorkers request.
             check_balance_throttled(self.services)
         except Exception:
@@ -273,8 +289,6 @@ class Background:
 
     def _remind(self) -> None:
         try:
-            from bot.review.reminders import remind_waiting
-
             reminded = remind_waiting(self.services)
             if reminded:
                 log.info("review reminders: %d waiting submissions", reminded)
@@ -306,8 +320,6 @@ class Background:
 
 def _waitress(settings: Settings, wsgi, host: str, port: int):
     """A waitress server (threads for concurrent acks) around the WSGI app."""
-    import waitress
-
     # Waitress itself buffers a whole body before the app sees it, so the
     # 1 MiB cap is set here too: a larger Content-Length is answered 413 right
     # after the headers, a chunked body once it passes the cap.
@@ -352,8 +364,6 @@ class HttpListener:
         return f"http://{self.server.effective_host}:{self.server.effective_port}"
 
     def _loop(self) -> None:
-        from waitress import wasyncore
-
         server = self.server
         while not self._stopping.is_set() and server._map:
             wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
@@ -364,8 +374,6 @@ class HttpListener:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        from waitress import wasyncore
-
         if self._thread.is_alive():
             self._stopping.set()
             self.server.pull_trigger()
@@ -388,8 +396,6 @@ class Serving:
         self.sync_health = SyncHealth(started_at=time.monotonic())
         self.link = None
         if settings.socket_mode:
-            from bot.socket_link import SocketLink
-
             # As many envelopes in hand at once as HTTP mode has request threads.
             self.link = SocketLink(self.bolt_app, str(settings.slack_app_token), concurrency=max(8, settings.workers // 2))
         self.readiness = Readiness(self.services, self.sync_health, self.link.problem if self.link else None)

@@ -17,8 +17,11 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from slack_sdk.errors import SlackApiError
+
 from bot.checks import FAILED, Checklist, _check_channels, _check_rapidworkers, _check_slack, _check_wonolo
 from bot.config import CHANNEL_ID, WHERE_CHANNEL_ID, WHERE_USER_ID, ConfigError, Settings, read_settings, user_id_list_setting
+from bot.services import slack_client
 
 ATTEMPTS = 3  # a refused answer is asked again this many times in all
 
@@ -133,9 +136,6 @@ class Wizard:
         if not value.startswith("#"):
             self.say(f"{FAILED} expected #channel-name or a channel ID like C0123ABCD ({WHERE_CHANNEL_ID})")
             return None
-        from slack_sdk.errors import SlackApiError
-
-        from bot.services import slack_client
 
         wanted = value[1:].lower()
         try:

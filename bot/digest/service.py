@@ -19,12 +19,14 @@ from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
+from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.errors import SlackApiError
 
 from bot.digest import alerts
 from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.digest.home import HomeData, home_view
 from bot.errors import UserError
+from bot.rapidworkers.client import RapidWorkersError
 from bot.reports.service import ReportService
 from bot.services import Services
 from bot.slack.mrkdwn import date_token
@@ -106,8 +108,6 @@ class DigestService:
 
     def _rapidworkers(self, *, background: bool) -> tuple[Decimal | None, list | None, str | None]:
         """(balance, campaigns, error): a failure of one call leaves the other's result."""
-        from bot.rapidworkers.client import RapidWorkersError
-
         rw = self.s.rw.background_view() if background else self.s.rw
         balance = campaigns = None
         errors: list[str] = []
@@ -283,8 +283,6 @@ class DigestService:
 
     def schedule(self, scheduler) -> None:
         """The daily cron job at GIGDESK_DIGEST_AT in GIGDESK_TZ, and a catch-up run at start."""
-        from apscheduler.triggers.cron import CronTrigger
-
         self._scheduler = scheduler
         scheduler.add_job(
             self.run_scheduled,

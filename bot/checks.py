@@ -34,6 +34,7 @@ class Checklist:
         self.say = say
         self.failures = 0
         self.warnings = 0
+        self.outages = 0  # failures that are only "could not reach it" (gigdesk init goes on, warned)
 
     def line(self, mark: str, text: str) -> None:
         if mark == FAILED:
@@ -41,6 +42,11 @@ class Checklist:
         elif mark == WARNING:
             self.warnings += 1
         self.say(f"{mark} {text}")
+
+    def unreachable(self, text: str) -> None:
+        """A service did not answer: a failure here, one `gigdesk init` may go past."""
+        self.outages += 1
+        self.line(FAILED, text)
 
 
 def run_checks(settings: Settings, problems: list[ConfigError], say: Callable[[str], None]) -> int:
@@ -115,7 +121,7 @@ def _check_slack(checklist: Checklist, settings: Settings) -> bool:
         outage = slack_outage(e, settings.slack_api_url)
         error = e.response.get("error", "unknown_error")
         if outage:
-            checklist.line(FAILED, f"Slack sign-in: {outage}")
+            checklist.unreachable(f"Slack sign-in: {outage}")
         elif error in slack_errors.TOKEN_ERRORS:
             checklist.line(
                 FAILED,
@@ -129,7 +135,7 @@ def _check_slack(checklist: Checklist, settings: Settings) -> bool:
         outage = slack_outage(e, settings.slack_api_url)
         if outage is None:
             raise
-        checklist.line(FAILED, f"Slack sign-in: {outage}")
+        checklist.unreachable(f"Slack sign-in: {outage}")
         return False
     checklist.line(PASSED, f"Slack: signed in at {host} as bot {auth.get('user_id')} in workspace {auth.get('team')}")
     return True
@@ -202,11 +208,11 @@ def _check_wonolo(checklist: Checklist, settings: Settings) -> None:
         checklist.line(PASSED, f"Wonolo authentication (at {host})")
 
 
+CHANNEL_LABELS = {"GIGDESK_REVIEW_CHANNEL": "review channel", "GIGDESK_DIGEST_CHANNEL": "digest channel", "WONOLO_CHANNEL": "Wonolo channel"}
+
+
 def _refused_channel(e: SlackApiError, settings: Settings, variable: str) -> str:
     """Why Slack would not show a configured channel, and what to do."""
-    outage = slack_outage(e, settings.slack_api_url)
-    if outage:
-        return outage
     error = e.response.get("error", "unknown_error")
     host = host_of(settings.slack_api_url)
     if error == slack_errors.CHANNEL_NOT_FOUND:
@@ -221,37 +227,42 @@ def _check_channels(checklist: Checklist, settings: Settings, bad: set[str | Non
     """The bot can see and post in each configured channel; warn when a public channel grants reviewing."""
     slack = slack_client(settings)
     seen: set[str] = set()
-    for variable, label, channel in (
-        ("GIGDESK_REVIEW_CHANNEL", "review channel", settings.review_channel),
-        ("GIGDESK_DIGEST_CHANNEL", "digest channel", settings.digest_channel),
-        ("WONOLO_CHANNEL", "Wonolo channel", settings.wonolo_channel if settings.wonolo_enabled else None),
+    for variable, channel in (
+        ("GIGDESK_REVIEW_CHANNEL", settings.review_channel),
+        ("GIGDESK_DIGEST_CHANNEL", settings.digest_channel),
+        ("WONOLO_CHANNEL", settings.wonolo_channel if settings.wonolo_enabled else None),
     ):
         if variable in bad or not channel or channel in seen:
             continue
         seen.add(channel)
-        try:
-            info = slack.conversations_info(channel=channel).get("channel") or {}
-        except SlackApiError as e:
-            checklist.line(FAILED, f"{label} {channel}: {_refused_channel(e, settings, variable)}")
-            continue
-        except Exception as e:
-            outage = slack_outage(e, settings.slack_api_url)
-            if outage is None:
-                raise
-            checklist.line(FAILED, f"{label} {channel}: {outage}")
-            continue
-        name = f"#{info['name']}" if info.get("name") else channel
-        if info.get("is_archived"):
-            checklist.line(FAILED, f"{label} {name} ({channel}) is archived: unarchive it, or set {variable} to another channel's ID")
-        elif info.get("is_member") is False:
-            checklist.line(FAILED, f"{label} {name} ({channel}): the bot is not a member: type /invite @gigdesk in that channel")
-        else:
-            checklist.line(PASSED, f"{label} {name} ({channel}): the bot can post there")
-        if variable == "GIGDESK_REVIEW_CHANNEL" and not settings.allowed_users and info.get("is_private") is False:
-            checklist.line(
-                WARNING,
-                f"review channel {name} ({channel}) is public and GIGDESK_ALLOWED_USERS is empty, so anyone in the "
-                "workspace can join it and approve, reject and block (approving pays workers): make the channel private, "
-                "or set GIGDESK_ALLOWED_USERS to the reviewers' member IDs",
-            )
+        check_channel(checklist, settings, variable, channel, slack)
 
+
+def check_channel(checklist: Checklist, settings: Settings, variable: str, channel: str, slack: WebClient | None = None) -> None:
+    """One configured channel, labelled for what it is: the bot sees it and may post there."""
+    label = CHANNEL_LABELS[variable]
+    try:
+        info = (slack or slack_client(settings)).conversations_info(channel=channel).get("channel") or {}
+    except Exception as e:
+        outage = slack_outage(e, settings.slack_api_url)
+        if outage is not None:
+            checklist.unreachable(f"{label} {channel}: {outage}")
+        elif isinstance(e, SlackApiError):
+            checklist.line(FAILED, f"{label} {channel}: {_refused_channel(e, settings, variable)}")
+        else:
+            raise
+        return
+    name = f"#{info['name']}" if info.get("name") else channel
+    if info.get("is_archived"):
+        checklist.line(FAILED, f"{label} {name} ({channel}) is archived: unarchive it, or set {variable} to another channel's ID")
+    elif info.get("is_member") is False:
+        checklist.line(FAILED, f"{label} {name} ({channel}): the bot is not a member: type /invite @gigdesk in that channel")
+    else:
+        checklist.line(PASSED, f"{label} {name} ({channel}): the bot can post there")
+    if variable == "GIGDESK_REVIEW_CHANNEL" and not settings.allowed_users and info.get("is_private") is False:
+        checklist.line(
+            WARNING,
+            f"review channel {name} ({channel}) is public and GIGDESK_ALLOWED_USERS is empty, so anyone in the "
+            "workspace can join it and approve, reject and block (approving pays workers): make the channel private, "
+            "or set GIGDESK_ALLOWED_USERS to the reviewers' member IDs",
+        )

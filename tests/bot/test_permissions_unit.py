@@ -7,25 +7,17 @@ from __future__ import annotations
 import pytest
 from slack_sdk import WebClient
 
-from bot.config import load_settings
 from bot.errors import NotAllowed
 from bot.permissions import Permissions
 from storage.db import Store
+from tests.bot.test_config_unit import read
 
 pytestmark = pytest.mark.unit
 
-BASE = {
-    "SLACK_BOT_TOKEN": "xoxb-1-secret",
-    "SLACK_SIGNING_SECRET": "signing-secret-value",
-    "RAPIDWORKERS_API_KEY": "rw-key-value",
-    "GIGDESK_REVIEW_CHANNEL": "C0REVIEW",
-    # No Slack here: a look-up would fail at once (nothing listens on port 9).
-    "SLACK_API_URL": "http://127.0.0.1:9/api/",
-}
-
-
 def permissions(tmp_path, **env: str) -> Permissions:
-    settings = load_settings({**BASE, **env}, dotenv_path="")
+    # No Slack here: a look-up would fail at once (nothing listens on port 9).
+    settings, problems = read(SLACK_API_URL="http://127.0.0.1:9/api/", **env)
+    assert problems == {}
     return Permissions(settings, WebClient(token="xoxb-1-secret", base_url=settings.slack_api_url), Store(str(tmp_path / "p.db")))
 
 

@@ -48,12 +48,12 @@ def env_for(slack, sandbox, workdir: str, **overrides: str) -> dict[str, str]:
     return bot_env(slack, sandbox, os.path.join(workdir, "gigdesk.db"), **overrides)
 
 
-def services_for(env: dict[str, str]):
-    """The bot's services (as `gigdesk poll` builds them), without an HTTP server."""
-    from bot.app import build_services
+def gigdesk_for(env: dict[str, str]):
+    """The bot's services and features (as `gigdesk poll` builds them), without an HTTP server."""
+    from bot.app import build
     from bot.config import load_settings
 
-    return build_services(load_settings(env, dotenv_path=""))
+    return build(load_settings(env, dotenv_path=""))
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import env_for, review_ids, services_for, simulators, table, verdict  # noqa: E402
+from _common import env_for, gigdesk_for, review_ids, simulators, table, verdict  # noqa: E402
 
 NO_BATCHES = "1000000"  # GIGDESK_BATCH_ABOVE past any backlog: one message per submission
 
@@ -44,13 +44,13 @@ def drain(*, count: int, campaigns: int, rate: float, burst: int, interval_ms: i
     with simulators(post_rate=rate, post_burst=burst) as (sandbox, slack, workdir):
         cids = [sandbox.add_campaign(f"Backlog {n}", status="Active", total=count) for n in range(campaigns)]
         sids = [sandbox.add_submission(cids[n % campaigns], proof_text=f"proof {n}") for n in range(count)]
-        services = services_for(env_for(slack, sandbox, workdir, GIGDESK_POST_INTERVAL_MS=str(interval_ms),
+        gigdesk = gigdesk_for(env_for(slack, sandbox, workdir, GIGDESK_POST_INTERVAL_MS=str(interval_ms),
                                         GIGDESK_BATCH_ABOVE=batch_above))
         started = time.monotonic()
         cycles, failed, errors = 0, 0, Counter()
         while cycles < max_cycles:
             cycles += 1
-            report = services.review.sync()
+            report = gigdesk.features.review.sync()
             failed += report.failed
             errors.update(e.split(": ", 1)[-1] for e in report.errors)
             if len(set(review_ids(slack))) >= count and not report.errors:

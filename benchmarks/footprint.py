@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import env_for, kib_to_mib, proc_status, review_ids, services_for, serving, simulators, table  # noqa: E402
+from _common import env_for, gigdesk_for, kib_to_mib, proc_status, review_ids, serving, simulators, table  # noqa: E402
 
 
 def serve_rss(count: int, campaigns: int, idle_seconds: float) -> dict:
@@ -56,9 +56,9 @@ def sync_cpu(count: int, campaigns: int) -> dict:
         cids = [sandbox.add_campaign(f"Big {n}", status="Active", total=count) for n in range(campaigns)]
         for n in range(count):
             sandbox.add_submission(cids[n % campaigns], proof_text=f"proof {n}", images=2)
-        services = services_for(env_for(slack, sandbox, workdir, GIGDESK_POST_INTERVAL_MS="0"))
+        gigdesk = gigdesk_for(env_for(slack, sandbox, workdir, GIGDESK_POST_INTERVAL_MS="0"))
         wall, process, thread = time.perf_counter(), time.process_time(), time.thread_time()
-        report = services.review.sync()
+        report = gigdesk.features.review.sync()
         wall, process, thread = time.perf_counter() - wall, time.process_time() - process, time.thread_time() - thread
         db_bytes = sum(p.stat().st_size for p in Path(workdir).glob("gigdesk.db*"))
         return {

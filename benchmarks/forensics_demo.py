@@ -55,7 +55,7 @@ def planted(demo: Demo, sid: int, seen_pictures: set[int]) -> str | None:
 def run(count: int) -> dict:
     demo = Demo(lively=False, poll_seconds=3600).start()
     try:
-        review = demo.services.review
+        review = demo._serving.features.review
         wait_for(lambda: review.checks is None or review.checks.wait(1), timeout=120)
         rw = demo.rapidworkers
         seen = {s["pictures"][0][0] for s in rw._subs.values() if s["pictures"]}

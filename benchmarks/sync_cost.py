@@ -22,15 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import env_for, services_for, simulators, table, verdict  # noqa: E402
+from _common import env_for, gigdesk_for, simulators, table, verdict  # noqa: E402
 
 
 def measure(n_campaigns: int, k_changed: int) -> dict:
     from bot.app import Background
 
     with simulators() as (sandbox, slack, workdir):
-        services = services_for(env_for(slack, sandbox, workdir))
-        review = services.review
+        gigdesk = gigdesk_for(env_for(slack, sandbox, workdir))
+        review = gigdesk.features.review
         campaigns = [sandbox.add_campaign(f"Campaign {n}", status="Active", total=1000) for n in range(n_campaigns)]
         sandbox.add_campaign("Finished one", status="Completed")  # inactive campaigns cost nothing either
         for cid in campaigns:
@@ -49,7 +49,7 @@ def measure(n_campaigns: int, k_changed: int) -> dict:
         for cid in campaigns[:k]:
             sandbox.add_submission(cid)
         k_new, k_report = cycle(review.sync)
-        background = Background(services)
+        background = Background(gigdesk)
         cycle(background._sync)  # the first background cycle also reads the balance
         bg_idle, _ = cycle(background._sync)
         return {

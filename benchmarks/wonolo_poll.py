@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import env_for, services_for, simulators, table, verdict  # noqa: E402
+from _common import env_for, gigdesk_for, simulators, table, verdict  # noqa: E402
 
 
 def measure(n_requests: int) -> dict:
@@ -31,10 +31,10 @@ def measure(n_requests: int) -> dict:
     from sandbox.wonolo import WonoloSandbox
 
     with simulators() as (sandbox, slack, workdir), WonoloSandbox(demo_data=False) as wonolo:
-        services = services_for(env_for(slack, sandbox, workdir, WONOLO_API_KEY=wonolo.api_key,
+        gigdesk = gigdesk_for(env_for(slack, sandbox, workdir, WONOLO_API_KEY=wonolo.api_key,
                                         WONOLO_SECRET_KEY=wonolo.secret_key, WONOLO_BASE_URL=wonolo.url,
                                         WONOLO_CHANNEL="C_WONOLO", WONOLO_UNFILLED_ALERT_HOURS="0"))
-        desk = services.wonolo_desk
+        desk = gigdesk.features.wonolo_desk
         worker = wonolo.add_user(first_name="Maria", last_name="Lopez")
         jrs = [wonolo.add_job_request(request_name=f"Shift {n}", slots=2) for n in range(n_requests)]
         for jr in jrs[n_requests // 5:]:

@@ -1,9 +1,10 @@
 """App factory: the Bolt app, the WSGI routes, the server and background jobs.
 
 The composition root: the one module allowed to import both the listeners
-(handlers/) and the feature services (bot.review, bot.rw, bot.digest,
-bot.wonolo_desk); the import-linter contracts in pyproject.toml name it as
-the only exception to handlers -> bot -> storage.
+(handlers/) and the features (bot.review, bot.rw, bot.digest, bot.reports,
+bot.wonolo_desk), which it builds on the infrastructure (bot.services) and hands
+each other; the import-linter contracts in pyproject.toml name it as the only
+exception to handlers -> bot -> storage.
 """
 
 from __future__ import annotations
@@ -18,19 +19,31 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
+import waitress
+from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
+from waitress import wasyncore
 
 from bot.config import Settings
+from bot.digest.alerts import check_balance_throttled
 from bot.digest.service import DigestService
+from bot.features import Features
 from bot.health import Readiness, SyncHealth
 from bot.reports.service import ReportService
 from bot.review.feature import ReviewService, proof_forensics
+from bot.review.reminders import REMIND_CHECK_MINUTES, remind_waiting
 from bot.rw.command import RwService
 from bot.services import Services
 from bot.slack import bolt_compat
-from bot.wonolo_desk.desk import build_desk
+from bot.socket_link import SocketLink
+from bot.wonolo_desk.alerts import UNFILLED_CHECK_MINUTES
+from bot.wonolo_desk.desk import WonoloDesk, build_desk
+from handlers import register_all
 
 log = logging.getLogger("gigdesk")
 
@@ -60,17 +73,30 @@ def read_body(environ, limit: int = MAX_BODY_BYTES) -> bytes:
     return raw
 
 
-def build_services(settings: Settings, *, post_interval: float | None = None) -> Services:
-    """Every long-lived object, with the feature services attached."""
+def build_features(services: Services, *, post_interval: float | None = None) -> Features:
+    """The features on the infrastructure, each given the others it uses."""
+    settings = services.settings
+    review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval,
+                           forensics=proof_forensics(services))
+    reports = ReportService(services)
+    wonolo_desk = build_desk(services) if services.wonolo is not None else None
+    digest = DigestService(services, reports=reports, wonolo_desk=wonolo_desk)
+    rw = RwService(services, review=review, digest=digest, reports=reports)
+    return Features(review=review, rw=rw, digest=digest, reports=reports, wonolo_desk=wonolo_desk)
+
+
+@dataclass(frozen=True)
+class Gigdesk:
+    """Everything long-lived: the infrastructure and the features built on it."""
+
+    services: Services
+    features: Features
+
+
+def build(settings: Settings, *, post_interval: float | None = None) -> Gigdesk:
+    """The infrastructure (step 1), then the features on it (step 2)."""
     services = Services.build(settings)
-    services.review = ReviewService(services, post_interval=settings.post_interval if post_interval is None else post_interval,
-                                    forensics=proof_forensics(services))
-    services.digest = DigestService(services)
-    services.reports = ReportService(services)
-    services.commands = RwService(services, review=services.review, digest=services.digest, reports=services.reports)
-    if services.wonolo is not None:
-        services.wonolo_desk = build_desk(services)
-    return services
+    return Gigdesk(services, build_features(services, post_interval=post_interval))
 
 
 class _ClientGivenNotice(logging.Filter):
@@ -81,11 +107,10 @@ class _ClientGivenNotice(logging.Filter):
         return not record.getMessage().startswith("As you gave `client` as well")
 
 
-def create_bolt_app(services: Services) -> App:
+def create_bolt_app(gigdesk: Gigdesk) -> App:
     """The Bolt app: acks first, listeners run on a pool sized for slow APIs."""
-    from handlers import register_all
-
     bolt_compat.apply()
+    services = gigdesk.services
     settings = services.settings
     bolt_log = logging.getLogger("gigdesk.bolt")
     if not any(isinstance(f, _ClientGivenNotice) for f in bolt_log.filters):
@@ -101,14 +126,12 @@ def create_bolt_app(services: Services) -> App:
         listener_executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="listener"),
         logger=logging.getLogger("gigdesk.bolt"),
     )
-    register_all(app, services)
+    register_all(app, services, gigdesk.features)
     return app
 
 
 def _is_ssl_check(raw: bytes) -> bool:
     """Slack's certificate ping for slash commands (`ssl_check=1&token=…`): nothing to do but 200."""
-    from urllib.parse import parse_qsl
-
     try:
         fields = dict(parse_qsl(raw.decode("ascii")))
     except (UnicodeDecodeError, ValueError):
@@ -116,22 +139,20 @@ def _is_ssl_check(raw: bytes) -> bool:
     return fields.get("ssl_check") == "1" and set(fields) <= {"ssl_check", "token"}
 
 
-def create_wsgi_app(services: Services, bolt_app: App, readiness: Readiness | None = None):
-    """POST /slack/events (HTTP mode only), POST /wonolo/webhook, GET /healthz, GET /readyz."""
-    from slack_sdk.signature import SignatureVerifier
+def _respond(start_response, status: str, payload: dict, exc_info=None) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], exc_info)
+    return [body]
 
+
+def _too_large(start_response) -> list[bytes]:
+    return _respond(start_response, "413 Content Too Large", {"error": f"request body over {MAX_BODY_BYTES} bytes"})
+
+
+def _slack_events(bolt_app: App, secret: str | None):
+    """POST /slack/events: the body (capped) is signed, or refused before Bolt sees it."""
     slack_handler = SlackRequestHandler(bolt_app, path="/slack/events")
-    # In Socket Mode Slack's requests come over the socket; this listener never takes them
-    # (Bolt checks no signature in Socket Mode, so whatever came here would be believed).
-    takes_slack_requests = not services.settings.socket_mode
-    readiness = readiness or Readiness(services, SyncHealth(started_at=time.monotonic()))
-    secret = services.settings.slack_signing_secret
     verifier = SignatureVerifier(secret) if secret else None
-
-    def respond(start_response, status: str, payload: dict, exc_info=None):
-        body = json.dumps(payload).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], exc_info)
-        return [body]
 
     def signed(raw: bytes, environ) -> bool:
         try:
@@ -141,14 +162,11 @@ def create_wsgi_app(services: Services, bolt_app: App, readiness: Readiness | No
         except (ValueError, TypeError):
             return False
 
-    def too_large(start_response):
-        return respond(start_response, "413 Content Too Large", {"error": f"request body over {MAX_BODY_BYTES} bytes"})
-
     def slack_events(environ, start_response):
         try:
             raw = read_body(environ)
         except BodyTooLarge:
-            return too_large(start_response)
+            return _too_large(start_response)
         environ["wsgi.input"] = io.BytesIO(raw)
         environ["CONTENT_LENGTH"] = str(len(raw))
         # Bolt parses the body, and runs middleware that may reply to the
@@ -157,37 +175,61 @@ def create_wsgi_app(services: Services, bolt_app: App, readiness: Readiness | No
         # unsigned reaches Bolt.
         if verifier is not None and not signed(raw, environ):
             if _is_ssl_check(raw):
-                return respond(start_response, "200 OK", {})
-            return respond(start_response, "401 Unauthorized", {"error": "invalid request"})
+                return _respond(start_response, "200 OK", {})
+            return _respond(start_response, "401 Unauthorized", {"error": "invalid request"})
         try:
             return slack_handler(environ, start_response)
         except Exception as e:  # a signed body Bolt cannot read: refused, never answered 500
             log.warning("refused an unreadable request to /slack/events (%s)", type(e).__name__)
-            return respond(start_response, "400 Bad Request", {"error": "unreadable request"}, sys.exc_info())
+            return _respond(start_response, "400 Bad Request", {"error": "unreadable request"}, sys.exc_info())
+
+    return slack_events
+
+
+def _wonolo_webhook(desk: WonoloDesk | None):
+    """POST /wonolo/webhook: to the Wonolo desk, 404 without one."""
+
+    def wonolo_webhook(environ, start_response):
+        if desk is None:
+            return _respond(start_response, "404 Not Found", {"error": "Wonolo is not configured"})
+        try:
+            raw = read_body(environ)
+        except BodyTooLarge:
+            return _too_large(start_response)
+        status, payload = desk.receive(raw, environ.get("HTTP_X_WONOLO_WEBHOOK_TOKEN"))
+        return _respond(start_response, status, payload)
+
+    return wonolo_webhook
+
+
+def _readyz(readiness: Readiness):
+    def readyz(environ, start_response):
+        ready, checks = readiness.check()
+        problems = [v for v in checks.values() if not v.startswith("ok")]
+        return _respond(start_response, "200 OK" if ready else "503 Service Unavailable",
+                        {"ok": ready, "problems": problems, "checks": checks})
+
+    return readyz
+
+
+def create_wsgi_app(gigdesk: Gigdesk, bolt_app: App, readiness: Readiness | None = None):
+    """POST /slack/events (HTTP mode only), POST /wonolo/webhook, GET /healthz, GET /readyz."""
+    services = gigdesk.services
+    routes = {
+        ("POST", "/wonolo/webhook"): _wonolo_webhook(gigdesk.features.wonolo_desk),
+        ("GET", "/healthz"): lambda environ, start_response: _respond(start_response, "200 OK", {"ok": True}),
+        ("GET", "/readyz"): _readyz(readiness or Readiness(services, SyncHealth(started_at=time.monotonic()))),
+    }
+    # In Socket Mode Slack's requests come over the socket; this listener never takes them
+    # (Bolt checks no signature in Socket Mode, so whatever came here would be believed).
+    if not services.settings.socket_mode:
+        routes[("POST", "/slack/events")] = _slack_events(bolt_app, services.settings.slack_signing_secret)
 
     def application(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "GET")
-        if path == "/slack/events" and method == "POST" and takes_slack_requests:
-            return slack_events(environ, start_response)
-        if path == "/wonolo/webhook" and method == "POST":
-            desk = services.wonolo_desk
-            if desk is None:
-                return respond(start_response, "404 Not Found", {"error": "Wonolo is not configured"})
-            try:
-                raw = read_body(environ)
-            except BodyTooLarge:
-                return too_large(start_response)
-            status, payload = desk.receive(raw, environ.get("HTTP_X_WONOLO_WEBHOOK_TOKEN"))
-            return respond(start_response, status, payload)
-        if path == "/healthz" and method == "GET":
-            return respond(start_response, "200 OK", {"ok": True})
-        if path == "/readyz" and method == "GET":
-            ready, checks = readiness.check()
-            problems = [v for v in checks.values() if not v.startswith("ok")]
-            return respond(start_response, "200 OK" if ready else "503 Service Unavailable",
-                           {"ok": ready, "problems": problems, "checks": checks})
-        return respond(start_response, "404 Not Found", {"error": "not found"})
+        route = routes.get((environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")))
+        if route is None:
+            return _respond(start_response, "404 Not Found", {"error": "not found"})
+        return route(environ, start_response)
 
     return application
 
@@ -195,12 +237,10 @@ def create_wsgi_app(services: Services, bolt_app: App, readiness: Readiness | No
 class Background:
     """The review sync every GIGDESK_POLL_SECONDS and the daily digest (APScheduler)."""
 
-    def __init__(self, services: Services, health: SyncHealth | None = None):
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        self.services = services
+    def __init__(self, gigdesk: Gigdesk, health: SyncHealth | None = None):
+        self.services, self.features = gigdesk.services, gigdesk.features
         self.health = health or SyncHealth(started_at=time.monotonic())
-        self.scheduler = BackgroundScheduler(timezone=services.settings.tz)
+        self.scheduler = BackgroundScheduler(timezone=self.services.settings.tz)
         self._startup: threading.Thread | None = None
 
     def start(self) -> None:
@@ -209,18 +249,14 @@ class Background:
             self._sync, "interval", seconds=settings.poll_seconds, id="review-sync",
             max_instances=1, coalesce=True,
         )
-        self.services.digest.schedule(self.scheduler)
+        self.features.digest.schedule(self.scheduler)
         if settings.remind_after_hours:
-            from bot.review.reminders import REMIND_CHECK_MINUTES
-
             # Its own job: the review sync posts review messages and nothing else (DESIGN.md).
             self.scheduler.add_job(
                 self._remind, "interval", minutes=REMIND_CHECK_MINUTES, id="review-remind",
                 max_instances=1, coalesce=True,
             )
-        if self.services.wonolo_desk is not None:
-            from bot.wonolo_desk.alerts import UNFILLED_CHECK_MINUTES
-
+        if self.features.wonolo_desk is not None:
             self.scheduler.add_job(
                 self._check_unfilled, "interval", minutes=UNFILLED_CHECK_MINUTES, id="wonolo-unfilled",
                 max_instances=1, coalesce=True,
@@ -237,7 +273,7 @@ class Background:
     def _at_start(self) -> None:
         """Settle decisions cut short by a crash, then sync once straight away."""
         try:
-            settled = self.services.review.settle_in_flight()
+            settled = self.features.review.settle_in_flight()
             if settled:
                 log.info("settled %d decisions that were in flight at the last stop", settled)
         except Exception:
@@ -246,15 +282,13 @@ class Background:
 
     def _sync(self) -> None:
         try:
-            report = self.services.review.sync()
+            report = self.features.review.sync()
             log.info("review sync: %s", report.summary())
             self.health.finished(report.errors)
         except Exception as e:
             log.exception("review sync failed")
             self.health.finished([f"the review sync failed ({type(e).__name__}, see the log)"])
         try:
-            from bot.digest.alerts import check_balance_throttled
-
             # Throttled: an idle cycle must stay at one RapidWorkers request.
             check_balance_throttled(self.services)
         except Exception:
@@ -262,8 +296,6 @@ class Background:
 
     def _remind(self) -> None:
         try:
-            from bot.review.reminders import remind_waiting
-
             reminded = remind_waiting(self.services)
             if reminded:
                 log.info("review reminders: %d waiting submissions", reminded)
@@ -272,7 +304,7 @@ class Background:
 
     def _check_unfilled(self) -> None:
         try:
-            desk = self.services.wonolo_desk
+            desk = self.features.wonolo_desk
             raised = desk.check_unfilled() if desk is not None else 0
             if raised:
                 log.info("Wonolo: %d unfilled-shift alerts raised", raised)
@@ -281,7 +313,7 @@ class Background:
 
     def _poll_wonolo(self) -> None:
         try:
-            desk = self.services.wonolo_desk
+            desk = self.features.wonolo_desk
             report = desk.poll() if desk is not None else None
             if report is not None and report.changed:
                 log.info("Wonolo poll: %s", report.summary())
@@ -293,7 +325,7 @@ class Background:
         after a stop: within `timeout` seconds, whatever an image host or a backlog does (the
         sync stops before its next post, a proof check before its next image)."""
         started = time.monotonic()
-        review = self.services.review
+        review = self.features.review
         review.stop()
         self.scheduler.shutdown(wait=True)
         if self._startup is not None:
@@ -304,8 +336,6 @@ class Background:
 
 def _waitress(settings: Settings, wsgi, host: str, port: int):
     """A waitress server (threads for concurrent acks) around the WSGI app."""
-    import waitress
-
     # Waitress itself buffers a whole body before the app sees it, so the
     # 1 MiB cap is set here too: a larger Content-Length is answered 413 right
     # after the headers, a chunked body once it passes the cap.
@@ -325,11 +355,11 @@ def _waitress(settings: Settings, wsgi, host: str, port: int):
     )
 
 
-def make_server(settings: Settings, services: Services | None = None, *, host: str = "0.0.0.0", port: int | None = None):
-    """The HTTP side alone (no Socket Mode link, no background jobs): a waitress server and the services."""
-    services = services or build_services(settings)
-    wsgi = create_wsgi_app(services, create_bolt_app(services))
-    return _waitress(settings, wsgi, host, settings.port if port is None else port), services
+def make_server(settings: Settings, gigdesk: Gigdesk | None = None, *, host: str = "0.0.0.0", port: int | None = None):
+    """The HTTP side alone (no Socket Mode link, no background jobs): a waitress server and what it serves."""
+    gigdesk = gigdesk or build(settings)
+    wsgi = create_wsgi_app(gigdesk, create_bolt_app(gigdesk))
+    return _waitress(settings, wsgi, host, settings.port if port is None else port), gigdesk
 
 
 class HttpListener:
@@ -350,8 +380,6 @@ class HttpListener:
         return f"http://{self.server.effective_host}:{self.server.effective_port}"
 
     def _loop(self) -> None:
-        from waitress import wasyncore
-
         server = self.server
         while not self._stopping.is_set() and server._map:
             wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map,
@@ -362,8 +390,6 @@ class HttpListener:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        from waitress import wasyncore
-
         if self._thread.is_alive():
             self._stopping.set()
             self.server.pull_trigger()
@@ -377,23 +403,22 @@ class Serving:
     """What `gigdesk serve` runs: the HTTP listener on HOST:PORT, the Socket Mode link (with
     SLACK_APP_TOKEN) and the background jobs (`jobs=False`: none, as the tests drive the sync)."""
 
-    def __init__(self, settings: Settings, services: Services | None = None, *, host: str | None = None,
+    def __init__(self, settings: Settings, gigdesk: Gigdesk | None = None, *, host: str | None = None,
                  port: int | None = None, jobs: bool = True):
         self.settings = settings
-        self.services = services or build_services(settings)
-        self.bolt_app = create_bolt_app(self.services)
+        self.gigdesk = gigdesk or build(settings)
+        self.services, self.features = self.gigdesk.services, self.gigdesk.features
+        self.bolt_app = create_bolt_app(self.gigdesk)
         self.sync_health = SyncHealth(started_at=time.monotonic())
         self.link = None
         if settings.socket_mode:
-            from bot.socket_link import SocketLink
-
             # As many envelopes in hand at once as HTTP mode has request threads.
             self.link = SocketLink(self.bolt_app, str(settings.slack_app_token), concurrency=max(8, settings.workers // 2))
         self.readiness = Readiness(self.services, self.sync_health, self.link.problem if self.link else None)
-        wsgi = create_wsgi_app(self.services, self.bolt_app, self.readiness)
+        wsgi = create_wsgi_app(self.gigdesk, self.bolt_app, self.readiness)
         server = _waitress(settings, wsgi, settings.host if host is None else host, settings.port if port is None else port)
         self.http = HttpListener(server)
-        self.background = Background(self.services, self.sync_health) if jobs else None
+        self.background = Background(self.gigdesk, self.sync_health) if jobs else None
 
     @property
     def url(self) -> str:

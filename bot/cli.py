@@ -86,12 +86,12 @@ def cmd_serve(args) -> int:
 
 
 def cmd_poll(args) -> int:
-    from bot.app import build_services
+    from bot.app import build
 
     settings = load_settings(need_slack=True)
     _one_shot_logging(settings)
-    services = build_services(settings)
-    settled = services.review.settle_in_flight()
+    features = build(settings).features
+    settled = features.review.settle_in_flight()
     if settled:
         print(f"settled {settled} decisions that were in flight at the last stop")
 
@@ -99,8 +99,8 @@ def cmd_poll(args) -> int:
         if total >= 20 and (done % 10 == 0 or done == total):
             print(f"  posting… {done}/{total}", flush=True)
 
-    report = services.review.sync(progress=progress)
-    checks = services.review.checks
+    report = features.review.sync(progress=progress)
+    checks = features.review.checks
     if checks is not None and not checks.wait(POLL_CHECKS_SECONDS):
         print(f"proof checks still running after {POLL_CHECKS_SECONDS} s: the next poll or serve finishes them")
         checks.stop()
@@ -109,7 +109,7 @@ def cmd_poll(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    from bot.app import build_services
+    from bot.app import build
     from bot.connectivity import slack_outage
 
     if (args.format != "json" or args.chart) and not args.dry_run:
@@ -118,11 +118,11 @@ def cmd_digest(args) -> int:
     # A dry run posts nothing: it needs no Slack token and no channel.
     settings = load_settings(need_slack=not args.dry_run, need_review_channel=not args.dry_run)
     _one_shot_logging(settings)
-    services = build_services(settings)
+    features = build(settings).features
     if args.dry_run and args.chart:
-        return _weekly_chart(services, args.chart)
+        return _weekly_chart(features, args.chart)
     if args.dry_run:
-        digest = services.digest.build()
+        digest = features.digest.build()
         if args.format == "text":
             from bot.digest.plaintext import blocks_as_text
 
@@ -133,7 +133,7 @@ def cmd_digest(args) -> int:
             print(json.dumps(digest, indent=2))
         return 0
     try:
-        result = services.digest.post(kind="manual")
+        result = features.digest.post(kind="manual")
     except Exception as e:
         outage = slack_outage(e, settings.slack_api_url)
         if outage is None:
@@ -144,9 +144,9 @@ def cmd_digest(args) -> int:
     return 0
 
 
-def _weekly_chart(services, path: str) -> int:
+def _weekly_chart(features, path: str) -> int:
     """`digest --dry-run --chart PATH`: last week's picture (as the week's first digest posts it) to a PNG file."""
-    png, week = services.reports.weekly_png()
+    png, week = features.reports.weekly_png()
     try:
         with open(path, "wb") as out:
             out.write(png)

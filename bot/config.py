@@ -10,10 +10,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import cast, overload
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -74,25 +74,17 @@ def user_id_list_setting(name: str, value: str | None) -> frozenset[str]:
     )
 
 
-def _dns_server(value: str | None, problem) -> tuple[str, int] | None:
-    """GIGDESK_PROOF_DNS: an IP address, optionally with :port (IPv6 in brackets), or None."""
-    if value is None:
-        return None
-    import ipaddress
-
+def dns_server(value: str) -> tuple[str, int]:
+    """GIGDESK_PROOF_DNS: an IP address, optionally with :port (IPv6 in brackets); ValueError if not."""
     host, port = value, "53"
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
         port = rest.removeprefix(":") or "53"
     elif value.count(":") == 1:
         host, port = value.split(":")
-    try:
-        address = str(ipaddress.ip_address(host))
-    except ValueError:
-        address = None
-    if address is None or not port.isdigit() or not 0 < int(port) < 65536:
-        problem("GIGDESK_PROOF_DNS", "GIGDESK_PROOF_DNS must be a DNS server's IP address, optionally with :port, like 127.0.0.1:5353")
-        return None
+    address = str(ipaddress.ip_address(host))  # ValueError when it is no address
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(port)
     return address, int(port)
 
 
@@ -199,6 +191,252 @@ def _environment(env: Mapping[str, str] | None, dotenv_path: str | None) -> dict
     return {k: v.strip() for k, v in values.items()}
 
 
+# --- reading: one spec per setting -----------------------------------------------------------
+
+Values = dict[str, Any]  # the Settings fields read so far, by name
+_DEFAULT = object()  # Spec.malformed: a malformed value is replaced by the default
+
+
+class Flawed(ValueError):
+    """A value reported as a problem but kept (a token of the wrong kind: `check` still tries it)."""
+
+    def __init__(self, message: str, value: object):
+        super().__init__(message)
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the command at hand cannot do without (`digest --dry-run` needs neither Slack nor a channel)."""
+
+    slack: bool = True
+    rapidworkers: bool = True
+    review_channel: bool = True
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: the variable, the Settings field it fills, how it is read and checked, and what it
+    is when unset or malformed."""
+
+    name: str
+    field: str
+    parse: Callable[[str], Any] = str  # raises ValueError (Flawed: report, but keep the value)
+    default: Any = None  # when unset; a callable gets (raw environment, values read so far)
+    valid: Callable[[Any], bool] = lambda value: True
+    message: str = ""  # the problem for a malformed value ("": the ValueError's own words)
+    malformed: Any = _DEFAULT  # the value in place of a malformed one
+    needed: Callable[[Needs, Mapping[str, str]], bool] | None = None  # is an unset value a problem?
+    missing: str = ""  # ... and the problem then
+
+    def read(self, raw: Mapping[str, str], needs: Needs, values: Values, problems: list[ConfigError]) -> Any:
+        default = self.default(raw, values) if callable(self.default) else self.default
+        text = raw.get(self.name)
+        if text is None:
+            if self.needed is not None and self.needed(needs, raw):
+                problems.append(ConfigError(self.missing, self.name))
+            return default
+        try:
+            value = self.parse(text)
+            if self.valid(value):
+                return value
+            message = self.message
+        except Flawed as e:
+            problems.append(ConfigError(str(e), self.name))
+            return e.value
+        except (ValueError, ArithmeticError) as e:  # decimal.InvalidOperation is an ArithmeticError
+            message = self.message or str(e)
+        problems.append(ConfigError(message, self.name))
+        return default if self.malformed is _DEFAULT else self.malformed
+
+
+def prefixed(prefix: str, message: str) -> Callable[[str], str]:
+    """A token that must start with `prefix` (xoxb-, xapp-, pk_); one that does not is kept, and reported."""
+
+    def parse(text: str) -> str:
+        if not text.startswith(prefix):
+            raise Flawed(message, text)
+        return text
+
+    return parse
+
+
+def http_url(text: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise ValueError(text)
+    return text
+
+
+def channel_id(name: str) -> Callable[[str], str | None]:
+    def parse(text: str) -> str | None:
+        try:
+            return channel_id_setting(name, text)
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+
+    return parse
+
+
+def user_ids(name: str) -> Callable[[str], frozenset[str]]:
+    def parse(text: str) -> frozenset[str]:
+        try:
+            return user_id_list_setting(name, text)
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+
+    return parse
+
+
+def time_of_day(text: str) -> tuple[int, int]:
+    match = HH_MM.match(text)
+    if not match:
+        raise ValueError(text)
+    return int(match.group(1)), int(match.group(2))
+
+
+def time_zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a long name or a folder like "Etc"
+        raise ValueError(text) from None
+    return text
+
+
+def dollars(text: str) -> Decimal:
+    """An amount in whole cents; `$` and thousands separators allowed."""
+    amount = Decimal(text.removeprefix("$").replace(",", ""))
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(text)
+    return amount.quantize(Decimal("0.01"))
+
+
+def on_off(text: str) -> bool:
+    if text.lower() not in ("on", "off"):
+        raise ValueError(text)
+    return text.lower() == "on"
+
+
+def no_slash(parse: Callable[[str], str]) -> Callable[[str], str]:
+    return lambda text: parse(text).rstrip("/")
+
+
+def wonolo_base(text: str) -> str:
+    base = http_url(text).rstrip("/")
+    if base.endswith("/api_v2"):
+        raise Flawed("WONOLO_BASE_URL must not end with /api_v2 (gigdesk appends it)", base)
+    return base
+
+
+def whole(name: str, field: str, default: int | None, low: int, high: int) -> Spec:
+    """A whole number from low to high."""
+    return Spec(name, field, parse=int, default=default, valid=lambda n: low <= n <= high,
+                message=f"{name} must be a whole number from {low} to {high}")
+
+
+def channel(name: str, field: str) -> Spec:
+    """A channel ID; unset: the review channel's."""
+    return Spec(name, field, parse=channel_id(name), default=lambda raw, values: values["review_channel"])
+
+
+def url(name: str, field: str, default: str, parse: Callable[[str], str] = http_url) -> Spec:
+    return Spec(name, field, parse=parse, default=default, message=f"{name} must be an http(s) URL, like {default}", malformed=None)
+
+
+def money(name: str, field: str, example: str) -> Spec:
+    return Spec(name, field, parse=dollars, message=f"{name} must be an amount in dollars (whole cents), like {example}")
+
+
+def needs_slack(needs: Needs, raw: Mapping[str, str]) -> bool:
+    return needs.slack
+
+
+def needs_signing_secret(needs: Needs, raw: Mapping[str, str]) -> bool:
+    return needs.slack and "SLACK_APP_TOKEN" not in raw  # Socket Mode checks no signatures
+
+
+def wonolo_pair(other: str) -> Callable[[Needs, Mapping[str, str]], bool]:
+    """Wonolo needs both keys: one without the other is a problem."""
+    return lambda needs, raw: other in raw
+
+
+def low_balance(text: str) -> Decimal:
+    amount = Decimal(text)
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(text)
+    return amount
+
+
+BOTH_WONOLO_KEYS = "Wonolo needs both WONOLO_API_KEY and WONOLO_SECRET_KEY"
+SECRET_NAMES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "RAPIDWORKERS_API_KEY", "WONOLO_API_KEY", "WONOLO_SECRET_KEY",
+                "GIGDESK_DATABASE_URL")  # the URL may hold a password
+
+# Every setting, in the order its problems are listed (`gigdesk check`; load_settings raises the first).
+SETTINGS: tuple[Spec, ...] = (
+    Spec("SLACK_BOT_TOKEN", "slack_bot_token", parse=prefixed("xoxb-", "SLACK_BOT_TOKEN must be a bot token starting with xoxb-"),
+         needed=needs_slack, missing="SLACK_BOT_TOKEN is not set: expected a bot token starting with xoxb-"),
+    Spec("SLACK_SIGNING_SECRET", "slack_signing_secret",
+         needed=needs_signing_secret, missing="SLACK_SIGNING_SECRET is not set: expected the app's signing secret"),
+    Spec("SLACK_APP_TOKEN", "slack_app_token",
+         parse=prefixed("xapp-", "SLACK_APP_TOKEN must be an app-level token starting with xapp-")),
+    url("SLACK_API_URL", "slack_api_url", "https://slack.com/api/", parse=lambda text: http_url(text).rstrip("/") + "/"),
+    Spec("RAPIDWORKERS_API_KEY", "rapidworkers_api_key", default="", needed=lambda needs, raw: needs.rapidworkers,
+         missing="RAPIDWORKERS_API_KEY is not set: expected your RapidWorkers API key"),
+    url("RAPIDWORKERS_BASE_URL", "rapidworkers_base_url", "https://api.rapidworkers.io", parse=no_slash(http_url)),
+    # The secret first: with the key set alone and malformed, "the secret is missing" comes first.
+    Spec("WONOLO_SECRET_KEY", "wonolo_secret_key", needed=wonolo_pair("WONOLO_API_KEY"),
+         missing=f"WONOLO_SECRET_KEY is not set: {BOTH_WONOLO_KEYS}"),
+    Spec("WONOLO_API_KEY", "wonolo_api_key", parse=prefixed("pk_", "WONOLO_API_KEY must be a Wonolo public key starting with pk_"),
+         needed=wonolo_pair("WONOLO_SECRET_KEY"), missing=f"WONOLO_API_KEY is not set: {BOTH_WONOLO_KEYS}"),
+    Spec("WONOLO_BASE_URL", "wonolo_base_url", parse=wonolo_base,
+         message="WONOLO_BASE_URL must be an http(s) URL, like https://api.wonolo.com"),
+    Spec("GIGDESK_REVIEW_CHANNEL", "review_channel", parse=channel_id("GIGDESK_REVIEW_CHANNEL"),
+         needed=lambda needs, raw: needs.review_channel,
+         missing=f"GIGDESK_REVIEW_CHANNEL is not set: expected a channel ID like C0123ABCD ({WHERE_CHANNEL_ID})"),
+    Spec("GIGDESK_DIGEST_AT", "digest_at", parse=time_of_day, default=(9, 0),
+         message="GIGDESK_DIGEST_AT must be a time of day as HH:MM, like 09:00"),
+    Spec("GIGDESK_TZ", "tz_name", parse=time_zone, default=lambda raw, values: machine_time_zone(raw.get("TZ")),
+         message="GIGDESK_TZ must be an IANA time zone name, like Europe/Berlin", malformed="UTC"),
+    Spec("GIGDESK_ALLOWED_USERS", "allowed_users", parse=user_ids("GIGDESK_ALLOWED_USERS"), default=frozenset()),
+    # Unset: the allowed users; malformed: nobody (a typo never widens who may spend).
+    Spec("GIGDESK_SPENDERS", "spenders", parse=user_ids("GIGDESK_SPENDERS"),
+         default=lambda raw, values: values["allowed_users"], malformed=frozenset()),
+    money("GIGDESK_DAILY_SPEND_LIMIT", "daily_spend_limit", "500.00"),
+    money("GIGDESK_SECOND_APPROVAL_ABOVE", "second_approval_above", "100.00"),
+    Spec("GIGDESK_LOW_BALANCE", "low_balance", parse=low_balance, default=Decimal("10.00"),
+         message="GIGDESK_LOW_BALANCE must be an amount in dollars, like 10.00"),
+    whole("GIGDESK_REMIND_AFTER_HOURS", "remind_after_hours", None, 1, 8760),
+    Spec("GIGDESK_REVIEWER_GROUP", "reviewer_group", valid=lambda group: bool(USER_GROUP_ID.match(group)),
+         message="GIGDESK_REVIEWER_GROUP must be a user group ID like S0123ABCD, not a @handle:"
+                 " in Slack, open People → User groups, open the group, click ⋮ and choose Copy group ID"),
+    Spec("GIGDESK_FORENSICS", "forensics", parse=on_off, default=True, message="GIGDESK_FORENSICS must be on or off"),
+    Spec("GIGDESK_PROOF_DNS", "proof_dns", parse=dns_server,
+         message="GIGDESK_PROOF_DNS must be a DNS server's IP address, optionally with :port, like 127.0.0.1:5353"),
+    channel("WONOLO_CHANNEL", "wonolo_channel"),
+    Spec("GIGDESK_DB", "db_path", default="gigdesk.db"),
+    Spec("GIGDESK_DATABASE_URL", "database_url", valid=lambda url: url.startswith(("postgresql://", "postgres://")),
+         message="GIGDESK_DATABASE_URL must be a PostgreSQL URL like postgresql://user:password@host/gigdesk"
+                 " (leave it unset for the SQLite file GIGDESK_DB)"),
+    channel("GIGDESK_DIGEST_CHANNEL", "digest_channel"),
+    whole("GIGDESK_POLL_SECONDS", "poll_seconds", 60, 1, 86400),
+    whole("PORT", "port", 3000, 1, 65535),
+    # Socket Mode serves only health, readiness and Wonolo webhooks over HTTP: loopback by default.
+    Spec("HOST", "host", valid=listen_host, default=lambda raw, values: "127.0.0.1" if "SLACK_APP_TOKEN" in raw else "0.0.0.0",
+         message="HOST must be an address to listen on, like 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"),
+    whole("GIGDESK_NEW_ACCOUNT_DAYS", "new_account_days", 7, 0, 3650),
+    Spec("GIGDESK_LOW_APPROVAL_RATE", "low_approval_rate", parse=lambda text: float(int(text)), default=60.0,
+         valid=lambda rate: 0 <= rate <= 100, message="GIGDESK_LOW_APPROVAL_RATE must be a whole number from 0 to 100"),
+    whole("GIGDESK_RW_HOURLY_LIMIT", "rw_hourly_limit", 1000, 10, 100000),
+    whole("GIGDESK_WORKERS", "workers", 64, 4, 512),
+    Spec("GIGDESK_POST_INTERVAL_MS", "post_interval", parse=lambda text: int(text) / 1000, default=1.0,
+         valid=lambda seconds: 0 <= seconds <= 60, message="GIGDESK_POST_INTERVAL_MS must be a whole number from 0 to 60000"),
+    whole("WONOLO_UNFILLED_ALERT_HOURS", "wonolo_unfilled_alert_hours", 24, 0, 720),
+    whole("WONOLO_POLL_SECONDS", "wonolo_poll_seconds", 60, 0, 86400),
+    whole("GIGDESK_BURST_COUNT", "burst_count", 5, 1, 1000),
+    whole("GIGDESK_BURST_MINUTES", "burst_minutes", 10, 1, 1440),
+    whole("GIGDESK_BATCH_ABOVE", "batch_above", 20, 0, 1_000_000),
+)
+
+
 def load_settings(
     env: Mapping[str, str] | None = None,
     *,
@@ -227,217 +465,18 @@ def read_settings(
     need_rapidworkers: bool = True,
     need_review_channel: bool = True,
 ) -> tuple[Settings, list[ConfigError]]:
-    """Read and validate every setting: the settings, and every problem found (in reading order).
+    """Read and validate every setting (SETTINGS, in order): the settings, and every problem found.
 
     A bad setting gets its default (or None) in the returned Settings, so
     `gigdesk check` can still try what the other settings allow.
     """
-    raw = _environment(env, dotenv_path)
+    raw = {name: value for name, value in _environment(env, dotenv_path).items() if value != ""}
+    needs = Needs(slack=need_slack, rapidworkers=need_rapidworkers, review_channel=need_review_channel)
+    values: dict[str, Any] = {}
     problems: list[ConfigError] = []
-
-    def problem(name: str, message: str) -> None:
-        problems.append(ConfigError(message, name))
-
-    @overload
-    def get(name: str) -> str | None: ...
-    @overload
-    def get(name: str, default: str) -> str: ...
-    @overload
-    def get(name: str, default: None) -> str | None: ...
-
-    def get(name: str, default: str | None = None) -> str | None:
-        value = raw.get(name, "")
-        return value if value != "" else default
-
-    def required(name: str, what: str) -> str | None:
-        value = get(name)
-        if value is None:
-            problem(name, f"{name} is not set: expected {what}")
-        return value
-
-    def integer(name: str, default: int, low: int, high: int) -> int:
-        value = get(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            number = None
-        if number is None or not low <= number <= high:
-            problem(name, f"{name} must be a whole number from {low} to {high}")
-            return default
-        return number
-
-    def listen_address(name: str, default: str) -> str:
-        value = get(name, default)
-        if not listen_host(value):
-            problem(name, f"{name} must be an address to listen on, like 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)")
-            return default
-        return value
-
-    def url(name: str, default: str) -> str | None:
-        value = get(name, default)
-        if not re.match(r"^https?://[^\s/]+", value):
-            problem(name, f"{name} must be an http(s) URL, like {default}")
-            return None
-        return value
-
-    def channel(name: str, default: str | None, *, needed: bool = False) -> str | None:
-        value = get(name)
-        if value is None:
-            if default is None and needed:
-                problem(name, f"{name} is not set: expected a channel ID like C0123ABCD ({WHERE_CHANNEL_ID})")
-            return default
-        try:
-            return channel_id_setting(name, value)
-        except ConfigError as e:
-            problems.append(e)
-            return default
-
-    def users(name: str) -> frozenset[str]:
-        try:
-            return user_id_list_setting(name, get(name))
-        except ConfigError as e:
-            problems.append(e)
-            return frozenset()
-
-    bot_token = get("SLACK_BOT_TOKEN")
-    signing_secret = get("SLACK_SIGNING_SECRET")
-    app_token = get("SLACK_APP_TOKEN")
-    if need_slack:
-        bot_token = required("SLACK_BOT_TOKEN", "a bot token starting with xoxb-")
-        if app_token is None:
-            signing_secret = required("SLACK_SIGNING_SECRET", "the app's signing secret")
-    if bot_token is not None and not bot_token.startswith("xoxb-"):
-        problem("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-    if app_token is not None and not app_token.startswith("xapp-"):
-        problem("SLACK_APP_TOKEN", "SLACK_APP_TOKEN must be an app-level token starting with xapp-")
-
-    api_url = url("SLACK_API_URL", "https://slack.com/api/")
-    if api_url is not None and not api_url.endswith("/"):
-        api_url += "/"
-
-    rw_key = get("RAPIDWORKERS_API_KEY")
-    if need_rapidworkers and rw_key is None:
-        problem("RAPIDWORKERS_API_KEY", "RAPIDWORKERS_API_KEY is not set: expected your RapidWorkers API key")
-    rw_base = url("RAPIDWORKERS_BASE_URL", "https://api.rapidworkers.io")
-    rw_base = rw_base.rstrip("/") if rw_base else None
-
-    wonolo_key = get("WONOLO_API_KEY")
-    wonolo_secret = get("WONOLO_SECRET_KEY")
-    if bool(wonolo_key) != bool(wonolo_secret):
-        missing = "WONOLO_SECRET_KEY" if wonolo_key else "WONOLO_API_KEY"
-        problem(missing, f"{missing} is not set: Wonolo needs both WONOLO_API_KEY and WONOLO_SECRET_KEY")
-    if wonolo_key is not None and not wonolo_key.startswith("pk_"):
-        problem("WONOLO_API_KEY", "WONOLO_API_KEY must be a Wonolo public key starting with pk_")
-    wonolo_base = get("WONOLO_BASE_URL")
-    if wonolo_base is not None:
-        wonolo_base = url("WONOLO_BASE_URL", "https://api.wonolo.com")
-        wonolo_base = wonolo_base.rstrip("/") if wonolo_base else None
-        if wonolo_base and wonolo_base.endswith("/api_v2"):
-            problem("WONOLO_BASE_URL", "WONOLO_BASE_URL must not end with /api_v2 (gigdesk appends it)")
-
-    review = channel("GIGDESK_REVIEW_CHANNEL", None, needed=need_review_channel)
-
-    match = HH_MM.match(get("GIGDESK_DIGEST_AT", "09:00"))
-    if not match:
-        problem("GIGDESK_DIGEST_AT", "GIGDESK_DIGEST_AT must be a time of day as HH:MM, like 09:00")
-        match = HH_MM.match("09:00")
-    assert match is not None  # "09:00" always matches
-
-    tz_name = get("GIGDESK_TZ") or machine_time_zone(get("TZ"))
-    try:
-        ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a long name or a folder like "Etc"
-        problem("GIGDESK_TZ", "GIGDESK_TZ must be an IANA time zone name, like Europe/Berlin")
-        tz_name = "UTC"
-
-    def dollars(name: str, example: str) -> Decimal | None:
-        value = get(name)
-        if value is None:
-            return None
-        try:
-            amount = Decimal(value.removeprefix("$").replace(",", ""))
-            if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-                raise InvalidOperation
-        except InvalidOperation:
-            problem(name, f"{name} must be an amount in dollars (whole cents), like {example}")
-            return None
-        return amount.quantize(Decimal("0.01"))
-
-    allowed = users("GIGDESK_ALLOWED_USERS")
-    spenders = users("GIGDESK_SPENDERS") if get("GIGDESK_SPENDERS") is not None else allowed
-    daily_spend_limit = dollars("GIGDESK_DAILY_SPEND_LIMIT", "500.00")
-    second_approval_above = dollars("GIGDESK_SECOND_APPROVAL_ABOVE", "100.00")
-
-    low_balance = Decimal("10.00")
-    try:
-        low_balance = Decimal(get("GIGDESK_LOW_BALANCE", "10.00"))
-        if not low_balance.is_finite() or low_balance < 0:
-            raise InvalidOperation
-    except InvalidOperation:
-        problem("GIGDESK_LOW_BALANCE", "GIGDESK_LOW_BALANCE must be an amount in dollars, like 10.00")
-        low_balance = Decimal("10.00")
-
-    remind_after_hours = integer("GIGDESK_REMIND_AFTER_HOURS", 0, 1, 8760) if get("GIGDESK_REMIND_AFTER_HOURS") else None
-    reviewer_group = get("GIGDESK_REVIEWER_GROUP")
-    if reviewer_group is not None and not USER_GROUP_ID.match(reviewer_group):
-        problem("GIGDESK_REVIEWER_GROUP", "GIGDESK_REVIEWER_GROUP must be a user group ID like S0123ABCD, not a @handle:"
-                " in Slack, open People → User groups, open the group, click ⋮ and choose Copy group ID")
-        reviewer_group = None
-
-    forensics = (get("GIGDESK_FORENSICS", "on") or "").lower()
-    if forensics not in ("on", "off"):
-        raise ConfigError("GIGDESK_FORENSICS must be on or off")
-    proof_dns = _dns_server(get("GIGDESK_PROOF_DNS"), problem)
-
-    database_url = get("GIGDESK_DATABASE_URL")
-    if database_url is not None and not database_url.startswith(("postgresql://", "postgres://")):
-        problem("GIGDESK_DATABASE_URL", "GIGDESK_DATABASE_URL must be a PostgreSQL URL like postgresql://user:password@host/gigdesk"
-                " (leave it unset for the SQLite file GIGDESK_DB)")
-        database_url = None
-    secrets = tuple(s for s in (bot_token, signing_secret, app_token, rw_key, wonolo_key, wonolo_secret, database_url) if s)
-    settings = Settings(
-        slack_bot_token=bot_token,
-        slack_signing_secret=signing_secret,
-        slack_app_token=app_token,
-        slack_api_url=cast(str, api_url),  # None only with a recorded problem
-        rapidworkers_api_key=rw_key or "",
-        rapidworkers_base_url=cast(str, rw_base),  # likewise
-        wonolo_api_key=wonolo_key,
-        wonolo_secret_key=wonolo_secret,
-        wonolo_base_url=wonolo_base,
-        wonolo_channel=channel("WONOLO_CHANNEL", review),
-        db_path=get("GIGDESK_DB", "gigdesk.db"),
-        review_channel=review,
-        digest_channel=channel("GIGDESK_DIGEST_CHANNEL", review),
-        digest_hour=int(match.group(1)),
-        digest_minute=int(match.group(2)),
-        tz_name=tz_name,
-        poll_seconds=integer("GIGDESK_POLL_SECONDS", 60, 1, 86400),
-        allowed_users=allowed,
-        port=integer("PORT", 3000, 1, 65535),
-        host=listen_address("HOST", "127.0.0.1" if app_token else "0.0.0.0"),
-        low_balance=low_balance,
-        new_account_days=integer("GIGDESK_NEW_ACCOUNT_DAYS", 7, 0, 3650),
-        low_approval_rate=float(integer("GIGDESK_LOW_APPROVAL_RATE", 60, 0, 100)),
-        rw_hourly_limit=integer("GIGDESK_RW_HOURLY_LIMIT", 1000, 10, 100000),
-        workers=integer("GIGDESK_WORKERS", 64, 4, 512),
-        post_interval=integer("GIGDESK_POST_INTERVAL_MS", 1000, 0, 60000) / 1000,
-        spenders=spenders,
-        daily_spend_limit=daily_spend_limit,
-        second_approval_above=second_approval_above,
-        wonolo_unfilled_alert_hours=integer("WONOLO_UNFILLED_ALERT_HOURS", 24, 0, 720),
-        wonolo_poll_seconds=integer("WONOLO_POLL_SECONDS", 60, 0, 86400),
-        forensics=forensics == "on",
-        burst_count=integer("GIGDESK_BURST_COUNT", 5, 1, 1000),
-        burst_minutes=integer("GIGDESK_BURST_MINUTES", 10, 1, 1440),
-        proof_dns=proof_dns,
-        batch_above=integer("GIGDESK_BATCH_ABOVE", 20, 0, 1_000_000),
-        remind_after_hours=remind_after_hours or None,  # 0: a bad value, already a problem
-        reviewer_group=reviewer_group,
-        secrets=secrets,
-        env_file=dotenv_file(dotenv_path),
-        database_url=database_url,
-    )
+    for spec in SETTINGS:
+        values[spec.field] = spec.read(raw, needs, values, problems)
+    hour, minute = values.pop("digest_at")
+    secrets = tuple(raw[name] for name in SECRET_NAMES if raw.get(name))
+    settings = Settings(**values, digest_hour=hour, digest_minute=minute, secrets=secrets, env_file=dotenv_file(dotenv_path))
     return settings, problems

@@ -92,16 +92,16 @@ def after_ack(context, body: dict, work, *, show=None, channel: str | None = Non
     (services.instant if instant and services.instant is not None else services.work).submit(run)
 
 
-def acked_button(service: str, call, *, read=action_value, run=after_ack):
-    """A button that acks, then runs `call(<that feature service>, value, user)` after the ack
+def acked_button(feature: str, call, *, read=action_value, run=after_ack):
+    """A button that acks, then runs `call(<that feature>, value, user)` after the ack
     through `run` (after_ack: on the work pool, its Reply to the clicker); `read`: how the
     clicked value is read."""
 
     @guarded
     def listener(ack, body: dict, context):
         ack()
-        feature, value, user = getattr(context["services"], service), read(body), context["actor"]
-        run(context, body, lambda: call(feature, value, user))
+        service, value, user = getattr(context["features"], feature), read(body), context["actor"]
+        run(context, body, lambda: call(service, value, user))
 
     return listener
 

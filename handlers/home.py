@@ -26,7 +26,7 @@ def _user(body: dict, context: BoltContext) -> str | None:
 def _publish(context: BoltContext, user_id: str | None, status: str | None = None, *, fresh: bool = False) -> None:
     if not user_id:
         return
-    digest = context["services"].digest
+    digest = context["features"].digest
     try:
         digest.publish_home(user_id, status, fresh=fresh)
     except SlackApiError as e:
@@ -52,7 +52,7 @@ def refresh(ack: Ack, body: dict, context: BoltContext):
 @guarded
 def post_digest(ack: Ack, body: dict, context: BoltContext):
     ack()
-    user_id, digest = _user(body, context), context["services"].digest
+    user_id, digest = _user(body, context), context["features"].digest
 
     def work():
         try:

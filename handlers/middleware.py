@@ -7,10 +7,12 @@ import time
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 
 from bot.config import USER_ID
+from bot.features import Features
+from bot.services import Services
 from bot.slack.events import first_delivery
 
 
-def register(app: App, services) -> None:
+def register(app: App, services: Services, features: Features) -> None:
     def refuse_malformed(body: dict, next):
         """Answer 400 to a (signed) payload whose shape Bolt's listener matchers
         rely on but do not check: they would raise, and Bolt answer 500."""
@@ -31,12 +33,11 @@ def register(app: App, services) -> None:
     app.use(skip_redelivered_events)
 
     def inject_services(body: dict, context: BoltContext, request: BoltRequest, next):
-        """context['services'], ['review'], … ['actor'] (the acting user) and
-        ['requested_at'] (the age of the request's response_url)."""
+        """context['services'] (the infrastructure), ['features'] (bot.features.Features),
+        ['actor'] (the acting user) and ['requested_at'] (the age of the request's response_url)."""
         context["services"] = services
+        context["features"] = features
         context["requested_at"] = requested_at(request)
-        context["review"] = services.review
-        context["features"] = services  # review branch, until core's bot.features.Features: .review is the feature
         context["actor"] = actor_of(body)
         next()
 

@@ -29,10 +29,8 @@ log = logging.getLogger("gigdesk.handlers")
 
 
 def _rw(context: BoltContext) -> RwService:
-    """The /rw feature: `context["features"].rw` once the composition root puts the features there,
-    until then the `commands` attribute bot.app sets on Services."""
-    features = context.get("features")
-    return features.rw if features is not None else context["services"].commands
+    """The /rw feature, as the composition root wired it."""
+    return context["features"].rw
 
 
 def _show(context: BoltContext, body: dict, result: Reply | OpenModal, *, channel: str | None = None) -> None:
@@ -71,7 +69,7 @@ def rw_command(ack: Ack, body: dict, command: dict, context: BoltContext):
 def _button(call, *, read=action_value):
     """A button that acks, then runs `call(commands, value, user)` on the work pool and shows
     the Reply or modal it returns to the clicker (`read`: how the clicked value is read)."""
-    return acked_button("commands", call, read=read, run=_after_ack)
+    return acked_button("rw", call, read=read, run=_after_ack)
 
 
 @guarded

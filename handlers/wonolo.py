@@ -34,10 +34,7 @@ log = logging.getLogger("gigdesk.handlers")
 
 def _configured(context: BoltContext):
     """The Wonolo desk (bot.features.Features.wonolo_desk); None without Wonolo keys."""
-    features = context.get("features")
-    if features is not None:
-        return features.wonolo_desk
-    return context["services"].wonolo_desk  # until bot.features lands (issue 22): the composition root's
+    return context["features"].wonolo_desk
 
 
 def _desk(context: BoltContext):

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
-from storage.db import utcnow, write
+from storage.db import Database, utcnow, write
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ import logging
 
 import pytest
 
-from bot.app import build_services
+from bot.app import build
 from bot.config import load_settings
 from sandbox.rapidworkers import Sandbox
 from sandbox.slack_workspace.server import SlackStandin
 from tests.support.harness import RunningBot, SocketBot, bot_env
 
 # Fixtures that start a server (a simulator, the Slack stand-in, the bot): a test using one is not unit tier.
-SERVER_FIXTURES = frozenset({"sandbox", "slack", "wonolo", "make_services", "make_bot", "bot", "poster"})
+SERVER_FIXTURES = frozenset({"sandbox", "slack", "wonolo", "make_gigdesk", "make_services", "make_bot", "bot", "poster"})
 
 
 def pytest_collection_modifyitems(items):
@@ -100,15 +100,22 @@ def backend_env(request) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_services(slack, sandbox, tmp_path, request):
-    """make_services(**env) -> Services wired to the stand-ins (no server, no scheduler)."""
+def make_gigdesk(slack, sandbox, tmp_path, request):
+    """make_gigdesk(**env) -> bot.app.Gigdesk (services and features) wired to the stand-ins
+    (no server, no scheduler)."""
 
     def make(**overrides):
         env = {"GIGDESK_DIGEST_CHANNEL": "C_DIGEST", "GIGDESK_ALLOWED_USERS": "U_ALICE,U_BOB", **backend_env(request), **overrides}
         settings = load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), **env), dotenv_path="")
-        return build_services(settings, post_interval=0)
+        return build(settings, post_interval=0)
 
     return make
+
+
+@pytest.fixture
+def make_services(make_gigdesk):
+    """make_services(**env) -> the Services (infrastructure) of make_gigdesk(**env)."""
+    return lambda **overrides: make_gigdesk(**overrides).services
 
 
 @pytest.fixture

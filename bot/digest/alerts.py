@@ -22,6 +22,7 @@ import time
 from decimal import Decimal, InvalidOperation
 
 from bot.digest.blocks import LowBalance, low_balance_alert
+from bot.rapidworkers.client import RapidWorkersError
 from storage.kv import kv_change, kv_get, kv_set
 from storage.submissions import posted_pays
 
@@ -69,8 +70,6 @@ def check_balance(services, balance: Decimal | None = None) -> bool:
 
     Never raises for an API failure: the check is a side duty of its callers.
     """
-    from bot.rapidworkers.client import RapidWorkersError
-
     db = services.store.db
     if balance is None:
         try:

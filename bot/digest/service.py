@@ -19,15 +19,18 @@ from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
+from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.errors import SlackApiError
 
 from bot.digest import alerts
 from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.digest.home import HomeData, home_view
 from bot.errors import UserError
-from bot.permissions import refuse
+from bot.rapidworkers.client import RapidWorkersError
+from bot.reports.service import ReportService
 from bot.services import Services
 from bot.slack.mrkdwn import date_token
+from bot.wonolo_desk.desk import WonoloDesk
 from storage import audit as audit_store
 from storage import campaigns as campaign_store
 from storage import digests as digest_rows
@@ -67,8 +70,10 @@ def _day_label(day: date) -> str:
 class DigestService:
     """Builds and posts digests, schedules the daily one, renders the App Home."""
 
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, *, reports: ReportService | None = None, wonolo_desk: WonoloDesk | None = None):
         self.s = services
+        self.reports = reports  # posts the week's picture with the week's first digest
+        self.wonolo_desk = wonolo_desk  # its summary in the digest and the App Home (None: Wonolo not configured)
         self.settings = services.settings
         self._scheduler = None
         self._run_lock = threading.Lock()
@@ -105,8 +110,6 @@ class DigestService:
 
     def _rapidworkers(self, *, background: bool) -> tuple[Decimal | None, list | None, str | None]:
         """(balance, campaigns, error): a failure of one call leaves the other's result."""
-        from bot.rapidworkers.client import RapidWorkersError
-
         rw = self.s.rw.background_view() if background else self.s.rw
         balance = campaigns = None
         errors: list[str] = []
@@ -207,7 +210,7 @@ class DigestService:
 
     def _wonolo(self, now: datetime, *, fresh: bool):
         """The Wonolo facts (bot.wonolo_desk), or None when Wonolo is not configured."""
-        desk = self.s.wonolo_desk
+        desk = self.wonolo_desk
         return desk.summary(now, fresh=fresh) if desk is not None else None
 
     # --- building and posting -------------------------------------------------------------
@@ -271,10 +274,10 @@ class DigestService:
     def _weekly_picture(self, channel: str) -> None:
         """The week's first digest also posts last week's picture (bot/reports/weekly.py, once a
         week); a failure there never fails the digest."""
-        if self.s.reports is None:
+        if self.reports is None:
             return
         try:
-            self.s.reports.post_weekly_picture(channel)
+            self.reports.post_weekly_picture(channel)
         except Exception:
             log.exception("the weekly picture failed")
 
@@ -282,8 +285,6 @@ class DigestService:
 
     def schedule(self, scheduler) -> None:
         """The daily cron job at GIGDESK_DIGEST_AT in GIGDESK_TZ, and a catch-up run at start."""
-        from apscheduler.triggers.cron import CronTrigger
-
         self._scheduler = scheduler
         scheduler.add_job(
             self.run_scheduled,
@@ -396,11 +397,11 @@ class DigestService:
     def post_from_home(self, user_id: str) -> str:
         """The Post digest now button: the status line to show on the home."""
         try:
-            allowed = self.s.is_allowed(user_id)
+            allowed = self.s.permissions.may_review(user_id)
         except SlackApiError as e:
             return f":warning: Could not check who may post the digest: Slack said {e.response.get('error')}."
         if not allowed:
-            refuse(self.s, user_id, "digest", None, "Only reviewers can post the digest.")  # audited; the home shows it
+            self.s.permissions.refuse(user_id, "digest", None, "Only reviewers can post the digest.")  # audited; the home shows it
             return ":no_entry: Only reviewers can post the digest."
         try:
             result = self.post(kind="manual")

@@ -8,27 +8,38 @@ and a trusted worker's soft flags are not shown (bot/forensics/judgement.py read
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.errors import UserError
 from bot.forensics.flags import NOT_OURS, is_exact_id, parse_flag_value
 from bot.forensics.judgement import Subject, flag_pair_keys
-from bot.permissions import require_allowed
+from bot.permissions import Permissions, require_allowed
 from bot.slack import ids
 from bot.slack.mrkdwn import escape
 from storage import audit as audit_store
 from storage import flag_decisions as decisions
 from storage import submissions as subs
+from storage.db import Database, Store
 from storage.rows import SubmissionRow
 
 if TYPE_CHECKING:
     from bot.forensics.service import ProofForensics
-    from bot.services import Services
+
+
+class Infrastructure(Protocol):
+    """What the desk needs of bot.services.Services (named so, not imported: forensics knows no Services)."""
+
+    @property
+    def permissions(self) -> Permissions: ...
+
+    @property
+    def store(self) -> Store: ...
+
 
 class FlagDesk:
     """Dismiss flags and trust workers, for the submissions one ProofForensics checks."""
 
-    def __init__(self, services: Services, forensics: ProofForensics | None, *,
+    def __init__(self, services: Infrastructure, forensics: ProofForensics | None, *,
                  refresh: Callable[[int], None], refresh_worker: Callable[[str], None]):
         self.s = services
         self.forensics = forensics
@@ -36,7 +47,7 @@ class FlagDesk:
         self._refresh_worker = refresh_worker
 
     @property
-    def db(self):
+    def db(self) -> Database:
         return self.s.store.db
 
     def _row(self, submission_id: int, message: tuple[str, str] | None) -> SubmissionRow:

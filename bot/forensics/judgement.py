@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from bot.forensics.flags import BURST, COPIED_TEXT, DISMISSED, SOFT, TRUSTED, Evidence, Flag
 from bot.forensics.text import is_boilerplate
 from storage import flag_decisions as decisions
+from storage.db import Database
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,10 @@ def parse_date(text: str) -> date:
 # --- the buttons' values --------------------------------------------------------------------
 
 
+# The filters a page button may carry (besides "p", the page), each with its shape.
+_PAGE_FILTERS = {"u": USER_ID, "w": WORKER_ID, "c": _PREFIX_OK, "s": DATE}
+
+
 def page_value(query: AuditQuery, page: int) -> str:
     """What Previous / Next / CSV carry: the page and the (resolved) filter, nothing else."""
     data: dict[str, object] = {"p": page}
@@ -133,36 +137,38 @@ def page_value(query: AuditQuery, page: int) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def parse_page_value(value: str) -> tuple[AuditQuery, int] | None:
-    """A button's value back into (query, page); None for anything our buttons never carry."""
+def _page_fields(value: str) -> dict | None:
+    """The button value's JSON object, each filter field a string of its own shape; None otherwise."""
     if not isinstance(value, str) or len(value) > MAX_VALUE:
         return None
     try:
         data = json.loads(value)
     except ValueError:
         return None
-    if not isinstance(data, dict) or set(data) - {"p", "u", "w", "c", "s"}:
+    if not isinstance(data, dict) or set(data) - {"p", *_PAGE_FILTERS}:
         return None
-    page, user, worker, campaign, since = (data.get(k) for k in ("p", "u", "w", "c", "s"))
+    for key, shape in _PAGE_FILTERS.items():
+        found = data.get(key)
+        if found is not None and not (isinstance(found, str) and shape.match(found)):
+            return None
+    return data
+
+
+def parse_page_value(value: str) -> tuple[AuditQuery, int] | None:
+    """A button's value back into (query, page); None for anything our buttons never carry."""
+    data = _page_fields(value)
+    if data is None:
+        return None
+    page, since = data.get("p"), data.get("s")
     if not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= 100_000:
         return None
-    if sum(v is not None for v in (user, worker, campaign)) > 1:
+    if sum(data.get(k) is not None for k in ("u", "w", "c")) > 1:  # one filter at a time
         return None
-    if user is not None and not (isinstance(user, str) and USER_ID.match(user)):
+    try:
+        day = date.fromisoformat(since) if since is not None else None
+    except ValueError:
         return None
-    if worker is not None and not (isinstance(worker, str) and WORKER_ID.match(worker)):
-        return None
-    if campaign is not None and not (isinstance(campaign, str) and _PREFIX_OK.match(campaign)):
-        return None
-    day = None
-    if since is not None:
-        if not (isinstance(since, str) and DATE.match(since)):
-            return None
-        try:
-            day = date.fromisoformat(since)
-        except ValueError:
-            return None
-    return AuditQuery(user_id=user, worker_id=worker, campaign=campaign, since=day), page
+    return AuditQuery(user_id=data.get("u"), worker_id=data.get("w"), campaign=data.get("c"), since=day), page
 
 
 # --- one entry in words -------------------------------------------------------------------------

@@ -13,12 +13,14 @@ every common kind of colour blindness), and "Other" in grey.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 # The PNG's size: 16:9. Drawn as 8 × 4.5 inches at 150 dpi, so its type stays readable when Slack's
 # preview scales it to a third of that (about 400 px wide): 15 pt is 31 px here, 10 px there.
@@ -28,7 +30,7 @@ OTHER_COLOUR = "#BBBBBB"
 TOP_CAMPAIGNS = 8
 MAX_DATE_LABELS = 6  # two-line labels (day over weekday or month), at least 0.7 in apart
 LEGEND_LABEL_CHARS = 20
-FONT = {"font.size": 15, "axes.titlesize": 17, "axes.labelsize": 15, "xtick.labelsize": 13, "ytick.labelsize": 13,
+FONT: dict[Any, Any] = {"font.size": 15, "axes.titlesize": 17, "axes.labelsize": 15, "xtick.labelsize": 13, "ytick.labelsize": 13,
         "legend.fontsize": 12, "legend.title_fontsize": 12, "font.family": "DejaVu Sans"}
 CHILD_TIMEOUT_SECONDS = 60
 DECISION_COLOURS = {"approved": "#009E73", "rejected": "#D55E00", "flagged": "#E69F00"}
@@ -49,8 +51,6 @@ def _figure():
 
 
 def _png(figure) -> bytes:
-    import io
-
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI, facecolor="white")  # no bbox_inches: the size stays as stated
     return out.getvalue()

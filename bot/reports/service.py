@@ -16,13 +16,13 @@ from decimal import Decimal
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.errors import UserError
-from bot.permissions import require_allowed
 from bot.reports import audit as audit_rules
 from bot.reports import blocks as ui
 from bot.reports import charts, periods, weekly
 from bot.reports import spend as spend_report
 from bot.reports.export import csv_bytes
 from bot.reports.names import UserNames
+from bot.services import Services
 from bot.slack import uploads
 from bot.slack.mrkdwn import escape, truncate
 from bot.slack.replies import Reply
@@ -41,9 +41,16 @@ def _usage(message: str) -> UserError:
 
 
 class ReportService:
-    def __init__(self, services):
+    """The admin pages: `/rw spend`, `/rw audit` (pages, CSV), and the digest's weekly picture."""
+
+    def __init__(self, services: Services):
         self.s = services
         self.names = UserNames(services.slack)
+
+    def _require_admin(self, user_id: str, action: str, what: str) -> None:
+        """Refused (audited) before anything is read, unless the user may open the admin pages."""
+        permissions = self.s.permissions
+        permissions.require(permissions.may_admin, user_id, action, None, what)
 
     @property
     def db(self):
@@ -80,7 +87,7 @@ class ReportService:
 
     def spend(self, args: list[str], user_id: str, progress: Progress | None = None) -> Reply:
         """Totals by campaign as text; the chart and the CSV in the requester's direct message."""
-        require_allowed(self.s, user_id, "spend", None, "see what was spent")
+        self._require_admin(user_id, "spend", "see what was spent")
         period, prefix = self.parse_spend(args)
         if progress is not None:
             progress(Reply(*ui.spend_progress(period.key)))
@@ -157,13 +164,13 @@ class ReportService:
         return audit_rules.AuditQuery(user_id=found[0], worker_id=query.worker_id, campaign=query.campaign, since=query.since)
 
     def audit(self, args: list[str], user_id: str) -> Reply:
-        require_allowed(self.s, user_id, "audit", None, "read the audit log")
+        self._require_admin(user_id, "audit", "read the audit log")
         query = self._with_user(audit_rules.parse(args))
         return self._audit_page(query, 1)
 
     def audit_page(self, value: str, user_id: str) -> Reply:
         """Previous / Next: that page replaces the list (a value our buttons never carry: refused, nothing read)."""
-        require_allowed(self.s, user_id, "audit", None, "read the audit log")
+        self._require_admin(user_id, "audit", "read the audit log")
         found = audit_rules.parse_page_value(value)
         if found is None:
             raise UserError("That button does not belong to an audit page I made.")
@@ -200,7 +207,7 @@ class ReportService:
 
     def audit_csv(self, value: str, user_id: str) -> Reply:
         """The CSV button: every entry of the filter (not only the page) to the clicker's direct message."""
-        require_allowed(self.s, user_id, "audit", None, "read the audit log")
+        self._require_admin(user_id, "audit", "read the audit log")
         found = audit_rules.parse_page_value(value)
         if found is None:
             raise UserError("That button does not belong to an audit page I made.")

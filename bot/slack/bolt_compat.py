@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl
 
+import slack_bolt.request.request as bolt_request
+from slack_bolt.version import __version__
+
 # The first slack-bolt major assumed to decide by the field (the bug is unfixed through 1.30):
 # re-check slack_bolt/request/internals.py before raising this.
 PARSE_BODY_FIXED_IN = (2,)
@@ -28,8 +31,6 @@ def parse_body(body: str, content_type: str | None) -> dict:
 
 def needs_parse_body_fix(bolt_version: str | None = None) -> bool:
     """Whether this slack-bolt (default: the installed one) has the parse_body bug."""
-    from slack_bolt.version import __version__
-
     found = bolt_version or __version__
     major = int(found.split(".")[0])
     return (major,) < PARSE_BODY_FIXED_IN
@@ -37,7 +38,5 @@ def needs_parse_body_fix(bolt_version: str | None = None) -> bool:
 
 def apply() -> None:
     """Patch the slack-bolt in use where it needs it (Bolt's BoltRequest calls parse_body by this name)."""
-    import slack_bolt.request.request as bolt_request
-
     if needs_parse_body_fix():
         bolt_request.parse_body = parse_body

@@ -171,14 +171,14 @@ class SpendOffers:
             if user_id == row.user_id:
                 audit_store.audit(self.db, user_id, action, target, "refused", "second approval by the requester", row.cost)
                 return Decision(message="You asked for this: a second, different spender must confirm it.")
-            if not self.s.may_spend(user_id):
+            if not self.s.permissions.may_spend(user_id):
                 audit_store.audit(self.db, user_id, action, target, "refused", "not a spender", row.cost)
                 return Decision(message=self.rules.not_a_spender(user_id, "confirm spending"))
             return self._take(row, user_id, now, action, from_state="awaiting_second", second_by=user_id)
         if row.user_id != user_id:
             audit_store.audit(self.db, user_id, action, target, "refused", "not the user who asked", row.cost)
             return Decision(message=f"Only {mention(row.user_id)}, who asked for this, can confirm it.")
-        if not self.s.may_spend(user_id):
+        if not self.s.permissions.may_spend(user_id):
             audit_store.audit(self.db, user_id, action, target, "refused", "not a spender", row.cost)
             return Decision(message=self.rules.not_a_spender(user_id, "spend money"))
         return self._take(row, user_id, now, action, second_request=second_request)
@@ -308,7 +308,7 @@ class SpendOffers:
         if row is None:
             return False, self.unusable(None, now)
         action = self.label(row)
-        declining = row.state == "awaiting_second" and row.user_id != user_id and self.s.may_spend(user_id)
+        declining = row.state == "awaiting_second" and row.user_id != user_id and self.s.permissions.may_spend(user_id)
         if row.user_id != user_id and not declining:
             audit_store.audit(self.db, user_id, action, row.id[:8], "refused", "not the user who asked", row.cost)
             return False, f"Only {mention(row.user_id)}, who asked for this, can cancel it."

@@ -2,7 +2,7 @@
 
 * Spending (job creation, approve-all, Wonolo booking) needs GIGDESK_SPENDERS, which defaults to
   GIGDESK_ALLOWED_USERS. Membership of the review channel never grants it; with
-  neither set nobody may spend (Services.may_spend).
+  neither set nobody may spend (bot.permissions: Permissions.may_spend).
 * GIGDESK_DAILY_SPEND_LIMIT: what one requester may spend per day, the day
   counted in GIGDESK_TZ. Checked and reserved in one SQLite write transaction at
   Confirm (storage.offers.take_confirmation), so concurrent Confirms cannot
@@ -84,7 +84,7 @@ class SpendingRules:
 
     def require_spender(self, user_id: str, action: str, target: str | None, what: str) -> None:
         """Refuse (audited) unless the user may spend."""
-        if not self.s.may_spend(user_id):
+        if not self.s.permissions.may_spend(user_id):
             raise refuse(self.s, user_id, action, target, self.not_a_spender(user_id, what), reason="not a spender")
 
     # -- limits ----------------------------------------------------------------------

@@ -188,7 +188,7 @@ class WonoloCommand:
         require_allowed(self.s, user_id, "wonolo-worker", "-", "look up Wonolo workers",
                         lead="Looking up Wonolo workers is for allowed users only.")
         user = self._find_user(args[0].strip())
-        return lists.worker_detail(user, show_contact=self.s.is_allowed(user_id))
+        return lists.worker_detail(user, show_contact=self.s.permissions.may_review(user_id))
 
     def _badges(self, args: list[str], user_id: str) -> Answer:
         if args:

@@ -11,7 +11,7 @@ from sandbox.demo.page import DemoPage
 from sandbox.demo.world import Demo
 from sandbox.loopback import LoopbackServer
 
-CONNECT_HINT = "To connect your own Slack workspace: gigdesk init (README: Connect Slack)."
+CONNECT_HINT = "To connect your own Slack workspace: make init, or gigdesk init (README: Connect Slack)."
 
 
 class RunningDemo:

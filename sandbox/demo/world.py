@@ -100,21 +100,22 @@ class Demo:
         }
 
     def start(self) -> Demo:
-        from bot.app import Serving, build_services
+        from bot.app import Serving, build
         from bot.config import load_settings
 
         self.slack.start()
         self.rapidworkers.start()
         self.wonolo.start()
         self.settings = load_settings(self.env(), dotenv_path="")  # a `.env` of the user's is not read
-        services = build_services(self.settings)
+        gigdesk = build(self.settings)
+        services = gigdesk.services
         if services.store.fresh:  # a fortnight of spend and decisions, on both sides (sandbox/demo/history.py)
             from sandbox.demo.history import seed as seed_history
 
             self.history = seed_history(self.rapidworkers, services.store.db, self.settings.tz, (DEMO_USER, TEAMMATE))
         self.direct_message = self.slack.open_direct_message(DEMO_USER)  # the app's Messages tab
         # As `gigdesk serve` runs it (HTTP, or Socket Mode to the local workspace), on any free port.
-        self._serving = Serving(self.settings, services, host="127.0.0.1", port=0).start()  # the first review sync runs straight away
+        self._serving = Serving(self.settings, gigdesk, host="127.0.0.1", port=0).start()  # the first review sync runs straight away
         self.services = self._serving.services
         self.bot_url = self._serving.url
         self.wonolo.on_change = self._deliver_webhook
@@ -162,7 +163,7 @@ class Demo:
                 self._deliver_webhook("job_request", jr_id)
         if self._stop.wait(min(3.0, self.poll_seconds)):
             return
-        self.services.digest.post(kind="manual")
+        self._serving.features.digest.post(kind="manual")
 
     def _deliver_webhook(self, resource_type: str, resource_id: int) -> None:
         """Wonolo's signed delivery of a state change, to the bot's /wonolo/webhook."""

@@ -17,7 +17,7 @@ def _real_name(user_id: str) -> str:
 
 
 class WebApiMethods:
-    """chat.*, conversations.*, users.info and auth.test (mixed into SlackStandin)."""
+    """chat.*, conversations.*, users.info, users.list and auth.test (mixed into SlackStandin)."""
 
     def _check_message_content(self, args: dict, method: str, *, require: bool = True) -> None:
         text, blocks, atts = args.get("text"), args.get("blocks"), args.get("attachments")
@@ -278,6 +278,13 @@ class WebApiMethods:
             "pending_shared": [other_team] if how == "pending-external" else [],
             "shared_team_ids": [self.team_id] + ({"external": [other_team], "org": ["T0SAMEORG"]}.get(how or "", [])),
         }
+
+    def _m_users_list(self, args: dict) -> dict:
+        """Everyone the stand-in knows (added people and channel members, the bot too), as
+        users.info shows each; one page (the stand-in has few)."""
+        known = set(self._users) | {u for members in self._channels.values() for u in members}
+        return {"members": [self._m_users_info({"user": u})["user"] for u in sorted(known)],
+                "response_metadata": {"next_cursor": ""}}
 
     def _m_users_info(self, args: dict) -> dict:
         uid = str(args.get("user") or "")

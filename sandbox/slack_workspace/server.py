@@ -139,6 +139,7 @@ _METHOD_SCOPES: dict[str, tuple[str, ...] | str | None] = {
     "conversations.info": "read",
     "conversations.list": ("channels:read", "groups:read"),
     "users.info": ("users:read",),
+    "users.list": ("users:read",),
     "views.open": None,
     "views.push": None,
     "views.update": None,

@@ -89,3 +89,15 @@ def test_a_host_that_is_no_address_is_a_problem_naming_host(bad):
     settings, problems = read(HOST=bad)
     assert set(problems) == {"HOST"} and "127.0.0.1" in problems["HOST"] and bad not in problems["HOST"]
     assert settings.host == "0.0.0.0"
+
+
+def test_a_malformed_spenders_list_makes_nobody_a_spender_not_the_allowed_users():
+    settings, problems = read(GIGDESK_ALLOWED_USERS="U0AAA111", GIGDESK_SPENDERS="@alice")
+    assert "GIGDESK_SPENDERS" in problems and settings.spenders == frozenset()
+
+
+def test_a_bad_forensics_switch_is_listed_with_the_other_problems():
+    settings, problems = read(GIGDESK_FORENSICS="maybe", PORT="0")
+    assert problems == {"GIGDESK_FORENSICS": "GIGDESK_FORENSICS must be on or off",
+                        "PORT": "PORT must be a whole number from 1 to 65535"}
+    assert settings.forensics is True

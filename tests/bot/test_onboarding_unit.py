@@ -46,4 +46,4 @@ def test_env_is_0600_whatever_the_umask_and_replaces_a_wider_file(tmp_path):
         assert mode(fresh) == 0o600
     finally:
         os.umask(old)
-    assert replace_question(str(env)) == f"{env} exists. Replace it? (y/N)"
+    assert replace_question(str(env)) == f"{env} exists. Replace it (its values are offered as the answers' defaults)? (y/N)"

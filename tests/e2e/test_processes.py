@@ -121,9 +121,9 @@ def test_two_serve_processes_started_together_post_each_submission_once(sandbox,
     assert integrity(db_path) == "ok"
 
 
-def test_recovery_takes_over_only_claims_whose_owner_is_gone_or_silent(make_services, sandbox, slack):
-    services = make_services(GIGDESK_FORENSICS="off")
-    db, me = services.store.db, this_process()
+def test_recovery_takes_over_only_claims_whose_owner_is_gone_or_silent(make_gigdesk, sandbox, slack):
+    gigdesk = make_gigdesk(GIGDESK_FORENSICS="off")
+    db, me = gigdesk.services.store.db, this_process()
     cid = sandbox.add_campaign("Claims", pay="0.50")
     live, dead, silent = (sandbox.add_submission(cid) for _ in range(3))
     posting_now = Owner(me.host, os.getppid(), "busy").id  # a live process of this host, mid-post
@@ -131,7 +131,7 @@ def test_recovery_takes_over_only_claims_whose_owner_is_gone_or_silent(make_serv
     for sid, owner in ((live, posting_now), (dead, Owner(me.host, 2**22 + 11, "crashed").id), (silent, frozen)):
         assert subs.claim(db, sid, cid, None, {"pay": "0.50"}, target_channel="C_REVIEW", owner=owner)
     subs.beat_claims(db, frozen, (datetime.now(UTC) - timedelta(seconds=LEASE_SECONDS + 1)).isoformat(timespec="microseconds"))
-    report = services.review.sync()
+    report = gigdesk.features.review.sync()
     assert report.recovered == 2 and report.posted == 0, report.summary()
     assert sorted(review_ids(slack)) == sorted([dead, silent])
     assert subs.get(db, live).state == "claimed" and subs.get(db, live).claimed_by == posting_now

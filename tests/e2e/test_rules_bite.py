@@ -21,7 +21,7 @@ import pytest
 import requests
 import time_machine
 
-from bot.app import Background, build_services
+from bot.app import Background, build
 from bot.config import load_settings
 from bot.digest.service import CATCH_UP_JOB_ID
 from bot.rw import blocks as ui
@@ -284,8 +284,8 @@ def test_bolts_own_signature_check_refuses_a_stale_timestamp_on_its_own(slack, s
     from bot.app import create_bolt_app
     from sandbox.loopback import LoopbackServer
 
-    services = build_services(load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db")), dotenv_path=""))
-    server = LoopbackServer(SlackRequestHandler(create_bolt_app(services), path="/slack/events"), name="bolt-alone")
+    gigdesk = build(load_settings(bot_env(slack, sandbox, str(tmp_path / "gigdesk.db")), dotenv_path=""))
+    server = LoopbackServer(SlackRequestHandler(create_bolt_app(gigdesk), path="/slack/events"), name="bolt-alone")
     url = server.start() + "/slack/events"
     try:
         body = slash_command_body("/rw", "help", response_url=slack.response_url("bolt-alone"))
@@ -295,7 +295,7 @@ def test_bolts_own_signature_check_refuses_a_stale_timestamp_on_its_own(slack, s
             fresh = session.post(url, data=body, headers=sign(body), timeout=10)
     finally:
         server.stop()
-        services.work.shutdown(wait=False)
+        gigdesk.services.work.shutdown(wait=False)
     assert (stale.status_code, forged.status_code, fresh.status_code) == (401, 401, 200)
 
 
@@ -311,7 +311,7 @@ def test_wonolo_webhook_token_is_compared_in_constant_time(make_bot, monkeypatch
     secret = "sk_test_bite_secret_0123"
     bot = make_bot(WONOLO_API_KEY="pk_test_bite", WONOLO_SECRET_KEY=secret, WONOLO_BASE_URL=closed_port_url(),
                    WONOLO_CHANNEL="C_WONOLO")
-    bot.services.wonolo_desk.retry_delays = ()  # Wonolo itself is not running: no retries after the test
+    bot.features.wonolo_desk.retry_delays = ()  # Wonolo itself is not running: no retries after the test
     compared = []
     real_compare = hmac.compare_digest
 
@@ -339,7 +339,7 @@ def test_an_idle_background_cycle_costs_one_rapidworkers_request_balance_check_i
     """Several idle sync cycles: one campaign list each, and the balance at most once."""
     sandbox.add_campaign("Quiet", status="Active", pay="0.50")
     bot = make_bot(GIGDESK_POLL_SECONDS="1")
-    background = Background(bot.services)
+    background = Background(bot.gigdesk)
     background.start()
     try:
         wait_for(lambda: sandbox.count(path_contains="/api/campaigns") >= 4, timeout=30)
@@ -362,10 +362,10 @@ def test_one_scheduled_digest_per_local_day_across_a_restart_in_auckland(slack, 
         return [m for m in slack.messages("C_DIGEST") if m.blocks and m.blocks[0]["type"] == "header"]
 
     def start():
-        services = build_services(load_settings(env, dotenv_path=""), post_interval=0)
-        background = Background(services)
+        gigdesk = build(load_settings(env, dotenv_path=""), post_interval=0)
+        background = Background(gigdesk)
         background.start()
-        return services, background
+        return gigdesk, background
 
     def stop(background):
         # Let the scheduler finish with its start-up job before shutting it down.
@@ -375,22 +375,22 @@ def test_one_scheduled_digest_per_local_day_across_a_restart_in_auckland(slack, 
     migrate(connect(env["GIGDESK_DB"]))  # installed earlier: the first start of an install has no catch-up
     # 2026-06-01 22:00 UTC is 2026-06-02 10:00 in Auckland (NZST, UTC+12).
     with time_machine.travel(datetime(2026, 6, 1, 22, 0, tzinfo=UTC), tick=True):
-        services, background = start()
+        gigdesk, background = start()
         try:
             wait_for(digests, timeout=20)
         finally:
             stop(background)
     # 2026-06-02 01:00 UTC is 13:00 the same Auckland day.
     with time_machine.travel(datetime(2026, 6, 2, 1, 0, tzinfo=UTC), tick=True):
-        services, background = start()
+        gigdesk, background = start()
         try:
             # The start-up catch-up and this call take the same lock: when this
             # returns, the start-up run has decided too.
-            services.digest.catch_up()
+            gigdesk.features.digest.catch_up()
         finally:
             stop(background)
     assert len(digests()) == 1
-    days = services.store.db.execute("SELECT day FROM digests WHERE kind = 'scheduled'").fetchall()
+    days = gigdesk.services.store.db.execute("SELECT day FROM digests WHERE kind = 'scheduled'").fetchall()
     assert days == [("2026-06-02",)]
 
 

@@ -195,7 +195,7 @@ class CountingInput(io.RawIOBase):
 def test_the_wsgi_app_reads_at_most_the_cap(bot, declared):
     """Behind any WSGI server (waitress refuses earlier): with Content-Length
     over the cap nothing is read; without one, at most cap + 1 bytes."""
-    app = create_wsgi_app(bot.services, create_bolt_app(bot.services))
+    app = create_wsgi_app(bot.gigdesk, create_bolt_app(bot.gigdesk))
     stream = CountingInput(BIG)
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "wsgi.input": stream,
                "CONTENT_TYPE": "application/json"}

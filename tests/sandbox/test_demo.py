@@ -143,7 +143,8 @@ def _make(tmp_path: Path, target: str, **env: str) -> str:
 
 def test_make_run_without_a_env_starts_the_demo_and_with_one_the_bot(tmp_path):
     out = _make(tmp_path, "run")
-    assert "gigdesk demo" in out and "make init" in out and "gigdesk serve" not in out
+    # One "connect Slack" hint, the demo's own (make init, or gigdesk init), not a second one from make.
+    assert "gigdesk demo" in out and "init" not in out and "gigdesk serve" not in out
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-x\n")
     assert _make(tmp_path, "run").strip() == "gigdesk serve"
     (tmp_path / ".env").unlink()
@@ -268,6 +269,8 @@ def _init(tmp_path: Path, answers: list[str], **env: str) -> tuple[subprocess.Co
 def test_gigdesk_init_checks_each_answer_accepts_a_channel_name_and_writes_a_private_env(slack, sandbox, tmp_path):
     from dotenv import dotenv_values
 
+    from bot.config import load_settings, machine_time_zone
+
     answers = [
         "socket",
         "xoxb-wrong-token", slack.token,        # refused by auth.test, then accepted
@@ -276,24 +279,25 @@ def test_gigdesk_init_checks_each_answer_accepts_a_channel_name_and_writes_a_pri
         "",                                      # digest: the review channel
         "rw-wrong-key", sandbox.api_key,         # refused by RapidWorkers, then accepted
         "",                                      # no Wonolo
-        "@alice", "U_ALICE",                     # a name, then a member ID
+        "@nobody", "@alice",                     # no such person, then a name looked up (users.list)
+        "",                                      # the time zone: the machine's
     ]
     result, env_file = _init(tmp_path, answers, SLACK_API_URL=slack.api_url, RAPIDWORKERS_BASE_URL=sandbox.url)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "refused SLACK_BOT_TOKEN" in out and "refused the API key" in out and "#review is C_REVIEW" in out
+    assert "no one in the workspace is @nobody" in out and "@alice is U_ALICE" in out
+    assert "review channel #review (C_REVIEW)" in out
     assert "gigdesk check" in out and "make run" in out
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert dotenv_values(env_file) == {
         "SLACK_API_URL": slack.api_url, "RAPIDWORKERS_BASE_URL": sandbox.url, "SLACK_BOT_TOKEN": slack.token,
         "SLACK_APP_TOKEN": "xapp-1-A0-demo", "GIGDESK_REVIEW_CHANNEL": "C_REVIEW", "RAPIDWORKERS_API_KEY": sandbox.api_key,
-        "GIGDESK_ALLOWED_USERS": "U_ALICE",
+        "GIGDESK_ALLOWED_USERS": "U_ALICE", "GIGDESK_TZ": machine_time_zone(os.environ.get("TZ")),
     }
     for secret in (slack.token, "xapp-1-A0-demo", sandbox.api_key):
         assert secret not in out + result.stderr
     # What init wrote is what the bot reads.
-    from bot.config import load_settings
-
     settings = load_settings({}, dotenv_path=str(env_file))
     assert settings.socket_mode and settings.review_channel == "C_REVIEW"
     assert settings.allowed_users == settings.spenders == {"U_ALICE"}
@@ -314,7 +318,7 @@ def test_gigdesk_init_replaces_a_symlinked_env_without_writing_through_it(slack,
     target = tmp_path / "dotfiles.env"
     target.write_text("KEPT=1\n")
     (tmp_path / ".env").symlink_to(target)
-    answers = ["y", "socket", slack.token, "xapp-1-A0-demo", "C_REVIEW", "", sandbox.api_key, "", "U_ALICE"]
+    answers = ["y", "socket", slack.token, "xapp-1-A0-demo", "C_REVIEW", "", sandbox.api_key, "", "U_ALICE", ""]
     old = os.umask(0)  # the child inherits it: .env must still be 0600
     try:
         result, env_file = _init(tmp_path, answers, SLACK_API_URL=slack.api_url, RAPIDWORKERS_BASE_URL=sandbox.url)

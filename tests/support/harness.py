@@ -13,8 +13,9 @@ from pathlib import Path
 
 import requests
 
-from bot.app import HttpListener, Serving, build_services, make_server
+from bot.app import Gigdesk, HttpListener, Serving, make_server
 from bot.config import load_settings
+from bot.features import Features
 from bot.services import Services
 from tests.support.slack_requests import SIGNING_SECRET, SlackPoster, SocketPoster
 
@@ -44,11 +45,13 @@ def bot_env(slack, sandbox, db_path: str, **overrides: str) -> dict[str, str]:
 class _BotHere:
     """What the tests read of a bot running in this process."""
 
+    gigdesk: Gigdesk
     services: Services
+    features: Features
 
     @property
     def review(self):
-        return self.services.review
+        return self.features.review
 
     @property
     def db(self):
@@ -60,7 +63,8 @@ class RunningBot(_BotHere):
 
     def __init__(self, env: dict[str, str]):
         self.settings = load_settings(env, dotenv_path="")
-        self.server, self.services = make_server(self.settings, build_services(self.settings), host="127.0.0.1", port=0)
+        self.server, self.gigdesk = make_server(self.settings, host="127.0.0.1", port=0)
+        self.services, self.features = self.gigdesk.services, self.gigdesk.features
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.events_url = self.url + "/slack/events"
         self._http = HttpListener(self.server, name="bot-http")
@@ -92,7 +96,7 @@ class SocketBot(_BotHere):
         self.standin = standin
         self.settings = load_settings(env, dotenv_path="")
         self.serving = Serving(self.settings, host="127.0.0.1", port=0, jobs=False)
-        self.services = self.serving.services
+        self.gigdesk, self.services, self.features = self.serving.gigdesk, self.serving.services, self.serving.features
         self.url = self.serving.url
         self.events_url = None  # Slack's requests come over the socket
 

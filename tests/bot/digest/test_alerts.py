@@ -11,8 +11,13 @@ from bot.digest.alerts import check_balance, waiting_cost
 
 
 @pytest.fixture
-def services(make_services):
-    return make_services()
+def gigdesk(make_gigdesk):
+    return make_gigdesk()
+
+
+@pytest.fixture
+def services(gigdesk):
+    return gigdesk.services
 
 
 def alerts(slack) -> list:
@@ -56,11 +61,11 @@ def test_threshold_comes_from_settings_and_a_given_balance_costs_no_request(make
     assert "below the alert threshold of $100.00" in json.dumps(alerts(slack)[0].blocks)
 
 
-def test_alert_when_waiting_submissions_would_cost_more_than_the_balance(services, sandbox, slack):
+def test_alert_when_waiting_submissions_would_cost_more_than_the_balance(gigdesk, services, sandbox, slack):
     campaign = sandbox.add_campaign("Expensive review", status="Active", pay="5.00", total=10)
     for _ in range(4):
         sandbox.add_submission(campaign)
-    assert services.review.sync().posted == 4
+    assert gigdesk.features.review.sync().posted == 4
     assert waiting_cost(services.store.db) == (4, Decimal("20.00"))
     sandbox.balance = "15.00"  # above the $10 threshold, below the $20 the waiting work costs
     assert check_balance(services) is True
@@ -85,13 +90,13 @@ def test_rapidworkers_down_is_not_an_error(services, sandbox, slack):
     assert alerts(slack) == []
 
 
-def test_posting_a_digest_checks_the_balance(services, sandbox, slack):
+def test_posting_a_digest_checks_the_balance(gigdesk, sandbox, slack):
     sandbox.balance = "3.50"
-    services.digest.post(kind="manual")
+    gigdesk.features.digest.post(kind="manual")
     assert len(alerts(slack)) == 1
     digest = slack.messages("C_DIGEST")[0]
     assert "below the alert threshold of $10.00" in json.dumps(digest.blocks)
-    services.digest.post(kind="manual")
+    gigdesk.features.digest.post(kind="manual")
     assert len(alerts(slack)) == 1
 
 

@@ -23,8 +23,8 @@ HOSTILE = "<!channel> Free money <@U0BOSS> <https://evil.example|bank> & more"
 
 
 @pytest.fixture
-def services(make_services):
-    return make_services()
+def desk(make_gigdesk):
+    return make_gigdesk()
 
 
 def digests(slack) -> list:
@@ -35,7 +35,7 @@ def text_of(message) -> str:
     return json.dumps(message.blocks, ensure_ascii=False) + "\n" + message.text
 
 
-def test_digest_reports_the_simulators_numbers(services, sandbox, slack):
+def test_digest_reports_the_simulators_numbers(desk, sandbox, slack):
     likes = sandbox.add_campaign("Like our page", status="Active", pay="0.50", total=20)
     hostile = sandbox.add_campaign(HOSTILE, status="Active", pay="0.25", total=8)
     done = sandbox.add_campaign("Retweet the launch", status="Completed", pay="0.10", total=3)
@@ -45,13 +45,13 @@ def test_digest_reports_the_simulators_numbers(services, sandbox, slack):
     sandbox.add_submission(likes, status="Approved")
     sids = [sandbox.add_submission(likes, proof_text=f"proof {n}") for n in range(4)]
     sandbox.add_submission(hostile)
-    assert services.review.sync().posted == 5
-    services.review.approve(sids[0], "U_ALICE")
-    services.review.reject(sids[1], "U_BOB", "blurry screenshot")
-    job_store.record_job(services.store.db, "job-1", None, "instagram-likes", "Likes", "2.50", "U_ALICE")
+    assert desk.features.review.sync().posted == 5
+    desk.features.review.approve(sids[0], "U_ALICE")
+    desk.features.review.reject(sids[1], "U_BOB", "blurry screenshot")
+    job_store.record_job(desk.services.store.db, "job-1", None, "instagram-likes", "Likes", "2.50", "U_ALICE")
     sandbox.balance = "123.45"
 
-    result = services.digest.post(kind="manual")
+    result = desk.features.digest.post(kind="manual")
     assert result["posted"] and result["channel"] == "C_DIGEST"
     [message] = digests(slack)
     assert message.ts == result["ts"]
@@ -74,19 +74,19 @@ def test_digest_reports_the_simulators_numbers(services, sandbox, slack):
     assert "&lt;!channel&gt; Free money" in text
     assert message.text.startswith("gigdesk digest for ")
 
-    row = services.store.db.execute("SELECT kind, balance, ts FROM digests").fetchone()
+    row = desk.services.store.db.execute("SELECT kind, balance, ts FROM digests").fetchone()
     assert row == ("manual", "123.45", result["ts"])
 
     # the next digest: balance change since the last one, completed campaign not repeated
     sandbox.balance = "100.00"
-    services.digest.post(kind="manual")
+    desk.features.digest.post(kind="manual")
     second = text_of(digests(slack)[-1])
     assert "$100.00 (down $23.45 since the last digest)" in second
     assert "Completed since the last digest" not in second and "Retweet the launch" not in second
 
 
-def test_quiet_day_says_so_in_one_line(services, slack):
-    services.digest.post()
+def test_quiet_day_says_so_in_one_line(desk, slack):
+    desk.features.digest.post()
     [message] = digests(slack)
     sections = [b for b in message.blocks if b["type"] == "section"]
     assert [s["text"]["text"] for s in sections] == [
@@ -95,9 +95,9 @@ def test_quiet_day_says_so_in_one_line(services, slack):
     ]
 
 
-def test_rapidworkers_down_still_posts_with_a_warning(services, sandbox, slack):
+def test_rapidworkers_down_still_posts_with_a_warning(desk, sandbox, slack):
     sandbox.fail_next(2, status=401)
-    assert services.digest.post()["posted"]
+    assert desk.features.digest.post()["posted"]
     assert "RapidWorkers unavailable" in text_of(digests(slack)[0])
 
 
@@ -110,10 +110,10 @@ def test_rapidworkers_down_still_posts_with_a_warning(services, sandbox, slack):
         ("2026-11-01", datetime(2026, 11, 1, 14, 0, tzinfo=UTC)),  # fall back: EST
     ],
 )
-def test_the_daily_job_fires_at_nine_local_across_dst(make_services, day, expected_utc):
-    services = make_services(GIGDESK_TZ="America/New_York", GIGDESK_DIGEST_AT="09:00")
-    scheduler = BackgroundScheduler(timezone=services.settings.tz)
-    services.digest.schedule(scheduler)
+def test_the_daily_job_fires_at_nine_local_across_dst(make_gigdesk, day, expected_utc):
+    desk = make_gigdesk(GIGDESK_TZ="America/New_York", GIGDESK_DIGEST_AT="09:00")
+    scheduler = BackgroundScheduler(timezone=desk.services.settings.tz)
+    desk.features.digest.schedule(scheduler)
     job = scheduler.get_job(digest_module.JOB_ID)
     assert job.coalesce is True and job.misfire_grace_time >= 3600
     midnight = datetime.fromisoformat(day).replace(tzinfo=NY)
@@ -123,10 +123,10 @@ def test_the_daily_job_fires_at_nine_local_across_dst(make_services, day, expect
     assert scheduler.get_job(digest_module.CATCH_UP_JOB_ID) is not None
 
 
-def test_the_job_function_posts_the_scheduled_digest_once(make_services, slack):
-    services = make_services(GIGDESK_TZ="America/New_York")
-    scheduler = BackgroundScheduler(timezone=services.settings.tz)
-    services.digest.schedule(scheduler)
+def test_the_job_function_posts_the_scheduled_digest_once(make_gigdesk, slack):
+    desk = make_gigdesk(GIGDESK_TZ="America/New_York")
+    scheduler = BackgroundScheduler(timezone=desk.services.settings.tz)
+    desk.features.digest.schedule(scheduler)
     job = scheduler.get_job(digest_module.JOB_ID)
     with time_machine.travel(datetime(2026, 3, 8, 13, 0, 1, tzinfo=UTC)):
         first = job.func()
@@ -134,21 +134,21 @@ def test_the_job_function_posts_the_scheduled_digest_once(make_services, slack):
     assert first["posted"] and again is None
     [message] = digests(slack)
     assert message.blocks[0]["text"]["text"] == "Daily digest · Sunday 8 March 2026"
-    rows = services.store.db.execute("SELECT kind, day FROM digests").fetchall()
+    rows = desk.services.store.db.execute("SELECT kind, day FROM digests").fetchall()
     assert rows == [("scheduled", "2026-03-08")]
 
 
-def test_a_restart_does_not_double_the_scheduled_digest(make_services, slack):
-    first, second = make_services(), make_services()
+def test_a_restart_does_not_double_the_scheduled_digest(make_gigdesk, slack):
+    first, second = make_gigdesk(), make_gigdesk()
     with time_machine.travel(datetime(2026, 6, 1, 9, 30, tzinfo=UTC)):
-        assert first.digest.catch_up()["posted"]
-        assert second.digest.catch_up() is None
-        assert second.digest.post(kind="scheduled") == {"channel": "C_DIGEST", "ts": None, "posted": False}
+        assert first.features.digest.catch_up()["posted"]
+        assert second.features.digest.catch_up() is None
+        assert second.features.digest.post(kind="scheduled") == {"channel": "C_DIGEST", "ts": None, "posted": False}
         # two processes racing for the same day: one posts
         results = []
-        third, fourth = make_services(), make_services()
+        third, fourth = make_gigdesk(), make_gigdesk()
         with time_machine.travel(datetime(2026, 6, 2, 9, 30, tzinfo=UTC)):
-            threads = [threading.Thread(target=lambda s=s: results.append(s.digest.post(kind="scheduled"))) for s in (third, fourth)]
+            threads = [threading.Thread(target=lambda s=s: results.append(s.features.digest.post(kind="scheduled"))) for s in (third, fourth)]
             for t in threads:
                 t.start()
             for t in threads:
@@ -156,31 +156,31 @@ def test_a_restart_does_not_double_the_scheduled_digest(make_services, slack):
     assert sorted(r["posted"] for r in results) == [False, True]
     assert len(digests(slack)) == 2
     # manual digests are not limited
-    first.digest.post(kind="manual")
+    first.features.digest.post(kind="manual")
     assert len(digests(slack)) == 3
 
 
-def test_a_missed_digest_is_sent_at_start_only_once_its_time_has_passed(make_services, slack):
-    services = make_services(GIGDESK_TZ="Europe/Berlin", GIGDESK_DIGEST_AT="09:00")
+def test_a_missed_digest_is_sent_at_start_only_once_its_time_has_passed(make_gigdesk, slack):
+    desk = make_gigdesk(GIGDESK_TZ="Europe/Berlin", GIGDESK_DIGEST_AT="09:00")
     with time_machine.travel(datetime(2026, 7, 1, 6, 59, tzinfo=UTC)):  # 08:59 in Berlin
-        assert not services.digest.is_due()
-        assert services.digest.catch_up() is None
+        assert not desk.features.digest.is_due()
+        assert desk.features.digest.catch_up() is None
     assert digests(slack) == []
     with time_machine.travel(datetime(2026, 7, 1, 7, 1, tzinfo=UTC)):  # 09:01 in Berlin
-        assert services.digest.catch_up()["posted"]
-        assert services.digest.catch_up() is None
+        assert desk.features.digest.catch_up()["posted"]
+        assert desk.features.digest.catch_up() is None
     with time_machine.travel(datetime(2026, 7, 1, 21, 59, tzinfo=UTC)):  # 23:59, same day
-        restarted = make_services(GIGDESK_TZ="Europe/Berlin", GIGDESK_DIGEST_AT="09:00")
-        assert restarted.digest.catch_up() is None
+        restarted = make_gigdesk(GIGDESK_TZ="Europe/Berlin", GIGDESK_DIGEST_AT="09:00")
+        assert restarted.features.digest.catch_up() is None
     assert len(digests(slack)) == 1
 
 
-def test_catch_up_runs_from_the_scheduler_at_start(make_services, slack):
-    make_services()  # an earlier start: the very first start of an install has no catch-up (tests/sandbox/test_demo.py)
-    services = make_services()
-    scheduler = BackgroundScheduler(timezone=services.settings.tz)
+def test_catch_up_runs_from_the_scheduler_at_start(make_gigdesk, slack):
+    make_gigdesk()  # an earlier start: the very first start of an install has no catch-up (tests/sandbox/test_demo.py)
+    desk = make_gigdesk()
+    scheduler = BackgroundScheduler(timezone=desk.services.settings.tz)
     with time_machine.travel(datetime(2026, 5, 4, 12, 0, tzinfo=UTC)):
-        services.digest.schedule(scheduler)
+        desk.features.digest.schedule(scheduler)
         scheduler.start()
         try:
             wait_for(lambda: digests(slack), timeout=10)
@@ -189,14 +189,14 @@ def test_catch_up_runs_from_the_scheduler_at_start(make_services, slack):
     assert len(digests(slack)) == 1
 
 
-def test_a_failed_post_releases_the_day_and_is_retried(make_services, slack):
-    services = make_services()
-    scheduler = BackgroundScheduler(timezone=services.settings.tz)
-    services.digest.schedule(scheduler)
+def test_a_failed_post_releases_the_day_and_is_retried(make_gigdesk, slack):
+    desk = make_gigdesk()
+    scheduler = BackgroundScheduler(timezone=desk.services.settings.tz)
+    desk.features.digest.schedule(scheduler)
     slack.fail_next("chat.postMessage", error="channel_not_found")
     with time_machine.travel(datetime(2026, 5, 5, 10, 0, tzinfo=UTC)):
-        assert services.digest.catch_up() is None
-        assert services.store.db.execute("SELECT count(*) FROM digests").fetchone()[0] == 0
+        assert desk.features.digest.catch_up() is None
+        assert desk.services.store.db.execute("SELECT count(*) FROM digests").fetchone()[0] == 0
         retry = scheduler.get_job(digest_module.RETRY_JOB_ID)
         assert retry is not None
         assert retry.func()["posted"]
@@ -228,7 +228,7 @@ def _campaign(n: int, title: str) -> Campaign:
     )
 
 
-def test_block_kit_stays_valid_with_extreme_content(slack, services):
+def test_block_kit_stays_valid_with_extreme_content(slack, desk):
     long_title = (HOSTILE + " ") * 20
     data = DigestData(
         day_label="Sunday 8 March 2026",
@@ -247,5 +247,5 @@ def test_block_kit_stays_valid_with_extreme_content(slack, services):
     assert len(blocks) <= 50 and len(text) <= 3000
     assert "…and 40 more" in json.dumps(blocks, ensure_ascii=False)
     # Slack (the stand-in checks its limits) accepts it
-    response = services.slack.chat_postMessage(channel="C_DIGEST", text=text, blocks=blocks)
+    response = desk.services.slack.chat_postMessage(channel="C_DIGEST", text=text, blocks=blocks)
     assert response["ok"]

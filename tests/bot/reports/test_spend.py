@@ -41,7 +41,8 @@ def spent(reports, sandbox, bot):
         reports.approve_card(sid, user="U_BOB")
     confirm(reports, "job instagram-likes https://www.instagram.com/p/abc 40")
     confirm(reports, f"approve-all {shares}")
-    wait_for(lambda: all(sandbox.submission(s)["status"] == "Approved" for s in share_subs))
+    # Generous: approve-all pays one submission after another, slowly on a loaded machine.
+    wait_for(lambda: all(sandbox.submission(s)["status"] == "Approved" for s in share_subs), timeout=30)
     return {"since": started, "likes": likes, "shares": shares}
 
 

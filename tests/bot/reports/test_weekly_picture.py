@@ -27,36 +27,36 @@ def next_monday(day: date) -> date:
 
 
 @pytest.fixture
-def decided_this_week(make_services, sandbox):
-    """Two approvals and a rejection made now through the bot (Berlin time); returns the services."""
-    services = make_services(GIGDESK_TZ="Europe/Berlin")
+def decided_this_week(make_gigdesk, sandbox):
+    """Two approvals and a rejection made now through the bot (Berlin time); returns the bot (desk and features)."""
+    desk = make_gigdesk(GIGDESK_TZ="Europe/Berlin")
     campaign = sandbox.add_campaign("Like our page", pay="0.50", total=10)
     sids = [sandbox.add_submission(campaign) for _ in range(3)]
-    assert services.review.sync().posted == 3
-    services.review.approve(sids[0], "U_ALICE")
-    services.review.approve(sids[1], "U_ALICE")
-    services.review.reject(sids[2], "U_BOB", "blurry")
-    return services
+    assert desk.features.review.sync().posted == 3
+    desk.features.review.approve(sids[0], "U_ALICE")
+    desk.features.review.approve(sids[1], "U_ALICE")
+    desk.features.review.reject(sids[2], "U_BOB", "blurry")
+    return desk
 
 
-def test_posted_once_per_week_across_a_restart(decided_this_week, make_services, slack):
+def test_posted_once_per_week_across_a_restart(decided_this_week, make_gigdesk, slack):
     monday = datetime.combine(next_monday(datetime.now(BERLIN).date()), time(9, 30), tzinfo=BERLIN)
     with time_machine.travel(monday, tick=True):
-        assert decided_this_week.digest.post(kind="scheduled")["posted"]
+        assert decided_this_week.features.digest.post(kind="scheduled")["posted"]
         [picture] = pictures(slack)
         [png] = picture.files
         assert "2 approved, 1 rejected" in picture.text and "$1.00 spent" in picture.text
         content = slack.file(png["id"])["content"]
         assert Image.open(io.BytesIO(content)).size == (charts.WIDTH_PX, charts.HEIGHT_PX)
 
-        restarted = make_services(GIGDESK_TZ="Europe/Berlin")  # a new process on the same database
-        assert restarted.digest.post(kind="manual")["posted"]
-        restarted.digest.catch_up()
+        restarted = make_gigdesk(GIGDESK_TZ="Europe/Berlin")  # a new process on the same database
+        assert restarted.features.digest.post(kind="manual")["posted"]
+        restarted.features.digest.catch_up()
         assert len(pictures(slack)) == 1
         assert len([m for m in slack.messages("C_DIGEST") if m.blocks and m.blocks[0]["type"] == "header"]) == 2
 
     with time_machine.travel(monday + timedelta(days=7), tick=True):  # the week after: nothing happened then
-        restarted.digest.post(kind="manual")
+        restarted.features.digest.post(kind="manual")
         assert len(pictures(slack)) == 1
 
 
@@ -64,15 +64,15 @@ def test_a_refused_upload_is_tried_again_with_the_next_digest(decided_this_week,
     monday = datetime.combine(next_monday(datetime.now(BERLIN).date()), time(9, 30), tzinfo=BERLIN)
     with time_machine.travel(monday, tick=True):
         slack.fail_next("files.completeUploadExternal", error="internal_error")
-        assert decided_this_week.digest.post(kind="manual")["posted"]  # the digest itself is posted
+        assert decided_this_week.features.digest.post(kind="manual")["posted"]  # the digest itself is posted
         assert pictures(slack) == []
-        decided_this_week.digest.post(kind="manual")
+        decided_this_week.features.digest.post(kind="manual")
         assert len(pictures(slack)) == 1
 
 
-def test_an_empty_week_gets_no_picture(make_services, slack):
-    services = make_services(GIGDESK_TZ="Europe/Berlin")
-    services.digest.post(kind="manual")
+def test_an_empty_week_gets_no_picture(make_gigdesk, slack):
+    desk = make_gigdesk(GIGDESK_TZ="Europe/Berlin")
+    desk.features.digest.post(kind="manual")
     assert pictures(slack) == [] and slack.calls_to("files.getUploadURLExternal") == []
 
 

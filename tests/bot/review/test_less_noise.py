@@ -227,7 +227,7 @@ def test_a_backlog_in_one_channel_does_not_hold_up_another(sandbox, tmp_path):
             quiet = sandbox.add_campaign("Quiet", status="Active")
             backlog = [sandbox.add_submission(busy, proof_text=f"b{n}") for n in range(12)]
             lone = sandbox.add_submission(quiet, proof_text="lone")
-            bot.services.review.routes.set(quiet, "C_OPS", "U_ALICE")
+            bot.features.review.routes.set(quiet, "C_OPS", "U_ALICE")
             bot.review.sync()
             posts = [c for c in slack.calls_to("chat.postMessage") if c.ok]
             order = [c.args["channel"] for c in posts]
@@ -419,7 +419,7 @@ def test_reminders_are_grouped_per_channel(routed_bot, standin, sandbox):
     bot = routed_bot(GIGDESK_REMIND_AFTER_HOURS="1", GIGDESK_FORENSICS="off")
     a = sandbox.add_campaign("A", status="Active")
     b = sandbox.add_campaign("B", status="Active")
-    bot.services.review.routes.set(b, "C_OPS", "U_ALICE")
+    bot.features.review.routes.set(b, "C_OPS", "U_ALICE")
     past = datetime.now(UTC) - timedelta(hours=3)
     in_review = [sandbox.add_submission(a, submitted_at=past) for _ in range(2)]
     in_ops = [sandbox.add_submission(b, submitted_at=past) for _ in range(3)]
@@ -437,7 +437,7 @@ def test_reminders_are_grouped_per_channel(routed_bot, standin, sandbox):
 def test_reminders_run_as_their_own_scheduled_job_only_when_set(make_bot):
     for env, expected in (({"GIGDESK_REMIND_AFTER_HOURS": "2"}, True), ({}, False)):
         bot = make_bot(**env)
-        background = Background(bot.services)
+        background = Background(bot.gigdesk)
         background.start()
         try:
             assert (background.scheduler.get_job("review-remind") is not None) is expected

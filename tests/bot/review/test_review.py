@@ -376,7 +376,7 @@ def test_serve_keeps_syncing_on_its_schedule(make_bot, sandbox, slack, campaign)
     from bot.app import Background
 
     bot = make_bot(GIGDESK_POLL_SECONDS="1")
-    background = Background(bot.services)
+    background = Background(bot.gigdesk)
     background.start()
     try:
         job = background.scheduler.get_job("review-sync")

@@ -468,7 +468,7 @@ def test_concurrent_confirms_cannot_both_pass_the_daily_limit(drive, sandbox):
         for click in clicks:
             click.start()
         # both Confirms lined up at the lock (PostgreSQL: the database's sessions waiting for it)
-        wait_for(lambda: sessions_waiting_to_write(url) >= 2 if url else threads_waiting_to_write(rw.bot.services.commands) == 2)
+        wait_for(lambda: sessions_waiting_to_write(url) >= 2 if url else threads_waiting_to_write(rw.bot.features.rw) == 2)
     for click in clicks:
         click.join(timeout=20)
     assert sum("Created" in text_of(r) for r in replies) == 1, [text_of(r) for r in replies]

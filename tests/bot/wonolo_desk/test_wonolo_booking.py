@@ -238,12 +238,12 @@ def test_a_booking_that_starts_soon_raises_the_unfilled_alert_once(desk, wonolo,
     assert len(alerts) == 1
     # Later syncs of the new request (what a webhook runs), five at once, and the periodic check
     # change nothing: still one alert, one card.
-    threads = [threading.Thread(target=desk.bot.services.wonolo_desk.sync_request, args=(str(jr["id"]),)) for _ in range(5)]
+    threads = [threading.Thread(target=desk.bot.features.wonolo_desk.sync_request, args=(str(jr["id"]),)) for _ in range(5)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    desk.bot.services.wonolo_desk.check_unfilled()
+    desk.bot.features.wonolo_desk.check_unfilled()
     assert len([m for m in top_messages(slack) if "Unfilled shift" in m.text]) == 1
     assert len([m for m in top_messages(slack) if "Night shift" in m.text and "Unfilled" not in m.text]) == 1
 

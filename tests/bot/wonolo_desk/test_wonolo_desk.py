@@ -36,7 +36,7 @@ def expected_token(body: bytes, secret_key: str) -> str:
 def wbot(make_bot, wonolo):
     bot = make_bot(WONOLO_API_KEY=wonolo.api_key, WONOLO_SECRET_KEY=wonolo.secret_key,
                    WONOLO_BASE_URL=wonolo.url, WONOLO_CHANNEL=CHANNEL)
-    bot.services.wonolo_desk.retry_delays = (0.1, 0.2, 0.3)
+    bot.features.wonolo_desk.retry_delays = (0.1, 0.2, 0.3)
     bot.hook_url = bot.url + "/wonolo/webhook"
     return bot
 

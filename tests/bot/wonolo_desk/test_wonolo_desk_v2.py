@@ -39,7 +39,7 @@ LA = "America/Los_Angeles"
 def start_bot(make_bot, wonolo, **env):
     bot = make_bot(WONOLO_API_KEY=wonolo.api_key, WONOLO_SECRET_KEY=wonolo.secret_key,
                    WONOLO_BASE_URL=wonolo.url, WONOLO_CHANNEL=CHANNEL, **env)
-    bot.services.wonolo_desk.retry_delays = (0.1, 0.2, 0.3)
+    bot.features.wonolo_desk.retry_delays = (0.1, 0.2, 0.3)
     bot.hook_url = bot.url + "/wonolo/webhook"
     return bot
 
@@ -206,7 +206,7 @@ def test_the_unfilled_alert_fires_once_per_request_across_checks_and_restarts(ma
     assert "<!channel>" not in parsed_text(alert.blocks, alert.text) and "&lt;!channel&gt;" in blocks_text(alert)
 
     # Webhooks again, the periodic pass, several at once: still one alert.
-    desk = wbot.services.wonolo_desk
+    desk = wbot.features.wonolo_desk
     threads = [threading.Thread(target=desk.check_unfilled) for _ in range(4)]
     for t in threads:
         t.start()
@@ -221,7 +221,7 @@ def test_the_unfilled_alert_fires_once_per_request_across_checks_and_restarts(ma
     # A restart (same database) raises nothing new.
     wbot.stop()
     again = start_bot(make_bot, wonolo)
-    assert again.services.wonolo_desk.check_unfilled() == 0
+    assert again.features.wonolo_desk.check_unfilled() == 0
     wonolo.set_job_state(job, "cancelled")
     send(wonolo, again, "job", job)
     wait_for(lambda: len(slack.thread(CHANNEL, request_row(again, soon)[1])) == 3)
@@ -247,17 +247,17 @@ def test_the_periodic_pass_alerts_a_request_no_webhook_announced(wbot, wonolo, s
     jr = wonolo.add_job_request(request_name="Quiet one", slots=2,
                                 start_time=datetime.now(UTC) + timedelta(hours=3))
     wonolo.add_job_request(request_name="Far away", slots=2)  # in three days
-    background = Background(wbot.services)
+    background = Background(wbot.gigdesk)
     background.start()
     try:
         assert background.scheduler.get_job("wonolo-unfilled") is not None
     finally:
         background.stop()
-    assert wbot.services.wonolo_desk.check_unfilled() == 1
+    assert wbot.features.wonolo_desk.check_unfilled() == 1
     [alert] = alerts_in(slack)
     assert "Quiet one" in blocks_text(alert) and "2 of 2 slots unfilled" in blocks_text(alert)
     assert "Quiet one" in blocks_text(card_of(slack, wbot, jr))  # its card exists too
-    assert wbot.services.wonolo_desk.check_unfilled() == 0 and len(alerts_in(slack)) == 1
+    assert wbot.features.wonolo_desk.check_unfilled() == 0 and len(alerts_in(slack)) == 1
 
 
 def test_no_alert_when_alerts_are_off(make_bot, wonolo, slack):
@@ -265,7 +265,7 @@ def test_no_alert_when_alerts_are_off(make_bot, wonolo, slack):
     jr = wonolo.add_job_request(slots=2, start_time=datetime.now(UTC) + timedelta(hours=2))
     send(wonolo, wbot, "job_request", jr)
     request_row(wbot, jr)
-    assert wbot.services.wonolo_desk.check_unfilled() == 0 and alerts_in(slack) == []
+    assert wbot.features.wonolo_desk.check_unfilled() == 0 and alerts_in(slack) == []
 
 
 # --------------------------------------------------------------------------- assign a favourite worker
@@ -438,7 +438,7 @@ def test_digest_and_app_home_show_wonolo(wbot, wonolo, slack, wposter):
     cancelled = wonolo.add_job_request(request_name="Called off", slots=5, start_time=utc(2026, 12, 2, 12, 0))
     wonolo.set_job_request_state(cancelled, "cancelled")
     with time_machine.travel(now, tick=True):
-        assert wbot.services.wonolo_desk.check_unfilled() == 1  # "Urgent"
+        assert wbot.features.wonolo_desk.check_unfilled() == 1  # "Urgent"
         wposter.click(ids.HOME_POST_DIGEST, ids.HOME_POST_DIGEST, message_ts="1.0")
         digest = wait_for(lambda: [m for m in slack.messages("C_REVIEW") if "Wonolo" in json.dumps(m.blocks)])[0]
         text = json.dumps(digest.blocks, ensure_ascii=False)

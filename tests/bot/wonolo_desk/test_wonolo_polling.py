@@ -26,7 +26,7 @@ def pbot(make_bot, wonolo):
 
 
 def poll(bot):
-    report = bot.services.wonolo_desk.poll()
+    report = bot.features.wonolo_desk.poll()
     assert report is not None and report.failed == 0
     return report
 
@@ -68,7 +68,7 @@ def test_polling_shows_changes_without_webhooks_and_a_change_seen_by_both_is_sho
     send(wonolo, pbot, "job", job)
     wait_for(lambda: wonolo.count("GET", f"/jobs/{job}") > gets)  # the webhook's sync has begun
     # Another sync of the job waits for the webhook's (the job's lock) and finds nothing new either.
-    assert pbot.services.wonolo_desk.cards.sync_job(str(job)) is False
+    assert pbot.features.wonolo_desk.cards.sync_job(str(job)) is False
     assert kv_store.kv_get(pbot.db, LAST_WEBHOOK_KEY)
     poll(pbot)
     assert len(replies(slack, card.ts)) == 1 and len(top_messages(slack)) == 1
@@ -95,7 +95,7 @@ def test_only_the_poll_lease_holder_polls(pbot, wonolo, slack):
     assert leases.take(pbot.db, POLL_LEASE, "elsewhere/4242/abcdef", "elsewhere", 4242, now.isoformat(),
                        (now + timedelta(seconds=LEASE_SECONDS)).isoformat()) is None
     before = wonolo_requests(wonolo)
-    assert pbot.services.wonolo_desk.poll() is None  # another process polls
+    assert pbot.features.wonolo_desk.poll() is None  # another process polls
     assert wonolo_requests(wonolo) == before and top_messages(slack) == []
     leases.release(pbot.db, POLL_LEASE, "elsewhere/4242/abcdef")
     assert poll(pbot).synced == 1 and len(top_messages(slack)) == 1

@@ -11,6 +11,8 @@ the threads are only looked at (their innermost Python frame).
 from __future__ import annotations
 
 import contextlib
+import inspect
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -50,27 +52,44 @@ def sessions_waiting_to_write(url: str) -> int:
 
 
 def threads_waiting_to_write(on_behalf_of: object | None = None) -> int:
-    """Threads of this process inside a BEGIN IMMEDIATE (sqlite-utils' Database.execute):
-    while write_lock_held() holds the lock, each of them is waiting for it.
+    """Threads of this process inside the BEGIN IMMEDIATE of storage.db.write: while
+    write_lock_held() holds the lock, each of them is waiting for it.
 
-    `on_behalf_of`: count only threads with that object's method on their stack (e.g. one
-    bot's CommandService), so another bot's threads in the same process are not counted."""
+    `on_behalf_of`: count only threads running a method of that object's class (e.g. the /rw
+    feature), so another feature's threads are not counted. Read from the frames' code and line
+    numbers only: reading another thread's f_locals while it waits in SQLite could hang this one."""
+    begin = _begin_immediate_line()
+    owner_codes = _method_codes(type(on_behalf_of)) if on_behalf_of is not None else None
     waiting = 0
     for frame in sys._current_frames().values():
         code = frame.f_code
         if code.co_name != "execute" or "sqlite_utils" not in code.co_filename:
             continue
-        sql = frame.f_locals.get("sql")
-        if not (isinstance(sql, str) and sql.strip().upper() == "BEGIN IMMEDIATE"):
+        caller = frame.f_back
+        if caller is None or not caller.f_code.co_filename.endswith(os.path.join("storage", "db.py")) or caller.f_lineno != begin:
             continue
-        if on_behalf_of is None or _on_stack(frame, on_behalf_of):
+        if owner_codes is None or _runs_any(frame, owner_codes):
             waiting += 1
     return waiting
 
 
-def _on_stack(frame, owner: object) -> bool:
+def _begin_immediate_line() -> int:
+    """The line of storage/db.py that executes BEGIN IMMEDIATE."""
+    import storage.db
+
+    lines = inspect.getsource(storage.db).splitlines()
+    return next(n for n, line in enumerate(lines, 1) if 'execute("BEGIN IMMEDIATE")' in line)
+
+
+def _method_codes(cls: type) -> set:
+    return {f.__code__ for klass in cls.__mro__ for f in vars(klass).values() if inspect.isfunction(f)}
+
+
+def _runs_any(frame, codes: set) -> bool:
     while frame is not None:
-        if frame.f_locals.get("self") is owner:
+        if frame.f_code in codes:
             return True
         frame = frame.f_back
     return False
+
+

@@ -26,6 +26,8 @@ from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.digest.service import DigestService
 from bot.health import Readiness, SyncHealth
+from bot.observability import metrics
+from bot.observability.endpoint import MetricsEndpoint
 from bot.reports.service import ReportService
 from bot.review.service import ReviewService
 from bot.services import Services
@@ -178,6 +180,7 @@ def create_wsgi_app(services: Services, bolt_app: App, readiness: Readiness | No
             except BodyTooLarge:
                 return too_large(start_response)
             status, payload = desk.receive(raw, environ.get("HTTP_X_WONOLO_WEBHOOK_TOKEN"))
+            metrics.webhook_answered(status, payload)
             return respond(start_response, status, payload)
         if path == "/healthz" and method == "GET":
             return respond(start_response, "200 OK", {"ok": True})
@@ -379,6 +382,7 @@ class Serving:
         server = _waitress(settings, wsgi, settings.host if host is None else host, settings.port if port is None else port)
         self.http = HttpListener(server)
         self.background = Background(self.services, self.sync_health) if jobs else None
+        self.metrics = MetricsEndpoint(settings, self.services, self.sync_health)
 
     @property
     def url(self) -> str:
@@ -395,6 +399,7 @@ class Serving:
                 raise
         if self.background is not None:
             self.background.start()
+        self.metrics.start()
         return self
 
     def stop_steps(self) -> list[tuple[str, Callable[[], None]]]:
@@ -403,6 +408,7 @@ class Serving:
         if self.link is not None:
             steps.append(("closing the Socket Mode link", self.link.close))
         steps.append(("stopping the HTTP listener", self.http.stop))
+        steps.append(("stopping the metrics endpoint", self.metrics.stop))
         if self.background is not None:
             steps.append(("stopping the background jobs", self.background.stop))
         for name, pool in (("work", self.services.work), ("instant", self.services.instant)):

@@ -13,9 +13,14 @@ import logging
 import socket
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.app import build_services, serve
+from bot.checks import run_checks
+from bot.config import ConfigError, Settings, load_settings, read_settings
+from bot.connectivity import slack_outage
+from bot.digest.plaintext import blocks_as_text
 from bot.errors import UserError
 from bot.logsafe import setup_logging
+from bot.onboarding import run as run_onboarding
 
 # `gigdesk poll` waits this long for the proof checks of what it posted (each download has its own deadline).
 POLL_CHECKS_SECONDS = 60
@@ -26,13 +31,13 @@ TRANSPORT_LOGGERS = ("slack_sdk", "urllib3", "gigdesk.rapidworkers", "gigdesk.wo
 
 def _settings(**need) -> Settings:
     settings = load_settings(**need)
-    setup_logging(settings.secrets)
+    setup_logging(settings.secrets, log_format=settings.log_format)
     return settings
 
 
 def _one_shot_logging(settings: Settings) -> None:
     """poll, digest, check: their report is the output; logs only for what it does not say."""
-    setup_logging(settings.secrets, logging.WARNING)
+    setup_logging(settings.secrets, logging.WARNING, log_format=settings.log_format)
     root = logging.getLogger()
     if root.level > logging.DEBUG:
         for handler in root.handlers:
@@ -67,27 +72,34 @@ def _try_port(host: str, port: int) -> None:
 
 
 def cmd_serve(args) -> int:
-    from bot.app import serve
-
     settings = _settings()
+    port = settings.port
     try:
         # Socket Mode listens too: health, readiness and Wonolo webhooks, on HOST (loopback by default).
-        _try_port(settings.host, settings.port)
+        _try_port(settings.host, port)
+        if settings.metrics_port:
+            port = settings.metrics_port
+            _try_port(settings.metrics_host, port)
         return serve(settings)
     except socket.gaierror:
-        print("gigdesk: HOST is no address of this machine: set HOST to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)", file=sys.stderr)
-        return 1
+        return _serve_failed(settings, "HOST (or GIGDESK_METRICS_HOST) is no address of this machine: set it to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)")
     except OSError as e:  # also when another program took the port since the probe
-        problem = _port_problem(settings.port, e)
+        problem = _port_problem(port, e)
         if problem is None:
             raise
+        return _serve_failed(settings, problem)
+
+
+def _serve_failed(settings: Settings, problem: str) -> int:
+    """One line on stderr: plain text, or a JSON log line when the logs are JSON."""
+    if settings.log_format == "json":
+        logging.getLogger("gigdesk").error(problem)
+    else:
         print(f"gigdesk: {problem}", file=sys.stderr)
-        return 1
+    return 1
 
 
 def cmd_poll(args) -> int:
-    from bot.app import build_services
-
     settings = load_settings(need_slack=True)
     _one_shot_logging(settings)
     services = build_services(settings)
@@ -109,9 +121,6 @@ def cmd_poll(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    from bot.app import build_services
-    from bot.connectivity import slack_outage
-
     if (args.format != "json" or args.chart) and not args.dry_run:
         print("gigdesk: --format and --chart apply to --dry-run only (gigdesk digest --dry-run --chart week.png)", file=sys.stderr)
         return 2
@@ -124,8 +133,6 @@ def cmd_digest(args) -> int:
     if args.dry_run:
         digest = services.digest.build()
         if args.format == "text":
-            from bot.digest.plaintext import blocks_as_text
-
             where = f"for channel {digest['channel']}" if digest["channel"] else "no digest channel is set (GIGDESK_DIGEST_CHANNEL)"
             print(f"Preview, not posted; {where}\n")
             print(blocks_as_text(digest["blocks"], settings.tz), end="")
@@ -160,9 +167,6 @@ def _weekly_chart(services, path: str) -> int:
 
 def cmd_check(args) -> int:
     """A checklist: every setting problem, then Slack, RapidWorkers, Wonolo and the channels."""
-    from bot.checks import run_checks
-    from bot.config import read_settings
-
     settings, problems = read_settings()
     _one_shot_logging(settings)
     return run_checks(settings, problems, print)
@@ -170,12 +174,10 @@ def cmd_check(args) -> int:
 
 def cmd_init(args) -> int:
     """Ask for the settings, check each against its service, write .env (0600)."""
-    from bot.onboarding import run
-
     setup_logging((), logging.WARNING)
     for handler in logging.getLogger().handlers:  # its checklist says what failed, in words
         handler.addFilter(_not_transport)
-    return run(args.env_file)
+    return run_onboarding(args.env_file)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -205,11 +207,11 @@ SIMULATORS = ("demo", "sandbox", "wonolo-sandbox")
 def run_simulator(name: str, argv: list[str]) -> int:
     """Run a bundled simulator. The one place outside tests that imports sandbox/, and only lazily."""
     if name == "demo":
-        from sandbox.demo.main import main as simulator
+        from sandbox.demo.main import main as simulator  # noqa: PLC0415 - the simulators load only when asked for
     elif name == "wonolo-sandbox":
-        from sandbox.wonolo import main as simulator
+        from sandbox.wonolo import main as simulator  # noqa: PLC0415 - likewise
     else:
-        from sandbox.rapidworkers import main as simulator
+        from sandbox.rapidworkers import main as simulator  # noqa: PLC0415 - likewise
     return simulator(argv)
 
 

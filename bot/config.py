@@ -141,6 +141,11 @@ class Settings:
     batch_above: int = 20
     remind_after_hours: int | None = None
     reviewer_group: str | None = None
+    # Operating gigdesk (README): /metrics on its own port (0: none), log lines as JSON, incidents' channel.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    log_format: str = "text"
+    ops_channel: str | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
     env_file: str | None = None  # the `.env` that was read, if any
 
@@ -388,6 +393,10 @@ def read_settings(
     if forensics not in ("on", "off"):
         raise ConfigError("GIGDESK_FORENSICS must be on or off")
     proof_dns = _dns_server(get("GIGDESK_PROOF_DNS"), problem)
+    log_format = (get("GIGDESK_LOG_FORMAT", "text") or "").lower()
+    if log_format not in ("text", "json"):
+        problem("GIGDESK_LOG_FORMAT", "GIGDESK_LOG_FORMAT must be text or json")
+        log_format = "text"
 
     secrets = tuple(s for s in (bot_token, signing_secret, app_token, rw_key, wonolo_key, wonolo_secret) if s)
     settings = Settings(
@@ -428,6 +437,10 @@ def read_settings(
         batch_above=integer("GIGDESK_BATCH_ABOVE", 20, 0, 1_000_000),
         remind_after_hours=remind_after_hours or None,  # 0: a bad value, already a problem
         reviewer_group=reviewer_group,
+        metrics_port=integer("GIGDESK_METRICS_PORT", 0, 0, 65535),
+        metrics_host=listen_address("GIGDESK_METRICS_HOST", "127.0.0.1"),
+        log_format=log_format,
+        ops_channel=channel("GIGDESK_OPS_CHANNEL", review),
         secrets=secrets,
         env_file=dotenv_file(dotenv_path),
     )

@@ -6,12 +6,14 @@ from collections.abc import Callable
 
 from slack_bolt import Ack, App, BoltContext
 
+from bot.observability import metrics
 from bot.review.blocks import reason_from_view, reject_modal
 from bot.review.service import Started
 from bot.slack import ids
 from bot.slack.trigger import trigger_bound
 from handlers.common import action_value, clicked_message
 from handlers.errors import after_ack, guarded
+from handlers.metrics import RECEIVED_AT
 
 
 def decide_after_ack(context: BoltContext, body: dict, start: Callable[[], Started]) -> None:
@@ -20,6 +22,7 @@ def decide_after_ack(context: BoltContext, body: dict, start: Callable[[], Start
 
     def begin() -> None:
         started = start()  # refusals raise: after_ack tells the clicker
+        metrics.in_progress_shown(context.get(RECEIVED_AT))
         after_ack(context, body, lambda: context["review"].complete(started).message)
 
     after_ack(context, body, begin, instant=True)

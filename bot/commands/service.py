@@ -51,6 +51,7 @@ from bot.commands.fair_use import Allowance, AnswerCache, SingleFlight
 from bot.config import CHANNEL_ID
 from bot.errors import UserError
 from bot.forensics.blocks import worker_message
+from bot.observability import metrics
 from bot.permissions import require_allowed
 from bot.rapidworkers.client import (
     MIN_PREFILLED_QUANTITY,
@@ -1097,6 +1098,7 @@ class CommandService:
         cid = row.id
         job_id = job.job_id or f"unknown-{cid[:8]}"
         records.finish_confirmation(self.db, cid, "done", {"job_id": job_id, "cost": str(cost)}, spent_cents=cents(cost))
+        metrics.offer_spent(row.action, cents(cost))
         records.record_job(self.db, job_id, cid, kind, title[:200], str(cost), row.user_id)
         records.audit(self.db, user_id, ACTION_LABEL[row.action], job_id, "created", what[:200], str(cost))
         self._announce(f"{self._who(row)} created {what} for {money(cost)} (job `{escape(job_id)}`).")
@@ -1206,6 +1208,7 @@ class CommandService:
             return problem(f"Nothing was approved and nothing was spent: {failed[0]} The offer above still stands.")
         records.finish_confirmation(self.db, row.id, "done" if approved or not uncertain else "failed", result,
                                     spent_cents=cents(paid + pay * uncertain))
+        metrics.offer_spent(row.action, cents(paid))
         records.audit(self.db, user_id, "approve-all", cid, "approved",
                       f"{len(approved)} approved, {len(skipped)} skipped, {len(failed)} failed, {len(left)} left", str(paid))
         if approved:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.observability import metrics
 from storage import forensics as store
 
 if TYPE_CHECKING:
@@ -215,6 +216,7 @@ class ProofForensics:
                 flags=[f.to_dict() for f in report.flags],
                 suspicious=report.suspicious,
             )
+        metrics.flagged(report.flags)
         return report
 
     @staticmethod

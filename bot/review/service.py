@@ -24,6 +24,7 @@ from bot.errors import UserError
 from bot.forensics.fetch import ImageFetcher, Resolver, SandboxOrigin
 from bot.forensics.service import ProofForensics
 from bot.leases import Hold, Lease, abandoned, this_process
+from bot.observability import metrics
 from bot.permissions import require_allowed
 from bot.rapidworkers.client import (
     BadRequest,
@@ -405,6 +406,7 @@ class ReviewService:
             # Otherwise it may be in the channel: the next sync looks for it by its metadata.
             return False
         subs.mark_batch_posted(self.db, sids, response["channel"], response["ts"])
+        metrics.posted(len(sids))
         self._check_proofs(rows)
         if recovered:
             report.recovered += len(rows)
@@ -450,6 +452,7 @@ class ReviewService:
                 report.errors.append(f"submission {row.submission_id}: could not post it ({type(e).__name__})")
             return False
         subs.mark_posted(self.db, row.submission_id, response["channel"], response["ts"])
+        metrics.posted()
         self._check_proofs([row])
         if recovered:
             report.recovered += 1
@@ -709,6 +712,7 @@ class ReviewService:
             amount = Decimal(str(row.data.get("pay") or "0")) or None
         subs.finish_decision(self.db, sid, outcome, decided_by=user_id, amount_paid=str(amount) if amount is not None else None, notes=notes)
         records.audit(self.db, user_id, action, str(sid), outcome, notes, str(amount) if amount is not None else None)
+        metrics.decided(action, outcome, paid=amount)
         self._refresh_quietly(sid)
         return Outcome()
 
@@ -716,6 +720,7 @@ class ReviewService:
         """The API call failed: the buttons come back, with the reason on the message."""
         subs.revert_decision(self.db, row.submission_id)
         records.audit(self.db, user_id, action, str(row.submission_id), "failed", message)
+        metrics.decided(action, "failed")
         verb = "Approve" if action == "approve" else "Reject"
         self._refresh_quietly(row.submission_id, notice=f"{verb} by {mention(user_id)} failed: {escape(message)}")
         raise UserError(message + " The submission is still open.")
@@ -811,6 +816,7 @@ class ReviewService:
             raise UserError(f"Could not block the worker: {e}") from None
         records.record_block(self.db, str(worker_id), worker_name, user_id)
         records.audit(self.db, user_id, "block", target or str(worker_id), "blocked", f"worker {worker_id}")
+        metrics.decided("block", "blocked")
         self.refresh_worker(str(worker_id))
 
     def unblock(self, worker_id: str, user_id: str) -> None:
@@ -863,5 +869,6 @@ class ReviewService:
         amount = decision.amount_paid if decision.amount_paid is not None else pay
         subs.finish_decision(self.db, sid, "approved", decided_by=user_id, amount_paid=str(amount), via="bulk")
         records.audit(self.db, user_id, "approve", str(sid), "approved", "approve-all", str(amount))
+        metrics.decided("approve", "approved")  # spent: counted once for the whole approve-all (bot.commands)
         self._refresh_quietly(sid)
         return amount

@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from slack_sdk.errors import SlackApiError
 
+from bot.observability import metrics
 from bot.slack.mrkdwn import escape, mention
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, SpendTerms, cents
 from storage import records
@@ -186,6 +187,7 @@ class SpendOffers:
 
     def finish_done(self, row: Offer, result: dict, spent: Decimal) -> None:
         records.finish_confirmation(self.db, row.id, "done", result, spent_cents=cents(spent))
+        metrics.offer_spent(row.action, cents(spent))
 
     def back_to_waiting(self, row: Offer, user_id: str, reason: str) -> None:
         """Nothing was spent: the offer stands again and Confirm may be clicked again."""

@@ -24,6 +24,7 @@ from urllib3.util.retry import Retry
 from bot.apiclient.coerce import to_bool, to_datetime, to_decimal, to_float, to_int
 from bot.apiclient.fields import api_field, from_api
 from bot.errors import UpstreamError
+from bot.observability import metrics
 
 log = logging.getLogger("gigdesk.wonolo")
 
@@ -557,9 +558,11 @@ class WonoloClient:
             # Raised outside `except` so no chained exception (whose text holds the
             # URL with ?token=) travels with it.
             log.warning("Wonolo %s %s%s failed: %s", method, API_PREFIX, path, failure)
+            metrics.upstream_call("wonolo", method, time.monotonic() - started, None)
             raise failure
         log.debug("Wonolo %s %s%s -> %s (%.2fs)", method, API_PREFIX, path,
                   resp.status_code, time.monotonic() - started)
+        metrics.upstream_call("wonolo", method, time.monotonic() - started, resp.status_code)
         return resp
 
     @staticmethod

@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.digest.service import DigestService
 from bot.health import Readiness, SyncHealth
 from bot.observability import metrics
-from bot.observability.endpoint import MetricsEndpoint
+from bot.observability.operations import Operations
 from bot.reports.service import ReportService
 from bot.review.service import ReviewService
 from bot.services import Services
@@ -382,7 +382,7 @@ class Serving:
         server = _waitress(settings, wsgi, settings.host if host is None else host, settings.port if port is None else port)
         self.http = HttpListener(server)
         self.background = Background(self.services, self.sync_health) if jobs else None
-        self.metrics = MetricsEndpoint(settings, self.services, self.sync_health)
+        self.operations = Operations(settings, self.services, self.sync_health, incidents=jobs)
 
     @property
     def url(self) -> str:
@@ -399,7 +399,7 @@ class Serving:
                 raise
         if self.background is not None:
             self.background.start()
-        self.metrics.start()
+        self.operations.start()
         return self
 
     def stop_steps(self) -> list[tuple[str, Callable[[], None]]]:
@@ -408,7 +408,7 @@ class Serving:
         if self.link is not None:
             steps.append(("closing the Socket Mode link", self.link.close))
         steps.append(("stopping the HTTP listener", self.http.stop))
-        steps.append(("stopping the metrics endpoint", self.metrics.stop))
+        steps.append(("stopping the metrics endpoint and the incident watch", self.operations.stop))
         if self.background is not None:
             steps.append(("stopping the background jobs", self.background.stop))
         for name, pool in (("work", self.services.work), ("instant", self.services.instant)):

@@ -19,6 +19,8 @@ from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
+from bot.observability.signals import SIGNALS
+
 log = logging.getLogger("gigdesk.metrics")
 
 PREFIX = "gigdesk"
@@ -113,6 +115,8 @@ def webhook_answered(status: str, payload: dict) -> None:
     code = status.split(" ", 1)[0]
     result = {"401": "bad_signature", "400": "unreadable", "503": "refused"}.get(code, "accepted" if code == "200" else OTHER)
     WEBHOOKS.labels("duplicate" if payload.get("duplicate") else result).inc()
+    if result == "bad_signature":
+        SIGNALS.bad_signature()
 
 
 def poll(result: str) -> None:
@@ -135,6 +139,7 @@ def http_error_class(status: int) -> str:
 def upstream_call(api: str, method: str, seconds: float, status: int | None) -> None:
     """One HTTP call to an API: its time, and an error when it failed (status None: no answer)."""
     UPSTREAM_SECONDS.labels(api, method).observe(seconds)
+    SIGNALS.answered(api, status)
     if status is None:
         ERRORS.labels(api, "network").inc()
     elif not 200 <= status < 400:

@@ -1,16 +1,14 @@
 """The bot's Slack WebClient, measured: each Web API call's time and, when it fails, its class.
 
-`slack_client()` in bot.services builds this class. Observers (bot.incidents) hear of every
-error Slack answers, with the method and channel, to notice posts Slack refuses.
+`slack_client()` in bot.services builds this class. Errors and successful posts also go to
+bot.observability.signals (posts Slack refuses to a channel become incidents).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -18,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.observability import metrics
+from bot.observability.signals import SIGNALS
 
 log = logging.getLogger("gigdesk.metrics")
 
@@ -28,22 +27,6 @@ KNOWN_ERRORS = frozenset({
     "expired_trigger_id", "user_not_found", "msg_too_long",
 })
 METHOD_NAME = re.compile(r"^[A-Za-z][A-Za-z.]{0,59}$")
-
-SlackErrorObserver = Callable[[str, str, str | None], None]  # (method, error, channel)
-_observers: list[SlackErrorObserver] = []
-_observers_lock = threading.Lock()
-
-
-def observe_errors(observer: SlackErrorObserver) -> None:
-    """Call observer(method, error, channel) whenever Slack answers a call with an error."""
-    with _observers_lock:
-        _observers.append(observer)
-
-
-def forget_observer(observer: SlackErrorObserver) -> None:
-    with _observers_lock:
-        if observer in _observers:
-            _observers.remove(observer)
 
 
 def error_class(e: Exception) -> str:
@@ -56,16 +39,6 @@ def error_class(e: Exception) -> str:
     return "network"
 
 
-def _tell(method: str, error: str, channel: str | None) -> None:
-    with _observers_lock:
-        observers = list(_observers)
-    for observer in observers:
-        try:
-            observer(method, error, channel)
-        except Exception:
-            log.exception("a Slack error observer failed")
-
-
 class MeasuredWebClient(WebClient):
     """A WebClient whose every call is timed (gigdesk_upstream_request_seconds{api="slack"}) and
     whose failures are counted by class (gigdesk_errors_total{api="slack"})."""
@@ -73,15 +46,18 @@ class MeasuredWebClient(WebClient):
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         method = api_method if METHOD_NAME.match(api_method) else "other"
         started = time.monotonic()
+        body = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
+        channel = body.get("channel") if isinstance(body, dict) and isinstance(body.get("channel"), str) else None
         try:
-            return super().api_call(api_method, **kwargs)
+            response = super().api_call(api_method, **kwargs)
         except Exception as e:
             kind = error_class(e)
             metrics.error("slack", kind)
-            if isinstance(e, SlackApiError):
-                body = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
-                channel = body.get("channel") if isinstance(body, dict) else None
-                _tell(method, str(e.response.get("error") or kind), channel if isinstance(channel, str) else None)
+            error = str(e.response.get("error") or kind) if isinstance(e, SlackApiError) else kind
+            SIGNALS.slack_error(method, error, channel)
             raise
         finally:
             metrics.UPSTREAM_SECONDS.labels("slack", method).observe(time.monotonic() - started)
+        if method == "chat.postMessage":
+            SIGNALS.slack_posted(channel)
+        return response

@@ -1,7 +1,8 @@
-"""GET /metrics on its own port (GIGDESK_METRICS_HOST:GIGDESK_METRICS_PORT), never on Slack's.
+"""What `gigdesk serve` runs to be watched: GET /metrics on its own port
+(GIGDESK_METRICS_HOST:GIGDESK_METRICS_PORT, never Slack's) and the incident watch.
 
-prometheus-client's own threaded server; the gauges are pointed at this process's services
-when it starts.
+The metrics are served by prometheus-client's own threaded server; the gauges are pointed at
+this process's services when it starts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from prometheus_client import start_http_server
 
+from bot.incidents.service import Incidents, IncidentWatch
 from bot.observability import metrics
 from storage import submissions as subs
 
@@ -34,15 +36,19 @@ def oldest_waiting_seconds(db) -> float:
     return _age_seconds(oldest.posted_at or oldest.claimed_at) if oldest is not None else 0.0
 
 
-class MetricsEndpoint:
-    """Started by `gigdesk serve` when GIGDESK_METRICS_PORT is set (0: none)."""
+class Operations:
+    """Started and stopped with `gigdesk serve` (bot.app.Serving): /metrics when
+    GIGDESK_METRICS_PORT is set (0: none), and the incident watch."""
 
-    def __init__(self, settings, services, sync_health: Any):
+    def __init__(self, settings, services, sync_health: Any, *, incidents: bool = True):
         self.settings = settings
         self.services = services
         self.sync_health = sync_health
         self._server: Any = None
         self._thread: Any = None
+        self.incidents = Incidents(services, sync_health)
+        # Only where the background jobs run (not in Serving(jobs=False), whose tests drive the sync).
+        self.watch = IncidentWatch(self.incidents, every=settings.poll_seconds) if incidents else None
 
     @property
     def port(self) -> int | None:
@@ -52,7 +58,7 @@ class MetricsEndpoint:
         health = self.sync_health
         return time.monotonic() - (health.last_ok_at if health.last_ok_at is not None else health.started_at)
 
-    def start(self) -> MetricsEndpoint:
+    def start(self) -> Operations:
         services = self.services
         metrics.watch(
             budget_left=lambda: services.rw.budget.remaining(),
@@ -64,9 +70,13 @@ class MetricsEndpoint:
         if port:
             self._server, self._thread = start_http_server(port, addr=self.settings.metrics_host)
             log.info("metrics on http://%s:%s/metrics", self.settings.metrics_host, self.port)
+        if self.watch is not None:
+            self.watch.start()
         return self
 
     def stop(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

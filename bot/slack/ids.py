@@ -91,3 +91,6 @@ REVIEW_REMINDER_EVENT = "gigdesk_review_reminder"
 AUDIT_PAGE_NEXT = "audit-page-next"  # value: the page and the filter only (bot.reports.audit.page_value)
 AUDIT_PAGE_PREVIOUS = "audit-page-previous"
 AUDIT_CSV = "audit-csv"  # same value: the whole filtered audit as a CSV in the clicker's direct message
+
+# App Home "Review next": opens the one-at-a-time review modal (its listener: the review engineer's).
+NEXT_OPEN = "next_open"

@@ -1,4 +1,4 @@
-"""`gigdesk serve | poll | digest | check | init | demo | sandbox | wonolo-sandbox`.
+"""`gigdesk serve | poll | digest | check | init | backup | demo | sandbox | wonolo-sandbox`, `gigdesk --version`.
 
 A failure the user can fix is one line on stderr (or, for `check`, one line
 per problem): what failed, where, what to do; never a traceback.
@@ -10,7 +10,9 @@ import argparse
 import errno
 import json
 import logging
+import os
 import socket
+import sqlite3
 import sys
 
 from bot.app import build_services, serve
@@ -20,7 +22,9 @@ from bot.connectivity import slack_outage
 from bot.digest.plaintext import blocks_as_text
 from bot.errors import UserError
 from bot.logsafe import setup_logging
+from bot.observability.home_health import version
 from bot.onboarding import run as run_onboarding
+from storage import backup
 
 # `gigdesk poll` waits this long for the proof checks of what it posted (each download has its own deadline).
 POLL_CHECKS_SECONDS = 60
@@ -180,8 +184,32 @@ def cmd_init(args) -> int:
     return run_onboarding(args.env_file)
 
 
+def cmd_backup(args) -> int:
+    """A consistent copy of the SQLite database, also while `serve` runs (PostgreSQL: pg_dump, README)."""
+    settings = load_settings(need_slack=False, need_rapidworkers=False, need_review_channel=False)
+    setup_logging(settings.secrets, logging.WARNING, log_format=settings.log_format)
+    if not os.path.isfile(settings.db_path):
+        print(f"gigdesk: there is no database at {settings.db_path} (GIGDESK_DB): nothing to back up", file=sys.stderr)
+        return 1
+    if os.path.exists(args.path):
+        print(f"gigdesk: {args.path} already exists: give a new file name (a backup never overwrites)", file=sys.stderr)
+        return 1
+    try:
+        size = backup.backup_sqlite(settings.db_path, args.path)
+    except (OSError, sqlite3.Error) as e:
+        print(f"gigdesk: the backup failed ({type(e).__name__}: {e}); {args.path} was not written", file=sys.stderr)
+        return 1
+    check = backup.integrity(args.path)
+    if check != "ok":
+        print(f"gigdesk: the copy at {args.path} failed SQLite's integrity check ({check}); keep the database and try again", file=sys.stderr)
+        return 1
+    print(f"backed up {settings.db_path} to {args.path} ({size:,} bytes, integrity ok); restore: stop gigdesk, copy it to GIGDESK_DB, start")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gigdesk", description="Run RapidWorkers and Wonolo crowd work from Slack.")
+    p.add_argument("--version", action="version", version=f"gigdesk {version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("serve", help="run the bot (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN)").set_defaults(func=cmd_serve)
     sub.add_parser("poll", help="run one review sync cycle, print what it did, exit").set_defaults(func=cmd_poll)
@@ -194,6 +222,9 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("init", help="ask for the tokens, keys and channels, check each, write .env")
     i.add_argument("--env-file", default=".env", help="where to write (default ./.env)")
     i.set_defaults(func=cmd_init)
+    b = sub.add_parser("backup", help="copy the SQLite database to PATH, consistent while serve runs")
+    b.add_argument("path", metavar="PATH", help="the new file (never overwritten)")
+    b.set_defaults(func=cmd_backup)
     # Listed for --help; main() hands their arguments to the simulators themselves.
     sub.add_parser("demo", help="try it offline: a local Slack workspace with the bot in your browser (--port N, default 3000)")
     sub.add_parser("sandbox", help="run the bundled RapidWorkers simulator on loopback (--port N)")

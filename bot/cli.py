@@ -52,18 +52,18 @@ def _not_transport(record: logging.LogRecord) -> bool:
     return not record.name.startswith(TRANSPORT_LOGGERS) or record.levelno >= logging.CRITICAL
 
 
-def _port_problem(port: int, error: OSError) -> str | None:
+def _port_problem(port: int, error: OSError, setting: str = "PORT", host: str = "HOST") -> str | None:
     """One line for a port the server cannot listen on; None for other errors."""
     if error.errno == errno.EADDRINUSE:
         other = port + 1 if port < 65535 else 3000
         return (
             f"port {port} is already in use: stop the program that listens on it, "
-            f"or start gigdesk on another port, e.g. PORT={other} gigdesk serve"
+            f"or start gigdesk on another port, e.g. {setting}={other} gigdesk serve"
         )
     if error.errno == errno.EADDRNOTAVAIL:
-        return "HOST is no address of this machine: set HOST to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+        return f"{host} is no address of this machine: set {host} to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
     if error.errno == errno.EACCES:
-        return f"not allowed to listen on port {port}: ports below 1024 need root; set PORT to 1024 or above, e.g. PORT=3000"
+        return f"not allowed to listen on port {port}: ports below 1024 need root; set {setting} to 1024 or above, e.g. {setting}=3000"
     return None
 
 
@@ -77,18 +77,18 @@ def _try_port(host: str, port: int) -> None:
 
 def cmd_serve(args) -> int:
     settings = _settings()
-    port = settings.port
+    port, names = settings.port, ("PORT", "HOST")
     try:
         # Socket Mode listens too: health, readiness and Wonolo webhooks, on HOST (loopback by default).
         _try_port(settings.host, port)
         if settings.metrics_port:
-            port = settings.metrics_port
+            port, names = settings.metrics_port, ("GIGDESK_METRICS_PORT", "GIGDESK_METRICS_HOST")
             _try_port(settings.metrics_host, port)
         return serve(settings)
     except socket.gaierror:
         return _serve_failed(settings, "HOST (or GIGDESK_METRICS_HOST) is no address of this machine: set it to 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)")
     except OSError as e:  # also when another program took the port since the probe
-        problem = _port_problem(port, e)
+        problem = _port_problem(port, e, *names)
         if problem is None:
             raise
         return _serve_failed(settings, problem)

@@ -158,3 +158,18 @@ def test_every_dashboard_expression_names_a_metric_the_app_exports(traffic):
         names = metric_names(expr)
         assert names, expr
         assert names <= exported, (expr, names - exported)
+
+
+def test_a_busy_metrics_port_is_one_json_line_naming_its_setting(sandbox, slack, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = bot_env(slack, sandbox, str(tmp_path / "gigdesk.db"), PORT=str(free_port()), GIGDESK_METRICS_PORT=str(port),
+                      GIGDESK_LOG_FORMAT="json")
+        proc = BotProcess(env, "serve", workdir=tmp_path)
+        assert proc.wait(30) == 1
+    (line,) = [json.loads(raw) for raw in proc.output()[1].splitlines()]
+    assert f"port {port} is already in use" in line["message"] and "GIGDESK_METRICS_PORT=" in line["message"]

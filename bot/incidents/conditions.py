@@ -27,22 +27,27 @@ class Finding:
     recovered: str = ""  # trusted mrkdwn: the recovery message
 
 
-def rapidworkers_key(signals: Signals) -> Finding:
-    return Finding(
-        "rapidworkers_key", signals.credentials_refused("rapidworkers"),
+# Per API: (incident key, what broke, what to do, the recovery).
+CREDENTIALS = {
+    "rapidworkers": (
+        "rapidworkers_key",
         "RapidWorkers refused the API key (401/403): no sync, no decisions, no jobs.",
         "Create a new key in RapidWorkers (Account → API), set `RAPIDWORKERS_API_KEY` and restart gigdesk; `gigdesk check` tells when it is accepted.",
         "RapidWorkers accepts the API key again.",
-    )
-
-
-def wonolo_auth(signals: Signals) -> Finding:
-    return Finding(
-        "wonolo_auth", signals.credentials_refused("wonolo"),
+    ),
+    "wonolo": (
+        "wonolo_auth",
         "Wonolo authentication fails: bookings and shift updates stopped.",
         "Check `WONOLO_API_KEY` and `WONOLO_SECRET_KEY` in Wonolo's settings (API keys), set them and restart gigdesk; `gigdesk check` tells when they work.",
         "Wonolo authentication works again.",
-    )
+    ),
+}
+
+
+def credentials(signals: Signals, api: str) -> Finding:
+    """The API's last word on our credentials was a refusal (401/403)."""
+    key, title, todo, recovered = CREDENTIALS[api]
+    return Finding(key, signals.credentials_refused(api), title, todo, recovered)
 
 
 def budget(remaining: Callable[[], int], hourly_limit: int) -> Finding:

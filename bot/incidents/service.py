@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from bot.incidents import blocks
-from bot.incidents.conditions import Finding, budget, channel_refusals, rapidworkers_key, sync_failing, webhook_signatures, wonolo_auth
+from bot.incidents.conditions import Finding, budget, channel_refusals, credentials, sync_failing, webhook_signatures
 from bot.leases import Lease
 from bot.observability.signals import SIGNALS, Signals
 from storage import incidents as store
@@ -41,12 +41,12 @@ class Incidents:
     def findings(self) -> list[Finding]:
         s, settings = self.signals, self.s.settings
         found = [
-            rapidworkers_key(s),
+            credentials(s, "rapidworkers"),
             budget(lambda: self.s.rw.budget.remaining(background=True, priority=True), settings.rw_hourly_limit),
             sync_failing(self.sync.last_ok_at, self.sync.started_at, self.sync.last_problem),
         ]
         if settings.wonolo_enabled:
-            found += [wonolo_auth(s), webhook_signatures(s)]
+            found += [credentials(s, "wonolo"), webhook_signatures(s)]
         known = [r.key.removeprefix(CHANNEL_KEY) for r in store.open_incidents(self.db) if r.key.startswith(CHANNEL_KEY)]
         return found + channel_refusals(s, known)
 

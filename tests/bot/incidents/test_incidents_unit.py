@@ -20,11 +20,11 @@ def test_credentials_refused_is_the_last_word_and_unknown_before_any():
     s.answered("rapidworkers", 200)
     assert s.credentials_refused("rapidworkers") is False
     s.answered("rapidworkers", 401)
-    assert conditions.rapidworkers_key(s).happening is True
+    assert conditions.credentials(s, "rapidworkers").happening is True
     s.answered("rapidworkers", 500)  # an outage says nothing about the key
     assert s.credentials_refused("rapidworkers") is True
     s.answered("rapidworkers", 200)
-    assert conditions.rapidworkers_key(s).happening is False
+    assert conditions.credentials(s, "rapidworkers").happening is False
 
 
 def test_sync_failing_only_after_five_minutes():

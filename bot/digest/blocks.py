@@ -182,14 +182,17 @@ def age_words(seconds: float) -> str:
     return f"{hours} h" if hours < 48 else _plural(hours // 24, "day")
 
 
-def unfilled_shifts(wonolo: Any) -> list[Any]:
-    """Upcoming Wonolo requests still recruiting with slots to fill (bot.wonolo_desk's own rules)."""
+def unfilled_shifts(wonolo: Any, *, tomorrow_only: bool = False) -> list[Any]:
+    """Wonolo requests still recruiting with slots to fill (bot.wonolo_desk's own rules): upcoming
+    ones (the App Home), or tomorrow's (the digest, which is about the day ahead)."""
     if wonolo is None or getattr(wonolo, "error", None):
         return []
-    return [jr for jr in wonolo.upcoming if can_recruit(jr.state) and unfilled_slots(jr, None)]
+    shifts = wonolo.tomorrow if tomorrow_only else wonolo.upcoming
+    return [jr for jr in shifts if can_recruit(jr.state) and unfilled_slots(jr, None)]
 
 
-def needs_action_lines(waiting: Waiting, wonolo: Any, second_approvals: Sequence[Any], now_epoch: float) -> list[str]:
+def needs_action_lines(waiting: Waiting, wonolo: Any, second_approvals: Sequence[Any], now_epoch: float, *,
+                       tomorrow_only: bool = False) -> list[str]:
     """What waits for someone, most pressing first: the review backlog and its oldest age, unfilled
     shifts, spend offers waiting for a second approval. Empty: nothing waits."""
     lines = []
@@ -197,7 +200,7 @@ def needs_action_lines(waiting: Waiting, wonolo: Any, second_approvals: Sequence
         since = iso_epoch(waiting.oldest_since)
         age = f" (the oldest for {age_words(now_epoch - since)})" if since is not None else ""
         lines.append(f":inbox_tray: {waiting_text(waiting)}{age}")
-    shifts = unfilled_shifts(wonolo)
+    shifts = unfilled_shifts(wonolo, tomorrow_only=tomorrow_only)
     if shifts:
         lines.append(f":construction_worker: *Unfilled shifts:* {len(shifts)}")
         for jr in shifts[:MAX_NEEDS]:
@@ -211,8 +214,9 @@ def needs_action_lines(waiting: Waiting, wonolo: Any, second_approvals: Sequence
     return lines
 
 
-def needs_action_blocks(waiting: Waiting, wonolo: Any, second_approvals: Sequence[Any], now_epoch: float) -> list[Block]:
-    lines = needs_action_lines(waiting, wonolo, second_approvals, now_epoch)
+def needs_action_blocks(waiting: Waiting, wonolo: Any, second_approvals: Sequence[Any], now_epoch: float, *,
+                        tomorrow_only: bool = False) -> list[Block]:
+    lines = needs_action_lines(waiting, wonolo, second_approvals, now_epoch, tomorrow_only=tomorrow_only)
     if not lines:
         return [_section("*Needs action:* nothing waits :tada:")]
     return [_section(truncate("*Needs action*\n" + "\n".join(lines), SECTION_TEXT_LIMIT))]
@@ -286,8 +290,8 @@ def digest_message(d: DigestData) -> tuple[str, list[dict]]:
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=plain(f"{title} · {d.day_label}", 150), emoji=True))]
     if d.rw_error:
         blocks.append(_section(f":warning: RapidWorkers unavailable: {truncate(escape(d.rw_error), 500)}"))
-    if needs_action_lines(d.waiting, d.wonolo, d.second_approvals, d.now_epoch):
-        blocks.extend(needs_action_blocks(d.waiting, d.wonolo, d.second_approvals, d.now_epoch))
+    if needs_action_lines(d.waiting, d.wonolo, d.second_approvals, d.now_epoch, tomorrow_only=True):
+        blocks.extend(needs_action_blocks(d.waiting, d.wonolo, d.second_approvals, d.now_epoch, tomorrow_only=True))
     blocks += _balance_block(d)
     if is_quiet(d):
         blocks.append(_section("Nothing else to report: no active campaigns, no spending, no decisions and nothing waiting for review."))

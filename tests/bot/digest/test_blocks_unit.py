@@ -130,7 +130,7 @@ def test_what_needs_action_comes_first_in_the_digest_and_the_home():
                   created_at="2026-01-02T09:00:00+00:00", expires_at="2026-01-03T09:00:00+00:00", finished_at=None, result=None,
                   taken_at=None, spent_cents=None, asked_at="2026-01-02T09:00:00+00:00", second_by=None)
     waiting = Waiting(count=3, oldest_id=7, oldest_since="2026-01-02T07:00:00+00:00")  # NOW is 2026-01-02 10:00 UTC
-    wonolo = WonoloSummary(upcoming=[shift])
+    wonolo = WonoloSummary(upcoming=[shift], tomorrow=[shift])
     text, blocks = digest.digest_message(DigestData(day_label="Fri", now_epoch=NOW, balance=Decimal("5"), waiting=waiting,
                                                     wonolo=wonolo, second_approvals=[offer], active=[campaign()]))
     seen = no_mentions(text, blocks)

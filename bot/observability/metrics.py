@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 
 from bot.observability.signals import SIGNALS
 
@@ -33,6 +33,8 @@ SPEND_PATHS = ("approve", "approve_all", "job", "wonolo_booking")
 # Bolt request types an ack is measured for; anything else is "other".
 REQUEST_KINDS = ("block_actions", "view_submission", "view_closed", "slash_command", "event_callback", "shortcut", "block_suggestion")
 OTHER = "other"
+
+disable_created_metrics()  # no `_created` twin of every series: Prometheus does not need them
 
 SUBMISSIONS_POSTED = Counter(f"{PREFIX}_submissions_posted_total", "Submissions posted to a review channel (cards and batch rows)")
 DECISIONS = Counter(f"{PREFIX}_decisions_total", "Review decisions, by action (approve, reject, block) and outcome", ["action", "outcome"])

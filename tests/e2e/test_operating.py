@@ -78,6 +78,9 @@ def test_metrics_move_with_real_traffic(traffic):
     assert got[("gigdesk_spent_cents_total", (("path", "approve"),))] == 50
     assert got[("gigdesk_ack_seconds_count", (("kind", "block_actions"),))] == 1
     assert got[("gigdesk_ack_seconds_count", (("kind", "view_submission"),))] == 1
+    # Timed to the ack itself (Bolt's middleware does not wrap the listener: timing next() gave microseconds).
+    assert got[("gigdesk_ack_seconds_sum", (("kind", "block_actions"),))] > 5e-5
+    assert not any(name.endswith("_created") for name, _ in got)
     assert got[("gigdesk_click_to_in_progress_seconds_count", ())] == 2
     assert got[("gigdesk_upstream_request_seconds_count", (("api", "rapidworkers"), ("method", "POST")))] >= 2  # approve, reject
     assert got[("gigdesk_upstream_request_seconds_count", (("api", "slack"), ("method", "chat.postMessage")))] == 2

@@ -62,7 +62,7 @@ def health_facts(services) -> HealthFacts:
         wonolo_enabled=settings.wonolo_enabled,
         last_webhook_at=records.kv_get(db, WONOLO_LAST_WEBHOOK),
         last_poll_at=records.kv_get(db, WONOLO_LAST_POLL),
-        budget_left=services.rw.budget.remaining(),
+        budget_left=services.rw.budget.remaining(priority=True),  # the whole hour, as the metric
         budget_limit=settings.rw_hourly_limit,
         errors_last_hour=SIGNALS.errors_within(),
         incidents=tuple(incident_store.open_incidents(db)),

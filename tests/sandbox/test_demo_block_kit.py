@@ -248,3 +248,136 @@ def test_the_page_renders_every_block_kit_type_the_bot_sends(page, demo, block_k
     assert not missing, f"the demo page has no renderer for {missing} (see {block_kit_record})"
     # And the page does draw them: no [type] placeholder on what it shows now.
     expect(page.locator(".unsupported")).to_have_count(0)
+
+
+def test_approve_all_picks_its_campaign_through_the_type_ahead(page, demo):
+    """An external_select's options come from the bot as Slack asks for them (block_suggestion)."""
+    rw = demo.demo.rapidworkers
+    with rw._lock:
+        title = next(c["title"] for c in rw._campaigns.values() if c["owner"] == "me" and c["status"] == "Active")
+    send(page, "/rw approve-all")
+    modal = page.get_by_role("dialog", name="Approve all…")
+    modal.get_by_label("Campaign").fill(title[:6])
+    modal.get_by_role("option", name=title).click()
+    expect(modal.get_by_label("Campaign")).to_have_value(re.compile("^" + re.escape(title)))
+    modal.get_by_role("button", name="Review cost").click()
+    expect(modal).to_have_count(0)
+    offer = page.locator(".msg.ephemeral").filter(has=page.get_by_role("button", name="Confirm")).last
+    expect(offer).to_contain_text(title)
+
+
+# One of every element type the page operates, with Slack's value shape for each (view.state.values).
+_ALL_INPUTS = [
+    ("timepicker", {}, "07:30", {"selected_time": "07:30"}),
+    ("datepicker", {}, "2027-01-05", {"selected_date": "2027-01-05"}),
+    ("plain_text_input", {}, "hello", {"value": "hello"}),
+    ("number_input", {"is_decimal_allowed": True}, "2.5", {"value": "2.5"}),
+    ("email_text_input", {}, "a@example.com", {"value": "a@example.com"}),
+    ("url_text_input", {}, "https://example.com/x", {"value": "https://example.com/x"}),
+]
+_OPTIONS = [{"text": {"type": "plain_text", "text": f"Option {n}"}, "value": f"v{n}"} for n in (1, 2, 3)]
+_ALL_SELECTS = [
+    ("static_select", {"option_groups": [{"label": {"type": "plain_text", "text": "Group"}, "options": _OPTIONS}]},
+     ["v2"], {"selected_option": _OPTIONS[1]}),
+    ("multi_static_select", {"options": _OPTIONS}, ["v1", "v3"], {"selected_options": [_OPTIONS[0], _OPTIONS[2]]}),
+    ("users_select", {}, ["U_SAM"], {"selected_user": "U_SAM"}),
+    ("multi_users_select", {}, ["U_SAM", "U_DEMO"], {"selected_users": ["U_DEMO", "U_SAM"]}),
+    ("conversations_select", {}, ["C_WONOLO"], {"selected_conversation": "C_WONOLO"}),
+    ("multi_conversations_select", {}, ["C_REVIEW", "C_DIGEST"], {"selected_conversations": ["C_REVIEW", "C_DIGEST"]}),
+    ("channels_select", {}, ["C_DIGEST"], {"selected_channel": "C_DIGEST"}),
+    ("multi_channels_select", {}, ["C_WONOLO"], {"selected_channels": ["C_WONOLO"]}),
+]
+
+
+def _input(kind: str, extra: dict) -> dict:
+    return {"type": "input", "block_id": f"b-{kind}", "label": {"type": "plain_text", "text": f"Field {kind}"},
+            "element": {"type": kind, "action_id": "a", **extra}}
+
+
+def test_every_element_type_submits_slacks_value_shapes(page, demo):
+    """A modal with one of each element, as any app could open it: what the page submits is
+    view.state.values in Slack's shapes (selected_time, selected_option, selected_conversation, …)."""
+    choices = [("checkboxes", ["v1", "v3"], {"selected_options": [_OPTIONS[0], _OPTIONS[2]]}),
+               ("radio_buttons", ["v2"], {"selected_option": _OPTIONS[1]})]
+    blocks = [_input(kind, extra) for kind, extra, _, _ in _ALL_INPUTS + _ALL_SELECTS]
+    blocks += [_input(kind, {"options": _OPTIONS}) for kind, _, _ in choices]
+    blocks += [_input("external_select", {"min_query_length": 1}),  # the bot's own campaign type-ahead answers it
+               _input("datetimepicker", {})]
+    blocks[-2]["element"]["action_id"] = "campaign-select"
+    view = {"type": "modal", "callback_id": "every-element", "title": {"type": "plain_text", "text": "Every element"},
+            "submit": {"type": "plain_text", "text": "Send"}, "blocks": blocks}
+    demo.demo.services.slack.views_open(trigger_id="1.1.demo", view=view)
+    modal = page.get_by_role("dialog", name="Every element")
+    for kind, _, typed, _ in _ALL_INPUTS:
+        modal.get_by_label(f"Field {kind}").fill(typed)
+    for kind, _, picked, _ in _ALL_SELECTS:
+        modal.get_by_label(f"Field {kind}", exact=True).select_option(picked)
+    for kind, picked, _ in choices:
+        group = modal.locator(f"[data-block-id='b-{kind}']")
+        for value in picked:
+            group.locator(f"input[value='{value}']").check()
+    rw = demo.demo.rapidworkers
+    with rw._lock:
+        title = next(c["title"] for c in rw._campaigns.values() if c["owner"] == "me")
+    modal.get_by_label("Field external_select").fill(title[:5])
+    modal.get_by_role("option", name=title).click()
+    modal.get_by_label("Field datetimepicker").fill("2027-01-05T07:30")
+    with page.expect_request("**/api/submit") as sent:
+        modal.get_by_role("button", name="Send").click()
+    values = sent.value.post_data_json["values"]
+    modal.get_by_role("button", name="Close").click()  # no app handles this view: Slack would keep it open too
+    expect(modal).to_have_count(0)
+    for kind, _, _, shape in _ALL_INPUTS + _ALL_SELECTS + [(k, None, None, s) for k, _, s in choices]:
+        got = values[f"b-{kind}"]["a"]
+        assert got.pop("type") == kind
+        if kind.startswith("multi_") and "selected_options" not in shape:
+            got = {k: sorted(v) for k, v in got.items()}
+            shape = {k: sorted(v) for k, v in shape.items()}
+        assert got == shape, kind
+    external = values["b-external_select"]["campaign-select"]
+    assert external["type"] == "external_select" and external["selected_option"]["text"]["text"].startswith(title)
+    assert set(external["selected_option"]) == {"text", "value"}
+    picked_at = values["b-datetimepicker"]["a"]["selected_date_time"]
+    assert isinstance(picked_at, int) and picked_at == page.evaluate("() => new Date('2027-01-05T07:30').getTime() / 1000")
+
+
+def test_elements_in_a_message_send_block_actions_after_their_confirm(page, demo):
+    """Outside input blocks each pick is a block_actions click; a `confirm` on any element is asked first,
+    and No undoes the pick without sending anything."""
+    confirm = {"title": {"type": "plain_text", "text": "Sure?"}, "text": {"type": "plain_text", "text": "Really pick it?"},
+               "confirm": {"type": "plain_text", "text": "Pick it"}, "deny": {"type": "plain_text", "text": "No"}}
+    elements = [
+        {"type": "static_select", "action_id": "pick", "options": _OPTIONS, "confirm": confirm,
+         "placeholder": {"type": "plain_text", "text": "Pick one"}},
+        {"type": "timepicker", "action_id": "time"},
+        {"type": "conversations_select", "action_id": "where", "placeholder": {"type": "plain_text", "text": "Where"}},
+        {"type": "overflow", "action_id": "more", "options": _OPTIONS[:2]},
+    ]
+    demo.demo.services.slack.chat_postMessage(channel="C_REVIEW", text="Every element", blocks=[
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Elements in a message"}},
+        {"type": "actions", "block_id": "acts", "elements": elements}])
+    _settled(demo, "C_REVIEW")  # nothing moves the message while it is pressed
+    message = page.locator("#messages .msg").filter(has_text="Elements in a message")
+    sent: list[dict] = []
+    page.on("request", lambda r: sent.append(r.post_data_json["action"]) if r.url.endswith("/api/action") else None)
+    select = message.get_by_label("Pick one")
+    select.select_option("v2")
+    dialog = page.get_by_role("alertdialog", name="Sure?")
+    dialog.get_by_role("button", name="No").click()
+    expect(select).to_have_value("")  # undone, and nothing sent
+    select.select_option("v3")
+    dialog.get_by_role("button", name="Pick it").click()
+    message.locator("input[type=time]").fill("18:45")
+    message.get_by_label("Where").select_option("C_DIGEST")
+    message.get_by_role("button", name="More actions").click()
+    message.get_by_role("menuitem", name="Option 2").click()
+    wait_for(lambda: len(sent) >= 4)
+    page.wait_for_timeout(300)  # nothing else trails in
+    shapes = [{k: v for k, v in a.items() if k not in ("block_id", "action_id")} for a in sent]
+    assert shapes == [
+        {"type": "static_select", "selected_option": _OPTIONS[2]},
+        {"type": "timepicker", "selected_time": "18:45"},
+        {"type": "conversations_select", "selected_conversation": "C_DIGEST"},
+        {"type": "overflow", "selected_option": _OPTIONS[1]},
+    ]
+    assert {a["block_id"] for a in sent} == {"acts"}

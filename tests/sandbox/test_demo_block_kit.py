@@ -237,7 +237,7 @@ def test_the_page_renders_every_block_kit_type_the_bot_sends(page, demo, block_k
     known = {f"block:{t}" for t in exported["blocks"]} | {f"element:{t}" for t in exported["elements"]} | {
         f"context:{t}" for t in exported["context"]}
     seen: dict[str, str] = {}
-    wait_for(lambda: any("timepicker" in p.read_text() for p in Path(block_kit_record).glob("*.json")))
+    wait_for(lambda: any("timepicker" in p.read_text() for p in Path(block_kit_record).glob("*.json")), timeout=30)
     for path in sorted(Path(block_kit_record).glob("*.json")):
         for kind in json.loads(path.read_text(encoding="utf-8"))["types"]:
             seen.setdefault(kind, path.name)

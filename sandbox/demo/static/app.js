@@ -504,7 +504,9 @@
         el("div", { class: "modal-foot" },
           el("button", { class: "btn", type: "button", onclick: () => done(false) }, plain(c.deny) || "Cancel"),
           el("button", { class: `btn ${c.style === "danger" ? "danger" : "primary"}`, type: "button", onclick: () => done(true) }, plain(c.confirm) || "Yes"))));
+      overlay.addEventListener("keydown", (ev) => { if (ev.key === "Escape") done(false); });  // as Slack: Esc is No
       document.body.appendChild(overlay);
+      overlay.querySelector(".modal-foot .btn").focus();
     });
   }
 

@@ -292,36 +292,11 @@ def block_suggestion_body(action_id: str, value: str, *, block_id: str, user_id:
                           channel_id: str | None = None, is_ephemeral: bool = False) -> bytes:
     """What Slack sends while someone types in an external_select of a modal
     (``value``: the text typed so far); the app answers with ``{"options": [...]}``.
-    With ``channel_id``: one in a message instead (``message``: the message, None if ephemeral)."""
-    if channel_id is not None:
-        return _payload_form(_message_suggestion(action_id, value, block_id=block_id, user_id=user_id, team_id=team_id,
-                                                 message=message, channel_id=channel_id, is_ephemeral=is_ephemeral))
-    base = view or {}
-    payload = {
-        "type": "block_suggestion",
-        "user": _user(user_id, team_id),
-        "container": {"type": "view", "view_id": view_id},
-        "api_app_id": API_APP_ID,
-        "token": VERIFICATION_TOKEN,
-        "action_id": action_id,
-        "block_id": block_id,
-        "value": value,
-        "team": {"id": team_id, "domain": TEAM_DOMAIN},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "view": _view(base.get("callback_id", ""), private_metadata=base.get("private_metadata", ""), view_id=view_id,
-                      team_id=team_id, values={}, view=base, hash_=None),
-    }
-    return _payload_form(payload)
-
-
-def _message_suggestion(action_id: str, value: str, *, block_id: str, user_id: str, team_id: str, message: dict | None,
-                        channel_id: str, is_ephemeral: bool) -> dict:
-    ts = (message or {}).get("ts", "")
+    With ``channel_id``: one in a message instead (``message``: the message; of an ephemeral one,
+    only its ts is sent)."""
     payload: dict[str, Any] = {
         "type": "block_suggestion",
         "user": _user(user_id, team_id),
-        "container": {"type": "message", "message_ts": ts, "channel_id": channel_id, "is_ephemeral": is_ephemeral},
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "action_id": action_id,
@@ -330,11 +305,19 @@ def _message_suggestion(action_id: str, value: str, *, block_id: str, user_id: s
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "enterprise": None,
         "is_enterprise_install": False,
-        "channel": {"id": channel_id, "name": _channel_name(channel_id)},
     }
-    if message is not None and not is_ephemeral:
-        payload["message"] = copy.deepcopy(message)
-    return payload
+    if channel_id is not None:
+        payload["container"] = {"type": "message", "message_ts": (message or {}).get("ts", ""), "channel_id": channel_id,
+                                "is_ephemeral": is_ephemeral}
+        payload["channel"] = {"id": channel_id, "name": _channel_name(channel_id)}
+        if message is not None and not is_ephemeral:
+            payload["message"] = copy.deepcopy(message)
+        return _payload_form(payload)
+    base = view or {}
+    payload["container"] = {"type": "view", "view_id": view_id}
+    payload["view"] = _view(base.get("callback_id", ""), private_metadata=base.get("private_metadata", ""), view_id=view_id,
+                            team_id=team_id, values={}, view=base, hash_=None)
+    return _payload_form(payload)
 
 
 def app_home_opened_body(user_id: str = "U_ALICE", *, team_id: str = "T0GIGDESK", bot_user_id: str = "UBOT",

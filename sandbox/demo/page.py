@@ -239,7 +239,7 @@ class DemoPage:
             if channel not in self._visible_channels():
                 return {"ok": False, "error": "unknown channel"}
             ephemeral = request.get("where") == "ephemeral"
-            message = None
+            message = {"ts": str(request.get("ts"))}  # Slack sends only the ts of an ephemeral message
             if not ephemeral:
                 try:
                     message = self.slack.message(channel, str(request.get("ts"))).to_dict()

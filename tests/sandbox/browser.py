@@ -1,4 +1,7 @@
-"""The demo's browser tests share this: where Chromium is, and a page that counts its errors."""
+"""The demo's browser tests share this: Chromium (one per test process), a still demo per module, a page
+whose errors fail the test, and how to find a review card. A browser test module imports the fixtures
+it uses from here (tests/sandbox/test_demo_browser.py re-exports them for other areas' browser tests).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ import shutil
 import warnings
 
 import pytest
+
+from sandbox.demo.main import RunningDemo
 
 CHROMIUM = os.environ.get("GIGDESK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -66,3 +71,48 @@ def pending_ids(demo) -> list[int]:
     with rw._lock:
         return sorted(s["id"] for s in rw._subs.values()
                       if s["status"] == "Pending" and rw._campaigns[s["campaign_id"]]["owner"] == "me")
+
+
+_shared: dict = {}
+
+
+def _one_chromium(config):
+    """The test process's Chromium, started on first use and stopped when the session ends (however
+    many modules import the `browser` fixture)."""
+    if "browser" not in _shared:
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only when a browser test runs)
+
+        playwright = sync_playwright().start()
+        _shared.update(playwright=playwright, browser=playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS))
+
+        def stop() -> None:
+            _shared.pop("browser").close()
+            _shared.pop("playwright").stop()
+
+        config.add_cleanup(stop)
+    return _shared["browser"]
+
+
+@pytest.fixture(scope="session")
+def browser(request):
+    if unavailable() is not None:
+        pytest.skip(unavailable() or "")
+    return _one_chromium(request.config)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """A still demo world (no timed arrivals) and its page server."""
+    running = RunningDemo(port=0, poll_seconds=2, lively=False)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def page(browser, demo):
+    """The demo page in a fresh context. Any page error or console error while the test runs fails
+    it: a broken click must not pass for a slow one."""
+    context, page, errors = open_page(browser, demo.url)
+    yield page
+    context.close()
+    assert errors == [], f"the page raised or logged errors: {errors}"

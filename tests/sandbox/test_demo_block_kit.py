@@ -14,22 +14,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from sandbox.demo.main import RunningDemo
 from tests.sandbox.browser import card, pending_ids, skip_without_browser
 from tests.support.harness import wait_for
 
 pytestmark = skip_without_browser()
 if not pytestmark:
     from playwright.sync_api import expect
-
-
-@pytest.fixture(scope="module")
-def demo():
-    running = RunningDemo(port=0, poll_seconds=2, lively=False)
-    yield running
-    running.stop()
 
 
 def send(page, command: str) -> None:

@@ -10,23 +10,16 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-import pytest
-
+from sandbox.demo.main import RunningDemo
+from tests.sandbox import browser as fixtures
 from tests.sandbox.browser import card, open_page, pending_ids, skip_without_browser
 from tests.support.harness import wait_for
 
 pytestmark = skip_without_browser()
+# Other areas' browser tests import the demo page's fixtures (and card, pending_ids) from this module.
+browser, demo, page = fixtures.browser, fixtures.demo, fixtures.page
 if not pytestmark:
     from playwright.sync_api import expect
-
-
-@pytest.fixture(scope="module")
-def demo():
-    from sandbox.demo.main import RunningDemo
-
-    running = RunningDemo(port=0, poll_seconds=2, lively=False)
-    yield running
-    running.stop()
 
 
 def test_the_page_says_it_is_an_offline_demo_with_simulated_money(page):
@@ -188,10 +181,10 @@ def test_rw_spend_shows_its_chart_in_the_direct_message_and_the_csv_as_a_downloa
     weekly = page.locator(".msg").filter(has_text="Last week in a picture").locator(".file-image img")
     expect(weekly).to_be_visible()
     wait_for(lambda: weekly.evaluate("img => img.complete && img.naturalWidth > 0"))
+
+
 def test_in_socket_mode_the_page_drives_the_bot_through_envelopes(browser):
     """`gigdesk demo --socket-mode`: the same page, the bot connected out over Socket Mode."""
-    from sandbox.demo.main import RunningDemo
-
     running = RunningDemo(port=0, poll_seconds=2, lively=False, socket_mode=True)
     context, page, errors = open_page(browser, running.url)
     try:

@@ -347,7 +347,7 @@
   }
 
   // A native input whose value is one Slack field (value, selected_date, selected_time, …).
-  function fieldInput(attrs, key, { toSlack = (v) => v, fromSlack = (v) => v, initial = "", multiline = false } = {}) {
+  function fieldInput(attrs, key, { toSlack = (v) => v, fromSlack = (v) => v, initial = () => "", multiline = false } = {}) {
     return (e, opts) => {
       const a = { id: opts.id, maxlength: e.max_length, minlength: e.min_length, placeholder: plain(e.placeholder), ...attrs(e) };
       const node = multiline && e.multiline ? el("textarea", a, initial(e) || "") : el("input", { ...a, value: initial(e) || "" });

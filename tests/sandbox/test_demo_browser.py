@@ -35,9 +35,10 @@ def test_a_review_card_appears_with_its_proof_image(page, demo):
     expect(found.locator(".section").first).to_contain_text("$")  # title and pay on top
     image = found.locator("img").first
     image.scroll_into_view_if_needed()
+    # Loaded from the RapidWorkers simulator: a real picture, not a broken icon (slow on a busy machine).
+    wait_for(lambda: image.evaluate("img => img.complete && img.naturalWidth > 0"), timeout=30)
+    image.scroll_into_view_if_needed()
     expect(image).to_be_in_viewport()
-    # Loaded from the RapidWorkers simulator: a real picture, not a broken icon.
-    wait_for(lambda: image.evaluate("img => img.complete && img.naturalWidth > 0"))
     expect(found.get_by_role("button", name="Approve")).to_be_visible()
 
 

@@ -616,7 +616,10 @@
   const nearBottom = (box) => box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   function follow() {
     const box = $("messages");
-    if (box.dataset.view !== "home" && (S.stuck || Date.now() < S.followUntil)) {
+    if (box.dataset.view === "home") return;
+    // Moved up since we last followed, and its scroll event has not landed yet: the reader's choice wins.
+    if (box.scrollTop < S.followedTo - 2 && !nearBottom(box)) S.stuck = false;
+    if (S.stuck || Date.now() < S.followUntil) {
       box.scrollTop = box.scrollHeight;
       S.followedTo = box.scrollTop;
     }
@@ -651,11 +654,11 @@
     const list = $("channel-list");
     list.replaceChildren(...(S.state.channels || []).map((c) => el("button", {
       class: `nav-item ${S.view === c.id ? "active" : ""}`, type: "button", "data-channel": c.id,
-      onclick: () => { S.view = c.id; S.thread = null; S.stuck = true; render(); },
+      onclick: () => { S.view = c.id; S.thread = null; S.stuck = true; S.followedTo = 0; render(); },
     }, "# " + c.name)));
     $("dm-list").replaceChildren(...(S.state.dms || []).map((d) => el("button", {
       class: `nav-item ${S.view === d.id ? "active" : ""}`, type: "button", "data-channel": d.id,
-      onclick: () => { S.view = d.id; S.thread = null; S.stuck = true; render(); },
+      onclick: () => { S.view = d.id; S.thread = null; S.stuck = true; S.followedTo = 0; render(); },
     }, "💬 " + d.name)));
     $("nav-home").classList.toggle("active", S.view === "home");
   }

@@ -10,6 +10,7 @@ import pytest
 from bot.app import build_services
 from bot.config import load_settings
 from sandbox.rapidworkers import Sandbox
+from sandbox.slack_workspace.block_kit import RECORD_ENV
 from sandbox.slack_workspace.server import SlackStandin
 from tests.support.harness import RunningBot, SocketBot, bot_env
 
@@ -32,8 +33,6 @@ def pytest_collection_modifyitems(items):
 def block_kit_record(tmp_path_factory):
     """Every Block Kit payload a Slack stand-in receives in this run, one file per shape, in one folder
     shared by the xdist workers: tests/sandbox/test_demo_block_kit.py checks the demo renders them all."""
-    from sandbox.slack_workspace.block_kit import RECORD_ENV
-
     if not os.environ.get(RECORD_ENV):
         root = tmp_path_factory.getbasetemp()
         os.environ[RECORD_ENV] = str((root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "block-kit")

@@ -210,9 +210,14 @@ def _record_from_every_command(demo) -> None:
     page = demo.page
     for command in ("/rw", "/wonolo"):
         assert page.command("C_REVIEW", f"{command} help")["ok"]
-    helped = " ".join(e["text"] + json.dumps(e["blocks"]) for e in page.state()["ephemerals"])
-    names = sorted(set(re.findall(r"(/rw|/wonolo) ([a-z][a-z-]+)", helped)))
-    assert len(names) > 10, names
+
+    def named() -> list[tuple[str, str]]:  # both helps answered (each may come later, by its response_url)
+        helped = " ".join(e["text"] + json.dumps(e["blocks"]) for e in page.state()["ephemerals"])
+        found = sorted(set(re.findall(r"(/rw|/wonolo) ([a-z][a-z-]+)", helped)))
+        return found if {"/rw", "/wonolo"} <= {command for command, _ in found} else []
+
+    names = wait_for(named, timeout=30)
+    assert ("/wonolo", "book") in names and len(names) > 10, names
     for command, name in names:
         page.command("C_WONOLO" if command == "/wonolo" else "C_REVIEW", f"{command} {name}")
     page.open_home()

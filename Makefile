@@ -19,7 +19,7 @@ run: $(BIN)/gigdesk
 	@if [ -f "$(ENV_FILE)" ] || [ -n "$$SLACK_BOT_TOKEN" ]; then \
 		$(BIN)/gigdesk serve $(ARGS); \
 	else \
-		echo "No $(ENV_FILE) yet: starting the offline demo (it says how to connect your Slack workspace)."; \
+		echo "No $(ENV_FILE) yet: starting the offline demo."; \
 		$(BIN)/gigdesk demo $(ARGS); \
 	fi
 

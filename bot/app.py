@@ -34,6 +34,8 @@ from bot.digest.alerts import check_balance_throttled
 from bot.digest.service import DigestService
 from bot.features import Features
 from bot.health import Readiness, SyncHealth
+from bot.observability import metrics
+from bot.observability.operations import Operations
 from bot.reports.service import ReportService
 from bot.review.feature import ReviewService, proof_forensics
 from bot.review.reminders import REMIND_CHECK_MINUTES, remind_waiting
@@ -197,6 +199,7 @@ def _wonolo_webhook(desk: WonoloDesk | None):
         except BodyTooLarge:
             return _too_large(start_response)
         status, payload = desk.receive(raw, environ.get("HTTP_X_WONOLO_WEBHOOK_TOKEN"))
+        metrics.webhook_answered(status, payload)
         return _respond(start_response, status, payload)
 
     return wonolo_webhook
@@ -419,6 +422,7 @@ class Serving:
         server = _waitress(settings, wsgi, settings.host if host is None else host, settings.port if port is None else port)
         self.http = HttpListener(server)
         self.background = Background(self.gigdesk, self.sync_health) if jobs else None
+        self.operations = Operations(settings, self.services, self.sync_health, incidents=jobs)
 
     @property
     def url(self) -> str:
@@ -435,6 +439,7 @@ class Serving:
                 raise
         if self.background is not None:
             self.background.start()
+        self.operations.start()
         return self
 
     def stop_steps(self) -> list[tuple[str, Callable[[], None]]]:
@@ -443,6 +448,7 @@ class Serving:
         if self.link is not None:
             steps.append(("closing the Socket Mode link", self.link.close))
         steps.append(("stopping the HTTP listener", self.http.stop))
+        steps.append(("stopping the metrics endpoint and the incident watch", self.operations.stop))
         if self.background is not None:
             steps.append(("stopping the background jobs", self.background.stop))
         for name, pool in (("work", self.services.work), ("instant", self.services.instant)):

@@ -134,6 +134,11 @@ class Settings:
     batch_above: int = 20
     remind_after_hours: int | None = None
     reviewer_group: str | None = None
+    # Operating gigdesk (README): /metrics on its own port (0: none), log lines as JSON, incidents' channel.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    log_format: str = "text"
+    ops_channel: str | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
     env_file: str | None = None  # the `.env` that was read, if any
     database_url: str | None = field(default=None, repr=False)  # postgresql://…: PostgreSQL instead of GIGDESK_DB
@@ -434,6 +439,13 @@ SETTINGS: tuple[Spec, ...] = (
     whole("GIGDESK_BURST_COUNT", "burst_count", 5, 1, 1000),
     whole("GIGDESK_BURST_MINUTES", "burst_minutes", 10, 1, 1440),
     whole("GIGDESK_BATCH_ABOVE", "batch_above", 20, 0, 1_000_000),
+    # Operating gigdesk (README): /metrics on its own port (0: none), log lines as JSON, incidents' channel.
+    whole("GIGDESK_METRICS_PORT", "metrics_port", 0, 0, 65535),
+    Spec("GIGDESK_METRICS_HOST", "metrics_host", valid=listen_host, default="127.0.0.1",
+         message="GIGDESK_METRICS_HOST must be an address to listen on, like 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"),
+    Spec("GIGDESK_LOG_FORMAT", "log_format", parse=str.lower, valid=lambda fmt: fmt in ("text", "json"), default="text",
+         message="GIGDESK_LOG_FORMAT must be text or json"),
+    channel("GIGDESK_OPS_CHANNEL", "ops_channel"),
 )
 
 

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.connectivity import slack_outage
+from bot.observability.signals import SIGNALS
 from bot.services import Services
 from bot.slack import errors as slack_errors
 from storage.health import ping
@@ -39,6 +40,7 @@ class SyncHealth:
             self.last_problem = errors[0].splitlines()[0]
         else:
             self.last_ok_at, self.last_problem = time.monotonic(), None
+        SIGNALS.sync_finished(self.last_problem)
 
 
 class Readiness:

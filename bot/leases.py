@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.observability import metrics
 from storage import leases
 from storage.db import Store
 from storage.leases import LeaseRow
@@ -145,6 +146,7 @@ class Lease:
         """Take the lease for the block (Hold.taken False: someone else has it; the block must do nothing)."""
         me = this_process()
         holder = self._take(me)
+        metrics.lease_tried(self.name, holder is None)
         if holder is not None:
             yield Hold(False, holder)
             return

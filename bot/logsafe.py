@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
+from bot.observability.logs import JsonFormatter, route_everything_to_logging
+
 # Wonolo takes its session token in the query string, and urllib3 logs full URLs
 # (at DEBUG and on retries): such values are secrets even when not in the settings.
 _QUERY_SECRET_RE = re.compile(r"((?:^|[?&\s'\"(])(?:token|api_key|secret_key)=)[^&\s'\")]+", re.I)
@@ -22,7 +24,7 @@ class RedactSecrets(logging.Filter):
         super().__init__()
         self.secrets = tuple(s for s in secrets if s and len(s) >= 6)
 
-    def _clean(self, text: str) -> str:
+    def clean(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
         return redact_query(text)
@@ -34,21 +36,28 @@ class RedactSecrets(logging.Filter):
             return True
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        clean = self._clean(message)
+        clean = self.clean(message)
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_text:
-            record.exc_text = self._clean(record.exc_text)
+            record.exc_text = self.clean(record.exc_text)
         return True
 
 
-def setup_logging(secrets: tuple[str, ...], level: int = logging.INFO) -> None:
-    """Root logging to stderr, through the redaction filter (installed here, and only here)."""
+def setup_logging(secrets: tuple[str, ...], level: int = logging.INFO, *, log_format: str = "text") -> None:
+    """Root logging to stderr, through the redaction filter (installed here, and only here).
+
+    log_format "json": one JSON object per line (bot.observability.logs), for log pipelines."""
     root = logging.getLogger()
     root.setLevel(level)
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+    redact = RedactSecrets(secrets)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter(redact.clean))
+        route_everything_to_logging()
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redact)
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)

@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.config import Settings
+from bot.observability.slack import MeasuredWebClient
 from bot.permissions import Permissions
 from bot.rapidworkers.client import RapidWorkersClient
 from bot.shared_budget import SharedRequestBudget
@@ -44,7 +45,7 @@ def slack_client(settings: Settings) -> WebClient:
     review sync finds such messages by their metadata instead of posting again. Calls bound
     to a trigger_id (bot.slack.trigger) give up on a 429 rather than wait past it.
     """
-    return WebClient(
+    return MeasuredWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=15,

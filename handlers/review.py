@@ -7,6 +7,7 @@ from collections.abc import Callable
 from slack_bolt import Ack, App, BoltContext
 
 from bot.errors import UserError
+from bot.observability import metrics
 from bot.review.decisions import Started
 from bot.review.feature import ReviewService
 from bot.review.render import REASON_MISSING, reason_from_view, reject_modal
@@ -16,6 +17,7 @@ from bot.slack.image_fallback import with_image_fallback
 from bot.slack.trigger import trigger_bound
 from handlers.common import action_value, clicked_message
 from handlers.errors import after_ack, guarded
+from handlers.metrics import RECEIVED_AT
 
 
 def review_of(context: BoltContext) -> ReviewService:
@@ -29,6 +31,7 @@ def decide_after_ack(context: BoltContext, body: dict, start: Callable[[], Start
 
     def begin() -> None:
         started = start()  # refusals raise: after_ack tells the clicker
+        metrics.in_progress_shown(context.get(RECEIVED_AT))
         after_ack(context, body, lambda: review_of(context).decisions.complete(started).message)
 
     after_ack(context, body, begin, instant=True)

@@ -288,14 +288,15 @@ def view_closed_body(callback_id: str, *, private_metadata: str = "", user_id: s
 
 
 def block_suggestion_body(action_id: str, value: str, *, block_id: str, user_id: str = "U_ALICE", view: dict | None = None,
-                          view_id: str = "V1", team_id: str = "T0GIGDESK") -> bytes:
+                          view_id: str = "V1", team_id: str = "T0GIGDESK", message: dict | None = None,
+                          channel_id: str | None = None, is_ephemeral: bool = False) -> bytes:
     """What Slack sends while someone types in an external_select of a modal
-    (``value``: the text typed so far); the app answers with ``{"options": [...]}``."""
-    base = view or {}
-    payload = {
+    (``value``: the text typed so far); the app answers with ``{"options": [...]}``.
+    With ``channel_id``: one in a message instead (``message``: the message; of an ephemeral one,
+    only its ts is sent)."""
+    payload: dict[str, Any] = {
         "type": "block_suggestion",
         "user": _user(user_id, team_id),
-        "container": {"type": "view", "view_id": view_id},
         "api_app_id": API_APP_ID,
         "token": VERIFICATION_TOKEN,
         "action_id": action_id,
@@ -304,9 +305,18 @@ def block_suggestion_body(action_id: str, value: str, *, block_id: str, user_id:
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "enterprise": None,
         "is_enterprise_install": False,
-        "view": _view(base.get("callback_id", ""), private_metadata=base.get("private_metadata", ""), view_id=view_id,
-                      team_id=team_id, values={}, view=base, hash_=None),
     }
+    if channel_id is not None:
+        payload["container"] = {"type": "message", "message_ts": (message or {}).get("ts", ""), "channel_id": channel_id,
+                                "is_ephemeral": is_ephemeral}
+        payload["channel"] = {"id": channel_id, "name": _channel_name(channel_id)}
+        if message is not None and not is_ephemeral:
+            payload["message"] = copy.deepcopy(message)
+        return _payload_form(payload)
+    base = view or {}
+    payload["container"] = {"type": "view", "view_id": view_id}
+    payload["view"] = _view(base.get("callback_id", ""), private_metadata=base.get("private_metadata", ""), view_id=view_id,
+                            team_id=team_id, values={}, view=base, hash_=None)
     return _payload_form(payload)
 
 

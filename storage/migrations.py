@@ -364,4 +364,21 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        15,
+        "incidents posted to the ops channel: once each, and their recovery",
+        [
+            # One row per incident kind (and channel, for Slack refusals): open until it clears;
+            # channel/ts: where it was announced (NULL: not yet), so a restart does not repeat it.
+            """CREATE TABLE incidents (
+                key TEXT PRIMARY KEY,
+                state TEXT NOT NULL,
+                opened_at TEXT NOT NULL,
+                detail TEXT,
+                channel TEXT,
+                ts TEXT,
+                cleared_at TEXT
+            )""",
+        ],
+    ),
 ]

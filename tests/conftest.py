@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
 from bot.app import build
 from bot.config import load_settings
 from sandbox.rapidworkers import Sandbox
+from sandbox.slack_workspace.block_kit import RECORD_ENV
 from sandbox.slack_workspace.server import SlackStandin
 from tests.support.harness import RunningBot, SocketBot, bot_env
 
@@ -29,6 +31,16 @@ def pytest_collection_modifyitems(items):
         if servers:
             raise pytest.UsageError(f"{item.nodeid} is marked unit but uses {', '.join(sorted(servers))}: "
                                     "it belongs in the e2e tier (drop the unit mark)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def block_kit_record(tmp_path_factory):
+    """Every Block Kit payload a Slack stand-in receives in this run, one file per shape, in one folder
+    shared by the xdist workers: tests/sandbox/test_demo_block_kit.py checks the demo renders them all."""
+    if not os.environ.get(RECORD_ENV):
+        root = tmp_path_factory.getbasetemp()
+        os.environ[RECORD_ENV] = str((root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "block-kit")
+    return os.environ[RECORD_ENV]
 
 
 @pytest.fixture

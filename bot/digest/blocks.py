@@ -23,8 +23,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.slack.mrkdwn import date_token, escape, link, mention, money, plain, progress_bar, truncate, when
-from bot.wonolo_desk.blocks import digest_section
+from bot.slack.mrkdwn import date_token, escape, iso_epoch, link, mention, money, plain, progress_bar, truncate, when
+from bot.wonolo_desk.blocks import can_recruit, digest_section, request_title, unfilled_slots, venue_time
 
 SECTION_TEXT_LIMIT = 3000
 MAX_CAMPAIGNS = 20  # one section each; keeps a digest well under 50 blocks
@@ -93,6 +93,7 @@ class DigestData:
     waiting: Waiting = field(default_factory=Waiting)
     completed: Sequence[Any] = field(default_factory=list)  # Campaign, completed since the last digest
     wonolo: Any = None  # bot.blocks.wonolo.WonoloSummary when Wonolo is configured
+    second_approvals: Sequence[Any] = field(default_factory=list)  # storage.rows.Offer waiting for a second spender
 
 
 def _section(text: str) -> SectionBlock:
@@ -169,6 +170,58 @@ def waiting_text(w: Waiting) -> str:
     return text
 
 
+MAX_NEEDS = 5  # lines per kind of thing that waits
+
+
+def age_words(seconds: float) -> str:
+    """A waiting time in words: 12 min, 5 h, 1 day, 3 days."""
+    minutes = max(0, int(seconds // 60))
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else _plural(hours // 24, "day")
+
+
+def unfilled_shifts(wonolo: Any, *, tomorrow_only: bool = False) -> list[Any]:
+    """Wonolo requests still recruiting with slots to fill (bot.wonolo_desk's own rules): upcoming
+    ones (the App Home), or tomorrow's (the digest, which is about the day ahead)."""
+    if wonolo is None or getattr(wonolo, "error", None):
+        return []
+    shifts = wonolo.tomorrow if tomorrow_only else wonolo.upcoming
+    return [jr for jr in shifts if can_recruit(jr.state) and unfilled_slots(jr, None)]
+
+
+def needs_action_lines(waiting: Waiting, wonolo: Any, second_approvals: Sequence[Any], now_epoch: float, *,
+                       tomorrow_only: bool = False) -> list[str]:
+    """What waits for someone, most pressing first: the review backlog and its oldest age, unfilled
+    shifts, spend offers waiting for a second approval. Empty: nothing waits."""
+    lines = []
+    if waiting.count:
+        since = iso_epoch(waiting.oldest_since)
+        age = f" (the oldest for {age_words(now_epoch - since)})" if since is not None else ""
+        lines.append(f":inbox_tray: {waiting_text(waiting)}{age}")
+    shifts = unfilled_shifts(wonolo, tomorrow_only=tomorrow_only)
+    if shifts:
+        lines.append(f":construction_worker: *Unfilled shifts:* {len(shifts)}")
+        for jr in shifts[:MAX_NEEDS]:
+            lines.append(f"• *{truncate(escape(request_title(jr)), 100)}* · {unfilled_slots(jr, None)} open · "
+                         f"{venue_time(jr.start_time, jr.timezone)}")
+    if second_approvals:
+        lines.append(f":raised_hands: *Waiting for a second approval:* {len(second_approvals)}")
+        for offer in list(second_approvals)[:MAX_NEEDS]:
+            what = truncate(escape(str((offer.params or {}).get("summary") or offer.action)), 150)
+            lines.append(f"• {money(offer.cost)} · {what} · asked by {mention(offer.user_id)} {when(offer.asked_at or offer.created_at)}")
+    return lines
+
+
+def needs_action_blocks(waiting: Waiting, wonolo: Any, second_approvals: Sequence[Any], now_epoch: float, *,
+                        tomorrow_only: bool = False) -> list[Block]:
+    lines = needs_action_lines(waiting, wonolo, second_approvals, now_epoch, tomorrow_only=tomorrow_only)
+    if not lines:
+        return [_section("*Needs action:* nothing waits :tada:")]
+    return [_section(truncate("*Needs action*\n" + "\n".join(lines), SECTION_TEXT_LIMIT))]
+
+
 def is_quiet(d: DigestData) -> bool:
     """Nothing to report beyond the balance."""
     return not (
@@ -176,72 +229,78 @@ def is_quiet(d: DigestData) -> bool:
     )
 
 
+def _balance_block(d: DigestData) -> list[Block]:
+    if d.balance is None:
+        return []
+    line = f"*Balance:* {money(d.balance)}"
+    change = balance_change(d.balance, d.previous_balance)
+    if change:
+        line += f" ({change})"
+    low = low_balance_line(d.low)
+    if low:
+        line += f"\n{low}"
+    return [_section(line)]
+
+
+def _spent_blocks(d: DigestData) -> list[Block]:
+    if not (d.jobs_count or d.approvals_count):
+        return []
+    parts = []
+    if d.jobs_count:
+        parts.append(f"{_plural(d.jobs_count, 'job')} created ({money(d.jobs_cost)})")
+    if d.approvals_count:
+        parts.append(f"{_plural(d.approvals_count, 'approval')} paid ({money(d.approvals_paid)})")
+    return [_section(f"*Spent in the last 24 h:* {money(d.jobs_cost + d.approvals_paid)} — " + ", ".join(parts))]
+
+
+def _campaign_blocks(d: DigestData) -> list[Block]:
+    if not d.active:
+        return []
+    blocks: list[Block] = [DividerBlock(), _section(f"*Active campaigns ({len(d.active)})*")]
+    blocks += [_section(campaign_lines(campaign)) for campaign in list(d.active)[:MAX_CAMPAIGNS]]
+    if len(d.active) > MAX_CAMPAIGNS:
+        more = len(d.active) - MAX_CAMPAIGNS
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {more} more: `/rw campaigns Active`")]))
+    return blocks
+
+
+def _reviewer_blocks(d: DigestData) -> list[Block]:
+    if not d.reviewers:
+        return []
+    total = sum(t.total for t in d.reviewers)
+    lines = [_reviewer_line(t) for t in list(d.reviewers)[:MAX_REVIEWERS]]
+    if len(d.reviewers) > MAX_REVIEWERS:
+        lines.append(f"…and {len(d.reviewers) - MAX_REVIEWERS} more reviewers")
+    return [DividerBlock(), _section(f"*Decisions in the last 24 h ({total})*\n" + "\n".join(lines))]
+
+
+def _completed_blocks(d: DigestData) -> list[Block]:
+    if not d.completed:
+        return []
+    lines = [f"• *{_title(c)}* ({int(c.completed or 0)}/{int(c.total or 0)} done)" for c in list(d.completed)[:MAX_COMPLETED]]
+    if len(d.completed) > MAX_COMPLETED:
+        lines.append(f"…and {len(d.completed) - MAX_COMPLETED} more")
+    return [DividerBlock(), _section(f"*Completed since the last digest ({len(d.completed)})*\n" + "\n".join(lines))]
+
+
 def digest_message(d: DigestData) -> tuple[str, list[dict]]:
-    """(fallback text, blocks) of a digest. Empty sections are left out."""
+    """(fallback text, blocks) of a digest: what needs action first, then the money and the rest.
+    Empty sections are left out."""
     title = "Daily digest" if d.kind == "scheduled" else "Digest"
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=plain(f"{title} · {d.day_label}", 150), emoji=True))]
-
     if d.rw_error:
         blocks.append(_section(f":warning: RapidWorkers unavailable: {truncate(escape(d.rw_error), 500)}"))
-
-    if d.balance is not None:
-        line = f"*Balance:* {money(d.balance)}"
-        change = balance_change(d.balance, d.previous_balance)
-        if change:
-            line += f" ({change})"
-        low = low_balance_line(d.low)
-        if low:
-            line += f"\n{low}"
-        blocks.append(_section(line))
-
+    if needs_action_lines(d.waiting, d.wonolo, d.second_approvals, d.now_epoch, tomorrow_only=True):
+        blocks.extend(needs_action_blocks(d.waiting, d.wonolo, d.second_approvals, d.now_epoch, tomorrow_only=True))
+    blocks += _balance_block(d)
     if is_quiet(d):
         blocks.append(_section("Nothing else to report: no active campaigns, no spending, no decisions and nothing waiting for review."))
     else:
-        if d.jobs_count or d.approvals_count:
-            spent = d.jobs_cost + d.approvals_paid
-            parts = []
-            if d.jobs_count:
-                parts.append(f"{_plural(d.jobs_count, 'job')} created ({money(d.jobs_cost)})")
-            if d.approvals_count:
-                parts.append(f"{_plural(d.approvals_count, 'approval')} paid ({money(d.approvals_paid)})")
-            blocks.append(_section(f"*Spent in the last 24 h:* {money(spent)} — " + ", ".join(parts)))
-
-        if d.active:
-            blocks.append(DividerBlock())
-            blocks.append(_section(f"*Active campaigns ({len(d.active)})*"))
-            for campaign in list(d.active)[:MAX_CAMPAIGNS]:
-                blocks.append(_section(campaign_lines(campaign)))
-            if len(d.active) > MAX_CAMPAIGNS:
-                more = len(d.active) - MAX_CAMPAIGNS
-                blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"…and {more} more: `/rw campaigns Active`")]))
-
-        if d.reviewers or d.waiting.count:
-            blocks.append(DividerBlock())
-        if d.reviewers:
-            total = sum(t.total for t in d.reviewers)
-            lines = [_reviewer_line(t) for t in list(d.reviewers)[:MAX_REVIEWERS]]
-            if len(d.reviewers) > MAX_REVIEWERS:
-                lines.append(f"…and {len(d.reviewers) - MAX_REVIEWERS} more reviewers")
-            blocks.append(_section(f"*Decisions in the last 24 h ({total})*\n" + "\n".join(lines)))
-        if d.waiting.count:
-            blocks.append(_section(waiting_text(d.waiting)))
-
-        if d.completed:
-            lines = [
-                f"• *{_title(c)}* ({int(c.completed or 0)}/{int(c.total or 0)} done)" for c in list(d.completed)[:MAX_COMPLETED]
-            ]
-            if len(d.completed) > MAX_COMPLETED:
-                lines.append(f"…and {len(d.completed) - MAX_COMPLETED} more")
-            blocks.append(DividerBlock())
-            blocks.append(_section(f"*Completed since the last digest ({len(d.completed)})*\n" + "\n".join(lines)))
-
+        blocks += _spent_blocks(d) + _campaign_blocks(d) + _reviewer_blocks(d) + _completed_blocks(d)
     if d.wonolo is not None:
         blocks.append(DividerBlock())
         blocks.extend(digest_section(d.wonolo))
-
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text=f"gigdesk · {date_token(d.now_epoch, d.day_label)}")])
-    )
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"gigdesk · {date_token(d.now_epoch, d.day_label)}")]))
 
     summary = [f"balance {money(d.balance)}" if d.balance is not None else "balance unavailable"]
     summary.append(_plural(len(d.active), "active campaign"))

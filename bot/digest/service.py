@@ -26,17 +26,20 @@ from bot.digest import alerts
 from bot.digest.blocks import DigestData, ReviewerTally, Waiting, digest_message
 from bot.digest.home import HomeData, home_view
 from bot.errors import UserError
+from bot.observability.home_health import health_for
 from bot.rapidworkers.client import RapidWorkersError
 from bot.reports.service import ReportService
 from bot.services import Services
 from bot.slack.mrkdwn import date_token
 from bot.wonolo_desk.desk import WonoloDesk
+from storage import attention
 from storage import audit as audit_store
 from storage import campaigns as campaign_store
 from storage import digests as digest_rows
 from storage import forensics as proof_records
 from storage import jobs as job_store
 from storage import submissions as subs
+from storage.db import utcnow
 
 log = logging.getLogger("gigdesk.digest")
 
@@ -205,6 +208,7 @@ class DigestService:
             waiting=self._waiting(),
             completed=completed,
             wonolo=self._wonolo(now, fresh=True),
+            second_approvals=attention.second_approvals_waiting(self.db, utcnow()),
         )
         return data, completed
 
@@ -370,7 +374,7 @@ class DigestService:
             self._home_cache = (started, result)
             return (*result, True)
 
-    def home(self, status: str | None = None, *, fresh: bool = False) -> dict:
+    def home(self, status: str | None = None, *, fresh: bool = False, user_id: str | None = None) -> dict:
         """The App Home view. RapidWorkers trouble becomes one line, never a failure."""
         balance, campaigns, error, fetched = self._home_rapidworkers(fresh)
         data = HomeData(
@@ -383,6 +387,8 @@ class DigestService:
             decisions=subs.recent_decisions(self.db, "", limit=10),
             status=status,
             wonolo=self._wonolo(self.now(), fresh=fresh),
+            second_approvals=attention.second_approvals_waiting(self.db, utcnow()),
+            health=health_for(self.s, user_id),
         )
         if fetched and balance is not None:
             try:
@@ -392,7 +398,7 @@ class DigestService:
         return home_view(data)
 
     def publish_home(self, user_id: str, status: str | None = None, *, fresh: bool = False) -> None:
-        self.s.slack.views_publish(user_id=user_id, view=self.home(status, fresh=fresh))
+        self.s.slack.views_publish(user_id=user_id, view=self.home(status, fresh=fresh, user_id=user_id))
 
     def post_from_home(self, user_id: str) -> str:
         """The Post digest now button: the status line to show on the home."""

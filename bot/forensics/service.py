@@ -36,6 +36,7 @@ from bot.forensics.index import HashIndex
 from bot.forensics.judgement import Subject, judged
 from bot.forensics.text import MAX_SHARERS, MAX_SHARERS_ANYWHERE, is_boilerplate
 from bot.forensics.text import fingerprint as text_fingerprint
+from bot.observability import metrics
 from storage import flag_decisions as decisions
 from storage import forensics as store
 
@@ -181,6 +182,7 @@ class ProofForensics:
                 flags=[f.to_dict() for f in report.flags],
                 suspicious=report.suspicious,
             )
+        metrics.flagged(report.flags)
         return report
 
     def _copied_text(self, db, submission_id: int, data: dict, fingerprint: str, report: Report) -> None:

@@ -26,6 +26,7 @@ from bot.apiclient.coerce import (
     to_str,
 )
 from bot.apiclient.fields import from_api
+from bot.observability import metrics
 from bot.rapidworkers.errors import (
     _FALLBACK_MESSAGES,
     BadRequest,
@@ -212,6 +213,7 @@ class RapidWorkersClient:
             ms = (time.monotonic() - started) * 1000
             reached = not _never_reached(exc)
             log.warning("%s %s -> network error (%s) in %.0f ms", method, path, type(exc).__name__, ms)
+            metrics.upstream_call("rapidworkers", method, ms / 1000, None)
             # The chained requests error names host and path only, never headers.
             raise NetworkError(_network_message(exc, reached), may_have_reached_server=reached) from exc
         finally:
@@ -220,6 +222,7 @@ class RapidWorkersClient:
         status = resp.status_code
         level = logging.WARNING if status >= 500 or status == 429 else logging.INFO
         log.log(level, "%s %s -> %s in %.0f ms", method, path, status, ms)
+        metrics.upstream_call("rapidworkers", method, ms / 1000, status)
         try:
             body: Any = resp.json() if resp.content else {}
         except ValueError:

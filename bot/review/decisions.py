@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import cast
 
 from bot.errors import UserError
+from bot.observability import metrics
 from bot.outcomes import Outcome
 from bot.permissions import require_allowed
 from bot.rapidworkers.client import (
@@ -188,6 +189,7 @@ class Decisions:
         paid = str(amount) if amount is not None else None
         subs.finish_decision(self.db, sid, outcome, decided_by=user_id, amount_paid=paid, notes=notes)
         audit_store.audit(self.db, user_id, started.action, str(sid), outcome, notes, paid)
+        metrics.decided(started.action, outcome, paid=amount)
         self._refresh_quietly(sid)
         return Outcome()
 
@@ -195,6 +197,7 @@ class Decisions:
         """The API call failed: the buttons come back, with the reason on the message."""
         subs.revert_decision(self.db, row.submission_id)
         audit_store.audit(self.db, user_id, action, str(row.submission_id), "failed", message)
+        metrics.decided(action, "failed")
         verb = "Approve" if action == "approve" else "Reject"
         self._refresh_quietly(row.submission_id, notice=f"{verb} by {mention(user_id)} failed: {escape(message)}")
         raise UserError(message + " The submission is still open.")
@@ -290,6 +293,7 @@ class Decisions:
             raise UserError(f"Could not block the worker: {e}") from None
         block_store.record_block(self.db, str(worker_id), worker_name, user_id)
         audit_store.audit(self.db, user_id, "block", target or str(worker_id), "blocked", f"worker {worker_id}")
+        metrics.decided("block", "blocked")
         self.refresh_worker(str(worker_id))
 
     def unblock(self, worker_id: str, user_id: str) -> None:
@@ -336,5 +340,6 @@ class Decisions:
         amount = decision.amount_paid if decision.amount_paid is not None else pay
         subs.finish_decision(self.db, sid, "approved", decided_by=user_id, amount_paid=str(amount), via="bulk")
         audit_store.audit(self.db, user_id, "approve", str(sid), "approved", "approve-all", str(amount))
+        metrics.decided("approve", "approved")  # spent: counted once for the whole approve-all (bot.spending)
         self._refresh_quietly(sid)
         return amount

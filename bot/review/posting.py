@@ -24,6 +24,7 @@ from slack_sdk.web import SlackResponse
 from bot.config import Settings
 from bot.connectivity import slack_outage
 from bot.leases import Hold, Lease, abandoned, this_process
+from bot.observability import metrics
 from bot.rapidworkers.client import Campaign, RapidWorkersClient, RapidWorkersError, Submission
 from bot.review.cards import Cards
 from bot.review.proof_checks import ProofCheckQueue
@@ -261,6 +262,7 @@ class Posting:
             # Otherwise it may be in the channel: the next sync looks for it by its metadata.
             return False
         subs.mark_batch_posted(self.db, sids, response["channel"], response["ts"])
+        metrics.posted(len(sids))
         self._check_proofs(rows)
         if recovered:
             report.recovered += len(rows)
@@ -292,6 +294,7 @@ class Posting:
             # looks for it by its metadata before posting again.
             return False
         subs.mark_posted(self.db, row.submission_id, response["channel"], response["ts"])
+        metrics.posted()
         self._check_proofs([row])
         if recovered:
             report.recovered += 1

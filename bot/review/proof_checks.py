@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from bot.forensics.service import CheckInterrupted, ProofForensics
 from bot.leases import Owner, gone, this_process
+from bot.observability import metrics
 from storage import forensics as store
 from storage.db import Database
 
@@ -135,6 +136,7 @@ class ProofCheckQueue:
 
         future.add_done_callback(finished)
 
+    @metrics.PROOF_CHECK_SECONDS.time()
     def _check(self, submission_id: int, data: dict, ticket: int) -> None:
         try:
             if store.stored_flags(self.db, submission_id) is not None:

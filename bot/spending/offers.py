@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
+from bot.observability import metrics
 from bot.slack.mrkdwn import escape, mention
 from bot.spending.rules import SECOND_APPROVAL_HOURS, SpendingRules, SpendTerms, cents
 from storage import audit as audit_store
@@ -260,9 +261,11 @@ class SpendOffers:
             self.finish_unknown(row, user_id, str(e))
 
     def finish(self, row: Offer, spent: Spent) -> None:
-        """Record what a taken offer spent: done, or failed when partly done or uncertain."""
+        """Record what a taken offer spent: done, or failed when partly done or uncertain (the one
+        place a spend's amount is written, and counted in gigdesk_spent_cents_total)."""
         offer_store.finish_confirmation(self.db, row.id, "done" if spent.certain else "failed", spent.result,
-                                    spent_cents=cents(spent.amount))
+                                        spent_cents=cents(spent.amount))
+        metrics.offer_spent(row.action, cents(spent.amount))
 
     def replace(self, confirmation_id: object, user_id: str, *, fits: Callable[[Offer], bool],
                 check: Callable[[Offer], None] | None = None, why: str = "replaced") -> Offer:
@@ -286,7 +289,7 @@ class SpendOffers:
     # -- after running a taken offer (the steps of execute; /wonolo book calls them itself) --------
 
     def finish_done(self, row: Offer, result: dict, spent: Decimal) -> None:
-        offer_store.finish_confirmation(self.db, row.id, "done", result, spent_cents=cents(spent))
+        self.finish(row, Spent(amount=spent, result=result))
 
     def back_to_waiting(self, row: Offer, user_id: str, reason: str) -> None:
         """Nothing was spent: the offer stands again and Confirm may be clicked again."""

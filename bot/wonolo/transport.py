@@ -17,6 +17,7 @@ from urllib3.util.retry import Retry
 
 from bot.apiclient.coerce import to_datetime
 from bot.apiclient.fields import is_safe_id
+from bot.observability import metrics
 from bot.wonolo.errors import (
     FORBIDDEN_MESSAGE,
     WonoloError,
@@ -303,9 +304,11 @@ class WonoloTransport:
             # Raised outside `except` so no chained exception (whose text holds the
             # URL with ?token=) travels with it.
             log.warning("Wonolo %s %s%s failed: %s", method, API_PREFIX, path, failure)
+            metrics.upstream_call("wonolo", method, time.monotonic() - started, None)
             raise failure
         log.debug("Wonolo %s %s%s -> %s (%.2fs)", method, API_PREFIX, path,
                   resp.status_code, time.monotonic() - started)
+        metrics.upstream_call("wonolo", method, time.monotonic() - started, resp.status_code)
         return resp
 
     @staticmethod

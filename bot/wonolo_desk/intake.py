@@ -47,6 +47,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.leases import Lease
+from bot.observability import metrics
 from bot.wonolo.client import WonoloError
 from bot.wonolo.webhook import WebhookEvent, parse_event, verify
 from bot.wonolo_desk.cards import Cards
@@ -219,7 +220,12 @@ class Poller:
             if not hold.taken:
                 log.debug("Wonolo poll skipped: %s polls", hold.describe_holder())
                 return None
-            report = self._cycle()
+            try:
+                report = self._cycle()
+            except Exception:
+                metrics.poll("failed")
+                raise
+            metrics.poll("ok" if not report.failed else "partial")
             kv_store.kv_set(self.db, LAST_POLL_KEY, utcnow())
             return report
 

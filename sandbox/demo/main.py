@@ -11,7 +11,8 @@ from sandbox.demo.page import DemoPage
 from sandbox.demo.world import Demo
 from sandbox.loopback import LoopbackServer
 
-CONNECT_HINT = "To connect your own Slack workspace: make init, or gigdesk init (README: Connect Slack)."
+# The one "connect Slack" hint of a demo start (`make run` without a .env prints none of its own).
+CONNECT_HINT = "To connect your own Slack workspace: gigdesk init, or make init (README: Connect Slack)."
 
 
 class RunningDemo:

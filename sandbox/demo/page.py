@@ -7,6 +7,8 @@ GET  /api/state       the workspace for the person at the browser (JSON; ?versio
                       {"version": V} alone while nothing changed, so polling is cheap)
 POST /api/command     {"channel", "text": "/rw balance"}: a slash command
 POST /api/action      {"where": "message"|"ephemeral"|"view", ..., "action": {...}}: a click or a pick
+POST /api/suggest     {"where", ..., "action_id", "block_id", "value"}: typing in an external select; the
+                      bot's options, asked for as Slack asks (a block_suggestion to its options listener)
 POST /api/submit      {"view_id", "values"}: a modal's submit
 POST /api/close       {"view_id"}: a modal's close
 POST /api/home        the App Home tab was opened
@@ -19,12 +21,14 @@ local workspace's WebSocket, answered by the bot's ack.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
@@ -36,11 +40,13 @@ from sandbox.slack_requests import (
     SocketPoster,
     app_home_opened_body,
     block_actions_body,
+    block_suggestion_body,
     slash_command_body,
     view_block_actions_body,
     view_closed_body,
     view_submission_body,
 )
+from sandbox.slack_workspace.block_kit import record_block_kit
 
 STATIC = Path(__file__).with_name("static")
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -177,6 +183,7 @@ class DemoPage:
     def _show_ack(self, channel: str, ack: dict) -> None:
         """A command answered in its HTTP ack: Slack shows that only to the person who typed it."""
         slack = self.slack
+        record_block_kit(ack.get("blocks"), "ack")
         with slack._lock:
             slack._ephemerals.append({"text": str(ack.get("text") or ""), "blocks": ack.get("blocks") or [],
                                       "user": DEMO_USER, "channel": channel, "via": "ack", "replace_original": False,
@@ -214,6 +221,36 @@ class DemoPage:
                                   message=message, trigger_id=self._trigger(), team_id=self.slack.team_id,
                                   is_ephemeral=where == "ephemeral", state_values=state_values, action=action)
         return self._answered(self.poster.post(body))
+
+    def suggest(self, request: dict) -> dict:
+        """The options the bot offers for what was typed in an external select (its block_suggestion answer)."""
+        action_id, block_id = request.get("action_id"), request.get("block_id")
+        if not isinstance(action_id, str) or not isinstance(block_id, str):
+            return {"ok": False, "error": "no element"}
+        value = str(request.get("value") or "")[:150]
+        common: dict[str, Any] = {"block_id": block_id, "user_id": DEMO_USER, "team_id": self.slack.team_id}
+        if request.get("where") == "view":
+            view = self.slack.view(str(request.get("view_id")))
+            if view is None:
+                return {"ok": False, "error": "that view is gone"}
+            body = block_suggestion_body(action_id, value, view=view, view_id=view["id"], **common)
+        else:
+            channel = str(request.get("channel"))
+            if channel not in self._visible_channels():
+                return {"ok": False, "error": "unknown channel"}
+            ephemeral = request.get("where") == "ephemeral"
+            message = {"ts": str(request.get("ts"))}  # Slack sends only the ts of an ephemeral message
+            if not ephemeral:
+                try:
+                    message = self.slack.message(channel, str(request.get("ts"))).to_dict()
+                except LookupError:
+                    return {"ok": False, "error": "that message is gone"}
+            body = block_suggestion_body(action_id, value, channel_id=channel, message=message, is_ephemeral=ephemeral, **common)
+        response = self.poster.post(body)
+        if response.status_code != 200:
+            return {"ok": False, "error": f"the bot answered HTTP {response.status_code}"}
+        answer = _json_or_empty(response.text)
+        return {"ok": True, **{k: answer[k] for k in ("options", "option_groups") if isinstance(answer.get(k), list)}}
 
     def submit(self, view_id: str, values: dict) -> dict:
         view = self.slack.view(view_id)
@@ -283,20 +320,7 @@ class DemoPage:
         if method == "POST" and request.mimetype != "application/json":
             return _json({"ok": False, "error": "JSON only"}, 415)
         if method == "GET":
-            if path == "/":
-                return _static("index.html")
-            if path == "/favicon.ico":
-                return Response(status=204)
-            if path.startswith("/static/"):
-                return _static(path[len("/static/"):])
-            if path.startswith("/files/"):
-                return self.file(path[len("/files/"):])
-            if path == "/api/state":
-                state = self.state()
-                if request.args.get("version") == state["version"]:
-                    return _json({"version": state["version"]})
-                return _json(state)
-            return _json({"error": "not found"}, 404)
+            return self._get(request)
         if method != "POST":
             return _json({"error": "method not allowed"}, 405)
         if (request.content_length or 0) > MAX_BODY:
@@ -307,20 +331,37 @@ class DemoPage:
             return _json({"ok": False, "error": "not JSON"}, 400)
         if not isinstance(body, dict):
             return _json({"ok": False, "error": "not a JSON object"}, 400)
-        if path == "/api/command":
-            return _json(self.command(str(body.get("channel")), str(body.get("text") or "")))
-        if path == "/api/action":
-            return _json(self.action(body))
-        if path == "/api/submit":
-            values = body.get("values") if isinstance(body.get("values"), dict) else {}
-            return _json(self.submit(str(body.get("view_id")), values))
-        if path == "/api/close":
-            return _json(self.close(str(body.get("view_id"))))
-        if path == "/api/home":
-            return _json(self.open_home())
-        if path == "/api/file":
-            return _json(self.upload(body))
+        handler = self._posts.get(path)
+        return _json(handler(self, body)) if handler else _json({"error": "not found"}, 404)
+
+    def _get(self, request: Request) -> Response:
+        path = request.path
+        if path == "/":
+            return _static("index.html")
+        if path == "/favicon.ico":
+            return Response(status=204)
+        if path.startswith("/static/"):
+            return _static(path[len("/static/"):])
+        if path.startswith("/files/"):
+            return self.file(path[len("/files/"):])
+        if path == "/api/state":
+            state = self.state()
+            if request.args.get("version") == state["version"]:
+                return _json({"version": state["version"]})
+            return _json(state)
         return _json({"error": "not found"}, 404)
+
+    # What each POST path does with its JSON body.
+    _posts = {
+        "/api/command": lambda self, body: self.command(str(body.get("channel")), str(body.get("text") or "")),
+        "/api/action": lambda self, body: self.action(body),
+        "/api/suggest": lambda self, body: self.suggest(body),
+        "/api/submit": lambda self, body: self.submit(str(body.get("view_id")),
+                                                      body["values"] if isinstance(body.get("values"), dict) else {}),
+        "/api/close": lambda self, body: self.close(str(body.get("view_id"))),
+        "/api/home": lambda self, body: self.open_home(),
+        "/api/file": lambda self, body: self.upload(body),
+    }
 
     def file(self, rest: str) -> Response:
         """A file shared in a channel the person sees (their direct message with the bot included):
@@ -339,8 +380,6 @@ class DemoPage:
 
     def upload(self, body: dict) -> dict:
         """A file picked in a modal's file input: kept in the workspace as Slack keeps an upload."""
-        import base64
-
         try:
             content = base64.b64decode(str(body.get("content") or ""), validate=True)
         except ValueError:

@@ -2,10 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sandbox.slack_workspace.arguments import _limit
+
+# A directory: every blocks payload the stand-in receives is recorded there, one file per shape
+# (its set of block and element types), for the test that the demo page renders every type.
+RECORD_ENV = "GIGDESK_BLOCK_KIT_RECORD"
+
+
+def block_kit_types(blocks: Any) -> Iterator[str]:
+    """The types in a blocks payload: "block:<type>", "element:<type>" (interactive elements and
+    images, wherever they sit) and "context:<type>" (a context block's text and images)."""
+    for b in blocks if isinstance(blocks, list) else []:
+        if not isinstance(b, dict):
+            continue
+        yield f"block:{b.get('type')}"
+        elements = list(b.get("elements") or []) if b.get("type") == "actions" else []
+        elements += [b[key] for key in ("accessory", "element") if isinstance(b.get(key), dict)]
+        for el in elements:
+            if isinstance(el, dict):
+                yield f"element:{el.get('type')}"
+        if b.get("type") == "context":
+            for el in b.get("elements") or []:
+                if isinstance(el, dict):
+                    yield f"context:{el.get('type')}"
+
+
+def record_block_kit(blocks: Any, where: str) -> None:
+    """Keep this payload if GIGDESK_BLOCK_KIT_RECORD names a directory and its shape is new there."""
+    folder = os.environ.get(RECORD_ENV)
+    if not folder or not isinstance(blocks, list):
+        return
+    shape = sorted(set(block_kit_types(blocks)))
+    target = Path(folder) / (hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:20] + ".json")
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole, then renamed: test processes running side by side never read half a file.
+    with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".tmp", delete=False, encoding="utf-8") as f:
+        json.dump({"where": where, "types": shape, "blocks": blocks}, f, default=str)
+    os.replace(f.name, target)
 
 
 def _check_text_obj(obj: Any, where: str, *, max_len: int, plain_only: bool, required: bool, errs: list) -> None:
@@ -171,6 +214,7 @@ def _check_block_id(b: dict, where: str, seen: set[str], errs: list) -> None:
 
 
 def _check_blocks(blocks: Any, max_blocks: int) -> list[str]:
+    record_block_kit(blocks, "blocks")
     if not isinstance(blocks, list):
         return ["must be an array [json-pointer:/blocks]"]
     errs: list[str] = []

@@ -70,6 +70,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.loopback import LoopbackServer
 from sandbox.slack_workspace.arguments import _JSON_FIELDS, _ApiError, _dec
+from sandbox.slack_workspace.block_kit import record_block_kit
 from sandbox.slack_workspace.delivery import InteractionDelivery
 from sandbox.slack_workspace.files import FileMethods
 from sandbox.slack_workspace.methods import WebApiMethods, _real_name
@@ -362,6 +363,7 @@ class SlackStandin(WebApiMethods, ViewMethods, FileMethods, ResponseUrls, Intera
     def set_view(self, view: dict, *, view_id: str | None = None) -> dict:
         """Store a view the app returned in an HTTP answer (response_action update/push),
         as Slack does, so later views.update calls find it; returns it with its id."""
+        record_block_kit(view.get("blocks"), "view")
         with self._lock:
             return copy.deepcopy(self._store_view(view, view_id=view_id))
 

@@ -113,8 +113,8 @@ def test_no_secret_in_logs_slack_database_or_cli_output(world, tmp_path, caplog,
     # The CLI in this process: a config error, then `gigdesk check` twice (good key, refused key).
     real_setup = gigdesk_cli.setup_logging
 
-    def setup_logging_keeping_capture(secrets, level=logging.INFO):
-        real_setup(secrets, logging.DEBUG)
+    def setup_logging_keeping_capture(secrets, level=logging.INFO, **options):
+        real_setup(secrets, logging.DEBUG, **options)
         logging.getLogger().addHandler(caplog.handler)  # setup_logging replaced the root handlers
         logging.getLogger("urllib3").setLevel(logging.DEBUG)
 

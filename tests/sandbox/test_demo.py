@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from sandbox.demo.main import CONNECT_HINT
 from tests.support.harness import REPO, BotProcess, free_port, wait_for
 
 
@@ -37,6 +38,7 @@ def test_gigdesk_demo_prints_its_url_and_serves_a_review_card(tmp_path):
         wait_for(lambda: url in demo.output()[0], timeout=30)
         out = demo.output()[0]
         assert "simulated money" in out and "gigdesk init" in out
+        assert out.count("To connect") == 1 and "init" not in out.replace(CONNECT_HINT, ""), out  # one hint on how to connect Slack, not two different ones
         page = requests.get(url, timeout=5)
         assert page.ok and "Offline demo" in page.text and "simulated money" in page.text
         state = wait_for(lambda: (s := requests.get(url + "api/state", timeout=5).json()) and review_cards(s) and s, timeout=30)
@@ -143,8 +145,8 @@ def _make(tmp_path: Path, target: str, **env: str) -> str:
 
 def test_make_run_without_a_env_starts_the_demo_and_with_one_the_bot(tmp_path):
     out = _make(tmp_path, "run")
-    # One "connect Slack" hint, the demo's own (make init, or gigdesk init), not a second one from make.
-    assert "gigdesk demo" in out and "init" not in out and "gigdesk serve" not in out
+    assert "gigdesk demo" in out and "gigdesk serve" not in out
+    assert "connect" not in out.lower()  # the demo prints the one hint itself (test_gigdesk_demo_prints_…)
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-x\n")
     assert _make(tmp_path, "run").strip() == "gigdesk serve"
     (tmp_path / ".env").unlink()

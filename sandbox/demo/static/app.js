@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const S = { state: null, version: "", view: "C_REVIEW", thread: null, cache: new Map(), modalKey: "", homeKey: "", followUntil: 0 };
+  const S = { state: null, version: "", view: "C_REVIEW", thread: null, cache: new Map(), modalKey: "", homeKey: "", followUntil: 0, stuck: true, followedTo: 0, modal: null };
   const $ = (id) => document.getElementById(id);
 
   // ------------------------------------------------------------------ DOM helpers
@@ -160,34 +160,34 @@
     return wrap;
   }
 
+  // Every block type the page renders (exported with ELEMENTS).
+  const BLOCKS = {
+    header: (b) => el("div", { class: "block block-header" }, withEmoji(plain(b.text))),
+    divider: () => el("hr", { class: "divider" }),
+    section: (b, ctx) => {
+      const bid = b.block_id || "";
+      const main = el("div", { class: "section-main" }, b.text ? el("div", {}, textObject(b.text)) : null);
+      if (b.fields && b.fields.length) main.appendChild(el("div", { class: "fields" }, b.fields.map((f) => el("div", {}, textObject(f)))));
+      const node = el("div", { class: "block section", "data-block-id": bid }, main);
+      if (b.accessory) node.appendChild(control(b.accessory, bid, ctx));
+      return node;
+    },
+    context: (b) => el("div", { class: "block context" }, (b.elements || []).map((e) => (CONTEXT_ELEMENTS[e.type] || unsupported)(e))),
+    image: (b) => el("div", { class: "block image-block" }, b.title ? el("div", { class: "image-title" }, plain(b.title)) : null, imageNode(b)),
+    actions: (b, ctx) => el("div", { class: "block actions", "data-block-id": b.block_id || "" },
+      (b.elements || []).map((e) => control(e, b.block_id || "", ctx))),
+    input: (b, ctx) => renderInput(b, ctx),
+    rich_text: (b) => el("div", { class: "block" }, richText(b.elements || [])),
+  };
+  const CONTEXT_ELEMENTS = {
+    image: (e) => imageNode(e),
+    mrkdwn: (e) => el("span", {}, textObject(e)),
+    plain_text: (e) => el("span", {}, textObject(e)),
+  };
+  const unsupported = (x) => el("span", { class: "context unsupported" }, `[${x.type}]`);
+
   function renderBlock(b, ctx) {
-    const bid = b.block_id || "";
-    switch (b.type) {
-      case "header":
-        return el("div", { class: "block block-header" }, withEmoji(plain(b.text)));
-      case "divider":
-        return el("hr", { class: "divider" });
-      case "section": {
-        const main = el("div", { class: "section-main" }, b.text ? el("div", {}, textObject(b.text)) : null);
-        if (b.fields && b.fields.length) main.appendChild(el("div", { class: "fields" }, b.fields.map((f) => el("div", {}, textObject(f)))));
-        const node = el("div", { class: "block section", "data-block-id": bid }, main);
-        if (b.accessory) node.appendChild(b.accessory.type === "image"
-          ? imageNode(b.accessory, "accessory-image") : renderElement(b.accessory, bid, ctx));
-        return node;
-      }
-      case "context":
-        return el("div", { class: "block context" }, (b.elements || []).map((e) => e.type === "image" ? imageNode(e) : el("span", {}, textObject(e))));
-      case "image":
-        return el("div", { class: "block image-block" }, b.title ? el("div", { class: "image-title" }, plain(b.title)) : null, imageNode(b));
-      case "actions":
-        return el("div", { class: "block actions", "data-block-id": bid }, (b.elements || []).map((e) => renderElement(e, bid, ctx)));
-      case "input":
-        return renderInput(b, ctx);
-      case "rich_text":
-        return el("div", { class: "block" }, richText(b.elements || []));
-      default:
-        return el("div", { class: "block context" }, `[${b.type} block]`);
-    }
+    return (BLOCKS[b.type] || ((x) => el("div", { class: "block context unsupported" }, `[${x.type} block]`)))(b, ctx);
   }
 
   function richText(elements) {
@@ -210,175 +210,270 @@
     return node;
   }
 
-  // An interactive element in a message, the App Home or a modal (outside an input block).
-  function renderElement(e, blockId, ctx) {
-    const base = { type: e.type, action_id: e.action_id, block_id: blockId };
-    switch (e.type) {
-      case "button": {
-        const url = safeUrl(e.url);
-        const click = async (ev) => {
-          if (e.confirm && !(await confirmDialog(e.confirm))) return;
-          const btn = ev.currentTarget;
-          btn.disabled = true;
-          await act(ctx, { ...base, text: e.text, value: e.value || "", ...(e.style ? { style: e.style } : {}) });
-          btn.disabled = false;
-          if (url) window.open(url, "_blank", "noopener");
-        };
-        return el("button", { class: `btn ${e.style || ""}`, type: "button", onclick: click, "data-action-id": e.action_id }, withEmoji(plain(e.text)));
-      }
-      case "overflow": {
-        const box = el("span", { class: "overflow" });
-        const menu = el("div", { class: "overflow-menu", hidden: true, role: "menu" }, (e.options || []).map((o) =>
-          el("button", { type: "button", role: "menuitem", onclick: async () => {
-            menu.hidden = true;
-            if (e.confirm && !(await confirmDialog(e.confirm))) return;
-            const url = safeUrl(o.url);
-            await act(ctx, { ...base, selected_option: { text: o.text, value: o.value } });
-            if (url) window.open(url, "_blank", "noopener");
-          } }, withEmoji(plain(o.text)))));
-        box.append(el("button", { class: "btn", type: "button", "aria-label": "More actions", onclick: () => { menu.hidden = !menu.hidden; } }, "⋯"), menu);
-        return box;
-      }
-      case "static_select": case "external_select": case "users_select": case "conversations_select": case "channels_select": {
-        const select = selectNode(e);
-        select.addEventListener("change", async () => {
-          if (!select.value) return;
-          if (e.confirm && !(await confirmDialog(e.confirm))) return;
-          await act(ctx, { ...base, ...selection(e, select) });
-        });
-        return select;
-      }
-      case "datepicker": {
-        const input = el("input", { type: "date", value: e.initial_date || "" });
-        input.addEventListener("change", () => act(ctx, { ...base, selected_date: input.value }));
-        return input;
-      }
-      case "checkboxes": case "radio_buttons": {
-        const group = choiceGroup(e);
-        group.addEventListener("change", () => act(ctx, { ...base, ...choiceValue(e, group) }));
-        return group;
-      }
-      default:
-        return el("span", { class: "context" }, `[${e.type}]`);
-    }
+  // ------------------------------------------------------------------ Block Kit elements
+  //
+  // One renderer per element type, wherever the element sits (an actions block, a section's
+  // accessory, an input block; a message, the App Home or a modal). Each makes
+  //   { node, read(), write(value) }   read(): the element's value in Slack's shape (selected_option,
+  //                                    selected_date, selected_time, selected_users, …), write(): the same
+  //                                    shape back (a modal re-rendered keeps what was typed or picked)
+  // and calls opts.changed(fields) when the person picks something. Buttons and overflow menus hold
+  // no state: they call opts.pressed(fields). A `confirm` on any element is asked first (see control()).
+
+  const optionOf = (o) => (o ? { text: o.text, value: o.value } : null);
+  const flatOptions = (e) => (e.option_groups ? e.option_groups.flatMap((g) => g.options || []) : (e.options || []));
+
+  // The workspace's users, channels and conversations, as the pickers of users/channels list them.
+  function workspaceChoices(kind) {
+    if (kind === "users") return Object.entries(S.state.users || {}).map(([id, name]) => ({ value: id, label: name }));
+    const channels = (S.state.channels || []).map((c) => ({ value: c.id, label: "#" + c.name }));
+    if (kind === "channels") return channels;
+    return channels.concat((S.state.dms || []).map((d) => ({ value: d.id, label: "💬 " + d.name })));
   }
 
-  function options(e) {
-    if (e.option_groups) return e.option_groups.flatMap((g) => g.options || []);
-    if (e.type === "users_select" || e.type === "multi_users_select") {
-      return Object.entries(S.state.users || {}).map(([id, name]) => ({ value: id, text: { type: "plain_text", text: name } }));
-    }
-    if (/conversations_select|channels_select/.test(e.type)) {
-      return (S.state.channels || []).map((c) => ({ value: c.id, text: { type: "plain_text", text: "#" + c.name } }));
-    }
-    return e.options || [];
-  }
+  // An input block's label names its control; elsewhere (actions, an accessory) the placeholder does.
+  const nameOf = (e, opts, fallback) => (opts.labelled ? undefined : plain(e.placeholder) || fallback);
 
-  function selectNode(e, multiple) {
-    const initial = e.initial_option ? e.initial_option.value : (e.initial_user || e.initial_conversation || e.initial_channel || "");
-    const initials = new Set((e.initial_options || []).map((o) => o.value).concat(e.initial_users || [], e.initial_conversations || []));
-    const select = el("select", { multiple, "aria-label": plain(e.placeholder) || "Choose" });
-    if (!multiple) select.appendChild(el("option", { value: "" }, plain(e.placeholder) || "Choose…"));
-    for (const o of options(e)) {
-      select.appendChild(el("option", { value: o.value, selected: o.value === initial || initials.has(o.value) }, withEmoji(plain(o.text))));
+  function selectBox(id, label, multiple, entries, picked, name) {
+    const select = el("select", { id, multiple, "aria-label": name });
+    if (!multiple) select.appendChild(el("option", { value: "" }, label || "Choose…"));
+    for (const entry of entries) {
+      if (entry.group) {
+        select.appendChild(el("optgroup", { label: entry.group }, entry.items.map((i) => el("option", { value: i.value, selected: picked.includes(i.value) }, i.label))));
+      } else {
+        select.appendChild(el("option", { value: entry.value, selected: picked.includes(entry.value) }, entry.label));
+      }
     }
     return select;
   }
 
-  function selection(e, select) {
-    const value = select.value;
-    if (e.type === "users_select") return { selected_user: value };
-    if (e.type === "conversations_select") return { selected_conversation: value };
-    if (e.type === "channels_select") return { selected_channel: value };
-    const o = options(e).find((x) => x.value === value);
-    return { selected_option: o ? { text: o.text, value: o.value } : null };
+  const chosenValues = (select) => [...select.selectedOptions].map((o) => o.value).filter(Boolean);
+  const setChosen = (select, values) => { for (const o of select.options) o.selected = values.includes(o.value); };
+
+  // static_select / multi_static_select: the element's options (or option groups).
+  function staticSelect(e, opts, multiple) {
+    const entries = e.option_groups
+      ? e.option_groups.map((g) => ({ group: plain(g.label), items: (g.options || []).map((o) => ({ value: o.value, label: withEmoji(plain(o.text)) })) }))
+      : (e.options || []).map((o) => ({ value: o.value, label: withEmoji(plain(o.text)) }));
+    const picked = multiple ? (e.initial_options || []).map((o) => o.value) : [e.initial_option ? e.initial_option.value : ""];
+    const node = selectBox(opts.id, plain(e.placeholder) || "Choose…", multiple, entries, picked, nameOf(e, opts, "Choose"));
+    const find = (v) => optionOf(flatOptions(e).find((o) => o.value === v));
+    const read = () => (multiple ? { selected_options: chosenValues(node).map(find).filter(Boolean) } : { selected_option: find(node.value) });
+    const write = (v) => setChosen(node, multiple ? (v.selected_options || []).map((o) => o.value) : [v.selected_option ? v.selected_option.value : ""]);
+    node.addEventListener("change", () => { if (multiple || node.value) opts.changed(read()); });
+    return { node, read, write };
   }
 
-  function choiceGroup(e) {
+  // users/conversations/channels selects (one or many): the stand-in's users and channels.
+  function workspaceSelect(kind, key, initialKey, multiple) {
+    return (e, opts) => {
+      const initial = e[initialKey];
+      const picked = multiple ? (initial || []) : [initial || ""];
+      const node = selectBox(opts.id, plain(e.placeholder) || "Choose…", multiple, workspaceChoices(kind), picked, nameOf(e, opts, "Choose"));
+      const read = () => ({ [key]: multiple ? chosenValues(node) : (node.value || null) });
+      const write = (v) => setChosen(node, multiple ? (v[key] || []) : [v[key] || ""]);
+      node.addEventListener("change", () => { if (multiple || node.value) opts.changed(read()); });
+      return { node, read, write };
+    };
+  }
+
+  // external_select / multi_external_select: a type-ahead whose options the app gives, asked for as
+  // Slack asks (a block_suggestion to the app's options listener) each time the person types.
+  function externalSelect(e, opts, multiple) {
+    let chosen = multiple ? (e.initial_options || []).map(optionOf) : (e.initial_option ? [optionOf(e.initial_option)] : []);
+    const label = plain(e.placeholder) || "Type to search";
+    const input = el("input", { id: opts.id, type: "text", role: "combobox", autocomplete: "off", "aria-label": nameOf(e, opts, label),
+                                "aria-expanded": "false", placeholder: label });
+    const list = el("div", { class: "combo-list", role: "listbox", hidden: true });
+    const chips = el("div", { class: "chips" });
+    const minimum = Number.isInteger(e.min_query_length) ? e.min_query_length : 3;
+    const show = () => {
+      if (!multiple) { input.value = chosen[0] ? plain(chosen[0].text) : input.value; return; }
+      chips.replaceChildren(...chosen.map((o) => el("span", { class: "chip" }, plain(o.text),
+        el("button", { class: "link", type: "button", "aria-label": `Remove ${plain(o.text)}`, onclick: () => {
+          chosen = chosen.filter((c) => c.value !== o.value); show(); opts.changed(read());
+        } }, "×"))));
+    };
+    const pick = (o) => {
+      chosen = multiple ? chosen.filter((c) => c.value !== o.value).concat([optionOf(o)]) : [optionOf(o)];
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.value = multiple ? "" : plain(o.text);
+      show();
+      opts.changed(read());
+    };
+    let asked = 0;
+    const suggest = async () => {
+      if (input.value.length < minimum) { list.hidden = true; return; }
+      const mine = ++asked;
+      const answer = await opts.suggest(input.value);
+      if (mine !== asked) return;  // a later keystroke asked again
+      const groups = answer.option_groups || [{ options: answer.options || [] }];
+      list.replaceChildren(...groups.flatMap((g) => [g.label ? el("div", { class: "combo-group" }, plain(g.label)) : null]
+        .concat((g.options || []).map((o) => el("div", { class: "combo-option", role: "option", tabindex: "-1", onclick: () => pick(o) }, withEmoji(plain(o.text))))))
+        .filter(Boolean));
+      if (!list.children.length) list.appendChild(el("div", { class: "combo-group" }, answer.ok === false ? (answer.error || "No answer") : "No matches"));
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    };
+    let timer = 0;
+    input.addEventListener("input", () => {
+      if (!multiple) chosen = [];
+      clearTimeout(timer);
+      timer = setTimeout(suggest, 150);
+    });
+    input.addEventListener("focus", () => { if (minimum === 0 && list.hidden) suggest(); });
+    const read = () => (multiple ? { selected_options: chosen.slice() } : { selected_option: chosen[0] || null });
+    const write = (v) => { chosen = multiple ? (v.selected_options || []).slice() : (v.selected_option ? [v.selected_option] : []); show(); };
+    show();
+    return { node: el("div", { class: "combo" }, chips, input, list), read, write };
+  }
+
+  function choiceGroup(e, opts) {
     const name = `${e.action_id}-${Math.random().toString(36).slice(2)}`;
-    const initials = new Set((e.initial_options || []).map((o) => o.value).concat(e.initial_option ? [e.initial_option.value] : []));
-    return el("div", { class: "choices" }, (e.options || []).map((o) => el("label", { class: "choice" },
-      el("input", { type: e.type === "checkboxes" ? "checkbox" : "radio", name, value: o.value, checked: initials.has(o.value) }),
+    const box = e.type === "checkboxes";
+    const initials = (e.initial_options || []).map((o) => o.value).concat(e.initial_option ? [e.initial_option.value] : []);
+    const node = el("div", { class: "choices", id: opts.id, role: box ? "group" : "radiogroup" }, (e.options || []).map((o) => el("label", { class: "choice" },
+      el("input", { type: box ? "checkbox" : "radio", name, value: o.value, checked: initials.includes(o.value) }),
       " ", textObject(o.text), o.description ? el("div", { class: "hint" }, plain(o.description)) : null)));
+    const picked = () => [...node.querySelectorAll("input:checked")].map((i) => optionOf((e.options || []).find((o) => o.value === i.value))).filter(Boolean);
+    const read = () => (box ? { selected_options: picked() } : { selected_option: picked()[0] || null });
+    const write = (v) => {
+      const values = box ? (v.selected_options || []).map((o) => o.value) : [v.selected_option && v.selected_option.value];
+      for (const i of node.querySelectorAll("input")) i.checked = values.includes(i.value);
+    };
+    node.addEventListener("change", () => opts.changed(read()));
+    return { node, read, write };
   }
 
-  function choiceValue(e, group) {
-    const picked = [...group.querySelectorAll("input:checked")].map((i) => (e.options || []).find((o) => o.value === i.value)).filter(Boolean)
-      .map((o) => ({ text: o.text, value: o.value }));
-    return e.type === "checkboxes" ? { selected_options: picked } : { selected_option: picked[0] || null };
+  // A native input whose value is one Slack field (value, selected_date, selected_time, …).
+  function fieldInput(attrs, key, { toSlack = (v) => v, fromSlack = (v) => v, initial = () => "", multiline = false } = {}) {
+    return (e, opts) => {
+      const a = { id: opts.id, maxlength: e.max_length, minlength: e.min_length, placeholder: plain(e.placeholder), ...attrs(e) };
+      const node = multiline && e.multiline ? el("textarea", a, initial(e) || "") : el("input", { ...a, value: initial(e) || "" });
+      const read = () => ({ [key]: node.value === "" ? null : toSlack(node.value) });
+      const write = (v) => { node.value = v[key] === null || v[key] === undefined ? "" : fromSlack(v[key]); };
+      node.addEventListener("change", () => opts.changed(read()));
+      return { node, read, write };
+    };
   }
 
-  // An input block (modals): its element registers a reader for the view's state.values.
+  const pad2 = (n) => String(n).padStart(2, "0");
+  const localDateTime = (seconds) => { const d = new Date(seconds * 1000); return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}`; };
+
+  function button(e, opts) {
+    const url = safeUrl(e.url);
+    const node = el("button", { class: `btn ${e.style || ""}`, type: "button", "data-action-id": e.action_id }, withEmoji(plain(e.text)));
+    node.addEventListener("click", async (ev) => {
+      const pressed = ev.currentTarget;  // null once the handler awaits (the confirm dialog): keep it now
+      pressed.disabled = true;
+      try {
+        const answer = await opts.pressed({ text: e.text, value: e.value || "", ...(e.style ? { style: e.style } : {}) });
+        if (answer && url) window.open(url, "_blank", "noopener");
+      } finally {
+        pressed.disabled = false;
+      }
+    });
+    return { node };
+  }
+
+  function overflow(e, opts) {
+    const menu = el("div", { class: "overflow-menu", hidden: true, role: "menu" }, (e.options || []).map((o) =>
+      el("button", { type: "button", role: "menuitem", onclick: async () => {
+        menu.hidden = true;
+        const answer = await opts.pressed({ selected_option: optionOf(o) });
+        const url = safeUrl(o.url);
+        if (answer && url) window.open(url, "_blank", "noopener");
+      } }, withEmoji(plain(o.text)))));
+    const toggle = el("button", { class: "btn", type: "button", "aria-label": "More actions", onclick: () => { menu.hidden = !menu.hidden; } }, "⋯");
+    return { node: el("span", { class: "overflow" }, toggle, menu) };
+  }
+
+  function fileInput(e, opts) {
+    const files = [];
+    const node = el("input", { id: opts.id, type: "file", accept: (e.filetypes || []).map((t) => "." + t).join(",") });
+    node.addEventListener("change", async () => {
+      files.length = 0;
+      for (const f of node.files) files.push(await upload(f));
+    });
+    return { node, read: () => ({ files: files.filter(Boolean) }), write: () => {} };
+  }
+
+  const text = (e) => e.initial_value;
+  // Every element type the page renders and operates. Exported (window.gigdeskBlockKit) for the
+  // test that fails when the bot sends a type missing here.
+  const ELEMENTS = {
+    button,
+    overflow,
+    static_select: (e, o) => staticSelect(e, o, false),
+    multi_static_select: (e, o) => staticSelect(e, o, true),
+    external_select: (e, o) => externalSelect(e, o, false),
+    multi_external_select: (e, o) => externalSelect(e, o, true),
+    users_select: workspaceSelect("users", "selected_user", "initial_user", false),
+    multi_users_select: workspaceSelect("users", "selected_users", "initial_users", true),
+    conversations_select: workspaceSelect("conversations", "selected_conversation", "initial_conversation", false),
+    multi_conversations_select: workspaceSelect("conversations", "selected_conversations", "initial_conversations", true),
+    channels_select: workspaceSelect("channels", "selected_channel", "initial_channel", false),
+    multi_channels_select: workspaceSelect("channels", "selected_channels", "initial_channels", true),
+    checkboxes: choiceGroup,
+    radio_buttons: choiceGroup,
+    datepicker: fieldInput(() => ({ type: "date" }), "selected_date", { initial: (e) => e.initial_date }),
+    timepicker: fieldInput(() => ({ type: "time" }), "selected_time", { initial: (e) => e.initial_time }),
+    datetimepicker: fieldInput(() => ({ type: "datetime-local" }), "selected_date_time", {
+      initial: (e) => (e.initial_date_time ? localDateTime(e.initial_date_time) : ""),
+      toSlack: (v) => Math.floor(new Date(v).getTime() / 1000), fromSlack: localDateTime }),
+    plain_text_input: fieldInput(() => ({ type: "text" }), "value", { initial: text, multiline: true }),
+    email_text_input: fieldInput(() => ({ type: "email" }), "value", { initial: text }),
+    url_text_input: fieldInput(() => ({ type: "url" }), "value", { initial: text }),
+    number_input: fieldInput((e) => ({ type: "number", step: e.is_decimal_allowed ? "any" : "1", min: e.min_value, max: e.max_value }), "value", { initial: text }),
+    file_input: fileInput,
+    image: (e) => ({ node: imageNode(e, "accessory-image") }),
+  };
+
+  // One element: its renderer, the confirm dialog it asks for (on a press or a pick), and its
+  // state registered with the surface (view.state.values / a message's state.values).
+  function control(e, blockId, ctx, { inInput = false, dispatch = true, id } = {}) {
+    const make = ELEMENTS[e.type];
+    if (!make) return el("span", { class: "context unsupported" }, `[${e.type}]`);
+    const base = { type: e.type, action_id: e.action_id, block_id: blockId };
+    const ask = async (fields) => {
+      if (e.confirm && !(await confirmDialog(e.confirm))) return null;
+      return act(ctx, { ...base, ...fields });
+    };
+    let made = null;
+    const changed = async (fields) => {
+      if (!dispatch) return;
+      const answer = await ask(fields);
+      if (answer === null && made.write) made.write(made.before);  // the person said no: undo the pick
+      else if (made.read) made.before = made.read();
+    };
+    made = make(e, { id: id || `el-${blockId}-${e.action_id}`, labelled: inInput, pressed: ask, changed,
+                     suggest: (value) => post("/api/suggest", { ...where(ctx), action_id: e.action_id, block_id: blockId, value }) });
+    if (made.read) {
+      made.before = made.read();
+      if (ctx.inputs) ctx.inputs.push({ block_id: blockId, action_id: e.action_id, read: () => ({ type: e.type, ...made.read() }),
+                                        write: made.write, initial: JSON.stringify(made.before) });
+    }
+    if (inInput) made.node.classList.add("input-control");
+    return made.node;
+  }
+
+  // An input block: label, element, hint, and the bot's error for it (response_action: errors).
   function renderInput(b, ctx) {
     const e = b.element || {};
     const id = `in-${b.block_id}-${e.action_id}`;
-    let node, read;
-    switch (e.type) {
-      case "plain_text_input":
-      case "email_text_input":
-      case "url_text_input":
-      case "number_input": {
-        const attrs = { id, maxlength: e.max_length, placeholder: plain(e.placeholder) };
-        if (e.multiline) node = el("textarea", attrs, e.initial_value || "");
-        else node = el("input", { ...attrs, type: e.type === "number_input" ? "number" : "text", value: e.initial_value || "", step: e.is_decimal_allowed ? "any" : undefined });
-        read = () => ({ type: e.type, value: node.value === "" ? null : node.value });
-        break;
-      }
-      case "static_select": case "external_select": case "users_select": case "conversations_select": case "channels_select": {
-        node = selectNode(e);
-        node.id = id;
-        read = () => ({ type: e.type, ...(node.value ? selection(e, node) : emptySelection(e)) });
-        break;
-      }
-      case "multi_static_select": case "multi_users_select": case "multi_conversations_select": {
-        node = selectNode(e, true);
-        node.id = id;
-        read = () => {
-          const values = [...node.selectedOptions].map((o) => o.value);
-          if (e.type === "multi_users_select") return { type: e.type, selected_users: values };
-          if (e.type === "multi_conversations_select") return { type: e.type, selected_conversations: values };
-          return { type: e.type, selected_options: options(e).filter((o) => values.includes(o.value)).map((o) => ({ text: o.text, value: o.value })) };
-        };
-        break;
-      }
-      case "checkboxes": case "radio_buttons": {
-        node = choiceGroup(e);
-        read = () => ({ type: e.type, ...choiceValue(e, node) });
-        break;
-      }
-      case "datepicker": {
-        node = el("input", { id, type: "date", value: e.initial_date || "" });
-        read = () => ({ type: e.type, selected_date: node.value || null });
-        break;
-      }
-      case "file_input": {
-        const files = [];
-        node = el("input", { id, type: "file", accept: (e.filetypes || []).map((t) => "." + t).join(",") });
-        node.addEventListener("change", async () => {
-          files.length = 0;
-          for (const f of node.files) files.push(await upload(f));
-        });
-        read = () => ({ type: e.type, files: files.filter(Boolean) });
-        break;
-      }
-      default:
-        node = el("span", { class: "context" }, `[${e.type}]`);
-        read = () => ({ type: e.type });
-    }
-    if (ctx.inputs) ctx.inputs.push({ block_id: b.block_id, action_id: e.action_id, read });
+    const node = control(e, b.block_id, ctx, { inInput: true, dispatch: Boolean(b.dispatch_action), id });
     const error = ((ctx.errors || {})[b.block_id]);
-    return el("div", { class: "block input-block", "data-block-id": b.block_id },
+    return el("div", { class: `block input-block${error ? " has-error" : ""}`, "data-block-id": b.block_id },
       el("label", { class: "input-label", for: id }, plain(b.label), b.optional ? el("span", { class: "optional" }, " (optional)") : null),
       node,
       b.hint ? el("div", { class: "hint" }, plain(b.hint)) : null,
       error ? el("div", { class: "error", role: "alert" }, error) : null);
   }
 
-  function emptySelection(e) {
-    if (e.type === "users_select") return { selected_user: null };
-    if (e.type === "conversations_select") return { selected_conversation: null };
-    if (e.type === "channels_select") return { selected_channel: null };
-    return { selected_option: null };
+  // What the person typed or picked (not what the view set initially): a views.update keeps it, as Slack does.
+  function changedValues(inputs) {
+    return stateValues((inputs || []).filter((i) => { const { type, ...now } = i.read(); return JSON.stringify(now) !== i.initial; }));
   }
 
   function stateValues(inputs) {
@@ -398,7 +493,6 @@
       reader.readAsDataURL(file);
     });
   }
-
   // ------------------------------------------------------------------ dialogs and modals
 
   function confirmDialog(c) {
@@ -410,7 +504,9 @@
         el("div", { class: "modal-foot" },
           el("button", { class: "btn", type: "button", onclick: () => done(false) }, plain(c.deny) || "Cancel"),
           el("button", { class: `btn ${c.style === "danger" ? "danger" : "primary"}`, type: "button", onclick: () => done(true) }, plain(c.confirm) || "Yes"))));
+      overlay.addEventListener("keydown", (ev) => { if (ev.key === "Escape") done(false); });  // as Slack: Esc is No
       document.body.appendChild(overlay);
+      overlay.querySelector(".modal-foot .btn").focus();
     });
   }
 
@@ -421,10 +517,10 @@
     if (key === S.modalKey) return;
     S.modalKey = key;
     const root = $("modal-root");
-    // Like Slack, what the person typed survives errors and updates of the same view.
-    const kept = top && root.dataset.viewId === top.id ? typedValues(root) : {};
+    // Like Slack, what the person typed or picked survives errors and updates of the same view.
+    const kept = top && S.modal && S.modal.view_id === top.id ? changedValues(S.modal.inputs) : {};
     root.replaceChildren();
-    root.dataset.viewId = top ? top.id : "";
+    S.modal = null;
     if (!top) return;
     const ctx = { where: "view", view_id: top.id, inputs: [], errors: top.errors };
     const close = () => post("/api/close", { view_id: top.id }).then(refreshSoon);
@@ -436,43 +532,21 @@
       S.modalKey = null;  // show what the bot answered (errors, an update) even if the view is unchanged
       refreshSoon();
     };
-    const dialog = el("form", { class: "modal", role: "dialog", "aria-label": plain(top.title), onsubmit: submit },
+    const dialog = el("form", { class: "modal", role: "dialog", "aria-label": plain(top.title), onsubmit: submit, novalidate: true },
       el("div", { class: "modal-head" }, el("span", {}, plain(top.title)), el("button", { class: "link", type: "button", "aria-label": "Close", onclick: close }, "✕")),
       el("div", { class: "modal-body" }, renderBlocks(top.blocks, ctx)),
       el("div", { class: "modal-foot" },
         el("button", { class: "btn", type: "button", onclick: close }, plain(top.close) || "Cancel"),
         top.submit ? el("button", { class: "btn primary", type: "submit" }, plain(top.submit)) : null));
     root.appendChild(el("div", { class: "overlay" }, dialog));
-    restoreValues(root, kept);
-  }
-
-  function fields(root) {
-    const out = {};
-    for (const block of root.querySelectorAll(".input-block[data-block-id]")) {
-      out[block.dataset.blockId] = [...block.querySelectorAll("input:not([type=file]), textarea, select")];
+    for (const input of ctx.inputs) {
+      const old = (kept[input.block_id] || {})[input.action_id];
+      if (old && input.write) input.write(old);
     }
-    return out;
-  }
-
-  function typedValues(root) {
-    const values = {};
-    for (const [blockId, nodes] of Object.entries(fields(root))) {
-      values[blockId] = nodes.map((n) => (n.type === "checkbox" || n.type === "radio" ? n.checked
-        : n.multiple ? [...n.selectedOptions].map((o) => o.value) : n.value));
-    }
-    return values;
-  }
-
-  function restoreValues(root, values) {
-    for (const [blockId, nodes] of Object.entries(fields(root))) {
-      const old = values[blockId];
-      if (!old || old.length !== nodes.length) continue;
-      nodes.forEach((n, i) => {
-        if (n.type === "checkbox" || n.type === "radio") n.checked = Boolean(old[i]);
-        else if (n.multiple) [...n.options].forEach((o) => { o.selected = old[i].includes(o.value); });
-        else n.value = old[i];
-      });
-    }
+    S.modal = ctx;
+    // The first field the bot refused, where the person can see it (Slack scrolls to it too).
+    const refused = dialog.querySelector(".input-block.has-error");
+    if (refused) refused.scrollIntoView({ block: "center" });
   }
 
   // ------------------------------------------------------------------ the workspace
@@ -484,7 +558,8 @@
     return new Date(Number(String(ts).split(".")[0]) * 1000).toLocaleTimeString("en-US", { hour: "numeric", minute: "2-digit" });
   }
 
-  function messageNode(m, ctx, inThread) {
+  function messageNode(m, where, inThread) {
+    const ctx = { ...where, inputs: [] };  // the message's own state.values, as Slack sends them with a click
     const isBot = Boolean(m.bot_id) || m.user === "UBOT";
     const who = isBot ? "gigdesk" : ((S.state.users || {})[m.user] || m.user);
     const body = el("div", { class: "msg-body" },
@@ -527,15 +602,27 @@
       .map((e) => ({ ts: e.ts, node: () => ephemeralNode(e), key: `e:${e.id}`, content: e }));
     const items = roots.concat(ephemerals).sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
     const box = $("messages");
-    // Follow new messages when at the bottom, and for a while after sending a command (its answer comes later).
-    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80 || Date.now() < S.followUntil;
     const nodes = items.map((i) => cached(i.key, i.content, i.node));
     if (!nodes.length) nodes.push(el("div", { class: "empty" }, "No messages yet: the bot posts here within a few seconds."));
     box.replaceChildren(...nodes);
-    if (atBottom) box.scrollTop = box.scrollHeight;
+    follow();
     $("main-title").replaceChildren(el("span", {}, (isDirect(channel) ? "" : "# ") + channelName(channel)));
     $("composer").hidden = false;
     renderThread();
+  }
+
+  // Like Slack, the channel follows new messages (and images growing as they load) unless the
+  // reader has scrolled up; for a while after sending a command it follows anyway (its answer comes later).
+  const nearBottom = (box) => box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  function follow() {
+    const box = $("messages");
+    if (box.dataset.view === "home") return;
+    // Moved up since we last followed, and its scroll event has not landed yet: the reader's choice wins.
+    if (box.scrollTop < S.followedTo - 2 && !nearBottom(box)) S.stuck = false;
+    if (S.stuck || Date.now() < S.followUntil) {
+      box.scrollTop = box.scrollHeight;
+      S.followedTo = box.scrollTop;
+    }
   }
 
   function renderThread() {
@@ -567,11 +654,11 @@
     const list = $("channel-list");
     list.replaceChildren(...(S.state.channels || []).map((c) => el("button", {
       class: `nav-item ${S.view === c.id ? "active" : ""}`, type: "button", "data-channel": c.id,
-      onclick: () => { S.view = c.id; S.thread = null; render(); },
+      onclick: () => { S.view = c.id; S.thread = null; S.stuck = true; S.followedTo = 0; render(); },
     }, "# " + c.name)));
     $("dm-list").replaceChildren(...(S.state.dms || []).map((d) => el("button", {
       class: `nav-item ${S.view === d.id ? "active" : ""}`, type: "button", "data-channel": d.id,
-      onclick: () => { S.view = d.id; S.thread = null; render(); },
+      onclick: () => { S.view = d.id; S.thread = null; S.stuck = true; S.followedTo = 0; render(); },
     }, "💬 " + d.name)));
     $("nav-home").classList.toggle("active", S.view === "home");
   }
@@ -595,9 +682,11 @@
     }
   }
 
+  // Which surface an element sits on, as the demo server needs it to address the bot.
+  const where = (ctx) => ({ where: ctx.where, channel: ctx.channel, ts: ctx.ts, ephemeral_id: ctx.ephemeral_id, view_id: ctx.view_id });
+
   async function act(ctx, action) {
-    const body = { where: ctx.where, channel: ctx.channel, ts: ctx.ts, ephemeral_id: ctx.ephemeral_id, view_id: ctx.view_id, action,
-                   state: ctx.inputs ? stateValues(ctx.inputs) : {} };
+    const body = { ...where(ctx), action, state: ctx.inputs ? stateValues(ctx.inputs) : {} };
     const answer = await post("/api/action", body);
     if (!answer.ok) note(answer.error);
     refreshSoon();
@@ -653,10 +742,22 @@
     render();
     const target = document.querySelector(`.msg[data-ts="${m[2]}.${m[3]}"]`);
     if (target) target.scrollIntoView({ block: "center" });
+    S.stuck = nearBottom($("messages"));
+    S.followedTo = $("messages").scrollTop;
   });
   $("thread-close").addEventListener("click", () => { S.thread = null; render(); });
   document.addEventListener("click", (ev) => {
     if (!ev.target.closest(".overflow")) document.querySelectorAll(".overflow-menu").forEach((m) => { m.hidden = true; });
   });
+  // Only the reader moving up unsticks it: content growing below (an image getting its size) moves nothing.
+  $("messages").addEventListener("scroll", () => {
+    const box = $("messages");
+    if (box.dataset.view === "home") return;
+    if (nearBottom(box)) S.stuck = true;
+    else if (box.scrollTop < S.followedTo - 2) S.stuck = false;
+  });
+  $("messages").addEventListener("load", follow, true);  // an image above grew the channel: stay at the newest
+  // What the page renders, for the test that fails when the bot sends a Block Kit type missing here.
+  window.gigdeskBlockKit = Object.freeze({ blocks: Object.keys(BLOCKS), elements: Object.keys(ELEMENTS), context: Object.keys(CONTEXT_ELEMENTS) });
   loop();
 })();

@@ -113,4 +113,33 @@ def test_home_view_sections_buttons_and_caps():
         ids.HOME_NEW_JOB, ids.HOME_POST_DIGEST, ids.HOME_REFRESH]
     assert len(view["blocks"]) <= 100
     empty = parsed_text(home.home_view(home.HomeData(now_epoch=NOW))["blocks"])
-    assert "*Active campaigns:* none" in empty and "*Waiting for review:* nothing" in empty and "*Last decisions:* none yet" in empty
+    assert "*Active campaigns:* none" in empty and "*Needs action:* nothing" in empty and "*Last decisions:* none yet" in empty
+
+
+def test_what_needs_action_comes_first_in_the_digest_and_the_home():
+    from datetime import UTC, datetime
+
+    from bot.wonolo.client import JobRequest
+    from bot.wonolo_desk.blocks import RECRUITING_STATES, WonoloSummary
+    from storage.rows import Offer
+
+    shift = from_api(JobRequest, {"id": "jr1", "state": sorted(RECRUITING_STATES)[0], "request_name": HOSTILE, "slots": 3,
+                                  "slots_filled": 1, "timezone": "UTC", "start_time": datetime(2026, 1, 3, 9, tzinfo=UTC).isoformat()})
+
+    offer = Offer(id="o1", user_id="U0ASK", action="custom", params={"summary": HOSTILE}, cost="120.00", state="awaiting_second",
+                  created_at="2026-01-02T09:00:00+00:00", expires_at="2026-01-03T09:00:00+00:00", finished_at=None, result=None,
+                  taken_at=None, spent_cents=None, asked_at="2026-01-02T09:00:00+00:00", second_by=None)
+    waiting = Waiting(count=3, oldest_id=7, oldest_since="2026-01-02T07:00:00+00:00")  # NOW is 2026-01-02 10:00 UTC
+    wonolo = WonoloSummary(upcoming=[shift], tomorrow=[shift])
+    text, blocks = digest.digest_message(DigestData(day_label="Fri", now_epoch=NOW, balance=Decimal("5"), waiting=waiting,
+                                                    wonolo=wonolo, second_approvals=[offer], active=[campaign()]))
+    seen = no_mentions(text, blocks)
+    needs = seen.index("*Needs action*")
+    assert needs < seen.index("*Balance:*") < seen.index("Active campaigns")
+    assert "*Waiting for review:* 3 submissions" in seen and "(the oldest for 3 h)" in seen
+    assert "*Unfilled shifts:* 1" in seen and "2 open" in seen
+    assert "*Waiting for a second approval:* 1" in seen and "$120.00" in seen and "asked by <@U0ASK>" in seen
+    view = home.home_view(home.HomeData(now_epoch=NOW, waiting=waiting, wonolo=wonolo, second_approvals=[offer], active=[campaign()]))
+    home_seen = no_mentions("", view["blocks"])
+    assert home_seen.index("*Needs action*") < home_seen.index("Active campaigns")
+    assert "*Unfilled shifts:* 1" in home_seen and "*Waiting for a second approval:* 1" in home_seen

@@ -67,7 +67,10 @@ def test_home_shows_balance_campaigns_waiting_and_decisions(bot, poster, sandbox
     assert f"Approved `{sids[0]}`" in text and "by <@U_ALICE>" in text
     assert "<!here>" not in text and "<@U0BOSS>" not in text and "&lt;!here&gt; Win" in text
     actions = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert actions == [ids.HOME_NEW_JOB, ids.HOME_POST_DIGEST, ids.HOME_REFRESH]
+    assert actions == [ids.NEXT_OPEN, ids.HOME_NEW_JOB, ids.HOME_POST_DIGEST, ids.HOME_REFRESH]  # Review next: something waits
+    # What needs action comes first, campaigns after.
+    assert text.index("*Needs action*") < text.index("Review next") < text.index("Active campaigns") < text.index("Last decisions")
+    assert "(the oldest for 0 min)" in text
 
 
 def test_messages_tab_publishes_nothing(bot, poster, slack):
@@ -82,7 +85,7 @@ def test_rapidworkers_unavailable_still_shows_the_home(bot, poster, sandbox, sla
     poster.home_opened("U_ALICE")
     text = text_of(wait_home(slack, 1))
     assert "RapidWorkers unavailable: Simulated failure" in text
-    assert "*Waiting for review:* nothing" in text
+    assert "*Needs action:* nothing" in text
 
 
 def test_post_digest_now_posts_and_says_so_on_the_home(bot, poster, sandbox, slack, campaign):
@@ -134,3 +137,18 @@ def test_home_view_validates_with_extreme_content():
                               status="x" * 5000))
     assert len(view["blocks"]) <= 100
     assert "…and 15 more" in text_of(view)
+
+
+def test_health_section_for_allowed_users_only(bot, poster, sandbox, slack, campaign):
+    sandbox.add_submission(campaign, proof_text="p")
+    bot.review.sync()
+    poster.home_opened("U_ALICE")  # a member of the review channel: may review
+    text = text_of(wait_home(slack, 1))
+    health = text[text.index('"Health"'):]
+    assert "*Review sync:*" in health and "*RapidWorkers budget:*" in health and "of 1000 requests left this hour" in health
+    assert "*Errors in the last hour:*" in health and "*Open incidents:* none" in health
+    assert "*May review:* members of <#C_REVIEW> (not guests)" in health and "*May spend:* <@U_ALICE>, <@U_BOB>" in health
+    assert "*Limits:* daily spend no limit per person" in health and "*Routes:* none" in health and "gigdesk 0.1.0" in health
+    poster.home_opened("U_STRANGER")  # not in the review channel
+    stranger = text_of(wait_home(slack, 1, "U_STRANGER"))
+    assert '"Health"' not in stranger and "May spend" not in stranger and "*Needs action*" in stranger

@@ -31,30 +31,48 @@ def mrkdwn_as_text(text: str, tz: tzinfo = UTC) -> str:
     return html.unescape(text)
 
 
+def _object_text(obj: object, tz: tzinfo) -> str:
+    """A text object as it reads: mrkdwn rendered, plain text as is."""
+    if not isinstance(obj, dict):
+        return ""
+    text = str(obj.get("text") or "")
+    return mrkdwn_as_text(text, tz) if obj.get("type") == "mrkdwn" else text
+
+
+def _header(block: dict, tz: tzinfo) -> str:
+    title = _object_text(block.get("text"), tz)
+    return f"{title}\n{'=' * len(title)}"
+
+
+def _section(block: dict, tz: tzinfo) -> str:
+    parts = [_object_text(block.get("text"), tz)] + [_object_text(f, tz) for f in block.get("fields") or []]
+    return "\n".join(p for p in parts if p)
+
+
+def _context(block: dict, tz: tzinfo) -> str:
+    return " · ".join(f"[{e.get('alt_text', 'image')}]" if e.get("type") == "image" else _object_text(e, tz)
+                      for e in block.get("elements") or [])
+
+
+def _image(block: dict, tz: tzinfo) -> str:
+    return f"[image: {block.get('alt_text') or block.get('image_url', '')}]"
+
+
+def _actions(block: dict, tz: tzinfo) -> str:
+    return " ".join(f"[{_object_text(e.get('text'), tz) or e.get('type')}]" for e in block.get("elements") or [])
+
+
+_BLOCK_AS_TEXT = {
+    "header": _header,
+    "section": _section,
+    "divider": lambda block, tz: "-" * 40,
+    "context": _context,
+    "image": _image,
+    "actions": _actions,
+}
+
+
 def blocks_as_text(blocks: list[dict], tz: tzinfo = UTC) -> str:
-    """The blocks of a message, one paragraph each, in order; dates in `tz`."""
-
-    def _text(obj: dict | None) -> str:
-        if not isinstance(obj, dict):
-            return ""
-        text = str(obj.get("text") or "")
-        return mrkdwn_as_text(text, tz) if obj.get("type") == "mrkdwn" else text
-
-    out: list[str] = []
-    for block in blocks:
-        kind = block.get("type")
-        if kind == "header":
-            title = _text(block.get("text"))
-            out.append(f"{title}\n{'=' * len(title)}")
-        elif kind == "section":
-            parts = [_text(block.get("text"))] + [_text(f) for f in block.get("fields") or []]
-            out.append("\n".join(p for p in parts if p))
-        elif kind == "divider":
-            out.append("-" * 40)
-        elif kind == "context":
-            out.append(" · ".join(_text(e) if e.get("type") != "image" else f"[{e.get('alt_text', 'image')}]" for e in block.get("elements") or []))
-        elif kind == "image":
-            out.append(f"[image: {block.get('alt_text') or block.get('image_url', '')}]")
-        elif kind == "actions":
-            out.append(" ".join(f"[{_text(e.get('text')) or e.get('type')}]" for e in block.get("elements") or []))
+    """The blocks of a message, one paragraph each, in order; dates in `tz` (unknown kinds left out)."""
+    out = [_BLOCK_AS_TEXT[kind](block, tz) for block in blocks if (kind := block.get("type")) in _BLOCK_AS_TEXT]
     return "\n\n".join(p for p in out if p) + "\n"

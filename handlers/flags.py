@@ -16,9 +16,8 @@ DISMISS_ACTION = re.compile(rf"^{re.escape(ids.FLAG_DISMISS)}-\d{{1,2}}$")
 
 
 def desk(context: BoltContext) -> FlagDesk:
-    review = context["review"]
-    return FlagDesk(context["services"], review.forensics, refresh=review.refresh_message,
-                    refresh_worker=review.refresh_worker)
+    """The flag desk of the review feature, as the composition root wired it."""
+    return context["features"].review.flag_desk
 
 
 @guarded

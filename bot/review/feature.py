@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.forensics.desk import FlagDesk
 from bot.forensics.fetch import ImageFetcher, Resolver, SandboxOrigin
 from bot.forensics.service import ProofForensics
 from bot.outcomes import Outcome
@@ -53,6 +54,8 @@ class ReviewService:
         self.cards = Cards(services.settings, services.store, services.slack, forensics)
         # Proof checks run beside posting, after it (bot.review.proof_checks).
         self.checks = ProofCheckQueue(self.cards, forensics) if forensics else None
+        # "Not a problem" and Trust worker on the cards' flags (bot/forensics/desk.py)
+        self.flag_desk = FlagDesk(services, forensics, refresh=self.cards.refresh_message, refresh_worker=self.cards.refresh_worker)
         self.posting = Posting(services.settings, services.store, services.slack, services.rw, self.cards, self.checks,
                                post_interval=post_interval)
         self.decisions = Decisions(services, self.cards)

@@ -25,7 +25,7 @@ def test_not_a_problem_dismisses_the_copied_text_flag_on_the_card(page, demo):  
     dismiss = page.get_by_role("button", name="Not a problem: copied text")
     flagged = page.locator(".msg").filter(has=dismiss)
     expect(flagged).to_have_count(1)
-    sid = re.search(r"submission (\d+)", flagged.locator(".context", has_text="campaign").first.inner_text()).group(1)
+    sid = re.search(r"submission (\d+)", flagged.locator(".context", has_text="submission").first.inner_text()).group(1)
     found = card(page, int(sid))  # the same card, whatever buttons it shows
     expect(found).to_contain_text("copied proof text: same as submission")
     dismiss.click()

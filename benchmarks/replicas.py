@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import percentile, review_ids, simulators, table, wait_until  # noqa: E402
 
-from bot.slack import ids  # noqa: E402
 from bot.leader import LEADER_LEASE  # noqa: E402
+from bot.slack import ids  # noqa: E402
 from storage import audit, leases, submissions  # noqa: E402
 from storage.db import Store  # noqa: E402
 from tests.support import postgres  # noqa: E402

@@ -1,7 +1,8 @@
 """GET /readyz: can this `gigdesk serve` do its work right now? Each problem in words.
 
 Ready means: the database answers; a review sync (this replica's, or the leader's:
-bot/leader.py) finished without errors within 3 × GIGDESK_POLL_SECONDS (or the process started less than that ago);
+bot/leader.py) finished without errors within 3 × GIGDESK_POLL_SECONDS (or the process
+started less than that ago);
 Slack accepts the bot token (auth.test, asked at most every AUTH_CHECK_SECONDS);
 and in Socket Mode, the link to Slack is connected.
 """

@@ -1,13 +1,15 @@
 """One leader for background work across replicas: the `leader` lease, held continuously.
 
-Every `gigdesk serve` tries to take the lease when it starts and then every third of
-GIGDESK_LEADER_TTL_SECONDS; the one that has it renews it on that beat and runs the background
-jobs (review sync, reminders, digest, Wonolo poll, unfilled alerts, incidents); the others only
-serve clicks and commands. A leader that is killed stops renewing, its lease expires after the
-TTL, and the next try of another replica takes it. A clean stop releases it at once.
+Every `gigdesk serve` tries to take the lease when it starts and then every sixth of
+GIGDESK_LEADER_TTL_SECONDS (a beat); the one that has it renews it on that beat and runs the
+background jobs (review sync, reminders, digest, Wonolo poll, unfilled alerts, incidents); the
+others only serve clicks and commands. The lease row is written to expire two thirds of the TTL
+after each renewal: a leader that is killed stops renewing, its row expires at most that long
+after, and the next try of another replica (a beat later at most) takes it, so the work moves
+on within five sixths of the TTL. A clean stop releases it at once.
 
-A leader counts itself leader only until two thirds of the TTL after the start of its last
-successful renewal, so it stops before its row can expire and another take over. The per-job
+A leader counts itself leader only until one beat before its row can expire (counted from
+before its last successful renewal), so it stops before another can take over. The per-job
 leases and the claims stay as the second guard.
 """
 
@@ -25,7 +27,8 @@ from storage.db import Store
 log = logging.getLogger("gigdesk.leader")
 
 LEADER_LEASE = "leader"
-BEATS_PER_TTL = 3  # tries and renewals per TTL: one missed renewal still keeps the lease
+BEATS_PER_TTL = 6  # tries and renewals per TTL
+LEASE_BEATS = 4  # the row expires this many beats after a renewal: two missed renewals still keep it
 
 
 class Leadership:
@@ -37,7 +40,7 @@ class Leadership:
     def __init__(self, store: Store, ttl_seconds: float, *, on_elected: Callable[[], None] | None = None):
         self.ttl = float(ttl_seconds)
         self.beat = self.ttl / BEATS_PER_TTL
-        self.lease = Lease(store, LEADER_LEASE, seconds=self.ttl, beat=self.beat)
+        self.lease = Lease(store, LEADER_LEASE, seconds=LEASE_BEATS * self.beat, beat=self.beat)
         self.on_elected = on_elected
         self._leading_until = 0.0  # time.monotonic() until which this replica may act as leader
         self._stop = threading.Event()
@@ -61,7 +64,7 @@ class Leadership:
             log.exception("could not %s the leader lease", "renew" if was else "take")
             kept = None
         if kept:
-            self._leading_until = started + self.ttl - self.beat
+            self._leading_until = started + self.lease.seconds - self.beat
         elif kept is False:
             self._leading_until = 0.0
         now = self.is_leader()
@@ -84,7 +87,7 @@ class Leadership:
         """Stop trying and give the lease up at once (another replica takes it at its next try)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(self.ttl)
+            self._thread.join(self.lease.seconds)
         if self.is_leader():
             self._leading_until = 0.0
             try:

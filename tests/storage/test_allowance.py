@@ -9,31 +9,15 @@ import threading
 import pytest
 
 from bot.rw.fair_use import Allowance, TryLater
-from storage.db import Store
+from tests.support.clock import Clock
 
 pytestmark = pytest.mark.unit_on_sqlite  # both backends; the SQLite run is unit tier
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def replicas(tmp_path, database_url):
-    """Two Stores on the test's database: what two replicas each open."""
-    stores = [Store(str(tmp_path / "gigdesk.db"), url=database_url) for _ in range(2)]
-    yield stores
-    for store in stores:
-        store.close()
-
-
-def test_two_replicas_give_a_person_one_allowance_and_free_it_as_the_window_slides(db_backend, replicas):
+def test_two_replicas_give_a_person_one_allowance_and_free_it_as_the_window_slides(db_backend, two_processes):
     clock = Clock()
-    first, second = (Allowance(store, per_window=3, window=60.0, clock=clock) for store in replicas)
+    start = clock.now
+    first, second = (Allowance(store, per_window=3, window=60.0, clock=clock) for store in two_processes)
     first.take("U1")
     clock.now += 10
     second.take("U1")
@@ -45,18 +29,18 @@ def test_two_replicas_give_a_person_one_allowance_and_free_it_as_the_window_slid
             replica.take("U1")
         assert refused.value.seconds == 30  # the first call (at +0) leaves the window at +60; now is +30
     second.take("U2")  # each person has an allowance of their own
-    clock.now = 1_000_000.0 + 60 - 0.001  # just inside the window: still refused
+    clock.now = start + 60 - 0.001  # just inside the window: still refused
     with pytest.raises(TryLater):
         second.take("U1")
-    clock.now = 1_000_000.0 + 60  # the first call leaves the window: exactly one call is free again
+    clock.now = start + 60  # the first call leaves the window: exactly one call is free again
     second.take("U1")
     with pytest.raises(TryLater):
         first.take("U1")
 
 
-def test_concurrent_calls_on_two_replicas_never_pass_the_allowance(db_backend, replicas):
+def test_concurrent_calls_on_two_replicas_never_pass_the_allowance(db_backend, two_processes):
     clock = Clock()
-    allowances = [Allowance(store, per_window=3, window=60.0, clock=clock) for store in replicas]
+    allowances = [Allowance(store, per_window=3, window=60.0, clock=clock) for store in two_processes]
     taken: list[bool] = []
     start = threading.Barrier(10)
 

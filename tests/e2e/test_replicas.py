@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -57,8 +58,11 @@ def start_replicas(slack, sandbox, tmp_path, url: str, count: int = 2, **env: st
 
 
 def leader_gauge(replica: BotProcess) -> float:
-    """`gigdesk_leader{lease="leader"}` scraped from the replica's /metrics."""
-    text = requests.get(f"http://127.0.0.1:{replica.env['GIGDESK_METRICS_PORT']}/metrics", timeout=5).text
+    """`gigdesk_leader{lease="leader"}` scraped from the replica's /metrics (-1: not served yet)."""
+    try:
+        text = requests.get(f"http://127.0.0.1:{replica.env['GIGDESK_METRICS_PORT']}/metrics", timeout=5).text
+    except requests.ConnectionError:  # /metrics starts just after /healthz
+        return -1.0
     found = re.search(r'^gigdesk_leader\{lease="leader"\} (\S+)$', text, re.MULTILINE)
     return float(found.group(1)) if found else -1.0
 
@@ -153,5 +157,29 @@ def test_two_replicas_together_stay_under_one_hourly_budget(sandbox, slack, tmp_
         wait_for(lambda: sandbox.count() >= sync_share, timeout=60)
         time.sleep(4)  # more syncs by both, which must all be refused before a request
         assert sandbox.count() <= sync_share, sandbox.count()
+    finally:
+        stop_all(replicas)
+
+
+def test_a_leader_on_another_host_that_stopped_renewing_is_replaced_when_its_lease_runs_out(sandbox, slack, tmp_path, database):
+    """A dead leader on another host cannot be seen dead (its pid is not ours to check): its
+    `leader` row, as it left it, is honoured until it expires; then the replica takes over at
+    its next try (a sixth of the TTL) and syncs."""
+    cid = sandbox.add_campaign("Remote leader", status="Active")
+    sid = sandbox.add_submission(cid)
+    db = open_database("", database)
+    expires = datetime.now(UTC) + timedelta(seconds=8)  # long enough for the replica to start meanwhile
+    assert leases.take(db, LEADER_LEASE, "elsewhere/4242/dead0leader", "elsewhere", 4242,
+                       datetime.now(UTC).isoformat(), expires.isoformat()) is None
+    replicas = start_replicas(slack, sandbox, tmp_path, database, count=1)
+    try:
+        assert datetime.now(UTC) < expires - timedelta(seconds=1), "the replica took too long to start for this test"
+        gauge = wait_for(lambda: (value := leader_gauge(replicas[0])) >= 0 and str(value), timeout=10)
+        assert posted_ids(slack) == [] and gauge == "0.0"  # the live-looking lease is honoured
+        wait_for(lambda: posted_ids(slack) == [sid], timeout=30)
+        late = (datetime.now(UTC) - expires).total_seconds()
+        print(f"takeover from a remote leader: posted {late:.1f} s after its lease ran out")
+        assert 0 < late < LEADER_TTL / 6 + POLL + 5, late  # a beat and a poll, and slack for a loaded machine
+        assert leases.holder(db, LEADER_LEASE).pid == replicas[0].pid
     finally:
         stop_all(replicas)

@@ -5,9 +5,10 @@ the review channel, their proof check finished, and not flagged (flagged ones on
 includes them with the button, in a new offer). Submissions never posted for review, and those
 whose proof check has not finished, and those of workers blocked in our records
 (storage/worker_blocks.py), are left out and the offer says so. Confirm approves those offered
-submissions still pending whose worker is still not blocked, one by one, each through the same decided-once guard as a
-click (bot.review), within the hourly request budget; never `bulk_action`, which would pay for
-submissions nobody saw. `offered_ids` and `to_approve` are that rule.
+submissions still pending whose worker is still not blocked, one by one, each through the same
+decided-once guard as a click (bot.review), within the hourly request budget; never
+`bulk_action`, which would pay for submissions nobody saw. `offered_ids`, `to_approve` and
+`of_blocked_workers` are that rule.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qsl
 
 import waitress
@@ -33,7 +34,8 @@ from bot.config import Settings
 from bot.digest.alerts import check_balance_throttled
 from bot.digest.service import DigestService
 from bot.features import Features
-from bot.health import Readiness, SyncHealth
+from bot.health import Readiness, SyncHealth, record_good_sync
+from bot.leader import Leadership
 from bot.observability import metrics
 from bot.observability.operations import Operations
 from bot.reports.service import ReportService
@@ -238,35 +240,51 @@ def create_wsgi_app(gigdesk: Gigdesk, bolt_app: App, readiness: Readiness | None
 
 
 class Background:
-    """The review sync every GIGDESK_POLL_SECONDS and the daily digest (APScheduler)."""
+    """The review sync every GIGDESK_POLL_SECONDS, the daily digest, reminders and the Wonolo
+    checks (APScheduler): each runs only while this replica is the leader (bot.leader)."""
 
-    def __init__(self, gigdesk: Gigdesk, health: SyncHealth | None = None):
+    def __init__(self, gigdesk: Gigdesk, health: SyncHealth | None = None, leadership: Leadership | None = None):
         self.services, self.features = gigdesk.services, gigdesk.features
         self.health = health or SyncHealth(started_at=time.monotonic())
         self.scheduler = BackgroundScheduler(timezone=self.services.settings.tz)
+        self.leadership = leadership or Leadership(self.services.store, self.services.settings.leader_ttl_seconds)
+        self.leadership.on_elected = self._took_over
         self._startup: threading.Thread | None = None
+
+    def _leader_only(self, job: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            if self.leadership.is_leader():
+                job()
+        return run
+
+    def _took_over(self) -> None:
+        """A takeover: sync now, and post a digest the old leader missed (its claim keeps it once)."""
+        self.scheduler.modify_job("review-sync", next_run_time=datetime.now(self.services.settings.tz))
+        self.scheduler.add_job(self._leader_only(self.features.digest.catch_up), "date", id="digest-takeover",
+                               replace_existing=True, misfire_grace_time=None)
 
     def start(self) -> None:
         settings = self.services.settings
+        self.leadership.start()
         self.scheduler.add_job(
-            self._sync, "interval", seconds=settings.poll_seconds, id="review-sync",
+            self._leader_only(self._sync), "interval", seconds=settings.poll_seconds, id="review-sync",
             max_instances=1, coalesce=True,
         )
-        self.features.digest.schedule(self.scheduler)
+        self.features.digest.schedule(self.scheduler, when=self.leadership.is_leader)
         if settings.remind_after_hours:
             # Its own job: the review sync posts review messages and nothing else (DESIGN.md).
             self.scheduler.add_job(
-                self._remind, "interval", minutes=REMIND_CHECK_MINUTES, id="review-remind",
+                self._leader_only(self._remind), "interval", minutes=REMIND_CHECK_MINUTES, id="review-remind",
                 max_instances=1, coalesce=True,
             )
         if self.features.wonolo_desk is not None:
             self.scheduler.add_job(
-                self._check_unfilled, "interval", minutes=UNFILLED_CHECK_MINUTES, id="wonolo-unfilled",
+                self._leader_only(self._check_unfilled), "interval", minutes=UNFILLED_CHECK_MINUTES, id="wonolo-unfilled",
                 max_instances=1, coalesce=True,
             )
             if settings.wonolo_poll_seconds:  # 0: webhooks only
                 self.scheduler.add_job(
-                    self._poll_wonolo, "interval", seconds=settings.wonolo_poll_seconds, id="wonolo-poll",
+                    self._leader_only(self._poll_wonolo), "interval", seconds=settings.wonolo_poll_seconds, id="wonolo-poll",
                     max_instances=1, coalesce=True,
                 )
         self.scheduler.start()
@@ -281,13 +299,16 @@ class Background:
                 log.info("settled %d decisions that were in flight at the last stop", settled)
         except Exception:
             log.exception("settling in-flight decisions failed")
-        self._sync()
+        if self.leadership.is_leader():
+            self._sync()
 
     def _sync(self) -> None:
         try:
             report = self.features.review.sync()
             log.info("review sync: %s", report.summary())
             self.health.finished(report.errors)
+            if not report.errors:
+                record_good_sync(self.services.store.db)  # the followers' /readyz reads it
         except Exception as e:
             log.exception("review sync failed")
             self.health.finished([f"the review sync failed ({type(e).__name__}, see the log)"])
@@ -333,6 +354,7 @@ class Background:
         self.scheduler.shutdown(wait=True)
         if self._startup is not None:
             self._startup.join(max(0.0, timeout - (time.monotonic() - started)))
+        self.leadership.stop()  # after the jobs: another replica may start them at once
         if review.checks is not None:
             review.checks.wait(max(0.0, timeout - (time.monotonic() - started)))
 
@@ -422,7 +444,8 @@ class Serving:
         server = _waitress(settings, wsgi, settings.host if host is None else host, settings.port if port is None else port)
         self.http = HttpListener(server)
         self.background = Background(self.gigdesk, self.sync_health) if jobs else None
-        self.operations = Operations(settings, self.services, self.sync_health, incidents=jobs)
+        self.operations = Operations(settings, self.services, self.sync_health,
+                                     leading=self.background.leadership.is_leader if self.background else None)
 
     @property
     def url(self) -> str:

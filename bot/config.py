@@ -124,6 +124,7 @@ class Settings:
     second_approval_above: Decimal | None = None
     wonolo_unfilled_alert_hours: int = 24  # 0: no unfilled-shift alerts
     wonolo_poll_seconds: int = 60  # 0: Wonolo webhooks only (bot/wonolo_desk/intake.py)
+    leader_ttl_seconds: int = 30  # replicas: a dead leader's background work moves on within this (bot/leader.py)
     forensics: bool = True
     burst_count: int = 5
     burst_minutes: int = 10
@@ -423,6 +424,7 @@ SETTINGS: tuple[Spec, ...] = (
                  " (leave it unset for the SQLite file GIGDESK_DB)"),
     channel("GIGDESK_DIGEST_CHANNEL", "digest_channel"),
     whole("GIGDESK_POLL_SECONDS", "poll_seconds", 60, 1, 86400),
+    whole("GIGDESK_LEADER_TTL_SECONDS", "leader_ttl_seconds", 30, 3, 3600),
     whole("PORT", "port", 3000, 1, 65535),
     # Socket Mode serves only health, readiness and Wonolo webhooks over HTTP: loopback by default.
     Spec("HOST", "host", valid=listen_host, default=lambda raw, values: "127.0.0.1" if "SLACK_APP_TOKEN" in raw else "0.0.0.0",

@@ -1,7 +1,8 @@
 """GET /readyz: can this `gigdesk serve` do its work right now? Each problem in words.
 
-Ready means: the database answers; a review sync finished without errors
-within 3 × GIGDESK_POLL_SECONDS (or the process started less than that ago);
+Ready means: the database answers; a review sync (this replica's, or the leader's:
+bot/leader.py) finished without errors within 3 × GIGDESK_POLL_SECONDS (or the process
+started less than that ago);
 Slack accepts the bot token (auth.test, asked at most every AUTH_CHECK_SECONDS);
 and in Socket Mode, the link to Slack is connected.
 """
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -20,11 +22,28 @@ from bot.connectivity import slack_outage
 from bot.observability.signals import SIGNALS
 from bot.services import Services
 from bot.slack import errors as slack_errors
+from storage.db import Database
 from storage.health import ping
+from storage.kv import kv_get, kv_set
 
 AUTH_CHECK_SECONDS = 30.0
 AUTH_TIMEOUT_SECONDS = 3  # a probe is answered in seconds, whatever Slack does
 SYNC_PERIODS = 3  # a sync older than this many GIGDESK_POLL_SECONDS is not recent
+GOOD_SYNC_KEY = "review_sync.last_ok_at"  # kv: when the leader's last sync without errors finished (UTC)
+
+
+def record_good_sync(db: Database) -> None:
+    """Tell every replica that a review sync just finished without errors (the leader syncs for all)."""
+    kv_set(db, GOOD_SYNC_KEY, datetime.now(UTC).isoformat())
+
+
+def seconds_since_shared_good_sync(db: Database) -> float | None:
+    """How long ago any replica's last review sync without errors finished (None: never, or unreadable)."""
+    try:
+        last = kv_get(db, GOOD_SYNC_KEY)
+        return (datetime.now(UTC) - datetime.fromisoformat(last)).total_seconds() if last else None
+    except Exception:  # the database check reports an unreachable database
+        return None
 
 
 @dataclass
@@ -70,10 +89,14 @@ class Readiness:
         return f"ok: schema version {version}"
 
     def _review_sync(self) -> str:
+        """Recent: this replica's last good sync, or the leader's (a follower does not sync itself)."""
         poll = self.services.settings.poll_seconds
         limit = SYNC_PERIODS * poll
         now = time.monotonic()
         last = self.sync.last_ok_at
+        shared = seconds_since_shared_good_sync(self.services.store.db)
+        if shared is not None and shared <= limit and (last is None or now - shared > last):
+            last = now - shared
         if last is not None and now - last <= limit:
             return f"ok: {now - last:.0f} s ago"
         if last is None and now - self.sync.started_at <= limit:

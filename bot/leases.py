@@ -141,6 +141,18 @@ class Lease:
             return leases.take(self.store.db, self.name, me.id, me.host, me.pid, _iso(now), expires, replacing=holder.owner)
         return holder
 
+    def take(self) -> LeaseRow | None:
+        """Take the lease now, to keep beyond one block (bot.leader): None when taken, else its live holder."""
+        return self._take(this_process())
+
+    def renew(self) -> bool:
+        """Extend this process's lease by `seconds` from now; False when it is not (any more) ours."""
+        now = datetime.now(UTC)
+        return leases.renew(self.store.db, self.name, this_process().id, _iso(now), _iso(now + timedelta(seconds=self.seconds)))
+
+    def release(self) -> None:
+        leases.release(self.store.db, self.name, this_process().id)
+
     @contextlib.contextmanager
     def held(self) -> Iterator[Hold]:
         """Take the lease for the block (Hold.taken False: someone else has it; the block must do nothing)."""

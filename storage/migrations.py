@@ -381,4 +381,20 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        16,
+        "replicas: each person's /rw allowance shared by every process",
+        [
+            # One row per /rw look-up that reached RapidWorkers in the last minute, per user (a
+            # sliding window; older rows are pruned as calls are counted): replicas on one
+            # database give a person one allowance. at_epoch: Unix seconds (wall clock).
+            """CREATE TABLE user_calls (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                at_epoch REAL NOT NULL
+            )""",
+            "CREATE INDEX user_calls_user_at ON user_calls(user_id, at_epoch)",
+            "CREATE INDEX user_calls_at ON user_calls(at_epoch)",
+        ],
+    ),
 ]

@@ -103,6 +103,17 @@ def database_url(db_backend, request):
     return server.new_database()
 
 
+@pytest.fixture
+def two_processes(tmp_path, database_url):
+    """Two Stores on the test's database (either backend): what two replicas each open."""
+    from storage.db import Store
+
+    stores = [Store(str(tmp_path / "gigdesk.db"), url=database_url) for _ in range(2)]
+    yield stores
+    for store in stores:
+        store.close()
+
+
 def backend_env(request) -> dict[str, str]:
     """GIGDESK_DATABASE_URL when the test takes `db_backend` and it is PostgreSQL."""
     if "db_backend" not in request.fixturenames:

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
@@ -287,11 +288,12 @@ class DigestService:
 
     # --- schedule ---------------------------------------------------------------------------
 
-    def schedule(self, scheduler) -> None:
-        """The daily cron job at GIGDESK_DIGEST_AT in GIGDESK_TZ, and a catch-up run at start."""
+    def schedule(self, scheduler, when: Callable[[], bool] = lambda: True) -> None:
+        """The daily cron job at GIGDESK_DIGEST_AT in GIGDESK_TZ, and a catch-up run at start;
+        each does nothing unless `when()` (replicas: only the leader posts, bot.leader)."""
         self._scheduler = scheduler
         scheduler.add_job(
-            self.run_scheduled,
+            lambda: self.run_scheduled() if when() else None,
             CronTrigger(hour=self.settings.digest_hour, minute=self.settings.digest_minute, timezone=self.settings.tz),
             id=JOB_ID,
             name="daily digest",
@@ -301,7 +303,7 @@ class DigestService:
             max_instances=1,
         )
         scheduler.add_job(
-            self.catch_up_at_start, "date", id=CATCH_UP_JOB_ID, name="missed digest catch-up",
+            lambda: self.catch_up_at_start() if when() else None, "date", id=CATCH_UP_JOB_ID, name="missed digest catch-up",
             replace_existing=True, misfire_grace_time=None,
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from bot.incidents import blocks
@@ -88,8 +89,9 @@ class Incidents:
 class IncidentWatch:
     """Runs Incidents.check every few seconds on a thread of its own (`gigdesk serve`)."""
 
-    def __init__(self, incidents: Incidents, every: float):
+    def __init__(self, incidents: Incidents, every: float, *, leading: Callable[[], bool] = lambda: True):
         self.incidents = incidents
+        self.leading = leading  # only the leader replica checks (bot.leader)
         self.every = max(0.5, min(every, CHECK_SECONDS_MAX))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="incidents", daemon=True)
@@ -100,6 +102,8 @@ class IncidentWatch:
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
+            if not self.leading():
+                continue
             try:
                 self.incidents.check()
             except Exception:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,15 +41,16 @@ class Operations:
     """Started and stopped with `gigdesk serve` (bot.app.Serving): /metrics when
     GIGDESK_METRICS_PORT is set (0: none), and the incident watch."""
 
-    def __init__(self, settings, services, sync_health: Any, *, incidents: bool = True):
+    def __init__(self, settings, services, sync_health: Any, *, leading: Callable[[], bool] | None = None):
         self.settings = settings
         self.services = services
         self.sync_health = sync_health
         self._server: Any = None
         self._thread: Any = None
         self.incidents = Incidents(services, sync_health)
-        # Only where the background jobs run (not in Serving(jobs=False), whose tests drive the sync).
-        self.watch = IncidentWatch(self.incidents, every=settings.poll_seconds) if incidents else None
+        # Only where the background jobs run (not in Serving(jobs=False), whose tests drive the sync),
+        # and there only while this replica is the leader (`leading`, bot.leader).
+        self.watch = IncidentWatch(self.incidents, every=settings.poll_seconds, leading=leading) if leading else None
 
     @property
     def port(self) -> int | None:

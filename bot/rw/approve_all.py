@@ -3,10 +3,12 @@
 The offer lists the campaign's pending submissions that a reviewer could have seen: posted to
 the review channel, their proof check finished, and not flagged (flagged ones only when the user
 includes them with the button, in a new offer). Submissions never posted for review, and those
-whose proof check has not finished, are left out and the offer says so. Confirm approves those
-offered submissions still pending, one by one, each through the same decided-once guard as a
-click (bot.review), within the hourly request budget; never `bulk_action`, which would pay for
-submissions nobody saw. `offered_ids` and `to_approve` are that rule.
+whose proof check has not finished, and those of workers blocked in our records
+(storage/worker_blocks.py), are left out and the offer says so. Confirm approves those offered
+submissions still pending whose worker is still not blocked, one by one, each through the same
+decided-once guard as a click (bot.review), within the hourly request budget; never
+`bulk_action`, which would pay for submissions nobody saw. `offered_ids`, `to_approve` and
+`of_blocked_workers` are that rule.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from bot.slack.replies import OpenModal, Reply
 from bot.spending.offers import NothingSpent, Spent, Withdrawn
 from storage import audit as audit_store
 from storage import submissions as subs
+from storage import worker_blocks as block_store
+from storage.db import Database
 from storage.rows import Offer
 
 if TYPE_CHECKING:
@@ -52,11 +56,17 @@ def offered_ids(params: dict) -> list[int]:
     return list(params["submission_ids"]) + (list(params["flagged_ids"]) if params.get("include_flagged") else [])
 
 
-def to_approve(params: dict, checking: Iterable[int]) -> list[int]:
+def to_approve(params: dict, checking: Iterable[int], blocked: Iterable[int] = ()) -> list[int]:
     """What Confirm may approve: only what was offered, less any whose proof check is under way
-    again (taken up by a sync since); never a submission that was not offered."""
-    busy = set(checking)
+    again (taken up by a sync since) and any whose worker has been blocked since; never a
+    submission that was not offered."""
+    busy = set(checking) | set(blocked)
     return [sid for sid in offered_ids(params) if sid not in busy]
+
+
+def of_blocked_workers(db: Database, submissions: Iterable[Submission]) -> list[int]:
+    """The submissions whose worker is blocked in our records: never paid by approve-all."""
+    return sorted(sub.id for sub in submissions if block_store.block_of(db, str(sub.worker_id)) is not None)
 
 
 @dataclass
@@ -67,6 +77,7 @@ class Pending:
     flagged: dict[int, tuple[Submission, list[str]]]
     not_posted: list[int]
     checking: list[int]
+    blocked: list[int]
 
 
 # --- a run ------------------------------------------------------------------------------------
@@ -82,6 +93,7 @@ class BulkRun(Spent):
     skipped: list[int] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     left: list[int] = field(default_factory=list)
+    blocked: list[int] = field(default_factory=list)
     uncertain: int = 0
     stop: str | None = None
 
@@ -123,8 +135,10 @@ class ApproveAll:
         return self.offer(finder.campaign_value(cid), user_id)
 
     def sort_pending(self, campaign_id: str, pending: list[Submission]) -> Pending:
-        """Left out of the offer: never posted to the review channel, proof check not finished;
-        set apart: flagged (included only on request)."""
+        """Left out of the offer: of a blocked worker, never posted to the review channel, proof
+        check not finished; set apart: flagged (included only on request)."""
+        blocked = of_blocked_workers(self.db, pending)
+        pending = [sub for sub in pending if sub.id not in blocked]
         posted = {row.submission_id for row in subs.posted(self.db, campaign_id=campaign_id) if row.ts}
         not_posted = [sub.id for sub in pending if sub.id not in posted]
         seen = [sub for sub in pending if sub.id in posted]
@@ -132,7 +146,7 @@ class ApproveAll:
         flags = {sub.id: (sub, self.review.flags(sub.id, sub.to_dict())) for sub in seen if sub.id not in checking}
         flagged = {sid: found for sid, found in flags.items() if found[1]}
         offerable = [sub for sub in seen if sub.id not in checking and sub.id not in flagged]
-        return Pending(offerable, flagged, not_posted, sorted(checking))
+        return Pending(offerable, flagged, not_posted, sorted(checking), blocked)
 
     def offer(self, campaign: str, user_id: str) -> Reply:
         """Offer to approve the campaign's pending submissions listed now (see the module's rule).
@@ -150,6 +164,7 @@ class ApproveAll:
             "flagged_ids": sorted(found.flagged),
             "checking_ids": found.checking,
             "not_posted_ids": found.not_posted,
+            "blocked_ids": found.blocked,
             "flag_lines": [f"`{sid}` {shown(sub.worker_name, 40)}: {', '.join(flags)}"
                            for sid, (sub, flags) in sorted(found.flagged.items())][:10],
             "include_flagged": False,
@@ -201,13 +216,17 @@ class ApproveAll:
             raise Withdrawn("This offer was made before an upgrade and does not list its submissions. "
                             f"Nothing was spent; run `/rw approve-all {escape(cid)}` again.")
         offered = offered_ids(p)
-        # Taken up by a sync since the offer and not checked yet: left out like flagged ones.
-        wanted = to_approve(p, self.review.being_checked(offered))
         try:
             still_pending = {sub.id: sub for sub in self.s.rw.list_submissions(cid, status="Pending")}
         except RapidWorkersError as e:  # a read: certainly nothing was spent
             raise NothingSpent(explain(e)) from None
-        run = BulkRun(amount=Decimal("0"), offered=len(offered), checking=len(offered) - len(wanted))
+        # Taken up by a sync since the offer and not checked yet: left out like flagged ones;
+        # of a worker blocked since the offer: left out like at the offer.
+        being_checked = self.review.being_checked(offered)
+        blocked = of_blocked_workers(self.db, (still_pending[sid] for sid in offered if sid in still_pending))
+        wanted = to_approve(p, being_checked, blocked)
+        run = BulkRun(amount=Decimal("0"), offered=len(offered), checking=len(set(offered) & set(being_checked)),
+                      blocked=sorted(set(blocked) - set(being_checked)))
         title = truncate(escape(p.get("title") or cid), 200)
         marks = {0, len(wanted) // 3, 2 * len(wanted) // 3} if len(wanted) >= BULK_PROGRESS_FROM else set()
         for n, sid in enumerate(wanted):
@@ -288,6 +307,9 @@ def _left_out_lines(params: dict) -> str:
     if params.get("not_posted_ids"):
         text += (f"\n:inbox_tray: *{len(params['not_posted_ids'])}* not yet posted to the review channel are left out "
                  "(nobody has seen them; run approve-all again once they are posted).")
+    if params.get("blocked_ids"):
+        text += (f"\n:no_entry: *{len(params['blocked_ids'])}* from blocked workers are left out "
+                 "(a blocked worker is never paid by approve-all; decide them on their cards).")
     if params.get("checking_ids"):
         text += (f"\n:hourglass_flowing_sand: *{len(params['checking_ids'])}* still being checked are left out "
                  "(their cards update when the proof check is done; run approve-all again then).")
@@ -299,6 +321,8 @@ def _run_lines(run: BulkRun, cid: str) -> list[str]:
     lines = []
     if run.checking:
         lines.append(f"{run.checking} still being checked (left out; run {again} again once their check is done)")
+    if run.blocked:
+        lines.append(f"{len(run.blocked)} left out: their worker was blocked after the offer")
     if run.skipped:
         lines.append(f"{len(run.skipped)} skipped (decided meanwhile, or being decided by someone else)")
     if run.failed:

@@ -37,7 +37,7 @@ class Campaigns:
     def __init__(self, services: Services):
         self.s = services
         self.answers = AnswerCache()  # balance, campaign lists (bot.rw.fair_use)
-        self._allowance = Allowance()  # per-user look-ups that reach RapidWorkers
+        self._allowance = Allowance(services.store)  # per-user look-ups that reach RapidWorkers (shared by replicas)
         self._refresh_lock = threading.Lock()
         self._refreshing: Future | None = None  # the type-ahead's campaign list read under way
 

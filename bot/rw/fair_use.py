@@ -3,7 +3,8 @@
 * read-only answers (balance, campaign list) are kept ANSWER_SECONDS, so
   repeating a command costs no request;
 * each user has USER_CALLS_PER_MINUTE commands that reach RapidWorkers
-  (cached answers are free), refused beyond it with "try again in N s";
+  (cached answers are free), refused beyond it with "try again in N s"; the
+  count is in the database (storage/allowance.py), one allowance across replicas;
 * the last slots of the hourly budget are for decisions and the review sync
   (RequestBudget's priority reserve, set in bot/services.py);
 * "Post pending for review" runs one sync at a time: concurrent clicks share it.
@@ -14,11 +15,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from bot.errors import UserError
+from storage import allowance
+from storage.db import Store
 
 ANSWER_SECONDS = 30.0
 USER_CALLS_PER_MINUTE = 10
@@ -38,30 +40,22 @@ class TryLater(UserError):
 
 
 class Allowance:
-    """Per-user sliding-window count of calls (thread-safe)."""
+    """Per-user sliding-window count of calls, in the database: every replica counts against one
+    allowance per person (wall-clock seconds: replicas on several hosts share the window)."""
 
-    def __init__(self, per_window: int = USER_CALLS_PER_MINUTE, window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, store: Store, per_window: int = USER_CALLS_PER_MINUTE, window: float = 60.0,
+                 clock: Callable[[], float] = time.time):
+        self.store = store
         self.per_window = per_window
         self.window = window
         self._clock = clock
-        self._calls: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
     def take(self, user_id: str | None) -> None:
         """Count one call for the user or raise TryLater."""
-        key = user_id or "?"
-        with self._lock:
-            now = self._clock()
-            calls = self._calls.setdefault(key, deque())
-            while calls and calls[0] <= now - self.window:
-                calls.popleft()
-            if len(calls) >= self.per_window:
-                raise TryLater(calls[0] + self.window - now)
-            calls.append(now)
-            if len(self._calls) > 10_000:  # forget idle users so the map stays small
-                for idle in [k for k, v in self._calls.items() if not v or v[-1] <= now - self.window]:
-                    del self._calls[idle]
+        now = self._clock()
+        oldest = allowance.take_call(self.store.db, user_id or "?", now, self.window, self.per_window)
+        if oldest is not None:
+            raise TryLater(oldest + self.window - now)
 
 
 class AnswerCache:

@@ -9,25 +9,9 @@ import threading
 import pytest
 
 from bot.shared_budget import SharedRequestBudget
-from storage.db import Store
+from tests.support.clock import Clock
 
 pytestmark = pytest.mark.unit_on_sqlite
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def two_processes(tmp_path, database_url):
-    stores = [Store(str(tmp_path / "gigdesk.db"), url=database_url) for _ in range(2)]
-    yield stores
-    for store in stores:
-        store.close()
 
 
 def test_two_replicas_together_stay_within_the_hourly_limit(two_processes):

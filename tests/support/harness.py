@@ -155,6 +155,7 @@ class BotProcess:
     def __init__(self, env: dict[str, str], *args: str, workdir: str | os.PathLike):
         self.workdir = Path(workdir)
         self.args = args
+        self.env = dict(env)  # the settings it was started with (its ports)
         self.port = int(env["PORT"]) if "PORT" in env else None
         full = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES) and k != "PORT"}
         full["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)

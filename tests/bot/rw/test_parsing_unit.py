@@ -10,7 +10,7 @@ import pytest
 from bot.apiclient.fields import from_api
 from bot.rapidworkers.client import MIN_PREFILLED_QUANTITY, PREFILLED_KINDS, Campaign
 from bot.rw import finder
-from bot.rw.fair_use import Allowance, AnswerCache, SingleFlight, TryLater
+from bot.rw.fair_use import AnswerCache, SingleFlight, TryLater
 from bot.rw.parsing import (
     MAX_QUANTITY,
     BadInput,
@@ -171,22 +171,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-def test_allowance_refuses_past_the_window_count_and_frees_up_as_it_slides():
-    clock = Clock()
-    allowance = Allowance(per_window=3, window=60.0, clock=clock)
-    for _ in range(3):
-        allowance.take("U1")
-        clock.now += 10
-    with pytest.raises(TryLater) as e:
-        allowance.take("U1")
-    assert e.value.seconds == 30  # the first call (at 1000) leaves the window at 1060; now is 1030
-    allowance.take("U2")  # each user has an allowance of their own
-    clock.now = 1060.0
-    allowance.take("U1")
-    with pytest.raises(TryLater):
-        allowance.take("U1")
 
 
 def test_answer_cache_keeps_answers_for_its_seconds_and_counts_only_misses():

@@ -133,6 +133,34 @@ def test_approve_all_leaves_out_submissions_never_posted_for_review(drive, sandb
     assert rw.bot.review.sync().posted == 3  # they still come to review
 
 
+@pytest.mark.usefixtures("db_backend")  # on SQLite and PostgreSQL
+def test_approve_all_never_pays_a_blocked_worker(drive, sandbox):
+    """A worker blocked through gigdesk is never paid by approve-all: their pending submission is
+    left out of the offer (which says so), and one whose worker is blocked between the offer and
+    Confirm is left out at Confirm."""
+    rw = drive()
+    campaign = sandbox.add_campaign("Blocked ones", pay="1.00", total=100)
+    good, spammer, late = sandbox.add_worker("Good"), sandbox.add_worker("Spammer"), sandbox.add_worker("Late")
+    paid = sandbox.add_submission(campaign, worker_id=good)
+    of_spammer = sandbox.add_submission(campaign, worker_id=spammer)
+    of_late = sandbox.add_submission(campaign, worker_id=late)
+    assert rw.bot.review.sync().posted == 3
+    assert "Blocked worker" in text_of(rw.command(f"block {spammer}"))
+
+    offer = rw.command(f"approve-all {campaign}")
+    said = text_of(offer)
+    assert "*2* unflagged" in said and "$2.00" in said, said
+    assert "*1* from blocked workers are left out" in said, said
+    assert "Blocked worker" in text_of(rw.command(f"block {late}"))  # blocked after the offer, before Confirm
+
+    done = text_of(rw.click(ids.SPEND_CONFIRM, buttons(offer)[ids.SPEND_CONFIRM]))
+    assert "Approved 1 of the 2" in done and "paid $1.00" in done, done
+    assert "1 left out: their worker was blocked after the offer" in done, done
+    assert sandbox.balance == Decimal("999.00")
+    assert [sandbox.submission(s)["status"] for s in (paid, of_spammer, of_late)] == ["Approved", "Pending", "Pending"]
+    assert approve_calls(sandbox, of_spammer) == approve_calls(sandbox, of_late) == 0
+
+
 def test_approve_all_spends_no_request_on_a_submission_decided_on_the_website(drive, sandbox):
     """Confirm re-reads only the submissions still pending (status=Pending): one decided
     on the RapidWorkers website after the offer costs no money request at all, rather

@@ -22,8 +22,7 @@ from bot.connectivity import slack_outage
 from bot.observability.signals import SIGNALS
 from bot.services import Services
 from bot.slack import errors as slack_errors
-from storage.db import Database
-from storage.health import ping
+from storage.db import Database, backend_name, ping
 from storage.kv import kv_get, kv_set
 
 AUTH_CHECK_SECONDS = 30.0
@@ -83,10 +82,10 @@ class Readiness:
 
     def _database(self) -> str:
         try:
-            version = ping(self.services.store.db)
+            version = ping(self.services.store)
         except Exception as e:  # never the path or URL: a database URL holds a password
             return f"the database does not answer ({type(e).__name__}): check GIGDESK_DB or GIGDESK_DATABASE_URL and the disk"
-        return f"ok: schema version {version}"
+        return f"ok: {backend_name(self.services.store)}, schema version {version}"
 
     def _review_sync(self) -> str:
         """Recent: this replica's last good sync, or the leader's (a follower does not sync itself)."""

@@ -132,6 +132,7 @@ def test_one_leader_syncs_for_both_and_after_its_kill_9_the_other_takes_over_wit
         time.sleep(max(0.0, 3 * POLL + 1 - (time.monotonic() - started)))
         status, body = readyz(follower)
         assert status == 200 and body["checks"]["review_sync"].startswith("ok"), body
+        assert body["checks"]["database"].startswith("ok: postgresql, schema version "), body  # the backend, reachable
 
         leader.kill9()
         killed_at = time.monotonic()

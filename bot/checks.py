@@ -20,6 +20,7 @@ from bot.services import slack_client
 from bot.slack import errors as slack_errors
 from bot.slack.mrkdwn import money
 from bot.socket_link import is_token_refusal, refusal_line
+from bot.text import plural
 from bot.wonolo.client import WonoloClient, WonoloForbidden, WonoloInvalid, WonoloNetworkError, WonoloServerError, WonoloUnauthorized
 from storage.db import reach
 
@@ -105,14 +106,10 @@ def _check_services(checklist: Checklist, settings: Settings, bad: set[str | Non
     return slack_ok
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
-
-
 def _verdict(checklist: Checklist) -> str:
     if checklist.failures:
-        return f"{_plural(checklist.failures, 'problem')} to fix."
-    return "All checks passed" + (f", with {_plural(checklist.warnings, 'warning')}." if checklist.warnings else ".")
+        return f"{plural(checklist.failures, 'problem')} to fix."
+    return "All checks passed" + (f", with {plural(checklist.warnings, 'warning')}." if checklist.warnings else ".")
 
 
 def _check_database(checklist: Checklist, settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""Small text helpers shared by the slash commands (/rw and /wonolo)."""
+"""Small text helpers shared by the features' words (slash commands, digests, checks)."""
 
 from __future__ import annotations
 
@@ -15,3 +15,8 @@ def suggest(word: str, choices) -> str:
     """' Did you mean `x`?' for the closest of our own `choices`, else ''."""
     found = closest(word, choices)
     return f" Did you mean `{found}`?" if found else ""
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """"1 day", "2 days" ("1 worker", "3 workers"; `many` for irregular words)."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"

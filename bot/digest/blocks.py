@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.slack.mrkdwn import date_token, escape, iso_epoch, link, mention, money, plain, progress_bar, truncate, when
+from bot.text import plural
 from bot.wonolo_desk.blocks import can_recruit, digest_section, request_title, unfilled_slots, venue_time
 
 SECTION_TEXT_LIMIT = 3000
@@ -104,17 +105,13 @@ def _title(campaign: Any) -> str:
     return truncate(escape(getattr(campaign, "title", None) or "Untitled campaign"), TITLE_LIMIT)
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
 def campaign_lines(campaign: Any) -> str:
     """Title, progress bar with completed/total, slots left, counts, success rate."""
     done, total = int(campaign.completed or 0), int(campaign.total or 0)
     rate = escape(str(campaign.success_rate)) if getattr(campaign, "success_rate", None) not in (None, "") else "n/a"
     return (
         f"*{_title(campaign)}*\n"
-        f"`{progress_bar(done, total)}` {done}/{total} done · {_plural(int(campaign.remaining or 0), 'slot')} left"
+        f"`{progress_bar(done, total)}` {done}/{total} done · {plural(int(campaign.remaining or 0), 'slot')} left"
         f" · success rate {rate}\n"
         f"Pending {campaign.pending} · Approved {campaign.approved} · Rejected {campaign.rejected}"
     )
@@ -139,7 +136,7 @@ def low_balance_line(low: LowBalance | None) -> str | None:
         reasons.append(f"below the alert threshold of {money(low.threshold)}")
     if low.below_waiting:
         reasons.append(
-            f"not enough to approve the {_plural(low.waiting_count, 'waiting submission')} ({money(low.waiting_cost)})"
+            f"not enough to approve the {plural(low.waiting_count, 'waiting submission')} ({money(low.waiting_cost)})"
         )
     return ":warning: Balance is " + " and ".join(reasons) + "."
 
@@ -155,7 +152,7 @@ def _reviewer_line(t: ReviewerTally) -> str:
 
 
 def waiting_text(w: Waiting) -> str:
-    text = f"*Waiting for review:* {_plural(w.count, 'submission')}"
+    text = f"*Waiting for review:* {plural(w.count, 'submission')}"
     if w.flagged:
         text += f" (:rotating_light: {w.flagged} flagged by the proof checks)"
     if w.oldest_id is not None:
@@ -179,7 +176,7 @@ def age_words(seconds: float) -> str:
     if minutes < 120:
         return f"{minutes} min"
     hours = minutes // 60
-    return f"{hours} h" if hours < 48 else _plural(hours // 24, "day")
+    return f"{hours} h" if hours < 48 else plural(hours // 24, "day")
 
 
 def unfilled_shifts(wonolo: Any, *, tomorrow_only: bool = False) -> list[Any]:
@@ -247,9 +244,9 @@ def _spent_blocks(d: DigestData) -> list[Block]:
         return []
     parts = []
     if d.jobs_count:
-        parts.append(f"{_plural(d.jobs_count, 'job')} created ({money(d.jobs_cost)})")
+        parts.append(f"{plural(d.jobs_count, 'job')} created ({money(d.jobs_cost)})")
     if d.approvals_count:
-        parts.append(f"{_plural(d.approvals_count, 'approval')} paid ({money(d.approvals_paid)})")
+        parts.append(f"{plural(d.approvals_count, 'approval')} paid ({money(d.approvals_paid)})")
     return [_section(f"*Spent in the last 24 h:* {money(d.jobs_cost + d.approvals_paid)} — " + ", ".join(parts))]
 
 
@@ -303,7 +300,7 @@ def digest_message(d: DigestData) -> tuple[str, list[dict]]:
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"gigdesk · {date_token(d.now_epoch, d.day_label)}")]))
 
     summary = [f"balance {money(d.balance)}" if d.balance is not None else "balance unavailable"]
-    summary.append(_plural(len(d.active), "active campaign"))
+    summary.append(plural(len(d.active), "active campaign"))
     summary.append(f"{d.waiting.count} waiting for review")
     text = f"gigdesk {title.lower()} for {d.day_label}: " + ", ".join(summary)
     return truncate(text, 3000), [b.to_dict() for b in blocks]

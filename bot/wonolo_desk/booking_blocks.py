@@ -28,6 +28,7 @@ from slack_sdk.models.views import View
 
 from bot.slack import ids
 from bot.slack.mrkdwn import escape, mention, money, truncate
+from bot.text import plural
 from bot.wonolo.client import estimated_cost
 from bot.wonolo_desk.booking_form import (
     DESCRIPTION_LIMIT,
@@ -210,7 +211,7 @@ def offer_message(b: Booking, cost: Decimal, *, confirmation_id: str | None, min
         SectionBlock(text=MarkdownTextObject(text=truncate(f"*Shifts ({escape(b.timezone)}):*\n{shifts}", 3000))),
         SectionBlock(fields=[
             MarkdownTextObject(text=f"*Estimated cost*\n{money(cost)}"),
-            MarkdownTextObject(text=f"*How*\n{len(b.dates)} × {b.slots} slots × {b.duration / 60:g} h × "
+            MarkdownTextObject(text=f"*How*\n{plural(len(b.dates), 'day')} × {plural(b.slots, 'slot')} × {b.duration / 60:g} h × "
                                     f"{money(Decimal(b.wage))}/h = {len(b.dates)} × {money(per_day)}"),
         ]),
         ContextBlock(elements=[MarkdownTextObject(text=(

@@ -200,6 +200,7 @@ def test_book_modal_checks_fields_then_reviews_the_cost_and_twenty_confirms_book
     offer = desk.review(form(badges=(str(forklift),), slots="3", wage="18.50", start="22:00", end="06:30"))
     shown = text_of(offer)
     assert "$471.75" in shown  # 3 slots × 8.5 h (overnight) × $18.50
+    assert "1 day × 3 slots × 8.5 h" in shown  # counted words: never "1 days" or "1 slots"
     assert "Thu 10 Dec 2026, 22:00 PST" in shown and "no balance" in shown and "fee" in shown
     assert "<!channel>" not in shown
     assert desk.posts("/api_v2/job_requests") == 0

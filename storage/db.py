@@ -9,6 +9,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -87,11 +88,26 @@ def connect(path: str) -> sqlite_utils.Database:
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if path != ":memory:":
-        db.enable_wal()
+        _enable_wal(db)
     if on_disk:
         _tighten(path)  # the -wal and -shm files now exist
     db.execute("PRAGMA foreign_keys = ON")
     return db
+
+
+def _enable_wal(db: sqlite_utils.Database) -> None:
+    """Switch to WAL, retried within the busy timeout: on a new file the switch needs an exclusive
+    lock, and SQLite answers "database is locked" at once (its busy handler is not asked) while
+    another process opening the same new file holds a shared lock (serve and poll starting together)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 @contextlib.contextmanager

@@ -134,3 +134,29 @@ def test_a_new_database_is_0600_even_with_umask_000(tmp_path):
     finally:
         os.umask(old)
     assert modes(tmp_path) == {"t.db": 0o600, "t.db-wal": 0o600, "t.db-shm": 0o600}
+
+
+def test_connections_opening_the_same_new_file_at_once_all_get_wal(tmp_path):
+    """Switching a new file to WAL needs an exclusive lock, and SQLite refuses it at once ("database
+    is locked", no busy wait) while another connection opening it holds a shared one: serve and poll
+    starting together on a fresh install. Thirty new files, four connections each, at once."""
+    errors: list[BaseException] = []
+    for n in range(30):
+        path = str(tmp_path / f"fresh-{n}.db")
+        start = threading.Barrier(4)
+
+        def open_it(path: str = path, start: threading.Barrier = start) -> None:
+            try:
+                start.wait(timeout=10)
+                db = connect(path)
+                assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+                db.conn.close()
+            except BaseException as e:  # reported below, in the test's thread
+                errors.append(e)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert errors == []

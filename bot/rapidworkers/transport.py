@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -184,35 +185,32 @@ class _MoneyRetry(_BudgetedRetry):
     RETRY_AFTER_STATUS_CODES = frozenset({429})
 
 
+# What both sessions' retries share: back off, honour Retry-After (bounded), hand the last answer back.
+_RETRY_COMMON: dict[str, Any] = dict(
+    total=RETRY_TOTAL,
+    allowed_methods=frozenset({"GET", "POST"}),
+    backoff_factor=RETRY_BACKOFF_FACTOR,
+    backoff_max=RETRY_BACKOFF_MAX,
+    respect_retry_after_header=True,
+    retry_after_max=RETRY_AFTER_MAX,
+    raise_on_status=False,
+    raise_on_redirect=False,
+)
+
+
 def _safe_retry() -> Retry:
-    return _BudgetedRetry(
-        total=RETRY_TOTAL,
-        status_forcelist=SAFE_RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "POST"}),  # the only POST on this session is get_balance
-        backoff_factor=RETRY_BACKOFF_FACTOR,
-        backoff_max=RETRY_BACKOFF_MAX,
-        respect_retry_after_header=True,
-        retry_after_max=RETRY_AFTER_MAX,
-        raise_on_status=False,
-        raise_on_redirect=False,
-    )
+    # POST is allowed here because the only POST on this session is get_balance.
+    return _BudgetedRetry(**_RETRY_COMMON, status_forcelist=SAFE_RETRY_STATUSES)
 
 
 def _money_retry() -> Retry:
     return _MoneyRetry(
-        total=RETRY_TOTAL,
+        **_RETRY_COMMON,
         connect=RETRY_TOTAL,  # connect errors: the request never left
         read=0,  # read timeout / dropped connection: the server may have acted
         other=0,
         status=RETRY_TOTAL,
         status_forcelist=frozenset({429}),
-        allowed_methods=frozenset({"GET", "POST"}),
-        backoff_factor=RETRY_BACKOFF_FACTOR,
-        backoff_max=RETRY_BACKOFF_MAX,
-        respect_retry_after_header=True,
-        retry_after_max=RETRY_AFTER_MAX,
-        raise_on_status=False,
-        raise_on_redirect=False,
     )
 
 

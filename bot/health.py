@@ -58,6 +58,14 @@ class SyncHealth:
             self.last_problem = errors[0].splitlines()[0]
         else:
             self.last_ok_at, self.last_problem = time.monotonic(), None
+
+    def seconds_since_good(self, db: Database) -> float | None:
+        """Seconds since the last review sync without errors: this replica's, or the leader's
+        (stored in the database; a follower does not sync itself), whichever is more recent.
+        None: neither has finished one yet."""
+        own = time.monotonic() - self.last_ok_at if self.last_ok_at is not None else None
+        ages = [age for age in (own, seconds_since_shared_good_sync(db)) if age is not None]
+        return min(ages) if ages else None
         SIGNALS.sync_finished(self.last_problem)
 
 
@@ -89,18 +97,14 @@ class Readiness:
 
     def _review_sync(self) -> str:
         """Recent: this replica's last good sync, or the leader's (a follower does not sync itself)."""
-        poll = self.services.settings.poll_seconds
-        limit = SYNC_PERIODS * poll
-        now = time.monotonic()
-        last = self.sync.last_ok_at
-        shared = seconds_since_shared_good_sync(self.services.store.db)
-        if shared is not None and shared <= limit and (last is None or now - shared > last):
-            last = now - shared
-        if last is not None and now - last <= limit:
-            return f"ok: {now - last:.0f} s ago"
-        if last is None and now - self.sync.started_at <= limit:
+        limit = SYNC_PERIODS * self.services.settings.poll_seconds
+        age = self.sync.seconds_since_good(self.services.store.db)
+        if age is not None and age <= limit:
+            return f"ok: {age:.0f} s ago"
+        running = time.monotonic() - self.sync.started_at
+        if age is None and running <= limit:
             return "ok: starting (no sync finished yet)"
-        since = f"{now - last:.0f} s ago" if last is not None else f"never, in {now - self.sync.started_at:.0f} s since the start"
+        since = f"{age:.0f} s ago" if age is not None else f"never, in {running:.0f} s since the start"
         why = f"; the last one said: {self.sync.last_problem}" if self.sync.last_problem else ""
         return f"no review sync finished without errors within {limit} s (3 × GIGDESK_POLL_SECONDS); the last was {since}{why}"
 

@@ -53,7 +53,7 @@ PROOF_CHECK_SECONDS = Histogram(f"{PREFIX}_proof_check_seconds", "One submission
 
 BUDGET_LEFT = Gauge(f"{PREFIX}_rapidworkers_budget_left", "RapidWorkers requests left in this hour's budget (this replica)")
 OLDEST_WAITING_SECONDS = Gauge(f"{PREFIX}_oldest_waiting_submission_age_seconds", "Age of the oldest posted submission still waiting for a decision")
-SINCE_GOOD_SYNC_SECONDS = Gauge(f"{PREFIX}_seconds_since_last_good_sync", "Seconds since this replica's last review sync without errors (since start when none)")
+SINCE_GOOD_SYNC_SECONDS = Gauge(f"{PREFIX}_seconds_since_last_good_sync", "Seconds since the last review sync without errors, this replica's or the leader's (since start when none)")
 POOL_QUEUE = Gauge(f"{PREFIX}_pool_queue_depth", "Tasks queued on a thread pool, waiting for a thread", ["pool"])
 LEADER = Gauge(f"{PREFIX}_leader", "1 when this replica took the named lease at its last try (it runs that job), else 0", ["lease"])
 

@@ -57,8 +57,9 @@ class Operations:
         return self._server.server_port if self._server is not None else None
 
     def _since_good_sync(self) -> float:
-        health = self.sync_health
-        return time.monotonic() - (health.last_ok_at if health.last_ok_at is not None else health.started_at)
+        """This replica's or the leader's last good sync (SyncHealth.seconds_since_good), else since the start."""
+        age = self.sync_health.seconds_since_good(self.services.store.db)
+        return age if age is not None else time.monotonic() - self.sync_health.started_at
 
     def start(self) -> Operations:
         services = self.services

@@ -57,14 +57,19 @@ def start_replicas(slack, sandbox, tmp_path, url: str, count: int = 2, **env: st
     return replicas
 
 
-def leader_gauge(replica: BotProcess) -> float:
-    """`gigdesk_leader{lease="leader"}` scraped from the replica's /metrics (-1: not served yet)."""
+def gauge(replica: BotProcess, sample: str) -> float:
+    """One sample (name and labels as scraped) from the replica's /metrics (-1: not served yet)."""
     try:
         text = requests.get(f"http://127.0.0.1:{replica.env['GIGDESK_METRICS_PORT']}/metrics", timeout=5).text
     except requests.ConnectionError:  # /metrics starts just after /healthz
         return -1.0
-    found = re.search(r'^gigdesk_leader\{lease="leader"\} (\S+)$', text, re.MULTILINE)
+    found = re.search(rf"^{re.escape(sample)} (\S+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else -1.0
+
+
+def leader_gauge(replica: BotProcess) -> float:
+    """`gigdesk_leader{lease="leader"}` of the replica (-1: not served yet)."""
+    return gauge(replica, 'gigdesk_leader{lease="leader"}')
 
 
 def the_leader(replicas: list[BotProcess], db) -> BotProcess:
@@ -133,6 +138,8 @@ def test_one_leader_syncs_for_both_and_after_its_kill_9_the_other_takes_over_wit
         status, body = readyz(follower)
         assert status == 200 and body["checks"]["review_sync"].startswith("ok"), body
         assert body["checks"]["database"].startswith("ok: postgresql, schema version "), body  # the backend, reachable
+        # ... and its gauge counts the leader's syncs too, not only its own (it has none)
+        assert 0 <= gauge(follower, "gigdesk_seconds_since_last_good_sync") <= 3 * POLL
 
         leader.kill9()
         killed_at = time.monotonic()

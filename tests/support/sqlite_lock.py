@@ -11,6 +11,7 @@ the threads are only looked at (their innermost Python frame).
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import sqlite3
@@ -73,6 +74,7 @@ def threads_waiting_to_write(on_behalf_of: object | None = None) -> int:
     return waiting
 
 
+@functools.cache
 def _begin_immediate_line() -> int:
     """The line of storage/db.py that executes BEGIN IMMEDIATE."""
     import storage.db
